@@ -1,0 +1,3 @@
+from once.cli.main import main
+
+main()

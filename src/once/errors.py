@@ -1,0 +1,76 @@
+"""The error tree of once. Only the CLI turns these into messages and exit codes.
+
+    OnceError                      exit 1
+    +-- UsageError                 exit 2  bad flags, bad config, bad input
+    |   +-- ConfigError
+    |   +-- NotARepoError          not inside a git repository
+    +-- ProviderError              exit 3  the model could not be reached or used
+    |   +-- AuthenticationError    no key, or the key was refused
+    |   +-- CassetteError          a cassette is missing, malformed or exhausted
+    +-- VcsError                   exit 1  git refused, or undo is unsafe
+    |   +-- DirtyWorktreeError     uncommitted user changes and --dirty refuse
+    |   +-- UndoRefusedError
+    +-- StoreError                 exit 1  the database could not be opened or migrated
+
+Tools never raise into the agent loop: their failures become error tool results.
+"""
+
+from __future__ import annotations
+
+
+class OnceError(Exception):
+    """Root of every error once raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(OnceError):
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    pass
+
+
+class NotARepoError(UsageError):
+    pass
+
+
+class ProviderError(OnceError):
+    exit_code = 3
+
+
+class AuthenticationError(ProviderError):
+    pass
+
+
+class CassetteError(ProviderError):
+    pass
+
+
+class VcsError(OnceError):
+    pass
+
+
+class DirtyWorktreeError(VcsError):
+    pass
+
+
+class UndoRefusedError(VcsError):
+    pass
+
+
+class StoreError(OnceError):
+    pass
+
+
+# Exit codes, in one place.
+EXIT_DONE = 0
+EXIT_NOT_FINISHED = 1
+EXIT_USAGE = 2
+EXIT_PROVIDER = 3

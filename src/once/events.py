@@ -1,0 +1,147 @@
+"""Typed events: every observable step of a run.
+
+The same stream feeds the SQLite log, the terminal renderers, `--output-format
+stream-json` and (later) the learning loop. Events are plain data: no IO here.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Callable, ClassVar
+
+EVENT_TYPES: dict[str, type["Event"]] = {}
+
+
+@dataclass(kw_only=True)
+class Event:
+    """Base of all events."""
+
+    type: ClassVar[str] = "event"
+    run_id: str
+    """The run this event belongs to."""
+    ts: float = field(default_factory=time.time)
+    """Wall-clock time of the event, seconds since the epoch."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        EVENT_TYPES[cls.type] = cls
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, **asdict(self)}
+
+
+@dataclass(kw_only=True)
+class RunStarted(Event):
+    type: ClassVar[str] = "run_started"
+    session_id: str
+    repo: str
+    prompt: str
+    mode: str
+    provider: str
+    model: str
+
+
+@dataclass(kw_only=True)
+class UserMessage(Event):
+    type: ClassVar[str] = "user_message"
+    text: str
+
+
+@dataclass(kw_only=True)
+class ModelRequest(Event):
+    type: ClassVar[str] = "model_request"
+    turn: int
+    model: str
+    messages: int
+    """How many messages the request carried."""
+
+
+@dataclass(kw_only=True)
+class ModelResponse(Event):
+    type: ClassVar[str] = "model_response"
+    turn: int
+    model: str
+    stop_reason: str | None
+    text: str
+    """The text blocks of the response, joined."""
+    tool_calls: int
+    usage: dict[str, int]
+    cost_usd: float
+    duration_ms: float
+
+
+@dataclass(kw_only=True)
+class ToolCall(Event):
+    type: ClassVar[str] = "tool_call"
+    turn: int
+    tool_use_id: str
+    name: str
+    input: dict[str, Any]
+
+
+@dataclass(kw_only=True)
+class ToolResult(Event):
+    type: ClassVar[str] = "tool_result"
+    turn: int
+    tool_use_id: str
+    name: str
+    is_error: bool
+    output: str
+    duration_ms: float
+
+
+@dataclass(kw_only=True)
+class FileChanged(Event):
+    type: ClassVar[str] = "file_changed"
+    turn: int
+    path: str
+    action: str
+    """"created" or "modified"."""
+
+
+@dataclass(kw_only=True)
+class CommitMade(Event):
+    type: ClassVar[str] = "commit"
+    turn: int
+    sha: str
+    subject: str
+    files: list[str]
+    kind: str = "agent"
+    """"agent" for the agent's own edits, "wip" for the user's changes saved first."""
+
+
+@dataclass(kw_only=True)
+class RunFinished(Event):
+    type: ClassVar[str] = "run_finished"
+    status: str
+    """done, max_turns, max_cost, interrupted or error."""
+    result: str
+    turns: int
+    usage: dict[str, int]
+    cost_usd: float
+
+
+@dataclass(kw_only=True)
+class ErrorEvent(Event):
+    type: ClassVar[str] = "error"
+    kind: str
+    message: str
+
+
+@dataclass(kw_only=True)
+class Undone(Event):
+    type: ClassVar[str] = "undo"
+    shas: list[str]
+    method: str
+    """"reset" when history was rewritten, "revert" when new commits undid it."""
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Rebuild an event from `to_dict()` output; unknown keys are ignored."""
+    cls = EVENT_TYPES[data["type"]]
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+EventSink = Callable[[Event], None]

@@ -1,0 +1,1 @@
+"""Safety checks that tools and the store call: path confinement and redaction."""

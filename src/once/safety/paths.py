@@ -1,0 +1,52 @@
+"""Confinement of every tool path to the repository root."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath
+
+
+class PathRefused(ValueError):
+    """A path the agent may not touch; the message says why and what to do."""
+
+
+def confine(root: Path, path: str) -> tuple[Path, str]:
+    """Resolve `path` (relative to `root`) and return (absolute path, repo-relative posix path).
+
+    Refuses `..` escapes, absolute paths outside the root, symlinks that lead out of
+    the root, and anything inside a `.git` directory.
+    """
+    if not isinstance(path, str) or path.strip() == "":
+        raise PathRefused("Empty path. Give a path relative to the repository root, e.g. 'src/app.py'.")
+    if "\x00" in path:
+        raise PathRefused("Path contains a NUL byte.")
+    real_root = Path(os.path.realpath(root))
+    candidate = Path(path)
+    if candidate.is_absolute():
+        absolute = Path(os.path.normpath(candidate))
+        try:
+            relative = absolute.relative_to(real_root)
+        except ValueError:
+            try:
+                relative = absolute.relative_to(Path(os.path.normpath(root)))
+            except ValueError:
+                raise PathRefused(
+                    f"'{path}' is outside the repository. Use a path relative to the repository root."
+                ) from None
+    else:
+        relative = Path(os.path.normpath(candidate))
+    parts = PurePosixPath(relative.as_posix()).parts
+    if parts and parts[0] == "..":
+        raise PathRefused(f"'{path}' points outside the repository. Use a path inside it.")
+    if ".git" in parts:
+        raise PathRefused(f"'{path}' is inside .git/, which the agent never touches. Use git through run_command.")
+    absolute = real_root.joinpath(*parts) if parts and parts != (".",) else real_root
+    resolved = Path(os.path.realpath(absolute))
+    if resolved != real_root and real_root not in resolved.parents:
+        raise PathRefused(f"'{path}' resolves (through a symlink) to a place outside the repository.")
+    rel_parts = resolved.relative_to(real_root).parts if resolved != real_root else ()
+    if ".git" in rel_parts:
+        raise PathRefused(f"'{path}' resolves into .git/, which the agent never touches.")
+    # Edits go to the real file a symlink inside the repo points at, and git sees that path.
+    rel = PurePosixPath(*rel_parts).as_posix() if rel_parts else "."
+    return resolved, rel
