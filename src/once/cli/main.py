@@ -1,2 +1,57 @@
-def main() -> None:
-    raise SystemExit("not yet")
+"""The `agent` command. Subcommands import their heavy parts only when they run."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from once import __version__
+from once.cli import config_cmd, demo_cmd, log_cmd, run_cmd, undo_cmd
+from once.cli.common import report_error, should_raise
+from once.errors import OnceError
+
+app = typer.Typer(
+    name="agent",
+    help=(
+        "once: a coding agent for your git repository that commits every edit and learns from "
+        "every session, so a mistake happens once.\n\n"
+        "Try it offline with `agent demo`. With ANTHROPIC_API_KEY set, run a task with "
+        "`agent run \"add a --verbose flag to cli.py\"`."
+    ),
+    add_completion=False,
+    no_args_is_help=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("run")(run_cmd.run)
+app.command("demo")(demo_cmd.demo)
+app.command("undo")(undo_cmd.undo)
+app.command("log")(log_cmd.log)
+app.command("sessions")(log_cmd.sessions)
+app.add_typer(config_cmd.app, name="config")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"once {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Show the version and exit."),
+) -> None:
+    if ctx.invoked_subcommand is None:
+        print(ctx.get_help())
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        app(args=argv, prog_name="agent")
+    except OnceError as exc:
+        if should_raise():
+            raise
+        sys.exit(report_error(exc))

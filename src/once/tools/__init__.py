@@ -1,0 +1,35 @@
+"""The agent's tools. `default_tools()` is what a run offers the model."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from once.tools.base import Tool, ToolContext, ToolOutput, ToolRegistry
+from once.tools.command import run_command_tool
+from once.tools.edit import edit_file_tool, write_file_tool
+from once.tools.listing import list_files_tool
+from once.tools.read import read_file_tool
+from once.tools.search import search_tool
+
+TOOL_NAMES: tuple[str, ...] = ("list_files", "read_file", "search", "edit_file", "write_file", "run_command")
+
+
+def default_tools() -> list[Tool]:
+    """Fresh instances of the six file and command tools, in TOOL_NAMES order."""
+    return [list_files_tool(), read_file_tool(), search_tool(), edit_file_tool(), write_file_tool(),
+            run_command_tool()]
+
+
+def build_registry(
+    passthrough: tuple[type[BaseException], ...] = (), extra: Iterable[Tool] = (),
+) -> ToolRegistry:
+    """A registry of the default tools plus `extra` (e.g. `vent`).
+
+    `passthrough` names errors that must stop the run instead of becoming a tool result.
+    """
+    registry = ToolRegistry([*default_tools(), *extra])
+    registry.passthrough = tuple(passthrough)
+    return registry
+
+
+__all__ = ["TOOL_NAMES", "Tool", "ToolContext", "ToolOutput", "ToolRegistry", "build_registry", "default_tools"]

@@ -32,7 +32,7 @@ BeforeEdit = Callable[[str], None]
 class Workspace:
     def __init__(self, root: Path, before_edit: BeforeEdit | None = None) -> None:
         self.root = Path(root)
-        self._before_edit = before_edit
+        self.before_edit = before_edit
         self._pending: dict[str, tuple[Path, bytes]] = {}
         self._turn_changes: dict[str, FileChange] = {}
         self._seen: set[str] = set()
@@ -57,8 +57,8 @@ class Workspace:
         if absolute.is_dir():
             raise IsADirectoryError(f"'{rel}' is a directory.")
         if rel not in self._seen:
-            if self._before_edit is not None:
-                self._before_edit(rel)
+            if self.before_edit is not None:
+                self.before_edit(rel)
             self._seen.add(rel)
         self._pending[rel] = (absolute, data)
         return rel

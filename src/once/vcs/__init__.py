@@ -1,0 +1,28 @@
+"""The git layer: repository discovery, path-exact agent commits, and undo."""
+
+from once.vcs.messages import (
+    format_commit_message,
+    format_wip_message,
+    is_agent_commit,
+    is_wip_commit,
+    parse_trailers,
+    run_of,
+    summary_from_text,
+)
+from once.vcs.repo import GitRepo, StatusEntry
+from once.vcs.undo import UndoResult, undo_last, undo_run
+
+__all__ = [
+    "GitRepo",
+    "StatusEntry",
+    "UndoResult",
+    "format_commit_message",
+    "format_wip_message",
+    "is_agent_commit",
+    "is_wip_commit",
+    "parse_trailers",
+    "run_of",
+    "summary_from_text",
+    "undo_last",
+    "undo_run",
+]

@@ -1,0 +1,163 @@
+"""The ReAct loop: model -> tool calls -> observations -> model, one commit per editing turn."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from once.agent.recorder import Recorder
+from once.agent.result import CommitInfo, RunResult
+from once.agent.turn import TurnRunner
+from once.errors import OnceError
+from once.events import ErrorEvent, ModelRequest as ModelRequestEvent
+from once.events import ModelResponse as ModelResponseEvent
+from once.events import RunFinished, RunStarted, UserMessage
+from once.providers.base import ModelRequest, ModelResponse, Provider, TextCallback, Usage
+from once.providers.pricing import cost_usd
+
+
+@dataclass
+class RunConfig:
+    """Everything a run needs to know that is not a collaborator."""
+
+    prompt: str
+    model: str
+    provider_name: str
+    system_prompt: str
+    max_turns: int = 50
+    max_cost: float | None = None
+    max_tokens: int = 8192
+    mode: str = "agent"
+    prices: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+class AgentLoop:
+    """Drives one run to an end; emits events and never prints."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        provider: Provider,
+        turns: TurnRunner,
+        recorder: Recorder,
+        *,
+        history: list[dict[str, Any]] | None = None,
+        on_text: TextCallback | None = None,
+    ) -> None:
+        self.config = config
+        self.provider = provider
+        self.turns = turns
+        self.recorder = recorder
+        self.messages: list[dict[str, Any]] = [dict(m) for m in history or []]
+        self.on_text = on_text
+        self.usage = Usage()
+        self.cost = 0.0
+        self.turn = 0
+        self.commits: list[CommitInfo] = []
+        self.last_text = ""
+
+    @property
+    def run_id(self) -> str:
+        return self.recorder.run_id
+
+    def run(self, repo: str) -> RunResult:
+        """Run until the model stops, a limit is hit, Ctrl-C, or a provider error (re-raised)."""
+        cfg = self.config
+        self.recorder.emit(RunStarted(
+            run_id=self.run_id, session_id=self.recorder.session_id, repo=repo, prompt=cfg.prompt,
+            mode=cfg.mode, provider=cfg.provider_name, model=cfg.model,
+        ))
+        self.recorder.emit(UserMessage(run_id=self.run_id, text=cfg.prompt))
+        self._add_user_content([{"type": "text", "text": cfg.prompt}])
+        try:
+            status = self._loop()
+        except KeyboardInterrupt:
+            self._interrupt()
+            status = "interrupted"
+        except OnceError as exc:
+            self._finish_after_error(exc)
+            raise
+        return self._finish(status)
+
+    def _loop(self) -> str:
+        cfg = self.config
+        while True:
+            if self.turn >= cfg.max_turns:
+                return "max_turns"
+            if cfg.max_cost is not None and self.cost >= cfg.max_cost:
+                return "max_cost"
+            self.turn += 1
+            response = self._call_model()
+            content = response.content
+            self._add_message("assistant", content)
+            if response.text:
+                self.last_text = response.text
+            if not response.tool_uses:
+                return "done"
+            outcome = self.turns.run(self.turn, response, self.recorder)
+            self.commits.extend(outcome.commits)
+            self._add_user_content(outcome.results)
+
+    def _call_model(self) -> ModelResponse:
+        cfg = self.config
+        self.recorder.emit(ModelRequestEvent(
+            run_id=self.run_id, turn=self.turn, model=cfg.model, messages=len(self.messages)))
+        request = ModelRequest(model=cfg.model, system=cfg.system_prompt, messages=self.messages,
+                               tools=self.turns.schemas(), max_tokens=cfg.max_tokens)
+        started = time.perf_counter()
+        response = self.provider.complete(request, self.on_text)
+        usage = response.usage
+        cost = cost_usd(response.model or cfg.model, usage, cfg.prices)
+        self.usage = self.usage + usage
+        self.cost += cost
+        self.recorder.emit(ModelResponseEvent(
+            run_id=self.run_id, turn=self.turn, model=response.model or cfg.model,
+            stop_reason=response.stop_reason, text=response.text, tool_calls=len(response.tool_uses),
+            usage=usage.to_dict(), cost_usd=cost, duration_ms=(time.perf_counter() - started) * 1000,
+        ))
+        return response
+
+    def _add_message(self, role: str, content: list[dict[str, Any]]) -> None:
+        self.messages.append({"role": role, "content": content})
+        self.recorder.message(role, content)
+
+    def _add_user_content(self, content: list[dict[str, Any]]) -> None:
+        # Two user messages in a row (e.g. continuing after max_turns) become one.
+        if self.messages and self.messages[-1]["role"] == "user":
+            merged = list(self.messages[-1]["content"]) + content
+            self.messages[-1] = {"role": "user", "content": merged}
+            self.recorder.message("user", content)
+            return
+        self._add_message("user", content)
+
+    def _interrupt(self) -> None:
+        """Ctrl-C: drop unlanded edits, commit what landed, close dangling tool calls."""
+        outcome = self.turns.abort(self.turn, self.recorder)
+        self.commits.extend(outcome.commits)
+        if self.messages and self.messages[-1]["role"] == "assistant":
+            dangling = [b for b in self.messages[-1]["content"] if b.get("type") == "tool_use"]
+            done = {r["tool_use_id"] for r in outcome.results}
+            results = outcome.results + [
+                {"type": "tool_result", "tool_use_id": b["id"], "content": "Interrupted by the user.",
+                 "is_error": True}
+                for b in dangling if b["id"] not in done
+            ]
+            if results:
+                self._add_user_content(results)
+
+    def _finish_after_error(self, exc: OnceError) -> None:
+        self.turns.abort(self.turn, self.recorder)
+        self.recorder.emit(ErrorEvent(run_id=self.run_id, kind=type(exc).__name__, message=exc.message))
+        self._finish("error", result=exc.message)
+
+    def _finish(self, status: str, result: str | None = None) -> RunResult:
+        result = self.last_text if result is None else result
+        self.recorder.emit(RunFinished(
+            run_id=self.run_id, status=status, result=result, turns=self.turn,
+            usage=self.usage.to_dict(), cost_usd=self.cost,
+        ))
+        return RunResult(
+            run_id=self.run_id, session_id=self.recorder.session_id, status=status, result=result,
+            turns=self.turn, usage=self.usage, cost_usd=self.cost, commits=list(self.commits),
+        )

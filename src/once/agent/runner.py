@@ -1,0 +1,90 @@
+"""Wires a run together: repo, settings, provider, store, tools, loop.
+
+Interfaces (CLI now, TUI later) call `run_once`; it holds no business logic of its own
+beyond choosing the session and recording the run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from once.agent.loop import AgentLoop, RunConfig
+from once.agent.prompt import PromptContext, build_system_prompt
+from once.agent.recorder import Recorder
+from once.agent.result import RunResult
+from once.agent.turn import TurnRunner
+from once.config import Settings
+from once.errors import OnceError, UsageError
+from once.events import EventSink
+from once.ids import new_id
+from once.providers.base import Provider, TextCallback
+from once.safety.env import scrubbed_env
+from once.store import RunRecord, Store
+from once.tools import default_tools
+from once.tools.base import ToolContext, ToolRegistry
+from once.tools.workspace import Workspace
+from once.vcs import GitRepo
+
+
+@dataclass
+class RunRequest:
+    prompt: str
+    continue_session: bool = False
+    session_id: str | None = None
+    mode: str = "agent"
+    sinks: list[EventSink] = field(default_factory=list)
+    on_text: TextCallback | None = None
+
+
+def choose_session(store: Store, repo: str, request: RunRequest) -> tuple[str, list[dict[str, Any]]]:
+    """The session to run in and the earlier messages the model should see."""
+    if request.session_id:
+        session = store.get_session(request.session_id)
+        if session is None:
+            raise UsageError(f"no session '{request.session_id}'", hint="List them with `agent sessions`.")
+        return session["id"], store.session_messages(session["id"])
+    if request.continue_session:
+        latest = store.latest_session(repo)
+        if latest is not None:
+            return latest, store.session_messages(latest)
+    return store.create_session(repo, title=request.prompt[:80]), []
+
+
+def run_once(
+    request: RunRequest, *, repo: GitRepo, settings: Settings, provider: Provider, store: Store
+) -> RunResult:
+    """Run one prompt to the end and record it; provider errors are re-raised after recording."""
+    root = str(repo.root)
+    session_id, history = choose_session(store, root, request)
+    run_id = new_id("r")
+    store.start_run(RunRecord(
+        id=run_id, session_id=session_id, repo=root, prompt=request.prompt, mode=request.mode,
+        provider=provider.name, model=settings.model, status="running", started_at=time.time(),
+    ))
+    recorder = Recorder(session_id=session_id, run_id=run_id, store=store, sinks=list(request.sinks))
+    context = ToolContext(
+        workspace=Workspace(repo.root), command_env=scrubbed_env(os.environ),
+        default_timeout=float(settings.command_timeout),
+    )
+    turns = TurnRunner(ToolRegistry(default_tools()), context, repo, run_id=run_id, model=settings.model,
+                       dirty=settings.dirty)
+    config = RunConfig(
+        prompt=request.prompt, model=settings.model, provider_name=provider.name,
+        system_prompt=build_system_prompt(PromptContext(repo_name=Path(root).name, branch=repo.branch())),
+        max_turns=settings.max_turns, max_cost=settings.max_cost, max_tokens=settings.max_tokens,
+        mode=request.mode, prices=settings.prices,
+    )
+    loop = AgentLoop(config, provider, turns, recorder, history=history, on_text=request.on_text)
+    try:
+        result = loop.run(root)
+    except OnceError as exc:
+        store.finish_run(run_id, status="error", turns=loop.turn, usage=loop.usage.to_dict(),
+                         cost_usd=loop.cost, result=exc.message)
+        raise
+    store.finish_run(run_id, status=result.status, turns=result.turns, usage=result.usage.to_dict(),
+                     cost_usd=result.cost_usd, result=result.result)
+    return result

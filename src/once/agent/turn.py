@@ -1,0 +1,125 @@
+"""One model turn's tool calls: run them, land the edits together, commit once."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from once.agent.recorder import Recorder
+from once.agent.result import CommitInfo
+from once.errors import DirtyWorktreeError
+from once.events import CommitMade, FileChanged, ToolCall, ToolResult
+from once.providers.base import ModelResponse
+from once.tools.base import ToolContext, ToolRegistry
+from once.tools.workspace import FileChange
+from once.vcs.messages import format_commit_message, summary_from_text
+
+# What the model sees of a tool's output is not capped here (tools cap themselves);
+# the event log keeps at most this much of it.
+EVENT_OUTPUT_CHARS = 20_000
+
+
+class Repo(Protocol):
+    """The part of `once.vcs.GitRepo` a turn uses."""
+
+    def dirty_paths(self, paths: list[str]) -> list[str]: ...
+
+    def save_user_changes(self, paths: list[str], run_id: str) -> str | None: ...
+
+    def commit_paths(self, paths: list[str], message: str) -> str: ...
+
+
+@dataclass
+class TurnOutcome:
+    results: list[dict[str, Any]] = field(default_factory=list)
+    """`tool_result` blocks (and a text block if the edits could not land)."""
+    commits: list[CommitInfo] = field(default_factory=list)
+
+
+class TurnRunner:
+    def __init__(
+        self, registry: ToolRegistry, context: ToolContext, repo: Repo, *, run_id: str, model: str,
+        dirty: str = "commit",
+    ) -> None:
+        self.registry = registry
+        self.context = context
+        self.repo = repo
+        self.run_id = run_id
+        self.model = model
+        self.dirty = dirty
+        self._turn = 0
+        self._recorder: Recorder | None = None
+        self._wip: list[CommitInfo] = []
+        context.workspace.before_edit = self._before_edit
+        registry.passthrough = (DirtyWorktreeError,)
+
+    def schemas(self) -> list[dict[str, Any]]:
+        return self.registry.schemas()
+
+    def run(self, turn: int, response: ModelResponse, recorder: Recorder) -> TurnOutcome:
+        self._turn, self._recorder = turn, recorder
+        outcome = TurnOutcome()
+        for block in response.tool_uses:
+            outcome.results.append(self._call(block, recorder))
+        self._land(response.text, outcome, recorder)
+        return outcome
+
+    def abort(self, turn: int, recorder: Recorder) -> TurnOutcome:
+        """After Ctrl-C or an error: staged edits are dropped, landed ones are committed."""
+        self.context.workspace.discard()
+        outcome = TurnOutcome()
+        self._commit(self.context.workspace.take_turn_changes(), "", outcome, recorder)
+        return outcome
+
+    def _call(self, block: dict[str, Any], recorder: Recorder) -> dict[str, Any]:
+        name, tool_input, use_id = block.get("name", ""), block.get("input") or {}, block.get("id", "")
+        recorder.emit(ToolCall(run_id=self.run_id, turn=self._turn, tool_use_id=use_id, name=name,
+                               input=tool_input if isinstance(tool_input, dict) else {"_raw": tool_input}))
+        started = time.perf_counter()
+        output = self.registry.call(name, tool_input, self.context)
+        recorder.emit(ToolResult(
+            run_id=self.run_id, turn=self._turn, tool_use_id=use_id, name=name, is_error=output.is_error,
+            output=output.text[:EVENT_OUTPUT_CHARS], duration_ms=(time.perf_counter() - started) * 1000,
+        ))
+        return {"type": "tool_result", "tool_use_id": use_id, "content": output.text, "is_error": output.is_error}
+
+    def _land(self, text: str, outcome: TurnOutcome, recorder: Recorder) -> None:
+        workspace = self.context.workspace
+        try:
+            workspace.flush()
+        except OSError as exc:
+            outcome.results.append({"type": "text", "text": (
+                f"The file edits of this turn could not be written ({exc}); none of them landed. "
+                "Check the paths and try again.")})
+        self._commit(workspace.take_turn_changes(), text, outcome, recorder)
+
+    def _commit(self, changes: list[FileChange], text: str, outcome: TurnOutcome, recorder: Recorder) -> None:
+        outcome.commits.extend(self._wip)
+        self._wip = []
+        if not changes:
+            return
+        for change in changes:
+            recorder.emit(FileChanged(run_id=self.run_id, turn=self._turn, path=change.path, action=change.action))
+        files = [c.path for c in changes]
+        message = format_commit_message(summary_from_text(text, files), files, self.run_id, self.model)
+        sha = self.repo.commit_paths(files, message)
+        subject = message.splitlines()[0]
+        recorder.emit(CommitMade(run_id=self.run_id, turn=self._turn, sha=sha, subject=subject, files=files))
+        outcome.commits.append(CommitInfo(sha=sha, subject=subject, files=files))
+
+    def _before_edit(self, path: str) -> None:
+        """The first edit of a file in this run: keep the user's uncommitted changes apart."""
+        if self.dirty == "refuse":
+            if self.repo.dirty_paths([path]):
+                raise DirtyWorktreeError(
+                    f"'{path}' has uncommitted changes and --dirty refuse is set; stopped before editing.",
+                    hint="Commit or stash your changes, or run with --dirty commit to save them in a wip commit.",
+                )
+            return
+        sha = self.repo.save_user_changes([path], self.run_id)
+        if sha and self._recorder is not None:
+            subject = "wip: uncommitted changes before agent edit"
+            self._recorder.emit(CommitMade(run_id=self.run_id, turn=self._turn, sha=sha, subject=subject,
+                                           files=[path], kind="wip"))
+            self._wip.append(CommitInfo(sha=sha, subject=subject, files=[path], kind="wip"))

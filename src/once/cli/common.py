@@ -1,0 +1,34 @@
+"""Small helpers shared by the CLI commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from once.errors import OnceError
+
+RAISE_ENV = "ONCE_RAISE_ERRORS"
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def report_error(exc: OnceError) -> int:
+    """Print an error for a person on stderr; return the exit code."""
+    print(f"error: {exc.message}", file=sys.stderr)
+    if exc.hint:
+        print(f"hint: {exc.hint}", file=sys.stderr)
+    return exc.exit_code
+
+
+def should_raise() -> bool:
+    """Re-raise instead of printing (debugging, and always under pytest)."""
+    return bool(os.environ.get(RAISE_ENV))
+
+
+def repo_dir(path: Path | None) -> Path:
+    return (path or Path.cwd()).expanduser()

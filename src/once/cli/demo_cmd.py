@@ -1,0 +1,67 @@
+"""`agent demo`: the whole loop, offline, on a throwaway copy of a sample project."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+DEMO_PROMPT = "add a --shout flag to cli.py that prints the greeting in capitals"
+
+
+def _demo_files() -> tuple[Path, Path]:
+    from importlib.resources import files
+
+    root = Path(str(files("once.demo")))
+    return root / "sample", root / "cassette.json"
+
+
+def demo(
+    directory: Optional[Path] = typer.Option(None, "--dir", help="Make the demo repo here (must not exist)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the run's result as JSON instead of text."),
+) -> None:
+    """Show the whole loop offline: a sample repo, a recorded model, real tools and commits.
+
+    The model's answers are a recording (a cassette) replayed through the real loop: the file
+    reads, the two-file edit, the commit and the command all really happen, in a throwaway
+    git repository whose path is printed at the end.
+    """
+    from once.agent.runner import RunRequest, run_once
+    from once.cli.common import print_json
+    from once.cli.render import ProgressRenderer
+    from once.config import load_settings
+    from once.errors import UsageError
+    from once.providers.replay import ReplayProvider
+    from once.store import open_store
+    from once.vcs import GitRepo
+
+    sample, cassette = _demo_files()
+    base = Path(tempfile.mkdtemp(prefix="once-demo-")) if directory is None else directory.expanduser()
+    if directory is not None and base.exists():
+        raise UsageError(f"{base} already exists", hint="Give --dir a path that does not exist yet.")
+    repo_path = base / "greeter"
+    shutil.copytree(sample, repo_path)
+    git = GitRepo.init(repo_path)
+    git.commit_paths(sorted(p.name for p in repo_path.iterdir() if p.is_file()), "Initial commit of the sample")
+    db = base / "once.db"
+    if not json_out:
+        print("once demo: the model's answers are a recording (a cassette) replayed through the real loop;\n"
+              "the tools, edits, commit and command are real.\n", file=sys.stderr)
+    settings = load_settings(git.root, env={}, flags={"provider": "replay", "max_turns": 20, "dirty": "commit"})
+    sinks = [] if json_out else [ProgressRenderer()]
+    request = RunRequest(prompt=DEMO_PROMPT, sinks=sinks)
+    with open_store(str(db)) as store:
+        result = run_once(request, repo=git, settings=settings, provider=ReplayProvider(cassette), store=store)
+    if json_out:
+        print_json({**result.to_json(), "repo": str(repo_path), "db": str(db)})
+        return
+    print(f"\n{result.result}\n")
+    print(f"The demo repository is {repo_path}")
+    print("Look around:")
+    print(f"  cd {repo_path} && git log --stat       # the agent's commit, with its trailers")
+    print(f"  agent log --db {db} {result.run_id}   # the run step by step")
+    print(f"  agent undo -C {repo_path} --db {db}     # take the commit back")

@@ -1,0 +1,138 @@
+"""`agent log` and `agent sessions`: what ran, step by step."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from once.cli.common import print_json, repo_dir
+
+DbOption = typer.Option(None, "--db", help="The SQLite file to read [$ONCE_DB].")
+
+
+def _when(ts: float | None) -> str:
+    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
+
+
+def _repo_filter(all_repos: bool, repo: Path | None) -> str | None:
+    if all_repos:
+        return None
+    from once.errors import NotARepoError
+    from once.vcs import GitRepo
+
+    try:
+        return str(GitRepo.open(repo_dir(repo)).root)
+    except NotARepoError:
+        return None
+
+
+def log(
+    run_id: Optional[str] = typer.Argument(None, help="Show this run step by step (a unique prefix is enough)."),
+    limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many runs to list."),
+    all_repos: bool = typer.Option(False, "--all", help="List runs of every repository, not just this one."),
+    json_out: bool = typer.Option(False, "--json", help="Print the same data as JSON."),
+    db: Optional[Path] = DbOption,
+    repo: Optional[Path] = typer.Option(None, "--repo", "-C", help="The repository (default: the cwd)."),
+) -> None:
+    """List recent runs, or show one run step by step.
+
+    Examples:  agent log    agent log --all --json    agent log r-1m7y
+    """
+    from once.errors import UsageError
+    from once.store import open_store
+
+    with open_store(str(db) if db else None) as store:
+        if run_id is None:
+            runs = store.list_runs(_repo_filter(all_repos, repo), limit=limit)
+            if json_out:
+                print_json([_run_dict(r) for r in runs])
+            else:
+                _print_runs(runs)
+            return
+        run = store.get_run(run_id)
+        if run is None:
+            raise UsageError(f"no run '{run_id}'", hint="List runs with `agent log`.")
+        events = store.run_events(run.id)
+    if json_out:
+        print_json({"run": _run_dict(run), "events": events})
+    else:
+        _print_run(run, events)
+
+
+def _run_dict(run: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(run)
+
+
+def _print_runs(runs: list[Any]) -> None:
+    if not runs:
+        print("no runs yet: try `agent demo` or `agent run \"...\"`")
+        return
+    for run in runs:
+        prompt = " ".join(run.prompt.split())
+        prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
+        print(f"{run.id}  {_when(run.started_at)}  {run.status:<11} {run.turns:>3} turns  "
+              f"${run.cost_usd:.4f}  {prompt}")
+
+
+def _print_run(run: Any, events: list[dict[str, Any]]) -> None:
+    print(f"run {run.id}  ({run.status})  session {run.session_id}")
+    print(f"repo {run.repo}  ·  {run.provider}/{run.model}  ·  started {_when(run.started_at)}")
+    print(f"prompt: {run.prompt}")
+    for event in events:
+        line = _event_line(event)
+        if line:
+            print(f"  {_when(event.get('ts'))[11:]}  {line}")
+    print(f"{run.turns} turns · {run.input_tokens} in / {run.output_tokens} out tokens · ${run.cost_usd:.4f}")
+    if run.result:
+        print("\n" + run.result)
+
+
+def _event_line(event: dict[str, Any]) -> str | None:
+    from once.cli.render import describe_tool_call
+
+    kind = event["type"]
+    if kind == "model_response":
+        text = " ".join((event.get("text") or "").split())[:90]
+        return f"model  turn {event['turn']}  {event.get('stop_reason')}  {text}"
+    if kind == "tool_call":
+        return f"tool   {describe_tool_call(event['name'], event.get('input') or {})}"
+    if kind == "tool_result":
+        status = "error" if event.get("is_error") else "ok"
+        first = (event.get("output") or "").strip().splitlines()[:1]
+        return f"  ->   {status}  {first[0][:90] if first else ''}"
+    if kind == "commit":
+        return f"commit {event['sha'][:8]}  {event['subject']}  ({', '.join(event['files'])})"
+    if kind in ("error", "undo"):
+        return f"{kind:<6} {event.get('message') or event.get('shas')}"
+    if kind == "run_finished":
+        return f"end    {event['status']}"
+    return None
+
+
+def sessions(
+    limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many sessions to list."),
+    all_repos: bool = typer.Option(False, "--all", help="List sessions of every repository."),
+    json_out: bool = typer.Option(False, "--json", help="Print the same data as JSON."),
+    db: Optional[Path] = DbOption,
+    repo: Optional[Path] = typer.Option(None, "--repo", "-C", help="The repository (default: the cwd)."),
+) -> None:
+    """List sessions (conversations of several prompts). Continue one with
+    `agent run --continue` (the latest here) or `agent run --session ID`."""
+    from once.store import open_store
+
+    with open_store(str(db) if db else None) as store:
+        rows = store.list_sessions(_repo_filter(all_repos, repo), limit=limit)
+    if json_out:
+        print_json(rows)
+        return
+    if not rows:
+        print("no sessions yet")
+        return
+    for row in rows:
+        title = " ".join((row.get("title") or row.get("first_prompt") or "").split())[:60]
+        print(f"{row['id']}  {_when(row.get('updated_at'))}  {row.get('runs', row.get('run_count', 0)):>3} runs  {title}")

@@ -1,0 +1,86 @@
+"""Headless renderers: progress lines on stderr, and JSON lines for `stream-json`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import IO, Any
+
+from once.events import (
+    CommitMade,
+    ErrorEvent,
+    Event,
+    ModelResponse,
+    RunFinished,
+    RunStarted,
+    ToolCall,
+    ToolResult,
+)
+from once.safety.redact import redact_obj
+
+# The input field that best names what a tool call is about.
+_TOOL_SUBJECT = {"list_files": "path", "read_file": "path", "search": "pattern", "edit_file": "path",
+                 "write_file": "path", "run_command": "command"}
+
+
+def _one_line(text: str, width: int = 100) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def describe_tool_call(name: str, tool_input: dict[str, Any]) -> str:
+    key = _TOOL_SUBJECT.get(name)
+    subject = tool_input.get(key) if key else None
+    if name == "list_files" and not subject:
+        subject = tool_input.get("pattern") or "."
+    return f"{name} {_one_line(str(subject), 80)}" if subject else name
+
+
+class ProgressRenderer:
+    """Human progress for `--output-format text`, written to stderr."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.color = hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def _style(self, code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self._print(self._style("1", f"once · run {event.run_id} · {event.provider}/{event.model}"))
+        elif isinstance(event, ModelResponse) and event.tool_calls and event.text.strip():
+            self._print(self._style("2", _one_line(event.text, 120)))
+        elif isinstance(event, ToolCall):
+            self._print(f"  ▸ {describe_tool_call(event.name, event.input)}")
+        elif isinstance(event, ToolResult) and event.is_error:
+            self._print(self._style("33", f"    ✗ {_one_line(event.output, 110)}"))
+        elif isinstance(event, CommitMade):
+            label = "saved your changes" if event.kind == "wip" else "commit"
+            self._print(self._style("32", f"  ● {label} {event.sha[:8]} {event.subject}"))
+        elif isinstance(event, ErrorEvent):
+            self._print(self._style("31", f"  error: {event.message}"))
+        elif isinstance(event, RunFinished):
+            usage = event.usage
+            self._print(self._style("1", (
+                f"{event.status} after {event.turns} turn{'s' if event.turns != 1 else ''} · "
+                f"{_tokens(usage.get('input_tokens', 0))} in / {_tokens(usage.get('output_tokens', 0))} out · "
+                f"${event.cost_usd:.4f}")))
+
+
+def _tokens(count: int) -> str:
+    return f"{count / 1000:.1f}k" if count >= 1000 else str(count)
+
+
+class JsonLinesRenderer:
+    """`--output-format stream-json`: every event as one JSON object per line on stdout."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self.stream = stream or sys.stdout
+
+    def __call__(self, event: Event) -> None:
+        self.stream.write(json.dumps(redact_obj(event.to_dict()), ensure_ascii=False) + "\n")
+        self.stream.flush()

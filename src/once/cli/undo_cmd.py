@@ -1,0 +1,51 @@
+"""`agent undo`: take back the agent's last commit, or a whole run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from once.cli.common import print_json, repo_dir
+
+
+def undo(
+    run_id: Optional[str] = typer.Argument(None, help="With --run: the run to undo (default: the latest)."),
+    run: bool = typer.Option(False, "--run", help="Undo every commit of a run, not just the last commit."),
+    json_out: bool = typer.Option(False, "--json", help="Print what was undone as JSON."),
+    db: Optional[Path] = typer.Option(None, "--db", help="The SQLite file to log to [$ONCE_DB]."),
+    repo: Optional[Path] = typer.Option(None, "--repo", "-C", help="The repository (default: the cwd)."),
+) -> None:
+    """Remove the agent's last commit (or with --run, all commits of a run).
+
+    Refuses when HEAD is not the agent's commit or its files changed since. Commits already
+    on the upstream branch are reverted with new commits instead of rewriting history. Your
+    own uncommitted changes that the agent saved in a wip commit come back as uncommitted
+    changes.
+
+    Examples:  agent undo    agent undo --run    agent undo --run r-1m7yc3nb9jaq8g
+    """
+    from once.events import Undone
+    from once.store import open_store
+    from once.vcs import GitRepo, parse_trailers
+    from once.vcs.undo import undo_last, undo_run
+
+    git = GitRepo.open(repo_dir(repo))
+    head = git.head_sha()
+    owner = parse_trailers(git.commit_message(head)).get("Agent-Run", "") if head else ""
+    result = undo_run(git, run_id) if (run or run_id) else undo_last(git)
+    with open_store(str(db) if db else None) as store:
+        if owner and store.get_run(owner) is not None:
+            store.append_event(Undone(run_id=owner, shas=result.shas, method=result.method))
+    if json_out:
+        print_json({"shas": result.shas, "method": result.method, "files": result.files,
+                    "restored_user_changes": result.restored_user_changes})
+        return
+    verb = "reverted" if result.method == "revert" else "removed"
+    print(f"{verb} {len(result.shas)} commit{'s' if len(result.shas) != 1 else ''}: "
+          f"{', '.join(s[:8] for s in result.shas)}")
+    if result.files:
+        print("files restored: " + ", ".join(result.files))
+    if result.restored_user_changes:
+        print("your earlier uncommitted changes are back, uncommitted: " + ", ".join(result.restored_user_changes))

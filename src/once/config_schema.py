@@ -1,0 +1,193 @@
+"""The table of configuration keys and how raw values become typed ones.
+
+Pure: no file or environment access here. `config.py` does the IO and the
+layering; this module only answers "is this value allowed for this key, and
+what is it once coerced".
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from once.errors import ConfigError
+
+# Strings that mean "no value" for an optional key (from the CLI or an env var).
+NONE_WORDS = frozenset({"", "none", "null"})
+_TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
+_FALSE_WORDS = frozenset({"false", "no", "off", "0"})
+
+PRICES = "prices"
+PRICE_FIELDS: tuple[str, ...] = ("input", "output", "cache_write", "cache_read")
+Check = Callable[[Any], "str | None"]
+
+
+def _at_least(minimum: int) -> Check:
+    def check(value: Any) -> str | None:
+        return None if value >= minimum else f"must be at least {minimum}"
+
+    return check
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 and math.isfinite(value) else "must be a finite number above 0"
+
+
+@dataclass(frozen=True)
+class Key:
+    """One known setting: its type, default, env var and a one-line help."""
+
+    name: str
+    type: type
+    default: Any
+    env: str | None
+    help: str
+    choices: tuple[str, ...] | None = None
+    optional: bool = False  # None is a legal value ("not set")
+    check: Check | None = None  # extra rule; returns what is wrong, or None
+
+    def allowed(self) -> str:
+        """Say in words what this key accepts, for error messages and `list`."""
+        if self.choices:
+            text = "one of " + ", ".join(self.choices)
+        else:
+            text = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}[self.type]
+        return text + (" (or none to unset)" if self.optional else "")
+
+
+_KEY_LIST: tuple[Key, ...] = (
+    Key("provider", str, "anthropic", "ONCE_PROVIDER", "Model provider: anthropic, openai (any OpenAI-compatible server) or replay.",
+        choices=("anthropic", "openai", "replay")),
+    Key("model", str, "claude-sonnet-4-6", "ONCE_MODEL", "Model for generation (the main agent loop)."),
+    Key("small_model", str, "claude-haiku-4-5", "ONCE_SMALL_MODEL", "Cheap model for routing, file selection, judging and extraction."),
+    Key("base_url", str, None, "ONCE_BASE_URL", "Endpoint of an OpenAI-compatible server, e.g. http://localhost:11434/v1.",
+        optional=True),
+    Key("max_turns", int, 50, "ONCE_MAX_TURNS", "Stop a run after this many model turns.", check=_at_least(1)),
+    Key("max_cost", float, None, "ONCE_MAX_COST", "Stop a run once it has cost this many US dollars.",
+        optional=True, check=_positive),
+    Key("dirty", str, "commit", "ONCE_DIRTY", "With uncommitted user changes: commit them first, or refuse to start.",
+        choices=("commit", "refuse")),
+    Key("command_timeout", int, 120, "ONCE_COMMAND_TIMEOUT", "Default timeout in seconds for run_command.", check=_at_least(1)),
+    Key("max_tokens", int, 8192, "ONCE_MAX_TOKENS", "Most tokens the model may write in one response.", check=_at_least(1)),
+)
+KEYS: dict[str, Key] = {key.name: key for key in _KEY_LIST}
+PRICES_HELP = "USD per million tokens for a model: input, output, cache_write, cache_read."
+
+
+def known_keys_text() -> str:
+    return ", ".join([*KEYS, f"{PRICES}.<model>.<{'|'.join(PRICE_FIELDS)}>"])
+
+
+def _prefixed(where: str, text: str) -> str:
+    return f"{where}: {text}" if where else text
+
+
+def unknown_key_error(name: str, where: str = "") -> ConfigError:
+    close = difflib.get_close_matches(name, [*KEYS, PRICES], n=1)
+    guess = f" (did you mean {close[0]}?)" if close else ""
+    return ConfigError(_prefixed(where, f"unknown key {name!r}{guess}"), hint=f"known keys: {known_keys_text()}")
+
+
+def normalize_key(name: str) -> str:
+    """Accept `max-turns` for `max_turns` on the command line; leave price keys alone."""
+    if name not in KEYS and name.replace("-", "_") in KEYS:
+        return name.replace("-", "_")
+    return name
+
+
+def _bad(key: Key, value: Any, where: str, why: str | None = None) -> ConfigError:
+    reason = why or f"expected {key.allowed()}"
+    return ConfigError(_prefixed(where, f"{key.name} = {value!r} is not allowed: {reason}"),
+                       hint=f"{key.name}: {key.help}")
+
+
+def check_value(key: Key, value: Any, where: str) -> Any:
+    """Validate an already-typed value (from TOML or a flag); return it normalised."""
+    if value is None:
+        if key.optional:
+            return None
+        raise _bad(key, value, where)
+    if isinstance(value, bool) and key.type is not bool:  # bool is an int subclass
+        raise _bad(key, value, where)
+    if key.type is float and isinstance(value, int):
+        value = float(value)
+    if not isinstance(value, key.type):
+        raise _bad(key, value, where)
+    if key.choices and value not in key.choices:
+        raise _bad(key, value, where)
+    if isinstance(value, str) and not value.strip():
+        raise _bad(key, value, where, "must not be empty")
+    problem = key.check(value) if key.check else None
+    if problem:
+        raise _bad(key, value, where, problem)
+    return value
+
+
+def coerce_text(key: Key, raw: str, where: str) -> Any:
+    """Turn a string (CLI argument, env var) into the key's type, then validate."""
+    text = raw.strip()
+    if key.optional and text.lower() in NONE_WORDS:
+        return None
+    value: Any = text
+    try:
+        if key.type is int:
+            value = int(text)
+        elif key.type is float:
+            value = float(text)
+        elif key.type is bool:
+            lowered = text.lower()
+            if lowered not in _TRUE_WORDS | _FALSE_WORDS:
+                raise ValueError(text)
+            value = lowered in _TRUE_WORDS
+    except ValueError:
+        raise _bad(key, raw, where) from None
+    return check_value(key, value, where)
+
+
+def split_price_key(name: str) -> tuple[str, str | None]:
+    """`prices.gpt-4.1.input` -> ("gpt-4.1", "input"); `prices.m` -> ("m", None).
+
+    Model names may contain dots, so the field is the last segment only when it
+    is one of the known price fields.
+    """
+    rest = name[len(PRICES) + 1:] if name.startswith(PRICES + ".") else ""
+    if not rest:
+        raise ConfigError(f"{name!r} needs a model name", hint=f"e.g. {PRICES}.my-model.input")
+    model, _, last = rest.rpartition(".")
+    if model and last in PRICE_FIELDS:
+        return model, last
+    return rest, None
+
+
+def check_price(model: str, field: str, value: Any, where: str) -> float:
+    path = f"{PRICES}.{model}.{field}"
+    if field not in PRICE_FIELDS:
+        raise ConfigError(_prefixed(where, f"unknown price field {path!r}"),
+                          hint=f"price fields: {', '.join(PRICE_FIELDS)}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ConfigError(_prefixed(where, f"{path} = {value!r} is not allowed: expected a non-negative number"),
+                          hint=PRICES_HELP)
+    return float(value)
+
+
+def coerce_price_text(model: str, field: str, raw: str, where: str) -> float:
+    try:
+        value: Any = float(raw.strip())
+    except ValueError:
+        value = raw
+    return check_price(model, field, value, where)
+
+
+def check_prices_table(table: Any, where: str) -> dict[str, dict[str, float]]:
+    """Validate a `[prices]` table from a file: {model: {field: number}}."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: {PRICES} must be a table of models", hint=PRICES_HELP)
+    result: dict[str, dict[str, float]] = {}
+    for model, fields in table.items():
+        if not isinstance(fields, dict):
+            raise ConfigError(f"{where}: {PRICES}.{model} must be a table like {{ input = 3.0, output = 15.0 }}",
+                              hint=PRICES_HELP)
+        result[model] = {field: check_price(model, field, value, where) for field, value in fields.items()}
+    return result

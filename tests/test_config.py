@@ -1,0 +1,331 @@
+"""Settings: layering, validation, and read-modify-write of config files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from once import config
+from once.config import KEYS, Settings, load_settings
+from once.errors import ConfigError
+
+
+@pytest.fixture()
+def env(tmp_path: Path) -> dict[str, str]:
+    return {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+
+
+@pytest.fixture()
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    (root / ".git").mkdir(parents=True)
+    return root
+
+
+def user_file(env: dict[str, str]) -> Path:
+    return Path(env["XDG_CONFIG_HOME"]) / "once" / "config.toml"
+
+
+def project_file(repo: Path) -> Path:
+    return repo / ".once" / "config.toml"
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- defaults
+
+
+def test_defaults_without_any_file(env: dict[str, str], repo: Path) -> None:
+    settings = load_settings(repo, env=env)
+    assert settings.provider == "anthropic"
+    assert settings.model == "claude-sonnet-4-6"
+    assert settings.small_model == "claude-haiku-4-5"
+    assert settings.base_url is None
+    assert settings.max_turns == 50
+    assert settings.max_cost is None
+    assert settings.dirty == "commit"
+    assert settings.command_timeout == 120
+    assert settings.max_tokens == 8192
+    assert settings.prices == {}
+    assert set(settings.sources) == set(KEYS)
+    assert set(settings.sources.values()) == {"default"}
+
+
+def test_settings_dataclass_defaults_match_key_table() -> None:
+    settings = Settings()
+    for name, key in KEYS.items():
+        assert getattr(settings, name) == key.default
+
+
+# ---------------------------------------------------------------- precedence
+
+
+def test_precedence_user_project_env_flag(env: dict[str, str], repo: Path) -> None:
+    write(user_file(env), 'model = "user-model"\nsmall_model = "user-small"\nmax_turns = 10\ndirty = "refuse"\n')
+    write(project_file(repo), 'model = "project-model"\nmax_turns = 20\nmax_tokens = 1000\n')
+    env = {**env, "ONCE_MAX_TURNS": "30", "ONCE_MAX_TOKENS": "2000"}
+    settings = load_settings(repo, env=env, flags={"max_tokens": 3000, "model": None})
+    assert (settings.small_model, settings.sources["small_model"]) == ("user-small", "user")
+    assert (settings.dirty, settings.sources["dirty"]) == ("refuse", "user")
+    assert (settings.model, settings.sources["model"]) == ("project-model", "project")
+    assert (settings.max_turns, settings.sources["max_turns"]) == (30, "env")
+    assert (settings.max_tokens, settings.sources["max_tokens"]) == (3000, "flag")
+    assert (settings.provider, settings.sources["provider"]) == ("anthropic", "default")
+
+
+def test_project_file_ignored_without_repo(env: dict[str, str], repo: Path) -> None:
+    write(project_file(repo), 'model = "project-model"\n')
+    assert load_settings(None, env=env).model == "claude-sonnet-4-6"
+
+
+def test_empty_env_var_means_unset(env: dict[str, str]) -> None:
+    settings = load_settings(None, env={**env, "ONCE_MODEL": ""})
+    assert settings.sources["model"] == "default"
+
+
+def test_env_none_unsets_optional_key_from_file(env: dict[str, str]) -> None:
+    write(user_file(env), "max_cost = 2.5\n")
+    assert load_settings(None, env=env).max_cost == 2.5
+    settings = load_settings(None, env={**env, "ONCE_MAX_COST": "none"})
+    assert settings.max_cost is None
+    assert settings.sources["max_cost"] == "env"
+
+
+def test_string_flags_are_coerced(env: dict[str, str]) -> None:
+    settings = load_settings(None, env=env, flags={"max_turns": "7", "max_cost": "1.5"})
+    assert settings.max_turns == 7
+    assert settings.max_cost == 1.5
+
+
+def test_int_is_accepted_for_float_key(env: dict[str, str]) -> None:
+    write(user_file(env), "max_cost = 3\n")
+    settings = load_settings(None, env=env)
+    assert settings.max_cost == 3.0
+    assert isinstance(settings.max_cost, float)
+
+
+def test_prices_merge_field_by_field(env: dict[str, str], repo: Path) -> None:
+    write(user_file(env), '[prices."my-model"]\ninput = 1.0\noutput = 5\n')
+    write(project_file(repo), '[prices.my-model]\noutput = 4.0\ncache_read = 0.1\n')
+    settings = load_settings(repo, env=env)
+    assert settings.prices == {"my-model": {"input": 1.0, "output": 4.0, "cache_read": 0.1}}
+    assert settings.sources["prices.my-model.input"] == "user"
+    assert settings.sources["prices.my-model.output"] == "project"
+    assert config.source_of(settings, "prices.my-model") == "project,user"
+    assert config.configured_price(settings, "my-model") == {"input": 1.0, "output": 4.0, "cache_read": 0.1}
+
+
+def test_configured_price_needs_input_and_output(env: dict[str, str]) -> None:
+    write(user_file(env), "[prices.half]\ninput = 1.0\n")
+    settings = load_settings(None, env=env)
+    assert config.configured_price(settings, "half") is None
+    assert config.configured_price(settings, "absent") is None
+
+
+# ---------------------------------------------------------------- errors
+
+
+def test_malformed_toml_names_the_file(env: dict[str, str]) -> None:
+    path = write(user_file(env), "model = \n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, env=env)
+    assert str(path) in info.value.message
+    assert "TOML" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('max_turns = "ten"\n', "expected an integer"),
+        ("max_turns = 0\n", "at least 1"),
+        ("max_turns = 2.5\n", "expected an integer"),
+        ("max_turns = true\n", "expected an integer"),
+        ("max_cost = 0\n", "above 0"),
+        ('max_cost = "cheap"\n', "expected a number"),
+        ('provider = "gemini"\n', "one of anthropic, openai, replay"),
+        ('dirty = "stash"\n', "one of commit, refuse"),
+        ('model = ""\n', "must not be empty"),
+        ("[prices.m]\ninput = -1\n", "non-negative"),
+        ('[prices.m]\ninput = "free"\n', "non-negative"),
+        ("[prices.m]\nbogus = 1\n", "unknown price field"),
+        ("prices = 3\n", "table of models"),
+    ],
+)
+def test_bad_values_in_file(env: dict[str, str], text: str, needle: str) -> None:
+    path = write(user_file(env), text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, env=env)
+    assert needle in info.value.message
+    assert str(path) in info.value.message
+
+
+def test_unknown_key_in_file_lists_known_keys(env: dict[str, str], repo: Path) -> None:
+    path = write(project_file(repo), "max_turn = 3\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(repo, env=env)
+    assert str(path) in info.value.message
+    assert "'max_turn'" in info.value.message
+    assert "did you mean max_turns" in info.value.message
+    assert info.value.hint is not None and "max_turns" in info.value.hint and "provider" in info.value.hint
+
+
+def test_bad_env_value_names_the_variable(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, env={**env, "ONCE_PROVIDER": "gemini"})
+    assert "ONCE_PROVIDER" in info.value.message
+    assert "anthropic" in info.value.message
+
+
+def test_bad_flag_value_names_the_flag(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, env=env, flags={"max_turns": 0})
+    assert "--max-turns" in info.value.message
+
+
+def test_unknown_flag_is_a_programming_error(env: dict[str, str]) -> None:
+    with pytest.raises(ValueError):
+        load_settings(None, env=env, flags={"nope": 1})
+
+
+def test_config_error_is_a_usage_error_with_exit_code_2(env: dict[str, str]) -> None:
+    write(user_file(env), "[[[")
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, env=env)
+    assert info.value.exit_code == 2
+
+
+# ---------------------------------------------------------------- get / set / unset
+
+
+def test_set_get_unset_round_trip(env: dict[str, str], tmp_path: Path) -> None:
+    path = user_file(env)
+    assert config.set_value(path, "max_turns", "12") == 12
+    assert config.set_value(path, "max-cost", " 2.5 ") == 2.5  # CLI spelling and spaces accepted
+    assert config.set_value(path, "base_url", "http://127.0.0.1:8080/v1") == "http://127.0.0.1:8080/v1"
+    assert tomllib.loads(path.read_text()) == {"max_turns": 12, "max_cost": 2.5,
+                                               "base_url": "http://127.0.0.1:8080/v1"}
+    settings = load_settings(None, env=env)
+    assert config.get_value(settings, "max_turns") == 12
+    assert config.source_of(settings, "max_turns") == "user"
+    assert config.unset_value(path, "max_turns") is True
+    assert config.unset_value(path, "max_turns") is False
+    assert config.get_value(load_settings(None, env=env), "max_turns") == 50
+    leftovers = [p.name for p in path.parent.iterdir() if p.name != "config.toml"]
+    assert leftovers == []  # the atomic write left no temp file behind
+
+
+def test_set_none_unsets_optional_key(env: dict[str, str]) -> None:
+    path = user_file(env)
+    config.set_value(path, "max_cost", "4")
+    assert config.set_value(path, "max_cost", "none") is None
+    assert "max_cost" not in tomllib.loads(path.read_text())
+    assert config.set_value(path, "base_url", "") is None
+
+
+def test_set_rejects_bad_values_without_touching_the_file(env: dict[str, str]) -> None:
+    path = write(user_file(env), "max_turns = 5\n")
+    before = path.read_bytes()
+    for key, raw in [("max_turns", "0"), ("max_turns", "many"), ("provider", "gemini"),
+                     ("max_tokens", "none"), ("prices.m.input", "-2"), ("prices.m.input", "cheap")]:
+        with pytest.raises(ConfigError):
+            config.set_value(path, key, raw)
+    assert path.read_bytes() == before
+
+
+def test_set_unknown_key(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError) as info:
+        config.set_value(user_file(env), "colour", "blue")
+    assert "'colour'" in info.value.message
+    assert not user_file(env).exists()
+
+
+def test_set_refuses_to_overwrite_a_broken_file(env: dict[str, str]) -> None:
+    path = write(user_file(env), "model = = 1\n")
+    with pytest.raises(ConfigError) as info:
+        config.set_value(path, "max_turns", "3")
+    assert str(path) in info.value.message
+    assert path.read_text() == "model = = 1\n"
+
+
+def test_set_keeps_other_keys_and_preserves_file_mode(env: dict[str, str]) -> None:
+    path = write(user_file(env), 'model = "m"\n[prices.x]\ninput = 1.0\n')
+    path.chmod(0o600)
+    config.set_value(path, "dirty", "refuse")
+    assert tomllib.loads(path.read_text()) == {"model": "m", "dirty": "refuse", "prices": {"x": {"input": 1.0}}}
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_prices_dotted_keys(env: dict[str, str]) -> None:
+    path = user_file(env)
+    assert config.set_value(path, "prices.gpt-4.1.input", "2") == 2.0
+    config.set_value(path, "prices.gpt-4.1.output", "8")
+    config.set_value(path, "prices.local.cache_read", "0")
+    assert tomllib.loads(path.read_text())["prices"] == {
+        "gpt-4.1": {"input": 2.0, "output": 8.0}, "local": {"cache_read": 0.0}}
+    settings = load_settings(None, env=env)
+    assert config.get_value(settings, "prices.gpt-4.1.output") == 8.0
+    assert config.get_value(settings, "prices.gpt-4.1") == {"input": 2.0, "output": 8.0}
+    assert config.get_value(settings, "prices.missing.input") is None
+    assert config.source_of(settings, "prices.gpt-4.1.input") == "user"
+    assert config.unset_value(path, "prices.gpt-4.1.input") is True
+    assert config.unset_value(path, "prices.local.cache_read") is True  # empty model table goes too
+    assert tomllib.loads(path.read_text()) == {"prices": {"gpt-4.1": {"output": 8.0}}}
+    assert config.unset_value(path, "prices.gpt-4.1") is True
+    assert tomllib.loads(path.read_text()) == {}
+
+
+@pytest.mark.parametrize("key", ["prices", "prices.m", "prices.", "prices.m.bogus"])
+def test_prices_set_needs_a_model_and_field(env: dict[str, str], key: str) -> None:
+    with pytest.raises(ConfigError):
+        config.set_value(user_file(env), key, "1")
+
+
+def test_get_unknown_key(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError) as info:
+        config.get_value(load_settings(None, env=env), "modle")
+    assert "did you mean model" in info.value.message
+
+
+def test_settings_rows_cover_every_key_and_price(env: dict[str, str]) -> None:
+    write(user_file(env), "[prices.m]\ninput = 1.5\n")
+    rows = config.settings_rows(load_settings(None, env=env))
+    assert [row["key"] for row in rows] == [*KEYS, "prices.m.input"]
+    assert all(row["help"] for row in rows)
+    assert rows[-1]["value"] == 1.5 and rows[-1]["source"] == "user"
+
+
+# ---------------------------------------------------------------- paths
+
+
+def test_config_path_scopes(env: dict[str, str], repo: Path) -> None:
+    assert config.config_path("user", None, env) == user_file(env)
+    assert config.config_path("project", repo, env) == project_file(repo)
+    with pytest.raises(ConfigError) as info:
+        config.config_path("project", None, env)
+    assert "git repository" in info.value.message
+    with pytest.raises(ConfigError):
+        config.config_path("system", repo, env)
+
+
+def test_find_repo_root_walks_up(repo: Path, tmp_path: Path) -> None:
+    deep = repo / "a" / "b"
+    deep.mkdir(parents=True)
+    assert config.find_repo_root(deep) == repo.resolve()
+    outside = tmp_path / "plain"
+    outside.mkdir()
+    found = config.find_repo_root(outside)
+    assert found is None or not str(found).startswith(str(tmp_path.resolve()))
+
+
+def test_import_stays_light() -> None:
+    code = "import sys, once.config; print(any(m in sys.modules for m in ('typer', 'rich', 'tomli_w')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,176 @@
+"""run_command: exit codes, timeouts that stop the whole process group, trimming, env."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from once.safety.env import is_credential_name, scrubbed_env
+from once.tools.base import ToolContext
+from once.tools.command import run_command, trim_output
+from once.tools.workspace import Workspace
+
+
+def ctx(root: Path, **settings: float) -> ToolContext:
+    return ToolContext(workspace=Workspace(root), **settings)  # type: ignore[arg-type]
+
+
+def _stat(pid: int | str) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name: [state, ppid, pgrp, ...]."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def alive(pid: int) -> bool:
+    """Is `pid` a live process? A zombie waiting to be reaped counts as gone."""
+    fields = _stat(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def group_alive(pgid: int) -> bool:
+    """Does any live process remain in the group?"""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    # Members may be zombies that init has not reaped yet; only live ones count.
+    for entry in os.listdir("/proc"):
+        fields = _stat(entry) if entry.isdigit() else None
+        if fields is not None and fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False
+
+
+def wait_for(path: Path, seconds: float = 5.0) -> int:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text().strip():
+            return int(path.read_text())
+        time.sleep(0.02)
+    raise AssertionError(f"{path} never appeared")
+
+
+def test_exit_code_and_output(tmp_path: Path) -> None:
+    out = run_command(ctx(tmp_path), "echo hello; pwd")
+    assert not out.is_error
+    assert out.text == f"Exit code: 0\nhello\n{os.path.realpath(tmp_path)}"
+
+
+def test_non_zero_exit_is_an_error_with_stderr_merged(tmp_path: Path) -> None:
+    out = run_command(ctx(tmp_path), "echo to-out; echo to-err >&2; exit 3")
+    assert out.is_error
+    assert out.text == "Exit code: 3\nto-out\nto-err"
+
+
+def test_no_output_and_invalid_utf8(tmp_path: Path) -> None:
+    assert run_command(ctx(tmp_path), "true").text == "Exit code: 0\n(no output)"
+    assert run_command(ctx(tmp_path), r"printf '\377ok'").text == "Exit code: 0\n\ufffdok"
+    assert run_command(ctx(tmp_path), "   ").is_error
+
+
+def test_timeout_stops_the_whole_group(tmp_path: Path) -> None:
+    command = "echo $$ > pgid; sleep 30 & echo $! > child; echo started; wait"
+    started = time.monotonic()
+    out = run_command(ctx(tmp_path, max_timeout=1.0), command, timeout=60)
+    assert time.monotonic() - started < 8
+    assert out.is_error
+    assert "timed out after 1 s (timeout capped at 1 s)" in out.text.splitlines()[0]
+    assert out.text.startswith("Exit code: ")
+    assert "started" in out.text
+    pgid, child = int((tmp_path / "pgid").read_text()), int((tmp_path / "child").read_text())
+    assert not alive(child)
+    assert not group_alive(pgid)
+
+
+def test_background_child_holding_the_output_is_stopped(tmp_path: Path) -> None:
+    started = time.monotonic()
+    out = run_command(ctx(tmp_path), "sleep 30 & echo $! > child; echo done")
+    assert time.monotonic() - started < 5
+    assert out.text.startswith("Exit code: 0\ndone\n[background processes")
+    assert not alive(int((tmp_path / "child").read_text()))
+
+
+def test_background_child_with_redirected_output_keeps_running(tmp_path: Path) -> None:
+    out = run_command(ctx(tmp_path), "sleep 30 > /dev/null 2>&1 & echo $! > child")
+    child = int((tmp_path / "child").read_text())
+    try:
+        assert out.text == "Exit code: 0\n(no output)"
+        assert alive(child)
+    finally:
+        os.kill(child, signal.SIGKILL)
+
+
+def test_ctrl_c_stops_the_group_and_is_re_raised(tmp_path: Path) -> None:
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    pid_file = tmp_path / "pgid"
+
+    def interrupt() -> None:
+        wait_for(pid_file)
+        time.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    thread = threading.Thread(target=interrupt)
+    thread.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_command(ctx(tmp_path), "echo $$ > pgid; sleep 30 & echo $! > child; wait", timeout=20)
+    finally:
+        thread.join()
+        signal.signal(signal.SIGINT, previous)
+    assert not alive(int((tmp_path / "child").read_text()))
+    assert not group_alive(int(pid_file.read_text()))
+
+
+def test_long_output_is_trimmed_and_says_so(tmp_path: Path) -> None:
+    out = run_command(ctx(tmp_path), "seq 1 1000")
+    lines = out.text.splitlines()
+    assert lines[0] == "Exit code: 0"
+    assert lines[1:101] == [str(i) for i in range(1, 101)]
+    assert lines[101] == "[... 800 lines trimmed ...]"
+    assert lines[102:] == [str(i) for i in range(901, 1001)]
+    wide = run_command(ctx(tmp_path), "printf '%080000d' 0")
+    assert "[... 50000 characters trimmed ...]" in wide.text
+    assert len(wide.text) < 31_000
+
+
+def test_trim_keeps_the_last_state_of_progress_bars() -> None:
+    assert trim_output("10%\r50%\r100%\nok\r\n") == "100%\nok"
+
+
+def test_child_never_sees_the_api_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0000")
+    monkeypatch.setenv("ONCE_SAFE_SETTING", "kept")
+    out = run_command(ctx(tmp_path), 'echo "key=${ANTHROPIC_API_KEY:-unset} other=$ONCE_SAFE_SETTING"')
+    assert out.text == "Exit code: 0\nkey=unset other=kept"
+    given = ctx(tmp_path)
+    given.command_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "ONLY": "this"}
+    assert run_command(given, 'echo "$ONLY ${ANTHROPIC_API_KEY:-unset}"').text == "Exit code: 0\nthis unset"
+
+
+def test_staged_edits_are_flushed_before_the_command(tmp_path: Path) -> None:
+    c = ctx(tmp_path)
+    c.workspace.stage("notes/new.txt", b"staged content\n")
+    assert not (tmp_path / "notes" / "new.txt").exists()
+    out = run_command(c, "cat notes/new.txt")
+    assert out.text == "Exit code: 0\nstaged content"
+    assert c.workspace.pending_paths() == []
+    assert [ch.path for ch in c.workspace.take_turn_changes()] == ["notes/new.txt"]
+
+
+@pytest.mark.parametrize(("name", "removed"), [
+    ("ANTHROPIC_API_KEY", True), ("ANTHROPIC_AUTH_TOKEN", True), ("OPENAI_API_KEY", True),
+    ("GEMINI_API_KEY", True), ("ONCE_GITHUB_TOKEN", True), ("OPENAI_CLIENT_SECRET", True),
+    ("ANTHROPIC_PROXY_PASSWORD", True), ("ANTHROPIC_BASE_URL", False), ("ONCE_DB", False),
+    ("PATH", False), ("GITHUB_TOKEN", False), ("HOME", False),
+])
+def test_credential_names(name: str, removed: bool) -> None:
+    assert is_credential_name(name) is removed
+    env = scrubbed_env({name: "sk-ant-test-0000", "KEEP": "1"})
+    assert ("KEEP" in env) and ((name in env) is not removed)
