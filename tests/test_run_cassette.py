@@ -238,3 +238,14 @@ def test_log_lists_runs_and_shows_one_step_by_step(cli, repo, tmp_path):
     assert [e["type"] for e in detail["events"]][0] == "run_started"
     missing = cli("log", "--db", db, "r-nope", cwd=repo)
     assert missing.code == 2 and "no run" in missing.stderr
+
+
+def test_a_turn_that_only_writes_an_ignored_file_makes_no_commit(cli, repo, tmp_path):
+    (repo / ".gitignore").write_text("local.cfg\n")
+    git(repo, "add", ".gitignore")
+    git(repo, "commit", "-qm", "ignore")
+    responses = [message([tool("t1", "write_file", path="local.cfg", content="x=1\n")]), message("ok")]
+    result = run(cli, repo, tmp_path, responses, "-o", "json")
+    assert result.code == 0, result.stderr
+    assert (repo / "local.cfg").read_text() == "x=1\n"
+    assert result.json()["commits"] == [] and agent_commits(repo) == []

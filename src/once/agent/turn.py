@@ -27,6 +27,8 @@ class Repo(Protocol):
 
     def save_user_changes(self, paths: list[str], run_id: str) -> str | None: ...
 
+    def committable_paths(self, paths: list[str]) -> list[str]: ...
+
     def commit_paths(self, paths: list[str], message: str) -> str: ...
 
 
@@ -101,7 +103,10 @@ class TurnRunner:
             return
         for change in changes:
             recorder.emit(FileChanged(run_id=self.run_id, turn=self._turn, path=change.path, action=change.action))
-        files = [c.path for c in changes]
+        # Files git ignores (a .env the model wrote, say) stay on disk and out of the commit.
+        files = sorted(self.repo.committable_paths([c.path for c in changes]))
+        if not files:
+            return
         message = format_commit_message(summary_from_text(text, files), files, self.run_id, self.model)
         sha = self.repo.commit_paths(files, message)
         subject = message.splitlines()[0]

@@ -17,7 +17,8 @@ REVERTED_RUN_TRAILER = "Agent-Reverted-Run"
 # Openers that say what the model is about to do rather than what it does.
 _OPENERS = re.compile(
     r"^(?:(?:now|first|next|then|finally|so|ok|okay|alright|all right|great|perfect|sure)"
-    r"\b(?:[,!.:]\s*|\s+)"
+    # "First, fix" and "Next I'll fix" are openers; "First change" is a summary.
+    r"\b(?:[,!.:]\s*|\s+(?=(?:i|i'll|i'm|let|let's|we|we'll)\b))"
     r"|(?:i'll|i will|i'm going to|i am going to|i'm gonna|let me|let's|let us|i need to|"
     r"i should|i want to|i can|we need to|we should|we'll|we will|i've|i have|i'm|i am|"
     r"we've|we have)\s+"

@@ -1,0 +1,135 @@
+"""`agent undo`, `agent demo`, Ctrl-C, and the fast start of `agent --help`."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+
+from tests.conftest import git, run_agent_subprocess, write_cassette
+from tests.fakes.anthropic_server import message, text_block, tool_use_block
+
+
+def edit(id_: str, old: str, new: str, path: str = "util.py") -> dict:
+    return tool_use_block(id_, "edit_file", {"path": path, "old_string": old, "new_string": new})
+
+
+def two_commit_run(cli, repo, tmp_path) -> dict:
+    responses = [
+        message([text_block("First change."), edit("t1", "return 1", "return 2")]),
+        message([text_block("Second change."), edit("t2", "return 2", "return 3")]),
+        message("Done."),
+    ]
+    cassette = write_cassette(tmp_path / "c.json", responses)
+    result = cli("run", "--replay", str(cassette), "--db", str(tmp_path / "db"), "-o", "json", "go", cwd=repo)
+    assert result.code == 0, result.stderr
+    return result.json()
+
+
+def test_undo_removes_the_last_agent_commit(cli, repo, tmp_path):
+    run = two_commit_run(cli, repo, tmp_path)
+    result = cli("undo", "--db", str(tmp_path / "db"), "--json", cwd=repo)
+    assert result.code == 0, result.stderr
+    data = result.json()
+    assert data["method"] == "reset" and data["shas"] == [run["commits"][1]["sha"]]
+    assert (repo / "util.py").read_text() == "def helper():\n    return 2\n"
+    assert git(repo, "log", "-1", "--format=%s").strip() == "agent: first change"
+    db = sqlite3.connect(tmp_path / "db")
+    undo_events = db.execute("SELECT data FROM events WHERE type='undo'").fetchall()
+    db.close()
+    assert len(undo_events) == 1 and json.loads(undo_events[0][0])["run_id"] == run["run_id"]
+
+
+def test_undo_run_removes_every_commit_of_the_run(cli, repo, tmp_path):
+    run = two_commit_run(cli, repo, tmp_path)
+    result = cli("undo", "--run", run["run_id"], "--db", str(tmp_path / "db"), cwd=repo)
+    assert result.code == 0, result.stderr
+    assert "removed 2 commits" in result.stdout
+    assert (repo / "util.py").read_text() == "def helper():\n    return 1\n"
+    assert git(repo, "log", "--format=%s").splitlines() == ["initial"]
+
+
+def test_undo_refuses_a_user_commit_and_changed_files(cli, repo, tmp_path):
+    two_commit_run(cli, repo, tmp_path)
+    (repo / "util.py").write_text("def helper():\n    return 99\n")
+    changed = cli("undo", "--db", str(tmp_path / "db"), cwd=repo)
+    assert changed.code == 1 and "util.py" in changed.stderr and "changed since" in changed.stderr
+    git(repo, "commit", "-qam", "my own work")
+    mine = cli("undo", "--db", str(tmp_path / "db"), cwd=repo)
+    assert mine.code == 1 and "my own work" in mine.stderr
+    assert (repo / "util.py").read_text() == "def helper():\n    return 99\n"
+
+
+def test_ctrl_c_during_a_command_stops_cleanly_and_commits_what_landed(repo, tmp_path):
+    responses = [
+        message([text_block("Edit, then run."), edit("t1", "return 1", "return 5"),
+                 tool_use_block("t2", "run_command", {"command": "kill -INT $PPID; sleep 5"}),
+                 edit("t3", "# sample", "# changed", path="README.md")]),
+        message("never reached"),
+    ]
+    cassette = write_cassette(tmp_path / "c.json", responses)
+    proc = run_agent_subprocess("run", "--replay", str(cassette), "--db", str(tmp_path / "db"), "-o", "json", "go",
+                                cwd=repo)
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["status"] == "interrupted" and data["turns"] == 1
+    # the edit that landed before the command is committed; the one after it never happened
+    assert (repo / "util.py").read_text() == "def helper():\n    return 5\n"
+    assert (repo / "README.md").read_text() == "# sample\n"
+    assert git(repo, "status", "--porcelain") == ""
+    assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == ["util.py"]
+    db = sqlite3.connect(tmp_path / "db")
+    status = db.execute("SELECT status FROM runs").fetchone()[0]
+    last = json.loads(db.execute("SELECT content FROM messages ORDER BY id DESC LIMIT 1").fetchone()[0])
+    db.close()
+    assert status == "interrupted"
+    # every tool call of the interrupted turn has an answer, so --continue can go on
+    assert {b["tool_use_id"] for b in last} == {"t1", "t2", "t3"}
+
+
+def test_demo_runs_the_whole_loop_offline(cli, tmp_path):
+    result = cli("demo", "--dir", str(tmp_path / "demo"), "--json")
+    assert result.code == 0, result.stderr
+    data = result.json()
+    assert data["status"] == "done" and data["turns"] == 5
+    repo = tmp_path / "demo" / "greeter"
+    agent = [c for c in data["commits"] if c["kind"] == "agent"]
+    assert len(agent) == 1 and agent[0]["files"] == ["cli.py", "greet.py"]
+    assert "--shout" in (repo / "cli.py").read_text()
+    shown = cli("log", "--db", data["db"], data["run_id"], "--json").json()
+    outputs = [e["output"] for e in shown["events"] if e["type"] == "tool_result" and e["name"] == "run_command"]
+    assert "HELLO, WORLD!" in outputs[0]
+    again = cli("demo", "--dir", str(tmp_path / "demo"))
+    assert again.code == 2 and "already exists" in again.stderr
+
+
+def test_demo_text_output_says_it_is_a_recording(cli, tmp_path):
+    result = cli("demo", "--dir", str(tmp_path / "d"))
+    assert result.code == 0
+    assert "recording" in result.stderr and "The demo repository is" in result.stdout
+
+
+def test_help_does_not_import_heavy_modules():
+    code = (
+        "import sys\n"
+        "from once.cli.main import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print([m for m in ('anthropic', 'textual', 'numpy', 'git') if m in sys.modules])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "agent run" in proc.stdout or "run" in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_every_command_has_help_that_teaches(cli):
+    for command in ("run", "demo", "undo", "log", "sessions", "config"):
+        result = cli(command, "--help")
+        assert result.code == 0 and len(result.stdout) > 200, command
+    assert "Exit codes" in cli("run", "--help").stdout
+
+
+def test_version_and_bare_invocation(cli):
+    assert cli("--version").stdout.startswith("once ")
+    bare = cli()
+    assert bare.code == 0 and "agent demo" in bare.stdout
