@@ -81,9 +81,10 @@ def run_once(
     loop = AgentLoop(config, provider, turns, recorder, history=history, on_text=request.on_text)
     try:
         result = loop.run(root)
-    except OnceError as exc:
+    except Exception as exc:
+        message = exc.message if isinstance(exc, OnceError) else f"{type(exc).__name__}: {exc}"
         store.finish_run(run_id, status="error", turns=loop.turn, usage=loop.usage.to_dict(),
-                         cost_usd=loop.cost, result=exc.message)
+                         cost_usd=loop.cost, result=message)
         raise
     store.finish_run(run_id, status=result.status, turns=result.turns, usage=result.usage.to_dict(),
                      cost_usd=result.cost_usd, result=result.result)

@@ -98,13 +98,15 @@ def _event_line(event: dict[str, Any]) -> str | None:
     kind = event["type"]
     if kind == "model_response":
         text = " ".join((event.get("text") or "").split())[:90]
-        return f"model  turn {event['turn']}  {event.get('stop_reason')}  {text}"
+        took = f"{event.get('duration_ms', 0) / 1000:.1f}s"
+        return f"model  turn {event['turn']}  {event.get('stop_reason')} {took}  {text}"
     if kind == "tool_call":
         return f"tool   {describe_tool_call(event['name'], event.get('input') or {})}"
     if kind == "tool_result":
         status = "error" if event.get("is_error") else "ok"
         first = (event.get("output") or "").strip().splitlines()[:1]
-        return f"  ->   {status}  {first[0][:90] if first else ''}"
+        took = f"{event.get('duration_ms', 0):.0f}ms"
+        return f"  ->   {status} {took:>7}  {' '.join(first[0].split())[:80] if first else ''}"
     if kind == "commit":
         return f"commit {event['sha'][:8]}  {event['subject']}  ({', '.join(event['files'])})"
     if kind in ("error", "undo"):

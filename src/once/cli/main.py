@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
 
 from once import __version__
 from once.cli import config_cmd, demo_cmd, log_cmd, run_cmd, undo_cmd
-from once.cli.common import report_error, should_raise
+from once.cli.common import RAISE_ENV, report_error, should_raise
 from once.errors import OnceError
 
 app = typer.Typer(
@@ -55,3 +56,10 @@ def main(argv: list[str] | None = None) -> None:
         if should_raise():
             raise
         sys.exit(report_error(exc))
+    except Exception as exc:  # a bug: say so plainly instead of a traceback
+        if should_raise() or "PYTEST_CURRENT_TEST" in os.environ:
+            raise
+        sys.exit(report_error(OnceError(
+            f"internal error: {type(exc).__name__}: {exc}",
+            hint=f"This is a bug in once. Rerun with {RAISE_ENV}=1 to see the traceback, and report it.",
+        )))
