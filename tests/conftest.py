@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -27,8 +28,10 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)  # git reads only the repo's own config
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "ONCE_DB",
-                 "ONCE_PROVIDER", "ONCE_MODEL", "ONCE_BASE_URL", "ONCE_MAX_TURNS", "ONCE_RAISE_ERRORS"):
+                 "ONCE_PROVIDER", "ONCE_MODEL", "ONCE_BASE_URL", "ONCE_MAX_TURNS", "ONCE_RAISE_ERRORS",
+                 "EMAIL", "GIT_DIR", "GIT_WORK_TREE"):
         monkeypatch.delenv(name, raising=False)
     for key, value in GIT_ENV.items():
         monkeypatch.setenv(key, value)
@@ -39,9 +42,15 @@ def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
 
 
-def make_repo(path: Path, files: dict[str, str]) -> Path:
+def init_repo(path: Path) -> Path:
+    """An empty git repository (no commits) on branch main."""
     path.mkdir(parents=True, exist_ok=True)
     git(path, "init", "-q", "-b", "main")
+    return path
+
+
+def make_repo(path: Path, files: dict[str, str]) -> Path:
+    init_repo(path)
     for name, text in files.items():
         target = path / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -100,7 +109,5 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
 
 def run_agent_subprocess(*args: str, cwd: Path, env: dict[str, str] | None = None,
                          timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    import os
-
     return subprocess.run([sys.executable, "-m", "once", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)

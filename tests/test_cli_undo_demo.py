@@ -133,3 +133,17 @@ def test_version_and_bare_invocation(cli):
     assert cli("--version").stdout.startswith("once ")
     bare = cli()
     assert bare.code == 0 and "agent demo" in bare.stdout
+
+
+def test_an_unexpected_exception_is_reported_without_a_traceback(cli, repo, monkeypatch):
+    import once.vcs
+
+    def broken(path):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(once.vcs.GitRepo, "open", staticmethod(broken))
+    monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
+    result = cli("log", cwd=repo)
+    assert result.code == 1
+    assert "internal error: RuntimeError: simulated bug" in result.stderr
+    assert "ONCE_RAISE_ERRORS=1" in result.stderr and "Traceback" not in result.stderr

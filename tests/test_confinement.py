@@ -16,17 +16,13 @@ from once.tools.listing import list_files
 from once.tools.read import read_file
 from once.tools.search import search
 from once.tools.workspace import Workspace
+from tests.conftest import init_repo
 
 
 @pytest.fixture
-def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for key, value in {"GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
-                       "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com",
-                       "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}.items():
-        monkeypatch.setenv(key, value)
-    root = tmp_path / "repo"
-    root.mkdir()
-    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+def repo(tmp_path: Path) -> Path:
+    """An empty repository with links pointing outside it (git identity: conftest)."""
+    root = init_repo(tmp_path / "repo")
     (root / "sub").mkdir()
     (root / "sub" / "inside.txt").write_text("inside\n")
     (tmp_path / "outside.txt").write_text("secret outside\n")

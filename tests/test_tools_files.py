@@ -14,22 +14,13 @@ from once.tools.listing import glob_match, list_files, repo_files
 from once.tools.read import read_file
 from once.tools.search import search
 from once.tools.workspace import Workspace
-
-
-def git(root: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+from tests.conftest import git, init_repo
 
 
 @pytest.fixture
-def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for key, value in {"GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
-                       "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com",
-                       "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}.items():
-        monkeypatch.setenv(key, value)
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q")
-    return root
+def repo(tmp_path: Path) -> Path:
+    """An empty repository: each test adds and commits what it needs."""
+    return init_repo(tmp_path / "repo")
 
 
 def put(root: Path, rel: str, content: str | bytes) -> Path:

@@ -10,35 +10,15 @@ import pytest
 
 from once.errors import NotARepoError, VcsError
 from once.vcs import GitRepo, format_commit_message, is_agent_commit, parse_trailers
-
-IDENTITY = {
-    "GIT_AUTHOR_NAME": "Test User",
-    "GIT_AUTHOR_EMAIL": "user@example.test",
-    "GIT_COMMITTER_NAME": "Test User",
-    "GIT_COMMITTER_EMAIL": "user@example.test",
-}
+from tests.conftest import GIT_ENV, git
 
 
-def isolate_git(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
-    """No system or global git config: the test sees only what it sets."""
+def remove_git_identity(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    """No identity anywhere (env, global or system config): git knows only what the test sets."""
     home.mkdir(exist_ok=True)
     monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for name in ("XDG_CONFIG_HOME", "GIT_CONFIG_GLOBAL", "EMAIL", "GIT_DIR", "GIT_WORK_TREE", *IDENTITY):
+    for name in ("XDG_CONFIG_HOME", "GIT_CONFIG_GLOBAL", "EMAIL", *GIT_ENV):
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(autouse=True)
-def git_identity(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate_git(monkeypatch, tmp_path / "home")
-    for name, value in IDENTITY.items():
-        monkeypatch.setenv(name, value)
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=root, check=True, capture_output=True, text=True
-    ).stdout
 
 
 def committed_files(root: Path, rev: str = "HEAD") -> list[str]:
@@ -200,7 +180,7 @@ def test_hook_does_not_block_the_agent_commit(repo: GitRepo) -> None:
 
 
 def test_fallback_identity_without_any_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate_git(monkeypatch, tmp_path / "empty-home")
+    remove_git_identity(monkeypatch, tmp_path / "empty-home")
     fresh = GitRepo.init(tmp_path / "anon")
     (fresh.root / "a.py").write_text("a\n")
     sha = fresh.commit_paths(["a.py"], message(["a.py"]))
@@ -210,7 +190,7 @@ def test_fallback_identity_without_any_config(monkeypatch: pytest.MonkeyPatch, t
 
 
 def test_configured_identity_wins_over_fallback(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate_git(monkeypatch, tmp_path / "home2")
+    remove_git_identity(monkeypatch, tmp_path / "home2")
     fresh = GitRepo.init(tmp_path / "named")
     git(fresh.root, "config", "user.name", "Ada")
     git(fresh.root, "config", "user.email", "ada@example.test")

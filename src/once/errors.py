@@ -7,6 +7,7 @@
     +-- ProviderError              exit 3  the model could not be reached or used
     |   +-- AuthenticationError    no key, or the key was refused
     |   +-- CassetteError          a cassette is missing, malformed or exhausted
+    |   +-- ModelOutputError       the server could not parse what the model generated
     +-- VcsError                   exit 1  git refused, or undo is unsafe
     |   +-- DirtyWorktreeError     uncommitted user changes and --dirty refuse
     |   +-- UndoRefusedError
@@ -51,6 +52,13 @@ class AuthenticationError(ProviderError):
 
 class CassetteError(ProviderError):
     pass
+
+
+class ModelOutputError(ProviderError):
+    """The server failed on the model's own output (e.g. a malformed tool call).
+
+    The loop feeds this back to the model as an error instead of ending the run.
+    """
 
 
 class VcsError(OnceError):

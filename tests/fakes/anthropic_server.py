@@ -42,10 +42,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any, Callable, Literal, Union
+
+from tests.fakes._scripted import RecordedRequest, ScriptedHandler, ScriptedServer, Status, pieces
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
 
@@ -110,23 +110,15 @@ def message(
     }
 
 
-def _pieces(text: str, count: int = 3) -> list[str]:
-    """Split text into up to `count` non-empty pieces (at least one)."""
-    if len(text) <= 1:
-        return [text]
-    size = max(1, -(-len(text) // count))
-    return [text[i : i + size] for i in range(0, len(text), size)]
-
-
 def _block_events(index: int, block: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     kind = block.get("type")
     if kind == "text":
         start: dict[str, Any] = {"type": "text", "text": ""}
-        deltas = [{"type": "text_delta", "text": p} for p in _pieces(block["text"])]
+        deltas = [{"type": "text_delta", "text": p} for p in pieces(block["text"])]
     elif kind == "tool_use":
         start = {**block, "input": {}}
         raw = json.dumps(block.get("input") or {})
-        deltas = [{"type": "input_json_delta", "partial_json": p} for p in _pieces(raw, 4)]
+        deltas = [{"type": "input_json_delta", "partial_json": p} for p in pieces(raw, 4)]
     else:  # any other block arrives whole in its start event
         start, deltas = dict(block), []
     events: list[tuple[str, dict[str, Any]]] = [
@@ -170,17 +162,7 @@ def error_body(code: int, message: str | None = None) -> dict[str, Any]:
     }
 
 
-# --- actions -------------------------------------------------------------------------
-
-
-@dataclass
-class Status:
-    """Answer with an HTTP error status; `body` replaces the whole error body."""
-
-    code: int
-    body: dict[str, Any] | None = None
-    message: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+# --- actions (`Status` and `RecordedRequest` come from tests.fakes._scripted) ----------
 
 
 @dataclass
@@ -193,188 +175,63 @@ class Cut:
     error_type: str = "overloaded_error"
 
 
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-    """The parsed JSON body (None if there was none or it was not JSON)."""
-
-
 Action = Union[dict[str, Any], Status, Cut, Callable[[RecordedRequest], Any]]
 
 
 # --- the server ----------------------------------------------------------------------
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: "_HTTPServer"
+class _Handler(ScriptedHandler):
+    route = "/v1/messages"
+    action_types = (Status, Cut)
+    extra_headers = {"request-id": "req_fake"}
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass  # keep test output quiet
+    def error_body(self, code: int, message: str | None = None) -> dict[str, Any]:
+        return error_body(code, message)
 
-    def do_POST(self) -> None:  # noqa: N802
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        request = RecordedRequest(self.command, self.path, dict(self.headers.items()), body)
-        fake = self.server.fake
-        fake.requests.append(request)
-        self.close_connection = True
-        if self.path.split("?")[0] != "/v1/messages":
-            self._send_json(404, error_body(404, f"fake server has no route {self.path}"))
-            return
-        action = fake.next_action(request)
-        try:
-            self._serve(action, request)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client went away; nothing left to tell it
-
-    def _serve(self, action: Any, request: RecordedRequest) -> None:
-        while callable(action) and not isinstance(action, (Status, Cut)):
-            action = action(request)
+    def serve(self, action: Any, request: RecordedRequest) -> None:
         streaming = isinstance(request.body, dict) and request.body.get("stream") is True
         if isinstance(action, Status):
             headers = {"retry-after-ms": "1", "retry-after": "0", **action.headers}
-            self._send_json(action.code, action.body or error_body(action.code, action.message), headers)
+            self.send_json(action.code, action.body or error_body(action.code, action.message), headers)
         elif isinstance(action, Cut):
             self._send_cut(action)
         elif isinstance(action, dict):
             if streaming:
                 self._send_sse(sse_events(action))
             else:
-                self._send_json(200, action)
+                self.send_json(200, action)
         else:
-            self._send_json(500, error_body(500, f"fake server: bad action {action!r}"))
-
-    def _send_json(self, code: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Connection", "close")
-        self.send_header("request-id", "req_fake")
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _start_sse(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.send_header("Connection", "close")
-        self.send_header("request-id", "req_fake")
-        self.end_headers()
-
-    def _chunk(self, data: bytes) -> None:
-        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.send_json(500, error_body(500, f"fake server: bad action {action!r}"))
 
     def _send_sse(self, events: list[tuple[str, dict[str, Any]]]) -> None:
-        self._start_sse()
+        self.start_sse()
         for name, data in events:
-            self._chunk(encode_event(name, data))
-        self.wfile.write(b"0\r\n\r\n")
+            self.chunk(encode_event(name, data))
+        self.end_chunks()
 
     def _send_cut(self, cut: Cut) -> None:
         events = sse_events(cut.response)
         after = len(events) // 2 if cut.after is None else cut.after
-        self._start_sse()
+        self.start_sse()
         for name, data in events[:after]:
-            self._chunk(encode_event(name, data))
+            self.chunk(encode_event(name, data))
         if cut.how == "drop":
-            # Announce a chunk, send half of it, and hang up: a broken transfer.
             name, data = events[min(after, len(events) - 1)]
-            payload = encode_event(name, data)
-            self.wfile.write(f"{len(payload):x}\r\n".encode() + payload[: len(payload) // 2])
+            self.hang_up_in_chunk(encode_event(name, data))
             return
         if cut.how == "error":
             err = {"type": "error", "error": {"type": cut.error_type, "message": "Overloaded"}}
-            self._chunk(encode_event("error", err))
-        self.wfile.write(b"0\r\n\r\n")
+            self.chunk(encode_event("error", err))
+        self.end_chunks()
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: "FakeAnthropicServer"
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        import sys
-
-        self.fake.errors.append(sys.exc_info()[1])
-
-
-class FakeAnthropicServer:
+class FakeAnthropicServer(ScriptedServer):
     """A scripted Messages API; use as a context manager (see the module docstring)."""
 
-    def __init__(
-        self,
-        actions: list[Action] | None = None,
-        *,
-        fallback: Action | None = None,
-        repeat_last: bool = False,
-    ) -> None:
-        self.actions: list[Action] = list(actions or [])
-        self.fallback = fallback
-        self.repeat_last = repeat_last
-        self.requests: list[RecordedRequest] = []
-        self.errors: list[BaseException | None] = []
-        """Exceptions raised inside request handlers (should stay empty)."""
-        self._served = 0
-        self._last: Action | None = None
-        self._lock = threading.Lock()
-        self._httpd: _HTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def base_url(self) -> str:
-        if self._httpd is None:
-            raise RuntimeError("the fake server is not running; use it in a `with` block")
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+    handler = _Handler
 
     @property
     def message_requests(self) -> list[RecordedRequest]:
         """The recorded requests to POST /v1/messages."""
-        return [r for r in self.requests if r.path.split("?")[0] == "/v1/messages"]
-
-    def add(self, *actions: Action) -> None:
-        """Append actions to the script (also while running)."""
-        with self._lock:
-            self.actions.extend(actions)
-
-    def next_action(self, request: RecordedRequest) -> Any:
-        with self._lock:
-            if self._served < len(self.actions):
-                action = self.actions[self._served]
-                self._served += 1
-                self._last = action
-                return action
-            if self.fallback is not None:
-                return self.fallback
-            if self.repeat_last and self._last is not None:
-                return self._last
-            count = len(self.actions)
-        return Status(400, message=f"fake server: script exhausted after {count} responses")
-
-    def __enter__(self) -> "FakeAnthropicServer":
-        self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
-        self._httpd.fake = self
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        return [r for r in self.requests if r.path.split("?")[0] == _Handler.route]

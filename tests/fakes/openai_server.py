@@ -41,11 +41,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
-import threading
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any, Callable, Literal, Union
+
+from tests.fakes._scripted import RecordedRequest, ScriptedHandler, ScriptedServer, Status, pieces
 
 DEFAULT_MODEL = "qwen2.5-coder:7b"
 ROUTE = "/v1/chat/completions"
@@ -96,14 +95,6 @@ def completion(
     return data
 
 
-def _pieces(text: str, count: int = 3) -> list[str]:
-    """Split text into up to `count` non-empty pieces (at least one)."""
-    if len(text) <= 1:
-        return [text]
-    size = max(1, -(-len(text) // count))
-    return [text[i : i + size] for i in range(0, len(text), size)]
-
-
 def stream_chunks(data: dict[str, Any], include_usage: bool = True) -> list[dict[str, Any]]:
     """The `chat.completion.chunk` dicts a server would stream for `data`."""
     choice = data["choices"][0]
@@ -115,14 +106,14 @@ def stream_chunks(data: dict[str, Any], include_usage: bool = True) -> list[dict
 
     chunks = [chunk({"role": "assistant", "content": ""})]
     if message.get("content"):
-        chunks += [chunk({"content": p}) for p in _pieces(message["content"])]
+        chunks += [chunk({"content": p}) for p in pieces(message["content"])]
     for index, call in enumerate(message.get("tool_calls") or []):
         function = call["function"]
         first = {"index": index, "type": "function", "function": {"name": function["name"], "arguments": ""}}
         if "id" in call:
             first["id"] = call["id"]
         chunks.append(chunk({"tool_calls": [first]}))
-        for piece in _pieces(function["arguments"], 4):
+        for piece in pieces(function["arguments"], 4):
             chunks.append(chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}))
     chunks.append(chunk({}, choice.get("finish_reason")))
     if include_usage and data.get("usage"):
@@ -140,17 +131,7 @@ def error_body(code: int, message: str | None = None) -> dict[str, Any]:
     return {"error": {"message": message or f"fake error (HTTP {code})", "type": kind, "code": code}}
 
 
-# --- actions -------------------------------------------------------------------------
-
-
-@dataclass
-class Status:
-    """Answer with an HTTP error status; `body` (dict or text) replaces the error body."""
-
-    code: int
-    body: dict[str, Any] | str | None = None
-    message: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+# --- actions (`Status` and `RecordedRequest` come from tests.fakes._scripted) ----------
 
 
 @dataclass
@@ -177,59 +158,28 @@ class Raw:
     done: bool = True
 
 
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-    """The parsed JSON body (None if there was none or it was not JSON)."""
-
-
 Action = Union[dict[str, Any], Status, Cut, Json, Raw, Callable[[RecordedRequest], Any]]
-_PLAIN = (Status, Cut, Json, Raw)
 
 
 # --- the server ----------------------------------------------------------------------
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: "_HTTPServer"
+class _Handler(ScriptedHandler):
+    route = ROUTE
+    action_types = (Status, Cut, Json, Raw)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass  # keep test output quiet
+    def error_body(self, code: int, message: str | None = None) -> dict[str, Any]:
+        return error_body(code, message)
 
-    def do_POST(self) -> None:  # noqa: N802
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        request = RecordedRequest(self.command, self.path, dict(self.headers.items()), body)
-        fake = self.server.fake
-        fake.record(request)
-        self.close_connection = True
-        if self.path.split("?")[0] != ROUTE:
-            self._send_json(404, error_body(404, f"fake server has no route {self.path}"))
-            return
-        try:
-            self._serve(fake.next_action(request), request)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client went away; nothing left to tell it
-
-    def _serve(self, action: Any, request: RecordedRequest) -> None:
-        while callable(action) and not isinstance(action, _PLAIN):
-            action = action(request)
+    def serve(self, action: Any, request: RecordedRequest) -> None:
         body = request.body if isinstance(request.body, dict) else {}
         streaming = body.get("stream") is True
         with_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         if isinstance(action, Status):
             payload = action.body if action.body is not None else error_body(action.code, action.message)
-            self._send_json(action.code, payload, action.headers)
+            self.send_json(action.code, payload, action.headers)
         elif isinstance(action, Json):
-            self._send_json(200, action.completion)
+            self.send_json(200, action.completion)
         elif isinstance(action, Raw):
             self._send_sse(action.chunks, done=action.done)
         elif isinstance(action, Cut):
@@ -237,130 +187,37 @@ class _Handler(BaseHTTPRequestHandler):
         elif isinstance(action, dict) and streaming:
             self._send_sse(list(stream_chunks(action, with_usage)))
         elif isinstance(action, dict):
-            self._send_json(200, action)
+            self.send_json(200, action)
         else:
-            self._send_json(500, error_body(500, f"fake server: bad action {action!r}"))
-
-    def _send_json(self, code: int, body: dict[str, Any] | str, headers: dict[str, str] | None = None) -> None:
-        data = (body if isinstance(body, str) else json.dumps(body)).encode()
-        kind = "text/plain" if isinstance(body, str) else "application/json"
-        self.send_response(code)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Connection", "close")
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _start_sse(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.send_header("Connection", "close")
-        self.end_headers()
-
-    def _chunk(self, data: bytes) -> None:
-        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.send_json(500, error_body(500, f"fake server: bad action {action!r}"))
 
     def _send_sse(self, chunks: list[dict[str, Any] | str], done: bool = True) -> None:
-        self._start_sse()
+        self.start_sse()
         for chunk in chunks:
-            self._chunk(sse(chunk))
+            self.chunk(sse(chunk))
         if done:
-            self._chunk(sse("[DONE]"))
-        self.wfile.write(b"0\r\n\r\n")
+            self.chunk(sse("[DONE]"))
+        self.end_chunks()
 
     def _send_cut(self, cut: Cut, with_usage: bool) -> None:
         chunks = stream_chunks(cut.completion, with_usage)
         after = len(chunks) // 2 if cut.after is None else cut.after
-        self._start_sse()
+        self.start_sse()
         for chunk in chunks[:after]:
-            self._chunk(sse(chunk))
+            self.chunk(sse(chunk))
         if cut.how == "drop":
-            # Announce an HTTP chunk, send half of it, and hang up: a broken transfer.
-            payload = sse(chunks[min(after, len(chunks) - 1)])
-            self.wfile.write(f"{len(payload):x}\r\n".encode() + payload[: len(payload) // 2])
+            self.hang_up_in_chunk(sse(chunks[min(after, len(chunks) - 1)]))
             return
         if cut.how == "error":
-            self._chunk(sse({"error": {"message": "fake: the model crashed", "type": "server_error"}}))
-        self.wfile.write(b"0\r\n\r\n")
+            self.chunk(sse({"error": {"message": "fake: the model crashed", "type": "server_error"}}))
+        self.end_chunks()
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: "FakeOpenAIServer"
+class FakeOpenAIServer(ScriptedServer):
+    """A scripted chat-completions API; use as a context manager (see the module docstring).
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        self.fake.errors.append(sys.exc_info()[1])
+    Its `base_url` is `http://127.0.0.1:<port>/v1`, as users configure OpenAI-compatible servers.
+    """
 
-
-class FakeOpenAIServer:
-    """A scripted chat-completions API; use as a context manager (see the module docstring)."""
-
-    def __init__(
-        self,
-        actions: list[Action] | None = None,
-        *,
-        fallback: Action | None = None,
-        repeat_last: bool = False,
-    ) -> None:
-        self.actions: list[Action] = list(actions or [])
-        self.fallback = fallback
-        self.repeat_last = repeat_last
-        self.requests: list[RecordedRequest] = []
-        self.errors: list[BaseException | None] = []
-        """Exceptions raised inside request handlers (should stay empty)."""
-        self._served = 0
-        self._last: Action | None = None
-        self._lock = threading.Lock()
-        self._httpd: _HTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def base_url(self) -> str:
-        """`http://127.0.0.1:<port>/v1`, as users configure OpenAI-compatible servers."""
-        if self._httpd is None:
-            raise RuntimeError("the fake server is not running; use it in a `with` block")
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
-
-    def record(self, request: RecordedRequest) -> None:
-        with self._lock:
-            self.requests.append(request)
-
-    def add(self, *actions: Action) -> None:
-        """Append actions to the script (also while running)."""
-        with self._lock:
-            self.actions.extend(actions)
-
-    def next_action(self, request: RecordedRequest) -> Any:
-        with self._lock:
-            if self._served < len(self.actions):
-                action = self.actions[self._served]
-                self._served += 1
-                self._last = action
-                return action
-            if self.fallback is not None:
-                return self.fallback
-            if self.repeat_last and self._last is not None:
-                return self._last
-            count = len(self.actions)
-        return Status(400, message=f"fake server: script exhausted after {count} responses")
-
-    def __enter__(self) -> "FakeOpenAIServer":
-        self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
-        self._httpd.fake = self
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+    handler = _Handler
+    url_path = "/v1"

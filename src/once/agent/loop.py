@@ -9,7 +9,7 @@ from typing import Any
 from once.agent.recorder import Recorder
 from once.agent.result import CommitInfo, RunResult
 from once.agent.turn import TurnRunner
-from once.errors import OnceError
+from once.errors import ModelOutputError, OnceError
 from once.events import ErrorEvent, ModelRequest as ModelRequestEvent
 from once.events import ModelResponse as ModelResponseEvent
 from once.events import RunFinished, RunStarted, UserMessage
@@ -30,6 +30,8 @@ class RunConfig:
     max_tokens: int = 8192
     mode: str = "agent"
     prices: dict[str, dict[str, float]] = field(default_factory=dict)
+    max_output_errors: int = 3
+    """Consecutive replies the server could not parse before the run gives up."""
 
 
 class AgentLoop:
@@ -56,6 +58,7 @@ class AgentLoop:
         self.turn = 0
         self.commits: list[CommitInfo] = []
         self.last_text = ""
+        self.output_errors = 0
 
     @property
     def run_id(self) -> str:
@@ -88,7 +91,9 @@ class AgentLoop:
             if cfg.max_cost is not None and self.cost >= cfg.max_cost:
                 return "max_cost"
             self.turn += 1
-            response = self._call_model()
+            response = self._call_model_or_feed_back()
+            if response is None:
+                continue
             content = response.content
             self._add_message("assistant", content)
             if response.text:
@@ -98,6 +103,22 @@ class AgentLoop:
             outcome = self.turns.run(self.turn, response, self.recorder)
             self.commits.extend(outcome.commits)
             self._add_user_content(outcome.results)
+
+    def _call_model_or_feed_back(self) -> ModelResponse | None:
+        """A model reply; None after telling the model its last output could not be used."""
+        try:
+            response = self._call_model()
+        except ModelOutputError as exc:
+            self.output_errors += 1
+            if self.output_errors >= self.config.max_output_errors:
+                raise
+            self.recorder.emit(ErrorEvent(run_id=self.run_id, kind="model_output", message=exc.message))
+            self._add_user_content([{"type": "text", "text": (
+                f"Your last reply could not be used: {exc.message}. Reply again. Call only the tools "
+                "listed, by their exact names, with a JSON object of arguments.")}])
+            return None
+        self.output_errors = 0
+        return response
 
     def _call_model(self) -> ModelResponse:
         cfg = self.config

@@ -11,13 +11,14 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any, Mapping
 
-from once.errors import AuthenticationError, ProviderError
+from once.errors import AuthenticationError, ModelOutputError, ProviderError
 from once.providers.base import ModelRequest, ModelResponse, TextCallback
 from once.providers.openai_convert import (
     StreamAccumulator,
@@ -25,21 +26,27 @@ from once.providers.openai_convert import (
     to_openai_messages,
     to_openai_tools,
 )
+from once.providers.text_tool_calls import promote_text_tool_calls
 
 API_KEY_ENV = "OPENAI_API_KEY"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 60.0
 """Longest wait a server's Retry-After header can impose, in seconds."""
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+# How servers word a failure to parse what the model generated (llama.cpp, vLLM, Ollama).
+_MODEL_OUTPUT_FAILURE = re.compile(
+    r"pars(e|ing)|tool[ _-]?call|invalid (json|function|tool)|unknown (tool|function)|grammar", re.IGNORECASE
+)
 
 
 class _Retryable(Exception):
     """A failure worth sending the whole request again for."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, model_output: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
+        self.model_output = model_output
 
 
 class OpenAIProvider:
@@ -76,21 +83,21 @@ class OpenAIProvider:
         may see the start of the reply twice; the returned response is the final one.
         """
         body = json.dumps(self._body(request)).encode("utf-8")
-        last = ""
-        retry_after: float | None = None
+        tool_names = {tool["name"] for tool in request.tools}
+        last = _Retryable("")
         for attempt in range(self.max_retries + 1):
             if attempt:
-                time.sleep(self._delay(attempt - 1, retry_after))
+                time.sleep(self._delay(attempt - 1, last.retry_after))
             try:
                 raw = self._send(body, request.model, on_text)
-                return ModelResponse(raw=raw)
+                return ModelResponse(raw=promote_text_tool_calls(raw, tool_names))
             except _Retryable as exc:
-                last, retry_after = exc.message, exc.retry_after
+                last = exc
         tries = self.max_retries + 1
-        raise ProviderError(
-            f"{last} (gave up after {tries} attempt{'s' if tries != 1 else ''})",
-            hint=f"check the server at {self.base_url}",
-        )
+        gave_up = f"{last.message} (gave up after {tries} attempt{'s' if tries != 1 else ''})"
+        if last.model_output:
+            raise ModelOutputError(gave_up)
+        raise ProviderError(gave_up, hint=f"check the server at {self.base_url}")
 
     def _body(self, request: ModelRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -149,7 +156,8 @@ class OpenAIProvider:
                 hint=f"set {API_KEY_ENV} to a key this server accepts (local servers usually need none)",
             )
         if status in RETRY_STATUSES:
-            return _Retryable(message, _retry_after(exc.headers.get("Retry-After")))
+            model_output = status == 500 and bool(_MODEL_OUTPUT_FAILURE.search(detail or ""))
+            return _Retryable(message, _retry_after(exc.headers.get("Retry-After")), model_output)
         if status == 404:
             return ProviderError(
                 message,

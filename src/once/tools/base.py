@@ -79,6 +79,9 @@ _JSON_TYPES = {"string": str, "integer": int, "boolean": bool, "number": (int, f
 def _check_input(schema: dict[str, Any], arguments: dict[str, Any]) -> str | None:
     """A small check of required keys, unknown keys and basic types."""
     props = schema.get("properties", {})
+    if "_raw_arguments" in arguments:  # set by the openai provider when arguments were not JSON
+        raw = str(arguments["_raw_arguments"])[:200]
+        return f"the arguments were not valid JSON ({raw!r}). Send a JSON object with the fields: {', '.join(props)}."
     for key in schema.get("required", []):
         if key not in arguments:
             return f"missing required field '{key}'."
