@@ -13,11 +13,10 @@ from once.vcs import GitRepo, format_commit_message, is_agent_commit, parse_trai
 from tests.conftest import GIT_ENV, git
 
 
-def remove_git_identity(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
-    """No identity anywhere (env, global or system config): git knows only what the test sets."""
-    home.mkdir(exist_ok=True)
-    monkeypatch.setenv("HOME", str(home))
-    for name in ("XDG_CONFIG_HOME", "GIT_CONFIG_GLOBAL", "EMAIL", *GIT_ENV):
+def remove_git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No identity anywhere: none in the env, and git looks for a global config in the
+    test's empty HOME (conftest's isolated_env already drops system config and EMAIL)."""
+    for name in ("GIT_CONFIG_GLOBAL", *GIT_ENV):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -180,7 +179,7 @@ def test_hook_does_not_block_the_agent_commit(repo: GitRepo) -> None:
 
 
 def test_fallback_identity_without_any_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    remove_git_identity(monkeypatch, tmp_path / "empty-home")
+    remove_git_identity(monkeypatch)
     fresh = GitRepo.init(tmp_path / "anon")
     (fresh.root / "a.py").write_text("a\n")
     sha = fresh.commit_paths(["a.py"], message(["a.py"]))
@@ -190,7 +189,7 @@ def test_fallback_identity_without_any_config(monkeypatch: pytest.MonkeyPatch, t
 
 
 def test_configured_identity_wins_over_fallback(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    remove_git_identity(monkeypatch, tmp_path / "home2")
+    remove_git_identity(monkeypatch)
     fresh = GitRepo.init(tmp_path / "named")
     git(fresh.root, "config", "user.name", "Ada")
     git(fresh.root, "config", "user.email", "ada@example.test")
