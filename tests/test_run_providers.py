@@ -126,8 +126,11 @@ def test_openai_compatible_server_drives_the_loop(cli, repo, tmp_path):
 
 
 def test_openai_provider_needs_a_base_url(cli, repo, tmp_path):
-    result = cli("run", "--provider", "openai", "--db", str(tmp_path / "db"), "hi", cwd=repo)
+    result = cli("run", "--provider", "openai", "-m", "qwen", "--db", str(tmp_path / "db"), "hi", cwd=repo)
     assert result.code == 2 and "--base-url" in result.stderr
+    no_model = cli("run", "--provider", "openai", "--base-url", "http://127.0.0.1:9/v1", "--db",
+                   str(tmp_path / "db"), "hi", cwd=repo)
+    assert no_model.code == 2 and "model name" in no_model.stderr and "-m" in no_model.stderr
 
 
 def test_unreadable_cassette_is_a_clear_error(cli, repo, tmp_path):

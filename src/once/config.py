@@ -22,6 +22,7 @@ from once.config_schema import (
     PRICE_FIELDS,
     PRICES,
     PRICES_HELP,
+    USER_ONLY_WHY,
     Key,
     check_prices_table,
     check_value,
@@ -56,6 +57,7 @@ class Settings:
     dirty: str = KEYS["dirty"].default
     command_timeout: int = KEYS["command_timeout"].default
     max_tokens: int = KEYS["max_tokens"].default
+    request_timeout: float = KEYS["request_timeout"].default
     prices: Prices = field(default_factory=dict)
     # key (or "prices.<model>.<field>") -> "default" | "user" | "project" | "env" | "flag"
     sources: dict[str, str] = field(default_factory=lambda: {name: "default" for name in KEYS})
@@ -124,6 +126,9 @@ def load_settings(
         layers.append(("project", project_config_path(repo_root)))
     for label, path in layers:
         scalars, prices = _parse_file(read_toml(path), str(path))
+        if label == "project":
+            for name in scalars:
+                check_scope(name, "project", where=str(path))
         for name, value in scalars.items():
             _assign(settings, name, value, label)
         for model, fields in prices.items():  # merged field by field across layers
@@ -138,6 +143,16 @@ def load_settings(
         if value is not None:
             _assign(settings, name, _from_flag(name, value), "flag")
     return settings
+
+
+def check_scope(name: str, scope: str, where: str = "") -> None:
+    """Refuse keys that only the user (not a repository) may set."""
+    if scope == "project" and name in KEYS and KEYS[name].user_only:
+        prefix = f"{where}: " if where else ""
+        raise ConfigError(
+            f"{prefix}{name} cannot be set in a project's config: {USER_ONLY_WHY}",
+            hint=f"Set it in your user config (agent config set {name} VALUE), with {KEYS[name].env} or a flag.",
+        )
 
 
 def _assign(settings: Settings, name: str, value: Any, source: str) -> None:

@@ -35,6 +35,11 @@ def _positive(value: Any) -> str | None:
     return None if value > 0 and math.isfinite(value) else "must be a finite number above 0"
 
 
+def _http_url(value: Any) -> str | None:
+    ok = isinstance(value, str) and value.startswith(("http://", "https://")) and len(value.split("://", 1)[1]) > 0
+    return None if ok else "must be an http:// or https:// URL, e.g. http://127.0.0.1:11434/v1"
+
+
 @dataclass(frozen=True)
 class Key:
     """One known setting: its type, default, env var and a one-line help."""
@@ -47,6 +52,7 @@ class Key:
     choices: tuple[str, ...] | None = None
     optional: bool = False  # None is a legal value ("not set")
     check: Check | None = None  # extra rule; returns what is wrong, or None
+    user_only: bool = False  # a repository's own config may not set it (see USER_ONLY_WHY)
 
     def allowed(self) -> str:
         """Say in words what this key accepts, for error messages and `list`."""
@@ -63,7 +69,7 @@ _KEY_LIST: tuple[Key, ...] = (
     Key("model", str, "claude-sonnet-4-6", "ONCE_MODEL", "Model for generation (the main agent loop)."),
     Key("small_model", str, "claude-haiku-4-5", "ONCE_SMALL_MODEL", "Cheap model for routing, file selection, judging and extraction."),
     Key("base_url", str, None, "ONCE_BASE_URL", "Endpoint of an OpenAI-compatible server, e.g. http://localhost:11434/v1.",
-        optional=True),
+        optional=True, check=_http_url, user_only=True),
     Key("max_turns", int, 50, "ONCE_MAX_TURNS", "Stop a run after this many model turns.", check=_at_least(1)),
     Key("max_cost", float, None, "ONCE_MAX_COST", "Stop a run once it has cost this many US dollars.",
         optional=True, check=_positive),
@@ -71,7 +77,10 @@ _KEY_LIST: tuple[Key, ...] = (
         choices=("commit", "refuse")),
     Key("command_timeout", int, 120, "ONCE_COMMAND_TIMEOUT", "Default timeout in seconds for run_command.", check=_at_least(1)),
     Key("max_tokens", int, 8192, "ONCE_MAX_TOKENS", "Most tokens the model may write in one response.", check=_at_least(1)),
+    Key("request_timeout", float, 600.0, "ONCE_REQUEST_TIMEOUT",
+        "Seconds to wait for the model server's answer before giving up.", check=_positive),
 )
+USER_ONLY_WHY = "a repository's own config could otherwise send your API key to a server of its choosing"
 KEYS: dict[str, Key] = {key.name: key for key in _KEY_LIST}
 PRICES_HELP = "USD per million tokens for a model: input, output, cache_write, cache_read."
 

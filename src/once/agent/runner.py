@@ -22,6 +22,7 @@ from once.errors import OnceError, UsageError
 from once.events import EventSink
 from once.ids import new_id
 from once.providers.base import Provider, TextCallback
+from once.providers.pricing import price_for
 from once.safety.env import scrubbed_env
 from once.store import RunRecord, Store
 from once.tools import default_tools
@@ -59,6 +60,7 @@ def run_once(
 ) -> RunResult:
     """Run one prompt to the end and record it; provider errors are re-raised after recording."""
     root = str(repo.root)
+    price_for(settings.model, settings.prices)  # a broken price entry fails before any model call
     session_id, history = choose_session(store, root, request)
     run_id = new_id("r")
     store.start_run(RunRecord(

@@ -32,6 +32,12 @@ class Repo(Protocol):
     def commit_paths(self, paths: list[str], message: str) -> str: ...
 
 
+def _trim_for_log(text: str) -> str:
+    if len(text) <= EVENT_OUTPUT_CHARS:
+        return text
+    return text[:EVENT_OUTPUT_CHARS] + f"\n[... {len(text) - EVENT_OUTPUT_CHARS} more characters the model saw ...]"
+
+
 @dataclass
 class TurnOutcome:
     results: list[dict[str, Any]] = field(default_factory=list)
@@ -82,7 +88,7 @@ class TurnRunner:
         output = self.registry.call(name, tool_input, self.context)
         recorder.emit(ToolResult(
             run_id=self.run_id, turn=self._turn, tool_use_id=use_id, name=name, is_error=output.is_error,
-            output=output.text[:EVENT_OUTPUT_CHARS], duration_ms=(time.perf_counter() - started) * 1000,
+            output=_trim_for_log(output.text), duration_ms=(time.perf_counter() - started) * 1000,
         ))
         return {"type": "tool_result", "tool_use_id": use_id, "content": output.text, "is_error": output.is_error}
 

@@ -31,4 +31,19 @@ def should_raise() -> bool:
 
 
 def repo_dir(path: Path | None) -> Path:
-    return (path or Path.cwd()).expanduser()
+    """The directory a command works in: `-C PATH` or the cwd; a missing one is a usage error."""
+    from once.errors import UsageError
+
+    where = (path or Path.cwd()).expanduser()
+    if not where.is_dir():
+        raise UsageError(f"no such directory: {where}")
+    return where
+
+
+_CONTROL = {c: None for c in range(32) if c not in (9, 10)}
+_CONTROL[127] = None
+
+
+def terminal_safe(text: str) -> str:
+    """Text from a model or a log without control characters (escape sequences) for a terminal."""
+    return text.translate(_CONTROL)

@@ -105,6 +105,7 @@ def set_command(
     scope = "project" if project else "user"
     with _reported():
         key = config.canonical_key(key)
+        config.check_scope(key, scope)
         root = _repo_root()
         path = config.config_path(scope, root)
         stored = config.set_value(path, key, value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import sys
 import tempfile
@@ -59,9 +60,10 @@ def demo(
     if json_out:
         print_json({**result.to_json(), "repo": str(repo_path), "db": str(db)})
         return
+    repo_arg, db_arg = shlex.quote(str(repo_path)), shlex.quote(str(db))
     print(f"\n{result.result}\n")
     print(f"The demo repository is {repo_path}")
     print("Look around:")
-    print(f"  cd {repo_path} && git log --stat       # the agent's commit, with its trailers")
-    print(f"  agent log --db {db} {result.run_id}   # the run step by step")
-    print(f"  agent undo -C {repo_path} --db {db}     # take the commit back")
+    print(f"  cd {repo_arg} && git log --stat       # the agent's commit, with its trailers")
+    print(f"  agent log --db {db_arg} {result.run_id}   # the run step by step")
+    print(f"  agent undo -C {repo_arg} --db {db_arg}     # take the commit back")

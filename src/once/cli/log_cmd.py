@@ -8,9 +8,13 @@ from typing import Any, Optional
 
 import typer
 
-from once.cli.common import print_json, repo_dir
+from once.cli.common import print_json, repo_dir, terminal_safe
 
 DbOption = typer.Option(None, "--db", help="The SQLite file to read [$ONCE_DB].")
+
+
+def _out(text: str = "") -> None:
+    print(terminal_safe(text))
 
 
 def _when(ts: float | None) -> str:
@@ -70,26 +74,26 @@ def _run_dict(run: Any) -> dict[str, Any]:
 
 def _print_runs(runs: list[Any]) -> None:
     if not runs:
-        print("no runs yet: try `agent demo` or `agent run \"...\"`")
+        _out("no runs yet: try `agent demo` or `agent run \"...\"`")
         return
     for run in runs:
         prompt = " ".join(run.prompt.split())
         prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
-        print(f"{run.id}  {_when(run.started_at)}  {run.status:<11} {run.turns:>3} turns  "
+        _out(f"{run.id}  {_when(run.started_at)}  {run.status:<11} {run.turns:>3} turns  "
               f"${run.cost_usd:.4f}  {prompt}")
 
 
 def _print_run(run: Any, events: list[dict[str, Any]]) -> None:
-    print(f"run {run.id}  ({run.status})  session {run.session_id}")
-    print(f"repo {run.repo}  ·  {run.provider}/{run.model}  ·  started {_when(run.started_at)}")
-    print(f"prompt: {run.prompt}")
+    _out(f"run {run.id}  ({run.status})  session {run.session_id}")
+    _out(f"repo {run.repo}  ·  {run.provider}/{run.model}  ·  started {_when(run.started_at)}")
+    _out(f"prompt: {run.prompt}")
     for event in events:
         line = _event_line(event)
         if line:
-            print(f"  {_when(event.get('ts'))[11:]}  {line}")
-    print(f"{run.turns} turns · {run.input_tokens} in / {run.output_tokens} out tokens · ${run.cost_usd:.4f}")
+            _out(f"  {_when(event.get('ts'))[11:]}  {line}")
+    _out(f"{run.turns} turns · {run.input_tokens} in / {run.output_tokens} out tokens · ${run.cost_usd:.4f}")
     if run.result:
-        print("\n" + run.result)
+        _out("\n" + run.result)
 
 
 def _event_line(event: dict[str, Any]) -> str | None:
@@ -133,8 +137,8 @@ def sessions(
         print_json(rows)
         return
     if not rows:
-        print("no sessions yet")
+        _out("no sessions yet")
         return
     for row in rows:
         title = " ".join((row.get("title") or row.get("first_prompt") or "").split())[:60]
-        print(f"{row['id']}  {_when(row.get('updated_at'))}  {row.get('runs', row.get('run_count', 0)):>3} runs  {title}")
+        _out(f"{row['id']}  {_when(row.get('updated_at'))}  {row.get('runs', row.get('run_count', 0)):>3} runs  {title}")

@@ -16,6 +16,7 @@ from once.events import (
     ToolCall,
     ToolResult,
 )
+from once.cli.common import terminal_safe
 from once.safety.redact import redact_obj
 
 # The input field that best names what a tool call is about.
@@ -47,7 +48,7 @@ class ProgressRenderer:
         return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
 
     def _print(self, text: str) -> None:
-        print(text, file=self.stream, flush=True)
+        print(terminal_safe(text), file=self.stream, flush=True)
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStarted):

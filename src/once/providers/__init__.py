@@ -23,9 +23,14 @@ def make_provider(
     replay: Path | None = None,
     record: Path | None = None,
     base_url: str | None = None,
+    timeout: float = 600.0,
     env: Mapping[str, str] | None = None,
 ) -> Provider:
-    """Build the provider for the `model` role; `replay` wins over `kind`."""
+    """Build the provider for the `model` role; `replay` wins over `kind`.
+
+    `base_url` is the server of the chosen provider: for `anthropic` pass it only when the
+    user gave it for this run (`ANTHROPIC_BASE_URL` is read from `env` otherwise).
+    """
     env = os.environ if env is None else env
     provider: Provider
     if replay is not None:
@@ -35,7 +40,7 @@ def make_provider(
     elif kind == "anthropic":
         from once.providers.anthropic import AnthropicProvider
 
-        provider = AnthropicProvider(base_url=base_url, env=env)
+        provider = AnthropicProvider(base_url=base_url, timeout=timeout, env=env)
     elif kind == "openai":
         if not base_url:
             raise UsageError(
@@ -44,7 +49,7 @@ def make_provider(
             )
         from once.providers.openai import OpenAIProvider
 
-        provider = OpenAIProvider(base_url, env=env)
+        provider = OpenAIProvider(base_url, timeout=timeout, env=env)
     elif kind == "replay":
         raise UsageError("the replay provider needs a cassette", hint="Pass --replay FILE.")
     else:

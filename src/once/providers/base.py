@@ -24,14 +24,21 @@ class Usage:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> "Usage":
-        data = data or {}
-        return cls(**{k: int(data.get(k) or 0) for k in cls.__dataclass_fields__})
+        """Counts from a response; anything missing, non-numeric or negative counts as 0."""
+        data = data if isinstance(data, dict) else {}
+        return cls(**{k: _count(data.get(k)) for k in cls.__dataclass_fields__})
 
     def to_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
 
     def __add__(self, other: "Usage") -> "Usage":
         return Usage(**{k: getattr(self, k) + getattr(other, k) for k in self.__dataclass_fields__})
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0
+    return max(int(value), 0)
 
 
 @dataclass

@@ -71,11 +71,15 @@ def price_from_config(model: str, entry: Mapping[str, float]) -> Price:
     )
 
 
-def _table(extra: Mapping[str, Mapping[str, float]] | None) -> dict[str, Price]:
-    table = dict(PRICES)
-    for name, entry in (extra or {}).items():
-        table[name] = price_from_config(name, entry)
+def _table(extra: Mapping[str, Mapping[str, float]] | None) -> dict[str, Price | Mapping[str, float]]:
+    """Built-in prices plus config entries, which are checked only when a model uses them."""
+    table: dict[str, Price | Mapping[str, float]] = dict(PRICES)
+    table.update(extra or {})
     return table
+
+
+def _resolve(name: str, entry: Price | Mapping[str, float]) -> Price:
+    return entry if isinstance(entry, Price) else price_from_config(name, entry)
 
 
 def price_for(model: str, extra: Mapping[str, Mapping[str, float]] | None = None) -> Price | None:
@@ -87,7 +91,7 @@ def price_for(model: str, extra: Mapping[str, Mapping[str, float]] | None = None
     """
     table = _table(extra)
     if model in table:
-        return table[model]
+        return _resolve(model, table[model])
     candidates = [
         name
         for name in table
@@ -95,7 +99,8 @@ def price_for(model: str, extra: Mapping[str, Mapping[str, float]] | None = None
     ]
     if not candidates:
         return None
-    return table[max(candidates, key=len)]
+    best = max(candidates, key=len)
+    return _resolve(best, table[best])
 
 
 def cost_usd(model: str, usage: Usage, extra: Mapping[str, Mapping[str, float]] | None = None) -> float:

@@ -89,8 +89,10 @@ def _check_input(schema: dict[str, Any], arguments: dict[str, Any]) -> str | Non
         if key not in props:
             return f"unknown field '{key}'. Fields: {', '.join(props)}."
         expected = _JSON_TYPES.get(props[key].get("type", ""))
-        if expected is None or value is None:
+        if expected is None:
             continue
+        if value is None:
+            return f"field '{key}' must be of type {props[key]['type']}, not null."
         if expected is int and isinstance(value, bool) or not isinstance(value, expected):
             return f"field '{key}' must be of type {props[key]['type']}."
     return None

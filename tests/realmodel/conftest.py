@@ -1,0 +1,93 @@
+"""The real-model lane: a real llama-server with a small Qwen coder, on 127.0.0.1.
+
+Run with `python -m pytest -m realmodel` (the default run deselects these tests). The first
+run builds llama-server and assembles the model into the cache of `scripts/real_model.py`
+(minutes); later runs reuse them. Set `ONCE_REALMODEL_URL` (and `ONCE_REALMODEL_NAME`) to
+test a server that is already running instead, and `ONCE_REALMODEL_MODEL=1.5b` for the
+larger model. Tests skip, naming what failed, when the server cannot be had.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Callable, Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "real_model.py"
+# Read before any test swaps HOME for a temporary one: the cache must outlive the session.
+CACHE_ENV = os.environ.get("ONCE_REALMODEL_CACHE")
+REAL_HOME = Path.home()
+URL_ENV = os.environ.get("ONCE_REALMODEL_URL")
+NAME_ENV = os.environ.get("ONCE_REALMODEL_NAME")
+MODEL_KEY = os.environ.get("ONCE_REALMODEL_MODEL", "0.5b")
+
+
+@dataclass(frozen=True)
+class RealServer:
+    base_url: str
+    model: str
+    log: Path | None
+
+    def log_tail(self, lines: int = 40) -> str:
+        if self.log is None or not self.log.exists():
+            return ""
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def load_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("once_real_model_script", SCRIPT)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses need the module registered
+    spec.loader.exec_module(module)
+    return module
+
+
+def _live_printer(config: pytest.Config) -> Callable[[str], None]:
+    """Progress of a minutes-long build shows even while pytest captures output."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+
+    def say(message: str) -> None:
+        if capture is not None:
+            with capture.global_and_fixture_disabled():
+                print(f"[realmodel] {message}", file=sys.stderr, flush=True)
+        else:
+            print(f"[realmodel] {message}", file=sys.stderr, flush=True)
+
+    return say
+
+
+@pytest.fixture(scope="session")
+def real_server(request: pytest.FixtureRequest) -> Iterator[RealServer]:
+    """A llama-server for the whole session, started once and stopped at the end."""
+    if URL_ENV:
+        yield RealServer(URL_ENV.rstrip("/"), NAME_ENV or "model", None)
+        return
+    script = load_script()
+    say = _live_printer(request.config)
+    cache = Path(CACHE_ENV) if CACHE_ENV else REAL_HOME / ".cache" / "once" / "realmodel"
+    try:
+        binary = script.ensure_binary(cache, say)
+    except (script.SetupError, OSError) as exc:
+        pytest.skip(f"realmodel: llama-server could not be built: {exc}")
+    try:
+        model = script.ensure_model(cache, MODEL_KEY, say)
+    except (script.SetupError, OSError) as exc:
+        pytest.skip(f"realmodel: the {MODEL_KEY} model could not be fetched or verified: {exc}")
+    spec = script.MODELS[MODEL_KEY]
+    log = cache / "logs" / "server-pytest.log"
+    try:
+        server = script.start_server(binary, model, alias=spec.alias, log=log, say=say)
+    except (script.SetupError, OSError) as exc:
+        pytest.skip(f"realmodel: llama-server did not start: {exc}")
+    try:
+        yield RealServer(server.base_url, spec.alias, log)
+    finally:
+        server.stop()
