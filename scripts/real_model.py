@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -377,14 +378,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(binary: Path, model: Path, *, alias: str, log: Path, template: Path = TEMPLATE,
+def start_server(binary: Path, model: Path, *, alias: str, log: Path, template: Path | None = TEMPLATE,
                  port: int | None = None, ctx_size: int = 16384, threads: int | None = None,
-                 ready_timeout: float = 300.0, say: Say = _stderr) -> Server:
-    """Start llama-server on 127.0.0.1 and wait until /health answers 200."""
+                 extra_args: tuple[str, ...] = (), ready_timeout: float = 300.0, say: Say = _stderr) -> Server:
+    """Start llama-server on 127.0.0.1 and wait until /health answers 200.
+
+    `template=None` keeps the chat template embedded in the GGUF.
+    """
     port = port or free_port()
     cmd = [str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", str(port),
            "--alias", alias, "-c", str(ctx_size), "-np", "1", "-t", str(threads or os.cpu_count() or 2),
-           "--jinja", "--chat-template-file", str(template), "--no-webui"]
+           "--jinja", "--no-webui", *extra_args]
+    if template is not None:
+        cmd += ["--chat-template-file", str(template)]
     log.parent.mkdir(parents=True, exist_ok=True)
     with step(say, f"start llama-server on 127.0.0.1:{port} (log: {log})"):
         with log.open("wb") as out:
@@ -455,6 +461,11 @@ def _serve(cache: Path, key: str, port: int | None, ctx_size: int) -> None:
             _stderr("stopping llama-server")
 
 
+def _exit_on_sigterm() -> None:
+    """`kill PID` unwinds like Ctrl-C, so the server is stopped on the way out."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["build", "model", "serve", "all", "status"])
@@ -464,6 +475,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ctx-size", type=int, default=16384)
     args = parser.parse_args(argv)
     cache = (args.cache or default_cache()).expanduser().resolve()
+    _exit_on_sigterm()
     try:
         if args.command == "status":
             _status(cache)

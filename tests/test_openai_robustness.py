@@ -71,6 +71,13 @@ def test_persistent_model_output_failures_end_the_run(repo, tmp_path):
     assert [e.status for e in events if e.type == "run_finished"] == ["error"]
 
 
+def test_llama_cpp_wording_of_an_unparseable_reply_is_recognised():
+    llama = Status(500, message="The model produced output that does not match the expected tool call format")
+    with FakeOpenAIServer([], fallback=llama) as server:
+        with pytest.raises(ModelOutputError):
+            OpenAIProvider(server.base_url, retry_backoff=0, max_retries=1).complete(request())
+
+
 def test_an_ordinary_500_is_not_mistaken_for_bad_model_output():
     with FakeOpenAIServer([], fallback=Status(500, message="CUDA out of memory")) as server:
         with pytest.raises(ProviderError) as caught:

@@ -245,3 +245,81 @@ def test_save_user_changes_when_clean_returns_none(repo: GitRepo) -> None:
     head = repo.head_sha()
     assert repo.save_user_changes(["base.py", "missing.py"], "r-42") is None
     assert repo.head_sha() == head
+
+
+# -- signing and failed commits -------------------------------------------------------------
+
+
+def break_signing(root: Path) -> None:
+    git(root, "config", "commit.gpgsign", "true")
+    git(root, "config", "gpg.program", "false")
+
+
+def test_agent_commits_do_not_sign(repo: GitRepo) -> None:
+    break_signing(repo.root)
+    (repo.root / "user.txt").write_text("user\n")
+    # The config is in force: the user's own commit fails to sign.
+    git(repo.root, "add", "user.txt")
+    signed = subprocess.run(["git", "commit", "-q", "-m", "mine"], cwd=repo.root, capture_output=True)
+    assert signed.returncode != 0
+    git(repo.root, "reset", "-q")
+    (repo.root / "base.py").write_text("user work\n")
+    wip = repo.save_user_changes(["base.py"], "r-sign")
+    (repo.root / "base.py").write_text("agent\n")
+    sha = repo.commit_paths(["base.py"], message(["base.py"]))
+    assert wip is not None and git(repo.root, "rev-parse", "HEAD~1").strip() == wip
+    assert committed_files(repo.root, sha) == ["base.py"]
+    assert status(repo.root) == ["?? user.txt"]
+
+
+def failing_hook(root: Path, lines: int = 1) -> None:
+    # prepare-commit-msg runs even with --no-verify.
+    hook = root / ".git" / "hooks" / "prepare-commit-msg"
+    noise = "".join(f"echo 'hook line {n}' >&2\n" for n in range(lines))
+    hook.write_text(f"#!/bin/sh\n{noise}echo 'hook says no' >&2\nexit 1\n")
+    hook.chmod(0o755)
+
+
+def index_and_status(root: Path) -> tuple[str, list[str]]:
+    return git(root, "ls-files", "-s"), status(root)
+
+
+def test_failed_commit_leaves_the_index_as_it_was(repo: GitRepo) -> None:
+    (repo.root / "gone.py").write_text("g\n")
+    (repo.root / "keep.py").write_text("k\n")
+    repo.commit_paths(["gone.py", "keep.py"], "more\n")
+    head = repo.head_sha()
+    (repo.root / "base.py").write_text("user staged\n")
+    git(repo.root, "add", "base.py")
+    (repo.root / "base.py").write_text("agent edit\n")
+    (repo.root / "new.py").write_text("new\n")
+    (repo.root / "gone.py").unlink()
+    (repo.root / "keep.py").write_text("user staged keep\n")
+    git(repo.root, "add", "keep.py")
+    before = index_and_status(repo.root)
+    failing_hook(repo.root, lines=8)
+
+    with pytest.raises(VcsError) as caught:
+        repo.commit_paths(["base.py", "new.py", "gone.py"], message(["base.py", "new.py", "gone.py"]))
+
+    assert caught.value.message.startswith("could not commit base.py, gone.py, new.py: git commit failed:")
+    assert "hook says no" in caught.value.message
+    assert "hook line 0" not in caught.value.message  # trimmed to the last lines
+    assert "index is as it was" in (caught.value.hint or "")
+    assert repo.head_sha() == head
+    assert index_and_status(repo.root) == before
+    assert (repo.root / "base.py").read_text() == "agent edit\n"
+
+
+def test_failed_first_commit_on_unborn_branch_unstages_only_its_paths(tmp_path: Path) -> None:
+    fresh = GitRepo.init(tmp_path / "unborn")
+    (fresh.root / "user.py").write_text("user staged\n")
+    git(fresh.root, "add", "user.py")
+    (fresh.root / "agent.py").write_text("agent\n")
+    before = index_and_status(fresh.root)
+    failing_hook(fresh.root)
+    with pytest.raises(VcsError, match="could not commit agent.py"):
+        fresh.commit_paths(["agent.py"], message(["agent.py"]))
+    assert fresh.head_sha() is None
+    assert index_and_status(fresh.root) == before
+    assert status(fresh.root) == ["?? agent.py", "A  user.py"]

@@ -242,3 +242,126 @@ def test_undo_run_revert_refuses_when_the_user_changed_the_same_lines(
     assert repo.head_sha() == head
     assert (repo.root / "app.py").read_text() == "print('agent again')\n"
     assert status(repo.root) == []
+
+
+# -- wip commits under the agent's commit ----------------------------------------------------
+
+
+def test_undo_last_also_unwinds_the_wip_beneath_and_restores_user_changes(repo: GitRepo) -> None:
+    before = repo.head_sha()
+    (repo.root / "notes.md").write_text("user's unsaved notes\n")
+    sha = agent_edit(repo, {"notes.md": "agent notes\n"}, "r-w")
+    wip = git(repo.root, "rev-parse", "HEAD~1").strip()
+    assert wip != before
+
+    result = undo_last(repo)
+
+    assert result.method == "reset"
+    assert result.shas == [sha, wip]
+    assert result.restored_user_changes == ["notes.md"]
+    assert repo.head_sha() == before
+    assert (repo.root / "notes.md").read_text() == "user's unsaved notes\n"
+    assert status(repo.root) == [" M notes.md"]
+    # Nothing of the run is left for a second undo to trip over.
+    with pytest.raises(UndoRefusedError, match="no agent commit"):
+        undo_run(repo, None)
+
+
+def test_undo_last_leaves_the_wips_of_earlier_turns(repo: GitRepo) -> None:
+    (repo.root / "notes.md").write_text("user notes\n")
+    first = agent_edit(repo, {"notes.md": "turn 1\n"}, "r-t")
+    (repo.root / "app.py").write_text("print('user')\n")
+    agent_edit(repo, {"app.py": "print('turn 2')\n"}, "r-t")
+
+    result = undo_last(repo)
+
+    assert len(result.shas) == 2  # turn 2's agent commit and its wip, not turn 1's
+    assert repo.head_sha() == first
+    assert result.restored_user_changes == ["app.py"]
+    assert (repo.root / "app.py").read_text() == "print('user')\n"
+    assert (repo.root / "notes.md").read_text() == "turn 1\n"
+
+
+def test_undo_last_keeps_a_wip_of_another_run_then_undoes_it_on_its_own(repo: GitRepo) -> None:
+    before = repo.head_sha()
+    (repo.root / "notes.md").write_text("user notes\n")
+    wip = repo.save_user_changes(["notes.md"], "r-aborted")  # that run ended before committing
+    agent = agent_edit(repo, {"app.py": "print('v2')\n"}, "r-next")
+
+    assert undo_last(repo).shas == [agent]
+    assert repo.head_sha() == wip
+
+    result = undo_last(repo)  # HEAD is now a wip commit: it comes off, the changes come back
+    assert result.shas == [wip]
+    assert result.restored_user_changes == ["notes.md"]
+    assert repo.head_sha() == before
+    assert status(repo.root) == [" M notes.md"]
+
+
+def test_undo_run_finds_a_run_with_only_wips_left_on_top(repo: GitRepo) -> None:
+    older = agent_edit(repo, {"app.py": "print('v2')\n"}, "r-old")
+    (repo.root / "notes.md").write_text("user notes\n")
+    (repo.root / "draft.txt").write_text("user draft\n")
+    repo.save_user_changes(["notes.md"], "r-wip")
+    repo.save_user_changes(["draft.txt"], "r-wip")
+
+    result = undo_run(repo, None)
+
+    assert len(result.shas) == 2
+    assert result.restored_user_changes == ["draft.txt", "notes.md"]
+    assert repo.head_sha() == older
+    assert (repo.root / "app.py").read_text() == "print('v2')\n"
+    assert status(repo.root) == [" M notes.md", "?? draft.txt"]
+
+
+# -- run id prefixes ---------------------------------------------------------------------------
+
+
+def test_undo_run_accepts_a_unique_prefix(repo: GitRepo) -> None:
+    before = repo.head_sha()
+    agent_edit(repo, {"app.py": "print('v2')\n"}, "r-1m7yd5h6xk3qa")
+    result = undo_run(repo, "r-1m7yd5h6")
+    assert len(result.shas) == 1
+    assert repo.head_sha() == before
+
+
+def test_undo_run_refuses_an_ambiguous_prefix(repo: GitRepo) -> None:
+    agent_edit(repo, {"app.py": "print('v2')\n"}, "r-1m7yd5h6aaaaa")
+    head = agent_edit(repo, {"notes.md": "n\n"}, "r-1m7yd5h6bbbbb")
+    with pytest.raises(UndoRefusedError) as caught:
+        undo_run(repo, "r-1m7yd5h6")
+    assert "ambiguous" in caught.value.message
+    assert "r-1m7yd5h6aaaaa" in caught.value.message and "r-1m7yd5h6bbbbb" in caught.value.message
+    assert repo.head_sha() == head
+    assert len(undo_run(repo, "r-1m7yd5h6b").shas) == 1
+
+
+def test_undo_run_an_exact_id_wins_over_longer_ids_it_prefixes(repo: GitRepo) -> None:
+    agent_edit(repo, {"app.py": "print('v2')\n"}, "r-12")
+    kept = repo.head_sha()
+    agent_edit(repo, {"notes.md": "n\n"}, "r-1")
+    assert len(undo_run(repo, "r-1").shas) == 1
+    assert repo.head_sha() == kept
+
+
+def test_undo_run_prefix_is_not_a_pattern(repo: GitRepo) -> None:
+    agent_edit(repo, {"app.py": "print('v2')\n"}, "r-abc")
+    with pytest.raises(UndoRefusedError, match=r"no commit of run r-\.\* "):
+        undo_run(repo, "r-.*")
+
+
+# -- signing -------------------------------------------------------------------------------------
+
+
+def test_revert_ignores_broken_commit_signing(repo: GitRepo, tmp_path: Path) -> None:
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    git(repo.root, "remote", "add", "origin", str(origin))
+    sha = agent_edit(repo, {"app.py": "print('v2')\n"}, "r-signed")
+    git(repo.root, "push", "-q", "origin", "HEAD:refs/heads/main")
+    git(repo.root, "fetch", "-q", "origin")
+    git(repo.root, "config", "commit.gpgsign", "true")
+    git(repo.root, "config", "gpg.program", "false")
+    result = undo_last(repo)
+    assert result.method == "revert" and result.shas == [sha]
+    assert (repo.root / "app.py").read_text() == "print('v1')\n"

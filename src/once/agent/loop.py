@@ -57,6 +57,7 @@ class AgentLoop:
         self.cost = 0.0
         self.turn = 0
         self.commits: list[CommitInfo] = []
+        self.changed: list[str] = []
         self.last_text = ""
         self.output_errors = 0
 
@@ -102,6 +103,7 @@ class AgentLoop:
                 return "done"
             outcome = self.turns.run(self.turn, response, self.recorder)
             self.commits.extend(outcome.commits)
+            self.changed.extend(outcome.changed)
             self._add_user_content(outcome.results)
 
     def _call_model_or_feed_back(self) -> ModelResponse | None:
@@ -156,6 +158,7 @@ class AgentLoop:
         """Ctrl-C: drop unlanded edits, commit what landed, close dangling tool calls."""
         outcome = self.turns.abort(self.turn, self.recorder)
         self.commits.extend(outcome.commits)
+        self.changed.extend(outcome.changed)
         if self.messages and self.messages[-1]["role"] == "assistant":
             dangling = [b for b in self.messages[-1]["content"] if b.get("type") == "tool_use"]
             done = {r["tool_use_id"] for r in outcome.results}
@@ -181,4 +184,5 @@ class AgentLoop:
         return RunResult(
             run_id=self.run_id, session_id=self.recorder.session_id, status=status, result=result,
             turns=self.turn, usage=self.usage, cost_usd=self.cost, commits=list(self.commits),
+            changed=list(self.changed),
         )

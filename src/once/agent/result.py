@@ -28,6 +28,8 @@ class RunResult:
     usage: Usage
     cost_usd: float
     commits: list[CommitInfo] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    """Files the agent changed on disk, including any git does not track."""
 
     @property
     def finished(self) -> bool:
@@ -36,7 +38,7 @@ class RunResult:
     @property
     def files_changed(self) -> list[str]:
         files = {f for c in self.commits if c.kind == "agent" for f in c.files}
-        return sorted(files)
+        return sorted(files | set(self.changed))
 
     def to_json(self) -> dict[str, Any]:
         """The `--output-format json` object."""

@@ -18,7 +18,7 @@ from once.agent.recorder import Recorder
 from once.agent.result import RunResult
 from once.agent.turn import TurnRunner
 from once.config import Settings
-from once.errors import OnceError, UsageError
+from once.errors import OnceError, UsageError, VcsError
 from once.events import EventSink
 from once.ids import new_id
 from once.providers.base import Provider, TextCallback
@@ -61,8 +61,20 @@ def run_once(
     """Run one prompt to the end and record it; provider errors are re-raised after recording."""
     root = str(repo.root)
     price_for(settings.model, settings.prices)  # a broken price entry fails before any model call
-    session_id, history = choose_session(store, root, request)
+    operation = repo.operation_in_progress()
+    if operation:
+        raise VcsError(f"git {operation} is in progress in this repository, so the agent would edit in the middle of it",
+                       hint=f"Finish or abort the {operation} first (`git status` shows where it stands).")
     run_id = new_id("r")
+    with repo.lock(run_id):
+        return _run_locked(request, run_id, repo=repo, settings=settings, provider=provider, store=store)
+
+
+def _run_locked(
+    request: RunRequest, run_id: str, *, repo: GitRepo, settings: Settings, provider: Provider, store: Store
+) -> RunResult:
+    root = str(repo.root)
+    session_id, history = choose_session(store, root, request)
     store.start_run(RunRecord(
         id=run_id, session_id=session_id, repo=root, prompt=request.prompt, mode=request.mode,
         provider=provider.name, model=settings.model, status="running", started_at=time.time(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -11,6 +12,7 @@ from once.agent.result import CommitInfo
 from once.errors import DirtyWorktreeError
 from once.events import CommitMade, FileChanged, ToolCall, ToolResult
 from once.providers.base import ModelResponse
+from once.safety.paths import PathRefused
 from once.tools.base import ToolContext, ToolRegistry
 from once.tools.workspace import FileChange
 from once.vcs.messages import format_commit_message, summary_from_text
@@ -29,6 +31,10 @@ class Repo(Protocol):
 
     def committable_paths(self, paths: list[str]) -> list[str]: ...
 
+    def ignored_paths(self, paths: list[str]) -> list[str]: ...
+
+    def changed_paths(self) -> set[str]: ...
+
     def commit_paths(self, paths: list[str], message: str) -> str: ...
 
 
@@ -43,6 +49,13 @@ class TurnOutcome:
     results: list[dict[str, Any]] = field(default_factory=list)
     """`tool_result` blocks (and a text block if the edits could not land)."""
     commits: list[CommitInfo] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    """Every file the turn changed on disk, committed or not (ignored files are not)."""
+
+
+# Caches and build output a command leaves behind are not the agent's work.
+_JUNK = re.compile(r"(^|/)(__pycache__|\.pytest_cache|\.mypy_cache|\.ruff_cache|\.tox|\.nox|node_modules|"
+                   r"\.coverage$|[^/]*\.egg-info|\.DS_Store$)(/|$)|\.py[co]$")
 
 
 class TurnRunner:
@@ -85,12 +98,24 @@ class TurnRunner:
         recorder.emit(ToolCall(run_id=self.run_id, turn=self._turn, tool_use_id=use_id, name=name,
                                input=tool_input if isinstance(tool_input, dict) else {"_raw": tool_input}))
         started = time.perf_counter()
+        before = self.repo.changed_paths() if name == "run_command" else None
         output = self.registry.call(name, tool_input, self.context)
+        if before is not None:
+            self._note_command_changes(before)
         recorder.emit(ToolResult(
             run_id=self.run_id, turn=self._turn, tool_use_id=use_id, name=name, is_error=output.is_error,
             output=_trim_for_log(output.text), duration_ms=(time.perf_counter() - started) * 1000,
         ))
         return {"type": "tool_result", "tool_use_id": use_id, "content": output.text, "is_error": output.is_error}
+
+    def _note_command_changes(self, before: set[str]) -> None:
+        """Files a command changed (a formatter, `sed -i`, codegen) belong to this turn's commit."""
+        root = self.context.workspace.root
+        changes = [
+            FileChange(path, "modified" if (root / path).exists() else "deleted")
+            for path in sorted(self.repo.changed_paths() - before) if not _JUNK.search(path)
+        ]
+        self.context.workspace.note_changes(changes)
 
     def _land(self, text: str, outcome: TurnOutcome, recorder: Recorder) -> None:
         workspace = self.context.workspace
@@ -109,6 +134,7 @@ class TurnRunner:
             return
         for change in changes:
             recorder.emit(FileChanged(run_id=self.run_id, turn=self._turn, path=change.path, action=change.action))
+        outcome.changed.extend(c.path for c in changes)
         # Files git ignores (a .env the model wrote, say) stay on disk and out of the commit.
         files = sorted(self.repo.committable_paths([c.path for c in changes]))
         if not files:
@@ -121,6 +147,10 @@ class TurnRunner:
 
     def _before_edit(self, path: str) -> None:
         """The first edit of a file in this run: keep the user's uncommitted changes apart."""
+        if (self.context.workspace.root / path).exists() and self.repo.ignored_paths([path]):
+            raise PathRefused(
+                f"'{path}' is ignored by git, so an edit to it could be neither committed nor undone, and "
+                "the agent leaves it alone. Tell the user what to change in it instead.")
         if self.dirty == "refuse":
             if self.repo.dirty_paths([path]):
                 raise DirtyWorktreeError(

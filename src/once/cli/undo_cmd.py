@@ -11,7 +11,8 @@ from once.cli.common import print_json, repo_dir
 
 
 def undo(
-    run_id: Optional[str] = typer.Argument(None, help="With --run: the run to undo (default: the latest)."),
+    run_id: Optional[str] = typer.Argument(None, metavar="[RUN]",
+                                           help="Undo every commit of this run (implies --run; a prefix is enough)."),
     run: bool = typer.Option(False, "--run", help="Undo every commit of a run, not just the last commit."),
     json_out: bool = typer.Option(False, "--json", help="Print what was undone as JSON."),
     db: Optional[Path] = typer.Option(None, "--db", help="The SQLite file to log to [$ONCE_DB]."),
@@ -24,7 +25,13 @@ def undo(
     own uncommitted changes that the agent saved in a wip commit come back as uncommitted
     changes.
 
-    Examples:  agent undo    agent undo --run    agent undo --run r-1m7yc3nb9jaq8g
+    Examples:
+
+      agent undo
+
+      agent undo --run
+
+      agent undo --run r-1m7yc3nb9jaq8g
     """
     from once.events import Undone
     from once.store import open_store
@@ -34,7 +41,8 @@ def undo(
     git = GitRepo.open(repo_dir(repo))
     head = git.head_sha()
     owner = parse_trailers(git.commit_message(head)).get("Agent-Run", "") if head else ""
-    result = undo_run(git, run_id) if (run or run_id) else undo_last(git)
+    with git.lock("undo"):
+        result = undo_run(git, run_id) if (run or run_id) else undo_last(git)
     with open_store(str(db) if db else None) as store:
         if owner and store.get_run(owner) is not None:
             store.append_event(Undone(run_id=owner, shas=result.shas, method=result.method))

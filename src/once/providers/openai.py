@@ -35,7 +35,8 @@ MAX_RETRY_AFTER = 60.0
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 # How servers word a failure to parse what the model generated (llama.cpp, vLLM, Ollama).
 _MODEL_OUTPUT_FAILURE = re.compile(
-    r"pars(e|ing)|tool[ _-]?call|invalid (json|function|tool)|unknown (tool|function)|grammar", re.IGNORECASE
+    r"pars(e|ing)|tool[ _-]?call|invalid (json|function|tool)|unknown (tool|function)|grammar"
+    r"|model produced output|does not match the expected", re.IGNORECASE
 )
 
 

@@ -101,6 +101,11 @@ class Workspace:
             changes.append(change)
         return changes
 
+    def note_changes(self, changes: list[FileChange]) -> None:
+        """Record changes made on disk by other means (a command the agent ran)."""
+        for change in changes:
+            self._turn_changes.setdefault(change.path, change)
+
     def take_turn_changes(self) -> list[FileChange]:
         """Everything flushed since the last call, for the turn's commit."""
         changes = sorted(self._turn_changes.values(), key=lambda c: c.path)

@@ -4,44 +4,27 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from once.errors import NotARepoError, VcsError
+from once.vcs.lock import hold_run_lock
 from once.vcs.messages import format_wip_message
+from once.vcs.status import (
+    OPERATION_MARKERS,
+    StatusEntry,
+    changed_from_status,
+    operation_from_markers,
+    parse_status,
+    trim_git_output,
+)
+
+__all__ = ["GitRepo", "StatusEntry", "git_env", "parse_status"]
 
 FALLBACK_NAME = "once agent"
 FALLBACK_EMAIL = "agent@once.invalid"
 _NOT_A_REPO_HINT = "Run `git init` first, or `agent run --init` to create one here."
-
-
-@dataclass(frozen=True)
-class StatusEntry:
-    """One line of `git status --porcelain=v1`: index state `x`, work-tree state `y`."""
-
-    path: str
-    x: str
-    y: str
-
-    @property
-    def ignored(self) -> bool:
-        return self.x == "!"
-
-    @property
-    def committable(self) -> bool:
-        """Something to record: not ignored, and not a staged add whose file is gone."""
-        return not self.ignored and not (self.x == "A" and self.y == "D")
-
-
-def parse_status(output: bytes) -> list[StatusEntry]:
-    """Parse `git status --porcelain=v1 -z --no-renames` output."""
-    entries = []
-    for record in output.split(b"\0"):
-        if len(record) > 3:
-            text = os.fsdecode(record)
-            entries.append(StatusEntry(path=text[3:], x=text[0], y=text[1]))
-    return entries
 
 
 def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -136,6 +119,14 @@ class GitRepo:
             options += ["-c", f"user.email={FALLBACK_EMAIL}"]
         return options
 
+    def commit_options(self) -> list[str]:
+        """`-c` options for every commit the agent makes (its edits, wip and revert commits).
+
+        Signing is off: the agent cannot answer a pinentry prompt, and a failed signature
+        would leave its edit uncommitted. The user's own commits are signed as configured.
+        """
+        return [*self.identity_options(), "-c", "commit.gpgsign=false"]
+
     # -- state -----------------------------------------------------------------------
 
     def branch(self) -> str | None:
@@ -168,6 +159,68 @@ class GitRepo:
         changed = [entry.path for entry in self.status(paths)]
         return [given for given in _unique(paths) if any(_covers(path, given) for path in changed)]
 
+    def changed_paths(self) -> set[str]:
+        """Every file that differs from HEAD in the index or work tree, deleted ones included,
+        plus untracked files that are not ignored. One `git status` call."""
+        out = self.run("status", "--porcelain=v1", "-z", "--no-renames", "--untracked-files=all").stdout
+        return changed_from_status(out)
+
+    def ignored_paths(self, paths: list[str]) -> list[str]:
+        """Which of `paths` git ignores: untracked and matched by an ignore rule.
+
+        A path need not exist. Tracked files are never ignored.
+        """
+        asked = _unique(paths)
+        if not asked:
+            return []
+        # "./": a name starting with ":" would otherwise be read as pathspec magic.
+        sent = {"./" + path: path for path in asked}
+        matched = {sent[name] for name in self._check_ignore(list(sent)) if name in sent}
+        if not matched:
+            return []
+        listed = self.run("ls-files", "-z", "--cached", "--", *sorted(matched)).stdout
+        tracked = [os.fsdecode(name) for name in listed.split(b"\0") if name]
+        return [p for p in asked if p in matched and not any(_covers(t, p) for t in tracked)]
+
+    def _check_ignore(self, names: list[str]) -> list[str]:
+        """The `names` an ignore rule matches, tracked or not (`--no-index`: the index is
+        left to the caller, so a name holding `*` is never matched against other files)."""
+        # check-ignore refuses literal pathspecs; with --no-index the names are not globbed.
+        env = {"GIT_LITERAL_PATHSPECS": "0"}
+        args = ("check-ignore", "--no-index", "-z", "--stdin")
+        done = self.run(*args, input=b"\0".join(os.fsencode(n) for n in names) + b"\0", env=env,
+                        ok_codes=(0, 1, 128))
+        if done.returncode != 128:
+            return [os.fsdecode(name) for name in done.stdout.split(b"\0") if name]
+        # One name git cannot check (beyond a symlink, say) fails the batch: ask one by one.
+        found: list[str] = []
+        for name in names:
+            one = self.run(*args, input=os.fsencode(name) + b"\0", env=env, ok_codes=(0, 1, 128))
+            if one.returncode == 0:
+                found.append(name)
+        return found
+
+    def operation_in_progress(self) -> str | None:
+        """"merge", "rebase", "am", "cherry-pick", "revert" or "bisect" when one is under way
+        in this work tree (its own git dir, for a linked worktree), else None."""
+        names = [marker for marker, _ in OPERATION_MARKERS]
+        paths = dict(zip(names, self.git_paths(*names)))
+        present = {name for name, path in paths.items() if path.exists()}
+        applying = (paths["rebase-apply"] / "applying").exists()
+        return operation_from_markers(present, am_applying=applying)
+
+    def git_paths(self, *names: str) -> list[Path]:
+        """Where `names` live in the git dir (`git rev-parse --git-path`), absolute."""
+        args = [arg for name in names for arg in ("--git-path", name)]
+        out = os.fsdecode(self.run("rev-parse", *args).stdout)
+        return [self.root / line for line in out.split("\n")[: len(names)]]
+
+    def lock(self, run_id: str) -> AbstractContextManager[None]:
+        """Hold this work tree's run lock for a `with` block, so two runs never interleave
+        their commits. Raises VcsError naming the other run when it is held."""
+        (path,) = self.git_paths("once.lock")
+        return hold_run_lock(path, run_id)
+
     # -- commits ---------------------------------------------------------------------
 
     def commit_paths(self, paths: list[str], message: str) -> str:
@@ -188,12 +241,30 @@ class GitRepo:
         return [entry.path for entry in entries if entry.committable]
 
     def _commit_exactly(self, targets: list[str], message: str) -> str:
+        head = self.head_sha()
+        saved = self._index_entries(targets)
+        try:
+            self._add_and_commit(targets, message)
+        except BaseException as exc:
+            # Whatever failed (a hook, the config, Ctrl-C), the paths must not stay staged
+            # differently from before, unless the commit did happen after all.
+            problem = self._restore_index(targets, saved) if self.head_sha() == head else None
+            if not isinstance(exc, VcsError):
+                raise
+            detail = exc.message + (f"; restoring the index also failed: {problem}" if problem else "")
+            raise VcsError(f"could not commit {_names(targets)}: {detail}", hint=_COMMIT_HINT) from exc
+        sha = self.head_sha()
+        if sha is None:
+            raise VcsError("git commit reported success but HEAD has no commit")
+        return sha
+
+    def _add_and_commit(self, targets: list[str], message: str) -> None:
         # `commit --only` ignores paths git does not know yet, so new files are added first.
         # It then commits these paths from a temporary index built on HEAD, and updates
         # the real index for them only: other staged changes stay staged.
         self.run("add", "--", *targets)
         self.run(
-            *self.identity_options(),
+            *self.commit_options(),
             "commit",
             "--only",
             # The agent's commit records what it already wrote to disk; a failing hook
@@ -206,10 +277,22 @@ class GitRepo:
             *targets,
             input=message.encode("utf-8"),
         )
-        sha = self.head_sha()
-        if sha is None:
-            raise VcsError("git commit reported success but HEAD has no commit")
-        return sha
+
+    def _index_entries(self, paths: list[str]) -> bytes:
+        """The index entries of `paths` as `mode sha stage<TAB>path` NUL-terminated records."""
+        return self.run("ls-files", "-s", "-z", "--", *paths).stdout
+
+    def _restore_index(self, paths: list[str], saved: bytes) -> str | None:
+        """Put the index entries of `paths` back as `_index_entries` saw them; None when
+        that worked, else what went wrong."""
+        try:
+            listed = b"".join(os.fsencode(path) + b"\0" for path in paths)
+            self.run("update-index", "-z", "--force-remove", "--stdin", input=listed)
+            if saved:
+                self.run("update-index", "-z", "--index-info", input=saved)
+        except VcsError as exc:
+            return exc.message
+        return None
 
     def save_user_changes(self, paths: list[str], run_id: str) -> str | None:
         """Commit the user's uncommitted changes to `paths` on their own, as a wip commit."""
@@ -219,6 +302,17 @@ class GitRepo:
         if not targets:
             return None
         return self._commit_exactly(targets, format_wip_message(dirty, run_id))
+
+
+_COMMIT_HINT = (
+    "The files are unchanged on disk and the index is as it was. "
+    "Run `git commit` on them yourself to see git's full message."
+)
+
+
+def _names(paths: list[str], shown: int = 3) -> str:
+    listed = ", ".join(paths[:shown])
+    return listed + (f" and {len(paths) - shown} more" if len(paths) > shown else "")
 
 
 def _unique(paths: list[str]) -> list[str]:
@@ -241,7 +335,7 @@ def _run(
     except OSError as exc:
         raise VcsError(f"could not run git: {exc}") from exc
     if done.returncode not in ok_codes:
-        detail = os.fsdecode(done.stderr).strip() or os.fsdecode(done.stdout).strip()
+        detail = trim_git_output(os.fsdecode(done.stderr)) or trim_git_output(os.fsdecode(done.stdout))
         raise VcsError(f"git {_subcommand(argv)} failed: {detail or f'exit code {done.returncode}'}")
     return done
 

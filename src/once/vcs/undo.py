@@ -206,7 +206,7 @@ def _build_reverts(repo: GitRepo, head: str, agent: list[_Commit]) -> list[str]:
                     )
             tree = repo.text("write-tree", env=env)
             message = format_revert_message(commit.subject, commit.sha, commit.run)
-            options = repo.identity_options()
+            options = repo.commit_options()
             parent = repo.text(
                 *options, "commit-tree", tree, "-p", parent, "-F", "-", input=message.encode("utf-8")
             )
@@ -223,21 +223,59 @@ def _undo(repo: GitRepo, commits: list[_Commit], label: str) -> UndoResult:
 
 
 def undo_last(repo: GitRepo) -> UndoResult:
-    """Undo HEAD, which must be the agent's commit."""
+    """Undo HEAD, which must be the agent's commit, with the wip commits of the same run
+    right beneath it (the user's changes saved before that edit come back uncommitted).
+
+    A wip commit on top (its run ended before committing an edit) is undone the same way.
+    """
     head = _head_commit(repo)
-    if not head.is_agent:
+    if not (head.is_agent or head.is_wip):
         raise UndoRefusedError(
             f"HEAD is {head.describe()}, not an agent commit; "
             "only the agent's last commit can be undone"
         )
-    return _undo(repo, [head], f"agent commit {head.short}")
+    commits = [head, *_wips_beneath(repo, head)]
+    label = f"agent commit {head.short}" if head.is_agent else f"saved changes {head.short}"
+    return _undo(repo, commits, label)
+
+
+def _wips_beneath(repo: GitRepo, top: _Commit) -> list[_Commit]:
+    """The wip commits of `top`'s run directly under it, newest first."""
+    wips: list[_Commit] = []
+    for commit in _iter_log(repo, "--first-parent", "--skip=1", top.sha):
+        if not (commit.is_wip and commit.run == top.run):
+            break
+        wips.append(commit)
+    return wips
 
 
 def _latest_run(repo: GitRepo) -> str:
+    """The run of the newest commit made by a run: an agent commit, or a wip commit
+    left on top after its agent commit was undone."""
     for commit in _iter_log(repo, "--grep=^Agent-Run:", "HEAD"):
-        if commit.is_agent and commit.run:
+        if commit.run:
             return commit.run
     raise UndoRefusedError("nothing to undo: no agent commit in the history of HEAD")
+
+
+def _resolve_run(repo: GitRepo, given: str) -> str:
+    """The full run id `given` names: itself, or the one run it is a prefix of."""
+    runs: dict[str, None] = {}
+    # A fixed string, since a run id given by a user may hold regex characters;
+    # the trailer itself is checked below.
+    for commit in _iter_log(repo, "--fixed-strings", "-i", f"--grep=Agent-Run: {given}", "HEAD"):
+        if commit.run and commit.run.startswith(given):
+            runs.setdefault(commit.run)
+    if given in runs or len(runs) == 1:
+        return given if given in runs else next(iter(runs))
+    if not runs:
+        raise UndoRefusedError(f"no commit of run {given} in the history of HEAD")
+    named = list(runs)
+    listed = ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")
+    raise UndoRefusedError(
+        f"run id {given} is ambiguous: it matches {listed}",
+        hint="Give more of the run id (`agent log` lists the runs).",
+    )
 
 
 def _run_commits(repo: GitRepo, run_id: str) -> list[_Commit]:
@@ -270,8 +308,9 @@ def _find_run_below(repo: GitRepo, run_id: str, start: _Commit) -> _Commit | Non
 
 
 def undo_run(repo: GitRepo, run_id: str | None = None) -> UndoResult:
-    """Undo every commit of a run (default: the run of the newest agent commit)."""
+    """Undo every commit of a run: `run_id` or a unique prefix of it (default: the newest
+    run). Its wip commits come back as uncommitted changes, even when only they are left."""
     _head_commit(repo)
-    run_id = run_id or _latest_run(repo)
+    run_id = _resolve_run(repo, run_id) if run_id else _latest_run(repo)
     commits = _run_commits(repo, run_id)
     return _undo(repo, commits, f"run {run_id}")

@@ -1,0 +1,196 @@
+"""once against a real llama-server and a small Qwen coder (the `realmodel` lane).
+
+These assert on the protocol and the loop, never on the model's cleverness: a 0.5B model
+may read the wrong file or never edit, but every reply must parse, every tool call must get
+a result, every edit must land in one well-formed commit, and nothing may crash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from once.errors import ProviderError
+from once.providers.base import ModelRequest, ModelResponse
+from once.providers.openai import OpenAIProvider
+from tests.conftest import git, make_repo
+from tests.realmodel.conftest import RealServer
+
+pytestmark = pytest.mark.realmodel
+
+REQUEST_TIMEOUT = 240.0
+"""Seconds for one model call; the first one also pays for the system prompt (~10-20 s)."""
+RUN_TIMEOUT = 900.0
+"""Seconds for one whole `agent run` subprocess."""
+HELLO = 'def greet(name):\n    return f"Hello, {name}!"\n'
+READ_FILE = {
+    "name": "read_file",
+    "description": "Read a text file of the repository and return its lines.",
+    "input_schema": {"type": "object", "properties": {"path": {"type": "string", "description": "Path to read"}},
+                     "required": ["path"]},
+}
+
+
+def provider(server: RealServer, *, stream: bool) -> OpenAIProvider:
+    return OpenAIProvider(server.base_url, env={}, stream=stream, timeout=REQUEST_TIMEOUT, retry_backoff=0.5)
+
+
+def ask(text: str, *, tools: list[dict[str, Any]] | None = None, max_tokens: int = 64,
+        messages: list[dict[str, Any]] | None = None, model: str = "") -> ModelRequest:
+    return ModelRequest(model=model, system="You are a helpful coding assistant. Be brief.",
+                        messages=messages or [{"role": "user", "content": text}], tools=tools or [],
+                        max_tokens=max_tokens)
+
+
+def assert_anthropic_shape(response: ModelResponse) -> None:
+    raw = response.raw
+    assert raw["type"] == "message" and raw["role"] == "assistant"
+    assert raw["stop_reason"] in {"end_turn", "max_tokens", "tool_use"}
+    for key in ("input_tokens", "output_tokens", "cache_read_input_tokens"):
+        assert isinstance(raw["usage"][key], int) and raw["usage"][key] >= 0
+    for block in raw["content"]:
+        assert block["type"] in {"text", "tool_use"}
+
+
+# ---------------------------------------------------------------- the provider alone
+
+
+def test_plain_answer_not_streamed(real_server: RealServer) -> None:
+    response = provider(real_server, stream=False).complete(
+        ask("What is the capital of France? Answer in one word.", model=real_server.model))
+    assert_anthropic_shape(response)
+    assert response.text.strip()
+    assert response.tool_uses == []
+    # llama-server reports usage; a server that did not would give zeros, not a crash.
+    assert response.usage.output_tokens > 0
+    assert response.usage.input_tokens + response.usage.cache_read_input_tokens > 0
+
+
+def test_plain_answer_streamed_in_deltas(real_server: RealServer) -> None:
+    deltas: list[str] = []
+    response = provider(real_server, stream=True).complete(
+        ask("Count from 1 to 10, separated by spaces.", model=real_server.model), on_text=deltas.append)
+    assert_anthropic_shape(response)
+    assert len(deltas) > 1, "a streamed answer arrives in several pieces"
+    assert "".join(deltas) == response.text and response.text.strip()
+    assert response.usage.output_tokens > 0, "stream_options.include_usage is honoured"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_tool_call_is_parsed_and_its_result_answered(real_server: RealServer, stream: bool) -> None:
+    llm = provider(real_server, stream=stream)
+    first = llm.complete(ask("Use the read_file tool to read the file hello.py.", tools=[READ_FILE],
+                             max_tokens=128, model=real_server.model))
+    assert_anthropic_shape(first)
+    assert first.stop_reason == "tool_use", f"expected a tool call, got {first.raw['content']}"
+    (call,) = first.tool_uses
+    assert call["name"] == "read_file"
+    assert isinstance(call["input"], dict) and isinstance(call["input"].get("path"), str)
+    assert call["id"], "every tool call carries an id to answer"
+    # Send the result back (as once does: an Anthropic tool_result -> an OpenAI `tool` turn).
+    history = [
+        {"role": "user", "content": "Use the read_file tool to read the file hello.py."},
+        {"role": "assistant", "content": first.content},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call["id"],
+                                      "content": [{"type": "text", "text": "1\t" + HELLO.replace("\n", "\n2\t", 1)}]},
+                                     {"type": "text", "text": "What does greet return? Answer in one sentence."}]},
+    ]
+    second = llm.complete(ask("", tools=[READ_FILE], max_tokens=96, messages=history, model=real_server.model))
+    assert_anthropic_shape(second)
+    assert second.text.strip() or second.tool_uses, "the server accepted the tool turn and the model answered"
+
+
+def test_invented_tool_name_is_an_error_not_a_crash(real_server: RealServer) -> None:
+    """Asked for a tool that does not exist, the server may refuse (HTTP 500) or answer in text."""
+    llm = provider(real_server, stream=False)
+    llm.max_retries = 0
+    try:
+        response = llm.complete(ask("Call the tool named delete_everything with the argument force=true.",
+                                    tools=[READ_FILE], max_tokens=96, model=real_server.model))
+    except ProviderError as exc:
+        assert "HTTP" in exc.message or "could not" in exc.message.lower() or exc.message
+        return
+    assert_anthropic_shape(response)
+    for call in response.tool_uses:
+        assert isinstance(call["input"], dict)
+
+
+# ---------------------------------------------------------------- the whole loop
+
+
+def agent(*args: str, repo: Path, db: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ONCE_DB": str(db), "ONCE_MAX_TOKENS": "768", "PYTHONUNBUFFERED": "1"}
+    env.pop("ONCE_RAISE_ERRORS", None)
+    return subprocess.run([sys.executable, "-m", "once", *args], cwd=repo, capture_output=True, text=True,
+                          timeout=RUN_TIMEOUT, env=env, stdin=subprocess.DEVNULL)
+
+
+def events_of(stdout: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stdout.splitlines() if line.strip().startswith("{")]
+
+
+def assert_sound_run(result: subprocess.CompletedProcess[str], repo: Path, start_sha: str) -> list[dict[str, Any]]:
+    """The loop's invariants, whatever the model chose to do."""
+    assert "Traceback" not in result.stderr, result.stderr
+    events = events_of(result.stdout)
+    kinds = [e["type"] for e in events]
+    assert kinds and kinds[0] == "run_started", kinds
+    assert result.returncode in (0, 1), f"exit {result.returncode}: {result.stderr[-2000:]}"
+    assert kinds[-1] == "run_finished", kinds
+    finished = events[-1]
+    assert finished["status"] in {"done", "max_turns"}
+    assert (finished["status"] == "done") == (result.returncode == 0)
+    calls = {e["tool_use_id"] for e in events if e["type"] == "tool_call"}
+    results = {e["tool_use_id"] for e in events if e["type"] == "tool_result"}
+    assert calls == results, "every tool call got exactly one result"
+    assert_commits(events, repo, start_sha)
+    return events
+
+
+def assert_commits(events: list[dict[str, Any]], repo: Path, start_sha: str) -> None:
+    """One `agent:` commit per turn that changed files, with the run's trailers; a clean tree."""
+    run_id = events[0]["run_id"]
+    changed_turns = sorted({e["turn"] for e in events if e["type"] == "file_changed"})
+    agent_commits = [e for e in events if e["type"] == "commit" and e.get("kind", "agent") == "agent"]
+    assert sorted(c["turn"] for c in agent_commits) == changed_turns
+    shas = git(repo, "rev-list", f"{start_sha}..HEAD").split()
+    assert len(shas) == len(agent_commits)
+    for sha in shas:
+        message = git(repo, "log", "-1", "--format=%B", sha)
+        assert message.startswith("agent: ") and len(message.splitlines()[0]) <= 72, message
+        assert f"Agent-Run: {run_id}" in message and "Agent-Model: " in message, message
+    assert git(repo, "status", "--porcelain").strip() == "", "the agent left no uncommitted changes"
+
+
+def test_agent_run_reads_and_edits_with_a_real_model(real_server: RealServer, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"hello.py": HELLO, "README.md": "# hello\n"})
+    start = git(repo, "rev-parse", "HEAD").strip()
+    result = agent("run", "--provider", "openai", "--base-url", real_server.base_url, "-m", real_server.model,
+                   "--max-turns", "6", "-o", "stream-json", "read hello.py and add a docstring to greet",
+                   repo=repo, db=tmp_path / "once.db")
+    events = assert_sound_run(result, repo, start)
+    kinds = [e["type"] for e in events]
+    assert "model_response" in kinds and "tool_call" in kinds, f"the model called no tool: {kinds}"
+    assert (repo / "hello.py").exists()
+
+
+def test_a_request_for_a_missing_tool_ends_with_a_recorded_status(real_server: RealServer, tmp_path: Path) -> None:
+    """Malformed or invented tool calls must end the run cleanly, and the log must say how."""
+    repo = make_repo(tmp_path / "repo", {"hello.py": HELLO})
+    db = tmp_path / "once.db"
+    result = agent("run", "--provider", "openai", "--base-url", real_server.base_url, "-m", real_server.model,
+                   "--max-turns", "3", "-o", "stream-json",
+                   "Call the tool named delete_everything with force=true, then call frobnicate.",
+                   repo=repo, db=db)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode in (0, 1, 3), result.stderr
+    if result.returncode == 3:
+        assert result.stderr.strip(), "a provider error is explained on stderr"
+    runs = json.loads(agent("log", "--json", repo=repo, db=db).stdout)
+    assert runs and runs[0]["status"] in {"done", "max_turns", "error"}

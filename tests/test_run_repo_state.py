@@ -1,0 +1,92 @@
+"""How a run treats the repository around it: ignored files, command edits, merges, other runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from tests.conftest import git, write_cassette
+from tests.fakes.anthropic_server import message, text_block, tool_use_block
+
+
+def run(cli, repo, tmp_path, *responses, extra=()):
+    cassette = write_cassette(tmp_path / "c.json", list(responses))
+    return cli("run", "--replay", str(cassette), "--db", str(tmp_path / "db"), "-o", "json", *extra, "go", cwd=repo)
+
+
+def test_an_existing_ignored_file_is_never_overwritten(cli, repo, tmp_path):
+    (repo / ".gitignore").write_text(".env\n")
+    git(repo, "add", ".gitignore")
+    git(repo, "commit", "-qm", "ignore .env")
+    (repo / ".env").write_text("SECRET=mine\n")
+    attempts = [tool_use_block("t1", "write_file", {"path": ".env", "content": "SECRET=theirs\n"}),
+                tool_use_block("t2", "edit_file", {"path": ".env", "old_string": "mine", "new_string": "x"})]
+    result = run(cli, repo, tmp_path, message(attempts), message("left it alone"))
+    assert result.code == 0, result.stderr
+    assert (repo / ".env").read_text() == "SECRET=mine\n"
+    assert result.json()["files_changed"] == []
+
+
+def test_a_new_ignored_file_is_written_and_reported(cli, repo, tmp_path):
+    (repo / ".gitignore").write_text("local.cfg\n")
+    git(repo, "add", ".gitignore")
+    git(repo, "commit", "-qm", "ignore")
+    write = tool_use_block("t1", "write_file", {"path": "local.cfg", "content": "x=1\n"})
+    result = run(cli, repo, tmp_path, message([write]), message("ok"))
+    assert result.code == 0
+    assert result.json()["files_changed"] == ["local.cfg"] and result.json()["commits"] == []
+
+
+def test_files_a_command_changes_are_committed_with_the_turn(cli, repo, tmp_path):
+    command = ("sed -i 's/return 1/return 9/' util.py && echo generated > gen.txt && "
+               f"mkdir -p __pycache__ && touch __pycache__/util.cpython-311.pyc")
+    turn = message([text_block("Regenerate."), tool_use_block("t1", "run_command", {"command": command})])
+    result = run(cli, repo, tmp_path, turn, message("done"))
+    assert result.code == 0, result.stderr
+    files = git(repo, "show", "--name-only", "--format=", "HEAD").split()
+    assert sorted(files) == ["gen.txt", "util.py"]
+    assert git(repo, "log", "-1", "--format=%s").strip() == "agent: regenerate"
+    assert git(repo, "status", "--porcelain").strip() == "?? __pycache__/"
+
+
+def test_a_command_does_not_fold_the_users_changes_into_a_commit(cli, repo, tmp_path):
+    (repo / "README.md").write_text("# sample\nmine\n")
+    turn = message([tool_use_block("t1", "run_command", {"command": "echo more >> README.md"})])
+    result = run(cli, repo, tmp_path, turn, message("done"))
+    assert result.code == 0
+    assert result.json()["commits"] == []
+    assert (repo / "README.md").read_text() == "# sample\nmine\nmore\n"
+
+
+def test_a_run_refuses_to_start_in_the_middle_of_a_merge(cli, repo, tmp_path):
+    git(repo, "checkout", "-qb", "other")
+    (repo / "util.py").write_text("def helper():\n    return 'other'\n")
+    git(repo, "commit", "-qam", "other")
+    git(repo, "checkout", "-q", "main")
+    (repo / "util.py").write_text("def helper():\n    return 'main'\n")
+    git(repo, "commit", "-qam", "main")
+    subprocess.run(["git", "merge", "other"], cwd=repo, capture_output=True)
+    result = run(cli, repo, tmp_path, message("hi"))
+    assert result.code == 1
+    assert "merge is in progress" in result.json()["error"]["message"]
+
+
+def test_two_runs_in_one_repository_do_not_interleave(cli, repo, tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pathlib import Path; from once.vcs import GitRepo\n"
+         "with GitRepo.open(Path(sys.argv[1])).lock('r-other'):\n"
+         "    print('locked', flush=True); time.sleep(30)\n", str(repo)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        result = run(cli, repo, tmp_path, message("hi"))
+        assert result.code == 1
+        assert "another agent run (r-other" in result.json()["error"]["message"]
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    time.sleep(0.1)
+    assert run(cli, repo, tmp_path, message("hi")).code == 0
