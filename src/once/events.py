@@ -137,6 +137,66 @@ class Undone(Event):
     """"reset" when history was rewritten, "revert" when new commits undid it."""
 
 
+@dataclass(kw_only=True)
+class ContextLoaded(Event):
+    type: ClassVar[str] = "context_loaded"
+    kind: str
+    """workspace_knowledge, project_knowledge, agents_md, skill or plan."""
+    path: str
+    chars: int
+    truncated: bool = False
+
+
+@dataclass(kw_only=True)
+class FilesSelected(Event):
+    type: ClassVar[str] = "files_selected"
+    files: list[str]
+    """The files put in the first model call, best first."""
+    candidates: int
+    """How many ranked candidates stage one offered."""
+    method: str
+    """"bm25" (stage one alone) or "small_model" (stage two picked)."""
+
+
+@dataclass(kw_only=True)
+class TestResult(Event):
+    type: ClassVar[str] = "test_result"
+    __test__ = False  # not a pytest test class
+    turn: int
+    check: str
+    """The check's name, e.g. "pytest" or "lint"."""
+    command: str
+    passed: bool
+    passed_count: int
+    failed_count: int
+    duration_ms: float
+    signature: str
+    """Normalized first error line ("" when passing): the learning loop groups by it."""
+    summary: str
+
+
+@dataclass(kw_only=True)
+class PlanStep(Event):
+    type: ClassVar[str] = "plan_step"
+    step: int
+    title: str
+    status: str
+    """started, done or blocked."""
+    note: str = ""
+
+
+@dataclass(kw_only=True)
+class Compacted(Event):
+    type: ClassVar[str] = "compaction"
+    turn: int
+    messages_before: int
+    messages_after: int
+    tokens_before: int
+    tokens_after: int
+    method: str
+    """"small_model" or "truncate"."""
+
+
 def event_from_dict(data: dict[str, Any]) -> Event:
     """Rebuild an event from `to_dict()` output; unknown keys are ignored."""
     cls = EVENT_TYPES[data["type"]]

@@ -35,7 +35,7 @@ class Repo(Protocol):
 
     def changed_paths(self) -> set[str]: ...
 
-    def commit_paths(self, paths: list[str], message: str) -> str: ...
+    def commit_committable(self, targets: list[str], message: str) -> str: ...
 
 
 def _trim_for_log(text: str) -> str:
@@ -140,7 +140,7 @@ class TurnRunner:
         if not files:
             return
         message = format_commit_message(summary_from_text(text, files), files, self.run_id, self.model)
-        sha = self.repo.commit_paths(files, message)
+        sha = self.repo.commit_committable(files, message)
         subject = message.splitlines()[0]
         recorder.emit(CommitMade(run_id=self.run_id, turn=self._turn, sha=sha, subject=subject, files=files))
         outcome.commits.append(CommitInfo(sha=sha, subject=subject, files=files))

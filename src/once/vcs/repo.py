@@ -235,6 +235,10 @@ class GitRepo:
             raise VcsError(f"nothing to commit: no changes in {', '.join(paths) or 'no paths'}")
         return self._commit_exactly(targets, message)
 
+    def commit_committable(self, targets: list[str], message: str) -> str:
+        """`commit_paths` for targets that `committable_paths` just returned (one status call saved)."""
+        return self._commit_exactly(targets, message)
+
     def committable_paths(self, paths: list[str]) -> list[str]:
         """The files under `paths` a commit would record: changed, and not ignored-untracked."""
         entries = self.status(_unique(paths), ignored=True)
