@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from once.agent.recorder import Recorder
 from once.agent.result import CommitInfo, RunResult
@@ -46,6 +46,7 @@ class AgentLoop:
         *,
         history: list[dict[str, Any]] | None = None,
         on_text: TextCallback | None = None,
+        finalize: Callable[[RunResult], RunResult] | None = None,
     ) -> None:
         self.config = config
         self.provider = provider
@@ -53,6 +54,7 @@ class AgentLoop:
         self.recorder = recorder
         self.messages: list[dict[str, Any]] = [dict(m) for m in history or []]
         self.on_text = on_text
+        self.finalize = finalize
         self.usage = Usage()
         self.cost = 0.0
         self.turn = 0
@@ -176,13 +178,15 @@ class AgentLoop:
         self._finish("error", result=exc.message)
 
     def _finish(self, status: str, result: str | None = None) -> RunResult:
-        result = self.last_text if result is None else result
+        outcome = RunResult(
+            run_id=self.run_id, session_id=self.recorder.session_id, status=status,
+            result=self.last_text if result is None else result, turns=self.turn, usage=self.usage,
+            cost_usd=self.cost, commits=list(self.commits), changed=list(self.changed),
+        )
+        if self.finalize is not None and status != "error":
+            outcome = self.finalize(outcome)
         self.recorder.emit(RunFinished(
-            run_id=self.run_id, status=status, result=result, turns=self.turn,
+            run_id=self.run_id, status=outcome.status, result=outcome.result, turns=self.turn,
             usage=self.usage.to_dict(), cost_usd=self.cost,
         ))
-        return RunResult(
-            run_id=self.run_id, session_id=self.recorder.session_id, status=status, result=result,
-            turns=self.turn, usage=self.usage, cost_usd=self.cost, commits=list(self.commits),
-            changed=list(self.changed),
-        )
+        return outcome

@@ -29,10 +29,17 @@ How you work:
 class PromptContext:
     repo_name: str
     branch: str | None
+    mode_block: str = ""
+    """Plan-mode instructions, or the approved plan being carried out."""
+    context_block: str = ""
+    """Always-on knowledge and AGENTS.md."""
+    skills_block: str = ""
+    """Names and descriptions of the skills available."""
 
 
 def build_system_prompt(context: PromptContext) -> str:
     where = f"Repository: {context.repo_name}"
     if context.branch:
         where += f" (branch {context.branch})"
-    return f"{BASE_PROMPT}\n{where}\n"
+    parts = [BASE_PROMPT, where, context.mode_block, context.context_block, context.skills_block]
+    return "\n\n".join(part.strip() for part in parts if part.strip()) + "\n"

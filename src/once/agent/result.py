@@ -30,6 +30,8 @@ class RunResult:
     commits: list[CommitInfo] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     """Files the agent changed on disk, including any git does not track."""
+    plan_path: str | None = None
+    """Plan mode: where the plan was written, relative to the repo root."""
 
     @property
     def finished(self) -> bool:
@@ -59,4 +61,5 @@ class RunResult:
                 "cost_usd": round(self.cost_usd, 6),
             },
             "turns": self.turns,
+            **({"plan_path": self.plan_path} if self.plan_path else {}),
         }

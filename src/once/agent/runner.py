@@ -25,7 +25,10 @@ from once.providers.base import Provider, TextCallback
 from once.providers.pricing import price_for
 from once.safety.env import scrubbed_env
 from once.store import RunRecord, Store
-from once.tools import default_tools
+from once.agent.plan import PLAN_MODE_INSTRUCTIONS, execution_instructions
+from once.agent.plan_run import PlanProgress, finish_plan_run
+from once.agent.small import SmallAsk
+from once.tools import tools_for_mode
 from once.tools.base import ToolContext, ToolRegistry
 from once.tools.workspace import Workspace
 from once.vcs import GitRepo
@@ -37,8 +40,13 @@ class RunRequest:
     continue_session: bool = False
     session_id: str | None = None
     mode: str = "agent"
+    """"agent" (edit and commit) or "plan" (read-only; the answer becomes .once/plan.md)."""
+    plan_text: str | None = None
+    """An approved plan to carry out (agent mode)."""
     sinks: list[EventSink] = field(default_factory=list)
     on_text: TextCallback | None = None
+    small: SmallAsk | None = None
+    """The small-model role; None offline."""
 
 
 def choose_session(store: Store, repo: str, request: RunRequest) -> tuple[str, list[dict[str, Any]]]:
@@ -80,19 +88,30 @@ def _run_locked(
         provider=provider.name, model=settings.model, status="running", started_at=time.time(),
     ))
     recorder = Recorder(session_id=session_id, run_id=run_id, store=store, sinks=list(request.sinks))
+    progress = PlanProgress(request.plan_text, recorder) if request.plan_text else None
     context = ToolContext(
         workspace=Workspace(repo.root), command_env=scrubbed_env(os.environ),
-        default_timeout=float(settings.command_timeout),
+        default_timeout=float(settings.command_timeout), plan=progress.tracker if progress else None,
     )
-    turns = TurnRunner(ToolRegistry(default_tools()), context, repo, run_id=run_id, model=settings.model,
-                       dirty=settings.dirty)
+    tools = tools_for_mode(request.mode, executing_plan=progress is not None)
+    turns = TurnRunner(ToolRegistry(tools), context, repo, run_id=run_id, model=settings.model, dirty=settings.dirty)
+    mode_block = PLAN_MODE_INSTRUCTIONS if request.mode == "plan" else ""
+    if request.plan_text:
+        mode_block = execution_instructions(request.plan_text)
     config = RunConfig(
         prompt=request.prompt, model=settings.model, provider_name=provider.name,
-        system_prompt=build_system_prompt(PromptContext(repo_name=Path(root).name, branch=repo.branch())),
+        system_prompt=build_system_prompt(PromptContext(
+            repo_name=Path(root).name, branch=repo.branch(), mode_block=mode_block)),
         max_turns=settings.max_turns, max_cost=settings.max_cost, max_tokens=settings.max_tokens,
         mode=request.mode, prices=settings.prices,
     )
-    loop = AgentLoop(config, provider, turns, recorder, history=history, on_text=request.on_text)
+
+    def finalize(result: RunResult) -> RunResult:
+        if request.mode == "plan":
+            return finish_plan_run(result, repo.root, request.prompt)
+        return progress.finish(result) if progress else result
+
+    loop = AgentLoop(config, provider, turns, recorder, history=history, on_text=request.on_text, finalize=finalize)
     try:
         result = loop.run(root)
     except Exception as exc:

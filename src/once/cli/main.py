@@ -8,7 +8,7 @@ import sys
 import typer
 
 from once import __version__
-from once.cli import config_cmd, demo_cmd, log_cmd, run_cmd, undo_cmd
+from once.cli import config_cmd, demo_cmd, log_cmd, plan_cmd, run_cmd, undo_cmd
 from once.cli.common import RAISE_ENV, report_error, should_raise
 from once.errors import OnceError
 
@@ -26,6 +26,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("run")(run_cmd.run)
+app.command("plan")(plan_cmd.plan)
+app.command("approve")(plan_cmd.approve)
 app.command("demo")(demo_cmd.demo)
 app.command("undo")(undo_cmd.undo)
 app.command("log")(log_cmd.log)

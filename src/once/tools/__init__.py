@@ -8,16 +8,27 @@ from once.tools.base import Tool, ToolContext, ToolOutput, ToolRegistry
 from once.tools.command import run_command_tool
 from once.tools.edit import edit_file_tool, write_file_tool
 from once.tools.listing import list_files_tool
+from once.tools.plan_tool import update_plan_tool
 from once.tools.read import read_file_tool
 from once.tools.search import search_tool
 
 TOOL_NAMES: tuple[str, ...] = ("list_files", "read_file", "search", "edit_file", "write_file", "run_command")
+READ_ONLY_TOOL_NAMES: tuple[str, ...] = ("list_files", "read_file", "search")
+MODES = ("agent", "plan")
 
 
 def default_tools() -> list[Tool]:
     """Fresh instances of the six file and command tools, in TOOL_NAMES order."""
     return [list_files_tool(), read_file_tool(), search_tool(), edit_file_tool(), write_file_tool(),
             run_command_tool()]
+
+
+def tools_for_mode(mode: str, *, executing_plan: bool = False) -> list[Tool]:
+    """Plan mode reads only; agent mode gets every tool, and `update_plan` when a plan is being carried out."""
+    tools = default_tools()
+    if mode == "plan":
+        return [tool for tool in tools if tool.name in READ_ONLY_TOOL_NAMES]
+    return [*tools, update_plan_tool()] if executing_plan else tools
 
 
 def build_registry(
@@ -32,4 +43,4 @@ def build_registry(
     return registry
 
 
-__all__ = ["TOOL_NAMES", "Tool", "ToolContext", "ToolOutput", "ToolRegistry", "build_registry", "default_tools"]
+__all__ = ["MODES", "READ_ONLY_TOOL_NAMES", "TOOL_NAMES", "Tool", "ToolContext", "ToolOutput", "ToolRegistry", "build_registry", "default_tools", "tools_for_mode"]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from once.tools.workspace import Workspace
+
+if TYPE_CHECKING:
+    from once.tools.plan_tool import PlanTracker
 
 
 @dataclass
@@ -25,6 +28,8 @@ class ToolContext:
     """Environment for `run_command` children (API keys already removed)."""
     default_timeout: float = 120.0
     max_timeout: float = 1800.0
+    plan: "PlanTracker | None" = None
+    """The approved plan being carried out, if any (for `update_plan`)."""
 
 
 ToolFunc = Callable[..., ToolOutput]

@@ -1,0 +1,145 @@
+"""What `agent run`, `agent plan` and `agent approve` do once their options are parsed."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+from once.cli.common import print_json, repo_dir, terminal_safe
+from once.cli.run_options import OutputFormat, RunOptions
+from once.errors import OnceError, UsageError
+
+if TYPE_CHECKING:
+    from once.agent.small import SmallAsk
+    from once.config import Settings
+
+
+def execute(prompt: str, options: RunOptions, *, mode: str = "agent", plan_text: str | None = None) -> bool:
+    """Run one prompt; True when the agent finished. JSON modes print errors as JSON too."""
+    try:
+        with _stop_on_terminate():
+            return _execute(prompt, options, mode=mode, plan_text=plan_text)
+    except OnceError as exc:
+        if options.output_format is not OutputFormat.text:
+            _print_error_object(exc, options.output_format)
+        raise
+
+
+def _execute(prompt: str, options: RunOptions, *, mode: str, plan_text: str | None) -> bool:
+    from once.agent.runner import RunRequest, run_once
+    from once.cli.render import JsonLinesRenderer, ProgressRenderer
+    from once.config import load_settings
+    from once.providers import make_provider
+    from once.store import open_store
+    from once.vcs import GitRepo
+
+    prompt = read_prompt(prompt)
+    check_flags(options)
+    where = repo_dir(options.repo)
+    git = GitRepo.init(where) if options.init and not _inside_repo(where) else GitRepo.open(where)
+    settings = load_settings(git.root, flags=options.flags())
+    _check_model(settings)
+    # A configured base_url is the openai server's; the anthropic API moves only when asked per run.
+    server = settings.base_url if settings.provider == "openai" else options.base_url
+    llm = make_provider(settings.provider, replay=options.replay, record=options.record, base_url=server,
+                        timeout=settings.request_timeout)
+    sinks = []
+    if options.output_format is OutputFormat.text:
+        sinks.append(ProgressRenderer())
+    elif options.output_format is OutputFormat.stream_json:
+        sinks.append(JsonLinesRenderer())
+    request = RunRequest(prompt=prompt, continue_session=options.continue_, session_id=options.session,
+                         sinks=sinks, mode=mode, plan_text=plan_text,
+                         small=_small_model(settings, options, server))
+    with open_store(str(options.db) if options.db else None) as store:
+        result = run_once(request, repo=git, settings=settings, provider=llm, store=store)
+    if options.output_format is OutputFormat.json:
+        print_json(result.to_json())
+    elif options.output_format is OutputFormat.text and result.result:
+        print(terminal_safe(result.result))
+    return result.finished
+
+
+def _small_model(settings: "Settings", options: RunOptions, server: str | None) -> "SmallAsk | None":
+    """The small-model role: a cassette of its own under --replay, else the same backend."""
+    from once.agent.small import small_ask
+    from once.providers import make_provider
+
+    if options.replay is not None:
+        if options.replay_small is None:
+            return None  # offline: every small-model caller takes its deterministic path
+        return small_ask(make_provider("replay", replay=options.replay_small), settings.small_model)
+    model = settings.small_model
+    if settings.provider == "openai" and settings.sources.get("small_model") == "default":
+        model = settings.model  # a local server has one model, not our default small one
+    backend = make_provider(settings.provider, base_url=server, timeout=settings.request_timeout)
+    return small_ask(backend, model)
+
+
+def read_prompt(prompt: str) -> str:
+    if prompt == "-":
+        prompt = sys.stdin.read()
+    if not prompt.strip():
+        raise UsageError("the prompt is empty", hint='Say what to do, e.g. agent run "add a --verbose flag".')
+    return prompt
+
+
+def check_flags(options: RunOptions) -> None:
+    """Refuse combinations that cannot mean what the user wants, before anything runs."""
+    if options.continue_ and options.session:
+        raise UsageError("--continue and --session both choose a session", hint="Give one of them.")
+    if options.replay is not None and options.provider not in (None, "replay"):
+        raise UsageError(f"--replay plays a cassette, so --provider {options.provider} would not be used",
+                         hint="Drop one of them.")
+    if options.replay_small is not None and options.replay is None:
+        raise UsageError("--replay-small goes with --replay", hint="Give the main cassette with --replay.")
+    if options.record is not None:
+        record = options.record.expanduser()
+        if record.exists():
+            raise UsageError(f"--record would overwrite {record}", hint="Remove it first, or record to a new file.")
+        if not record.parent.is_dir():
+            raise UsageError(f"--record: no such directory {record.parent}")
+
+
+def _check_model(settings: "Settings") -> None:
+    if settings.provider == "openai" and settings.sources.get("model") == "default":
+        raise UsageError("the openai provider needs the server's model name",
+                         hint="Pass -m, e.g. -m qwen2.5-coder:7b, or `agent config set model NAME`.")
+
+
+def _print_error_object(exc: OnceError, output_format: OutputFormat) -> None:
+    """`-o json` and `-o stream-json` promise JSON on stdout, errors included."""
+    error = {"kind": type(exc).__name__, "message": exc.message, "hint": exc.hint, "exit_code": exc.exit_code}
+    if output_format is OutputFormat.json:
+        print_json({"status": "error", "error": error})
+    else:
+        print(json.dumps({"type": "error", **error}), flush=True)
+
+
+@contextmanager
+def _stop_on_terminate() -> Iterator[None]:
+    """SIGTERM and SIGHUP (a closed terminal) stop a run like Ctrl-C: cleanly, recorded."""
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _inside_repo(path: Path) -> bool:
+    from once.errors import NotARepoError
+    from once.vcs import GitRepo
+
+    try:
+        GitRepo.open(path)
+    except NotARepoError:
+        return False
+    return True
