@@ -62,7 +62,7 @@ def test_defaults_without_any_file(env: dict[str, str], repo: Path) -> None:
 def test_settings_dataclass_defaults_match_key_table() -> None:
     settings = Settings()
     for name, key in KEYS.items():
-        assert getattr(settings, name) == key.default
+        assert config.get_value(settings, name) == key.default
 
 
 # ---------------------------------------------------------------- precedence
@@ -329,3 +329,89 @@ def test_import_stays_light() -> None:
     code = "import sys, once.config; print(any(m in sys.modules for m in ('typer', 'rich', 'tomli_w')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------- [verify], max_files, context_budget
+
+
+def test_new_keys_defaults(env: dict[str, str]) -> None:
+    settings = load_settings(None, env=env)
+    assert settings.max_files == 8
+    assert settings.context_budget == 120_000
+    assert settings.verify == config.VerifySettings(None, None, 3, "turn", 600)
+
+
+def test_verify_table_in_toml_layers_with_env_and_flags(env: dict[str, str], repo: Path) -> None:
+    write(user_file(env), '[verify]\ntest_command = "pytest -q"\nmax_retries = 1\ntimeout = 30\n')
+    write(project_file(repo), '[verify]\nlint_command = "ruff check ."\nmax_retries = 5\n')
+    env = {**env, "ONCE_VERIFY_WHEN": "end", "ONCE_VERIFY_TIMEOUT": "90"}
+    settings = load_settings(repo, env=env, flags={"verify.max_retries": 0})
+    assert settings.verify == config.VerifySettings("pytest -q", "ruff check .", 0, "end", 90)
+    assert settings.sources["verify.test_command"] == "user"
+    assert settings.sources["verify.lint_command"] == "project"  # a project may name its own checks
+    assert settings.sources["verify.when"] == "env"
+    assert settings.sources["verify.max_retries"] == "flag"
+    assert config.get_value(settings, "verify.timeout") == 90
+    assert config.source_of(settings, "verify.timeout") == "env"
+
+
+def test_max_files_and_context_budget_from_file_and_env(env: dict[str, str]) -> None:
+    write(user_file(env), "max_files = 3\ncontext_budget = 50000\n")
+    settings = load_settings(None, env={**env, "ONCE_CONTEXT_BUDGET": "64000"})
+    assert (settings.max_files, settings.sources["max_files"]) == (3, "user")
+    assert (settings.context_budget, settings.sources["context_budget"]) == (64000, "env")
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('[verify]\nwhen = "always"\n', "one of turn, end, off"),
+        ("[verify]\nmax_retries = -1\n", "at least 0"),
+        ('[verify]\nmax_retries = "3"\n', "expected an integer"),
+        ("[verify]\ntimeout = 0\n", "at least 1"),
+        ('[verify]\ntest_command = ""\n', "must not be empty"),
+        ('[verify]\ntest_comand = "x"\n', "did you mean verify.test_command"),
+        ('verify = "pytest"\n', "must be a table"),
+        ("max_files = 0\n", "at least 1"),
+        ("context_budget = 0\n", "at least 1"),
+    ],
+)
+def test_bad_new_values_in_file(env: dict[str, str], text: str, needle: str) -> None:
+    path = write(user_file(env), text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, env=env)
+    assert needle in info.value.message
+    assert str(path) in info.value.message
+
+
+def test_bad_verify_env_names_the_variable(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, env={**env, "ONCE_VERIFY_WHEN": "sometimes"})
+    assert "ONCE_VERIFY_WHEN" in info.value.message
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, env={**env, "ONCE_VERIFY_MAX_RETRIES": "-2"})
+    assert "at least 0" in info.value.message
+
+
+def test_set_and_unset_verify_keys_write_a_table(env: dict[str, str]) -> None:
+    path = user_file(env)
+    assert config.set_value(path, "verify.test_command", "pytest -q") == "pytest -q"
+    assert config.set_value(path, "verify.max-retries", "2") == 2  # dashes accepted like other keys
+    assert config.set_value(path, "model", "m") == "m"
+    assert tomllib.loads(path.read_text()) == {"model": "m", "verify": {"test_command": "pytest -q", "max_retries": 2}}
+    assert "[verify]" in path.read_text()
+    settings = load_settings(None, env=env)
+    assert settings.verify.test_command == "pytest -q" and settings.verify.max_retries == 2
+    with pytest.raises(ConfigError):
+        config.set_value(path, "verify.when", "never")
+    assert config.set_value(path, "verify.test_command", "none") is None
+    assert config.unset_value(path, "verify.max_retries") is True
+    assert config.unset_value(path, "verify.max_retries") is False
+    assert tomllib.loads(path.read_text()) == {"model": "m"}  # the emptied table is gone
+
+
+def test_the_table_name_alone_is_not_a_key(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError) as info:
+        config.canonical_key("verify")
+    assert "table" in info.value.message
+    assert info.value.hint is not None and "verify.test_command" in info.value.hint

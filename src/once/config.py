@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -22,6 +22,7 @@ from once.config_schema import (
     PRICE_FIELDS,
     PRICES,
     PRICES_HELP,
+    TABLES,
     USER_ONLY_WHY,
     Key,
     check_prices_table,
@@ -30,18 +31,30 @@ from once.config_schema import (
     coerce_text,
     normalize_key,
     split_price_key,
+    split_table_key,
     unknown_key_error,
 )
 from once.errors import ConfigError
 from once.paths import project_config_path, user_config_path
 
 __all__ = [
-    "KEYS", "Key", "Settings", "SCOPES", "load_settings", "get_value", "source_of", "set_value",
+    "KEYS", "Key", "Settings", "VerifySettings", "SCOPES", "load_settings", "get_value", "source_of", "set_value",
     "unset_value", "canonical_key", "config_path", "find_repo_root", "settings_rows", "configured_price", "read_toml",
 ]
 
 SCOPES = ("user", "project")
 Prices = dict[str, dict[str, float]]
+
+
+@dataclass(frozen=True)
+class VerifySettings:
+    """The `[verify]` table: which checks prove an edit, when they run, how often to retry."""
+
+    test_command: str | None = KEYS["verify.test_command"].default
+    lint_command: str | None = KEYS["verify.lint_command"].default
+    max_retries: int = KEYS["verify.max_retries"].default
+    when: str = KEYS["verify.when"].default
+    timeout: int = KEYS["verify.timeout"].default
 
 
 @dataclass
@@ -58,6 +71,9 @@ class Settings:
     command_timeout: int = KEYS["command_timeout"].default
     max_tokens: int = KEYS["max_tokens"].default
     request_timeout: float = KEYS["request_timeout"].default
+    max_files: int = KEYS["max_files"].default
+    context_budget: int = KEYS["context_budget"].default
+    verify: VerifySettings = field(default_factory=VerifySettings)
     prices: Prices = field(default_factory=dict)
     # key (or "prices.<model>.<field>") -> "default" | "user" | "project" | "env" | "flag"
     sources: dict[str, str] = field(default_factory=lambda: {name: "default" for name in KEYS})
@@ -88,11 +104,26 @@ def _parse_file(data: Mapping[str, Any], where: str) -> tuple[dict[str, Any], Pr
     for name, value in data.items():
         if name == PRICES:
             prices = check_prices_table(value, where)
+        elif name in TABLES:
+            scalars.update(_parse_table(name, value, where))
         elif name in KEYS:
             scalars[name] = check_value(KEYS[name], value, where)
         else:
             raise unknown_key_error(name, where)
     return scalars, prices
+
+
+def _parse_table(table: str, value: Any, where: str) -> dict[str, Any]:
+    """`[verify]` -> {"verify.when": ..., ...}, each value checked like a top-level key."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: {table} must be a table, e.g. [{table}]", hint="see: agent config list")
+    scalars: dict[str, Any] = {}
+    for sub, item in value.items():
+        dotted = f"{table}.{sub}"
+        if dotted not in KEYS:
+            raise unknown_key_error(dotted, where)
+        scalars[dotted] = check_value(KEYS[dotted], item, where)
+    return scalars
 
 
 def _from_env(key: Key, env: Mapping[str, str]) -> tuple[bool, Any]:
@@ -156,8 +187,21 @@ def check_scope(name: str, scope: str, where: str = "") -> None:
 
 
 def _assign(settings: Settings, name: str, value: Any, source: str) -> None:
-    setattr(settings, name, value)
+    split = split_table_key(name)
+    if split is None:
+        setattr(settings, name, value)
+    else:  # the table's dataclass is frozen: swap in an updated copy
+        table, sub = split
+        setattr(settings, table, replace(getattr(settings, table), **{sub: value}))
     settings.sources[name] = source
+
+
+def _read(settings: Settings, name: str) -> Any:
+    """The value of a key of KEYS, top-level (`model`) or in a table (`verify.when`)."""
+    split = split_table_key(name)
+    if split is None:
+        return getattr(settings, name)
+    return getattr(getattr(settings, split[0]), split[1])
 
 
 # ---------------------------------------------------------------- querying
@@ -178,7 +222,7 @@ def get_value(settings: Settings, key: str) -> Any:
     """The effective value of `key`; price keys give a number, a model's table, or None."""
     name = canonical_key(key)
     if name in KEYS:
-        return getattr(settings, name)
+        return _read(settings, name)
     if name == PRICES:
         return {model: dict(fields) for model, fields in settings.prices.items()}
     model, price_field = split_price_key(name)
@@ -210,7 +254,7 @@ def settings_rows(settings: Settings) -> list[dict[str, Any]]:
     """One row per key (and per configured price), for `config list` as table or JSON."""
     rows: list[dict[str, Any]] = []
     for name, key in KEYS.items():
-        rows.append({"key": name, "value": getattr(settings, name), "source": settings.sources.get(name, "default"),
+        rows.append({"key": name, "value": _read(settings, name), "source": settings.sources.get(name, "default"),
                      "env": key.env, "allowed": key.allowed(), "help": key.help})
     for model in sorted(settings.prices):
         for price_field in PRICE_FIELDS:
@@ -274,7 +318,11 @@ def set_value(path: Path, key: str, raw: str) -> Any:
     data = read_toml(path)
     if name in KEYS:
         value: Any = coerce_text(KEYS[name], raw, "")
-        data[name] = value
+        split = split_table_key(name)
+        if split is None:
+            data[name] = value
+        else:
+            _table(data, split[0], path)[split[1]] = value
     else:
         model, price_field = split_price_key(name)
         if price_field is None:
@@ -292,13 +340,35 @@ def unset_value(path: Path, key: str) -> bool:
     if not path.exists():
         return False
     data = read_toml(path)
-    if name in KEYS or name == PRICES:
+    split = split_table_key(name)
+    if split is not None:
+        removed = _unset_in_table(data, path, *split)
+    elif name in KEYS or name == PRICES:
         removed = data.pop(name, None) is not None
     else:
         removed = _unset_price(data, path, name)
     if removed:
         _write_toml(path, data)
     return removed
+
+
+def _table(data: dict[str, Any], table: str, path: Path) -> dict[str, Any]:
+    found = data.setdefault(table, {})
+    if not isinstance(found, dict):
+        raise ConfigError(f"{path}: {table} must be a table, e.g. [{table}]",
+                          hint="fix the file by hand, or delete the line")
+    return found
+
+
+def _unset_in_table(data: dict[str, Any], path: Path, table: str, sub: str) -> bool:
+    if table not in data:
+        return False
+    found = _table(data, table, path)
+    if found.pop(sub, None) is None:
+        return False
+    if not found:
+        del data[table]  # don't leave an empty [verify] behind
+    return True
 
 
 def _unset_price(data: dict[str, Any], path: Path, name: str) -> bool:

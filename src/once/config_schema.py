@@ -79,9 +79,29 @@ _KEY_LIST: tuple[Key, ...] = (
     Key("max_tokens", int, 8192, "ONCE_MAX_TOKENS", "Most tokens the model may write in one response.", check=_at_least(1)),
     Key("request_timeout", float, 600.0, "ONCE_REQUEST_TIMEOUT",
         "Seconds to wait for the model server's answer before giving up.", check=_positive),
+    Key("max_files", int, 8, "ONCE_MAX_FILES",
+        "Most files the small model may pick for the first model call (stage two of file selection).",
+        check=_at_least(1)),
+    Key("context_budget", int, 120_000, "ONCE_CONTEXT_BUDGET",
+        "Tokens of conversation allowed before older turns are compacted.", check=_at_least(1)),
+    # The [verify] table. A project's config may set these: the checks are the project's
+    # own. Which commands may run at all is still up to the command policy.
+    Key("verify.test_command", str, None, "ONCE_VERIFY_TEST_COMMAND",
+        "Shell command that runs the project's tests, e.g. pytest -q; overrides detection "
+        "(pytest, tox, nox, npm test, go test, cargo test, make test).", optional=True),
+    Key("verify.lint_command", str, None, "ONCE_VERIFY_LINT_COMMAND",
+        "Shell command for a lint check run after the tests, e.g. ruff check .", optional=True),
+    Key("verify.max_retries", int, 3, "ONCE_VERIFY_MAX_RETRIES",
+        "Failed fix attempts after which a run stops with exit 1.", check=_at_least(0)),
+    Key("verify.when", str, "turn", "ONCE_VERIFY_WHEN",
+        "When checks run: after each turn that changed files (turn), once at the end (end), or never (off).",
+        choices=("turn", "end", "off")),
+    Key("verify.timeout", int, 600, "ONCE_VERIFY_TIMEOUT", "Seconds before a check is stopped.", check=_at_least(1)),
 )
 USER_ONLY_WHY = "a repository's own config could otherwise send your API key to a server of its choosing"
 KEYS: dict[str, Key] = {key.name: key for key in _KEY_LIST}
+TABLES: tuple[str, ...] = ("verify",)
+"""Tables of keys: `[verify]` in TOML, `verify.when` on the command line and in KEYS."""
 PRICES_HELP = "USD per million tokens for a model: input, output, cache_write, cache_read."
 
 
@@ -93,7 +113,20 @@ def _prefixed(where: str, text: str) -> str:
     return f"{where}: {text}" if where else text
 
 
+def split_table_key(name: str) -> tuple[str, str] | None:
+    """`verify.when` -> ("verify", "when"); None for a top-level key."""
+    table, dot, rest = name.partition(".")
+    return (table, rest) if dot and table in TABLES else None
+
+
+def table_keys(table: str) -> list[str]:
+    return [name for name in KEYS if name.startswith(table + ".")]
+
+
 def unknown_key_error(name: str, where: str = "") -> ConfigError:
+    if name in TABLES:
+        return ConfigError(_prefixed(where, f"{name!r} is a table of settings; name one of them"),
+                           hint=f"keys: {', '.join(table_keys(name))}")
     close = difflib.get_close_matches(name, [*KEYS, PRICES], n=1)
     guess = f" (did you mean {close[0]}?)" if close else ""
     return ConfigError(_prefixed(where, f"unknown key {name!r}{guess}"), hint=f"known keys: {known_keys_text()}")

@@ -130,6 +130,13 @@ class ErrorEvent(Event):
 
 
 @dataclass(kw_only=True)
+class WarningEvent(Event):
+    type: ClassVar[str] = "warning"
+    message: str
+    """Something the user should know that did not stop the run (a bad SKILL.md, a truncated file)."""
+
+
+@dataclass(kw_only=True)
 class Undone(Event):
     type: ClassVar[str] = "undo"
     shas: list[str]

@@ -366,7 +366,7 @@ def _is_reinject(block: Block) -> bool:
 def _strip_header(text: str, header: str) -> str:
     """The body of an earlier summary block: without its header and intro paragraph."""
     rest = text.removeprefix(header).lstrip("\n")
-    intro, sep, body = rest.partition("\n\n")
+    _intro, sep, body = rest.partition("\n\n")
     return body if sep else rest
 
 

@@ -6,13 +6,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from once.agent.compactor import Compactor
 from once.agent.recorder import Recorder
 from once.agent.result import CommitInfo, RunResult
 from once.agent.turn import TurnRunner
 from once.errors import ModelOutputError, OnceError
 from once.events import ErrorEvent, ModelRequest as ModelRequestEvent
 from once.events import ModelResponse as ModelResponseEvent
-from once.events import RunFinished, RunStarted, UserMessage
+from once.events import RunFinished, UserMessage
 from once.providers.base import ModelRequest, ModelResponse, Provider, TextCallback, Usage
 from once.providers.pricing import cost_usd
 
@@ -47,6 +48,7 @@ class AgentLoop:
         history: list[dict[str, Any]] | None = None,
         on_text: TextCallback | None = None,
         finalize: Callable[[RunResult], RunResult] | None = None,
+        compactor: Compactor | None = None,
     ) -> None:
         self.config = config
         self.provider = provider
@@ -55,6 +57,7 @@ class AgentLoop:
         self.messages: list[dict[str, Any]] = [dict(m) for m in history or []]
         self.on_text = on_text
         self.finalize = finalize
+        self.compactor = compactor
         self.usage = Usage()
         self.cost = 0.0
         self.turn = 0
@@ -67,15 +70,15 @@ class AgentLoop:
     def run_id(self) -> str:
         return self.recorder.run_id
 
-    def run(self, repo: str) -> RunResult:
-        """Run until the model stops, a limit is hit, Ctrl-C, or a provider error (re-raised)."""
+    def run(self, first_blocks: list[dict[str, Any]] | None = None) -> RunResult:
+        """Run until the model stops, a limit is hit, Ctrl-C, or a provider error (re-raised).
+
+        The caller has emitted `run_started`; `first_blocks` (selected files, skill bodies)
+        go before the prompt in the first user message.
+        """
         cfg = self.config
-        self.recorder.emit(RunStarted(
-            run_id=self.run_id, session_id=self.recorder.session_id, repo=repo, prompt=cfg.prompt,
-            mode=cfg.mode, provider=cfg.provider_name, model=cfg.model,
-        ))
         self.recorder.emit(UserMessage(run_id=self.run_id, text=cfg.prompt))
-        self._add_user_content([{"type": "text", "text": cfg.prompt}])
+        self._add_user_content([*(first_blocks or []), {"type": "text", "text": cfg.prompt}])
         try:
             status = self._loop()
         except KeyboardInterrupt:
@@ -126,6 +129,10 @@ class AgentLoop:
 
     def _call_model(self) -> ModelResponse:
         cfg = self.config
+        if self.compactor is not None:
+            compacted = self.compactor.maybe_compact(self.messages, cfg.system_prompt, self.turn, self.recorder)
+            if compacted is not None:
+                self.messages = compacted
         self.recorder.emit(ModelRequestEvent(
             run_id=self.run_id, turn=self.turn, model=cfg.model, messages=len(self.messages)))
         request = ModelRequest(model=cfg.model, system=cfg.system_prompt, messages=self.messages,

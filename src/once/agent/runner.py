@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from once.agent.assemble import load_context
+from once.agent.compactor import Compactor
 from once.agent.loop import AgentLoop, RunConfig
 from once.agent.prompt import PromptContext, build_system_prompt
 from once.agent.recorder import Recorder
@@ -19,7 +21,7 @@ from once.agent.result import RunResult
 from once.agent.turn import TurnRunner
 from once.config import Settings
 from once.errors import OnceError, UsageError, VcsError
-from once.events import EventSink
+from once.events import EventSink, RunStarted
 from once.ids import new_id
 from once.providers.base import Provider, TextCallback
 from once.providers.pricing import price_for
@@ -88,6 +90,8 @@ def _run_locked(
         provider=provider.name, model=settings.model, status="running", started_at=time.time(),
     ))
     recorder = Recorder(session_id=session_id, run_id=run_id, store=store, sinks=list(request.sinks))
+    recorder.emit(RunStarted(run_id=run_id, session_id=session_id, repo=root, prompt=request.prompt,
+                             mode=request.mode, provider=provider.name, model=settings.model))
     progress = PlanProgress(request.plan_text, recorder) if request.plan_text else None
     context = ToolContext(
         workspace=Workspace(repo.root), command_env=scrubbed_env(os.environ),
@@ -98,10 +102,13 @@ def _run_locked(
     mode_block = PLAN_MODE_INSTRUCTIONS if request.mode == "plan" else ""
     if request.plan_text:
         mode_block = execution_instructions(request.plan_text)
+    assembly = load_context(repo.root, recorder)
+    turns.nested = assembly.nested
     config = RunConfig(
         prompt=request.prompt, model=settings.model, provider_name=provider.name,
         system_prompt=build_system_prompt(PromptContext(
-            repo_name=Path(root).name, branch=repo.branch(), mode_block=mode_block)),
+            repo_name=Path(root).name, branch=repo.branch(), mode_block=mode_block,
+            context_block=assembly.context_block, skills_block=assembly.skills_block)),
         max_turns=settings.max_turns, max_cost=settings.max_cost, max_tokens=settings.max_tokens,
         mode=request.mode, prices=settings.prices,
     )
@@ -111,9 +118,18 @@ def _run_locked(
             return finish_plan_run(result, repo.root, request.prompt)
         return progress.finish(result) if progress else result
 
-    loop = AgentLoop(config, provider, turns, recorder, history=history, on_text=request.on_text, finalize=finalize)
+    def reinject() -> str:
+        parts = [assembly.context_block, mode_block]
+        if progress is not None:
+            left = [f"- step {step.number} ({status}): {step.title}" for step, status in progress.tracker.unfinished()]
+            parts.append("Plan steps not done yet:\n" + "\n".join(left) if left else "")
+        return "\n\n".join(part for part in parts if part)
+
+    compactor = Compactor(settings.context_budget, small=request.small, reinject=reinject)
+    loop = AgentLoop(config, provider, turns, recorder, history=history, on_text=request.on_text, finalize=finalize,
+                     compactor=compactor)
     try:
-        result = loop.run(root)
+        result = loop.run(assembly.first_blocks)
     except Exception as exc:
         message = exc.message if isinstance(exc, OnceError) else f"{type(exc).__name__}: {exc}"
         store.finish_run(run_id, status="error", turns=loop.turn, usage=loop.usage.to_dict(),

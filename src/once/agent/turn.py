@@ -7,13 +7,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from once.agent.nested import NestedContext
 from once.agent.recorder import Recorder
 from once.agent.result import CommitInfo
 from once.errors import DirtyWorktreeError
 from once.events import CommitMade, FileChanged, ToolCall, ToolResult
 from once.providers.base import ModelResponse
 from once.safety.paths import PathRefused
-from once.tools.base import ToolContext, ToolRegistry
+from once.tools.base import ToolContext, ToolOutput, ToolRegistry
 from once.tools.workspace import FileChange
 from once.vcs.messages import format_commit_message, summary_from_text
 
@@ -72,6 +73,8 @@ class TurnRunner:
         self._turn = 0
         self._recorder: Recorder | None = None
         self._wip: list[CommitInfo] = []
+        self.nested: NestedContext | None = None
+        """Set by the runner: appends nested AGENTS.md files to the results that bring them in."""
         context.workspace.before_edit = self._before_edit
         registry.passthrough = (DirtyWorktreeError,)
 
@@ -102,6 +105,10 @@ class TurnRunner:
         output = self.registry.call(name, tool_input, self.context)
         if before is not None:
             self._note_command_changes(before)
+        if self.nested is not None and not output.is_error:
+            note = self.nested.note_for(name, tool_input, recorder)
+            if note:
+                output = ToolOutput(f"{output.text}\n\n{note}", output.is_error)
         recorder.emit(ToolResult(
             run_id=self.run_id, turn=self._turn, tool_use_id=use_id, name=name, is_error=output.is_error,
             output=_trim_for_log(output.text), duration_ms=(time.perf_counter() - started) * 1000,

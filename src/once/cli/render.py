@@ -15,6 +15,7 @@ from once.events import (
     RunStarted,
     ToolCall,
     ToolResult,
+    WarningEvent,
 )
 from once.cli.common import terminal_safe
 from once.safety.redact import redact_obj
@@ -64,6 +65,8 @@ class ProgressRenderer:
             self._print(self._style("32", f"  ● {label} {event.sha[:8]} {event.subject}"))
         elif isinstance(event, ErrorEvent):
             self._print(self._style("31", f"  error: {event.message}"))
+        elif isinstance(event, WarningEvent):
+            self._print(self._style("33", f"  warning: {event.message}"))
         elif isinstance(event, RunFinished):
             usage = event.usage
             self._print(self._style("1", (
