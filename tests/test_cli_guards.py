@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.conftest import git, run_agent_subprocess, write_cassette
-from tests.fakes.anthropic_server import FakeAnthropicServer, message, text_block, tool_use_block
+from tests.fakes.anthropic_server import FakeAnthropicServer, by_model, main_requests, message, text_block, tool_use_block
 
 
 def cassette(tmp_path, *responses):
@@ -68,11 +68,11 @@ def test_base_url_must_be_a_url(cli, repo):
 
 def test_the_users_openai_base_url_does_not_move_the_anthropic_api(cli, repo, tmp_path, monkeypatch):
     assert cli("config", "set", "base_url", "http://127.0.0.1:9/v1", cwd=repo).code == 0
-    with FakeAnthropicServer([message("Answered by the Anthropic API.")]) as server:
+    with FakeAnthropicServer([], fallback=by_model([message("Answered by the Anthropic API.")])) as server:
         monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0000")
         monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
         result = cli("run", "--db", str(tmp_path / "db"), "hi", cwd=repo)
-        assert len(server.message_requests) == 1
+        assert len(main_requests(server)) == 1
     assert result.code == 0 and "Answered by the Anthropic API." in result.stdout
 
 

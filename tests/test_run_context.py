@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.conftest import make_repo
-from tests.fakes.anthropic_server import FakeAnthropicServer, message, text_block, tool_use_block
+from tests.fakes.anthropic_server import FakeAnthropicServer, by_model, main_requests, message, text_block, tool_use_block
 
 
 def use_server(monkeypatch, server):
@@ -28,10 +28,10 @@ def test_knowledge_and_nested_agents_md_reach_the_model_in_order(cli, tmp_path, 
     workspace.mkdir(parents=True)
     (workspace / "knowledge.md").write_text("Workspace fact: prefer small commits.\n")
     script = [message([tool_use_block("t1", "read_file", {"path": "api/routes.py"})]), message("ok")]
-    with FakeAnthropicServer(script) as server:
+    with FakeAnthropicServer([], fallback=by_model(script)) as server:
         use_server(monkeypatch, server)
         result = cli("run", "--db", str(tmp_path / "db"), "-o", "stream-json", "look at the api", cwd=repo)
-        first, second = server.message_requests
+        first, second = main_requests(server)
     assert result.code == 0, result.stderr
     system = system_text(first)
     order = [system.index(s) for s in ("Workspace fact", "Project fact", "Root rule")]
@@ -75,7 +75,7 @@ def test_compaction_keeps_the_task_agents_md_and_the_plan(cli, tmp_path, monkeyp
     with FakeAnthropicServer([], fallback=answer) as server:
         use_server(monkeypatch, server)
         result = cli("run", "--plan", str(plan), "--db", str(tmp_path / "db"), "-o", "stream-json", cwd=repo)
-        last = server.message_requests[-1].body["messages"]
+        last = main_requests(server)[-1].body["messages"]
     assert result.code == 1, result.stderr  # plan steps were never marked done
     events = [json.loads(line) for line in result.stdout.splitlines()]
     compactions = [e for e in events if e["type"] == "compaction"]
@@ -99,3 +99,37 @@ def test_offline_compaction_truncates_deterministically(cli, tmp_path, monkeypat
     assert result.code == 0
     methods = [json.loads(line)["method"] for line in result.stdout.splitlines() if '"compaction"' in line]
     assert methods and set(methods) == {"truncate"}
+
+
+def test_skills_names_in_the_prompt_and_a_slash_name_loads_the_body(cli, tmp_path, monkeypatch):
+    repo = make_repo(tmp_path / "r", {
+        ".once/skills/release-notes/SKILL.md": "---\nname: release-notes\ndescription: Write release notes. "
+                                               "Use when asked for a changelog.\n---\nRELEASE BODY: group by type.\n",
+        ".claude/skills/Bad_Name/SKILL.md": "---\nname: Bad_Name\ndescription: broken\n---\nbody\n",
+    })
+    with FakeAnthropicServer([], fallback=by_model([message("ok")])) as server:
+        use_server(monkeypatch, server)
+        result = cli("run", "--db", str(tmp_path / "db"), "-o", "stream-json", "/release-notes for 1.2", cwd=repo)
+        (request,) = main_requests(server)
+    assert result.code == 0, result.stderr
+    system = system_text(request)
+    assert "release-notes: Write release notes." in system and "python-tests" in system
+    assert "RELEASE BODY" not in system
+    first = request.body["messages"][0]["content"]
+    assert "RELEASE BODY: group by type." in first[0]["text"] and first[-1]["text"] == "/release-notes for 1.2"
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert any(e["type"] == "context_loaded" and e["kind"] == "skill" and e["path"].endswith("release-notes/SKILL.md")
+               for e in events)
+    warnings = [e["message"] for e in events if e["type"] == "warning"]
+    assert any("Bad_Name" in w for w in warnings)
+
+
+def test_offline_runs_route_skills_lexically(cli, repo, tmp_path):
+    from tests.conftest import write_cassette
+
+    cassette = write_cassette(tmp_path / "c.json", [message("ok")])
+    result = cli("run", "--replay", str(cassette), "--db", str(tmp_path / "db"), "-o", "stream-json",
+                 "add a pytest test for parse_args", cwd=repo)
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    skills = [e["path"] for e in events if e["type"] == "context_loaded" and e["kind"] == "skill"]
+    assert len(skills) == 1 and skills[0].endswith("python-tests/SKILL.md")

@@ -9,7 +9,9 @@ import pytest
 
 from tests.conftest import git, write_cassette
 from tests.fakes import openai_server
-from tests.fakes.anthropic_server import Cut, FakeAnthropicServer, Status, message, text_block, tool_use_block
+from tests.fakes.anthropic_server import (
+    Cut, FakeAnthropicServer, Status, by_model, main_requests, message, text_block, tool_use_block,
+)
 
 
 @pytest.fixture
@@ -29,11 +31,11 @@ def edit_turn() -> dict:
 
 def test_anthropic_stream_cut_midway_is_retried_without_running_a_tool_twice(cli, repo, tmp_path, anthropic_env):
     script = [Cut(edit_turn()), edit_turn(), message("Bumped.")]
-    with FakeAnthropicServer(script) as server:
+    with FakeAnthropicServer([], fallback=by_model(script)) as server:
         anthropic_env(server)
         result = cli("run", "--db", str(tmp_path / "db"), "-o", "stream-json", "bump it", cwd=repo)
-        assert len(server.message_requests) == 3
-        first = server.message_requests[0].body
+        assert len(main_requests(server)) == 3
+        first = main_requests(server)[0].body
     assert result.code == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert [e["name"] for e in events if e["type"] == "tool_call"] == ["edit_file"]
@@ -48,10 +50,10 @@ def test_anthropic_stream_cut_midway_is_retried_without_running_a_tool_twice(cli
 
 
 def test_anthropic_429_then_success(cli, repo, tmp_path, anthropic_env):
-    with FakeAnthropicServer([Status(429), message("All good.")]) as server:
+    with FakeAnthropicServer([], fallback=by_model([Status(429), message("All good.")])) as server:
         anthropic_env(server)
         result = cli("run", "--db", str(tmp_path / "db"), "hi", cwd=repo)
-        assert len(server.message_requests) == 2
+        assert len(main_requests(server)) == 2
     assert result.code == 0 and result.stdout.strip() == "All good."
 
 
@@ -69,19 +71,19 @@ def test_anthropic_persistent_529_exits_3_with_a_clear_message(cli, repo, tmp_pa
 
 
 def test_refused_key_exits_3_and_names_the_variable(cli, repo, tmp_path, anthropic_env):
-    with FakeAnthropicServer([Status(401)]) as server:
+    with FakeAnthropicServer([], fallback=by_model([Status(401)])) as server:
         anthropic_env(server)
         result = cli("run", "--db", str(tmp_path / "db"), "hi", cwd=repo)
     assert result.code == 3 and "ANTHROPIC_API_KEY" in result.stderr
 
 
 def test_continue_shows_the_model_the_earlier_turns(cli, repo, tmp_path, anthropic_env):
-    with FakeAnthropicServer([message("First answer."), message("Second answer.")]) as server:
+    with FakeAnthropicServer([], fallback=by_model([message("First answer."), message("Second answer.")])) as server:
         anthropic_env(server)
         db = str(tmp_path / "db")
         first = cli("run", "--db", db, "-o", "json", "first question", cwd=repo)
         second = cli("run", "--db", db, "-o", "json", "--continue", "second question", cwd=repo)
-        sent = server.message_requests[1].body["messages"]
+        sent = main_requests(server)[1].body["messages"]
     assert first.code == 0 and second.code == 0
     assert first.json()["session_id"] == second.json()["session_id"]
     texts = [(m["role"], b.get("text")) for m in sent for b in m["content"]]
@@ -94,7 +96,7 @@ def test_continue_shows_the_model_the_earlier_turns(cli, repo, tmp_path, anthrop
 
 def test_record_then_replay_gives_the_same_run(cli, repo, tmp_path, anthropic_env):
     cassette = tmp_path / "rec.json"
-    with FakeAnthropicServer([edit_turn(), message("Bumped.")]) as server:
+    with FakeAnthropicServer([], fallback=by_model([edit_turn(), message("Bumped.")])) as server:
         anthropic_env(server)
         live = cli("run", "--db", str(tmp_path / "db"), "--record", str(cassette), "-o", "json", "bump", cwd=repo)
     assert live.code == 0
@@ -113,10 +115,10 @@ def test_openai_compatible_server_drives_the_loop(cli, repo, tmp_path):
     call = openai_server.tool_call("edit_file", {"path": "util.py", "old_string": "return 1", "new_string": "return 7"})
     script = [openai_server.completion("Changing the helper.", tool_calls=[call]),
               openai_server.completion("Done: helper returns 7.")]
-    with openai_server.FakeOpenAIServer(script) as server:
+    with openai_server.FakeOpenAIServer([], fallback=openai_server.by_tools(script)) as server:
         result = cli("run", "--provider", "openai", "--base-url", server.base_url, "-m", "qwen2.5-coder",
                      "--db", str(tmp_path / "db"), "-o", "json", "make it 7", cwd=repo)
-        second = server.requests[1].body
+        second = openai_server.main_requests(server)[1].body
     assert result.code == 0, result.stderr
     assert result.json()["result"] == "Done: helper returns 7."
     assert (repo / "util.py").read_text() == "def helper():\n    return 7\n"

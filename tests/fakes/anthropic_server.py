@@ -235,3 +235,30 @@ class FakeAnthropicServer(ScriptedServer):
     def message_requests(self) -> list[RecordedRequest]:
         """The recorded requests to POST /v1/messages."""
         return [r for r in self.requests if r.path.split("?")[0] == _Handler.route]
+
+
+SMALL_MODEL = "claude-haiku-4-5"
+
+
+def by_model(main: list[Action], small: Action | None = None) -> Callable[[RecordedRequest], Any]:
+    """A fallback that answers the small model (routing, compaction) apart from the main one.
+
+    The main model gets `main`'s actions in order; the small model gets `small` (by default a
+    routing answer that picks no skill). Use with `FakeAnthropicServer([], fallback=by_model(...))`.
+    """
+    queue = list(main)
+    small_action = small if small is not None else message("[]")
+
+    def answer(request: RecordedRequest) -> Any:
+        if isinstance(request.body, dict) and request.body.get("model") == SMALL_MODEL:
+            return small_action(request) if callable(small_action) else small_action
+        if not queue:
+            return Status(400, message="fake server: main script exhausted")
+        return queue.pop(0)
+
+    return answer
+
+
+def main_requests(server: "FakeAnthropicServer") -> list[RecordedRequest]:
+    """The recorded requests of the main model (not the small one)."""
+    return [r for r in server.message_requests if isinstance(r.body, dict) and r.body.get("model") != SMALL_MODEL]

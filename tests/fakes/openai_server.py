@@ -221,3 +221,22 @@ class FakeOpenAIServer(ScriptedServer):
 
     handler = _Handler
     url_path = "/v1"
+
+
+def by_tools(main: list[Action], small: Action | None = None) -> Callable[[RecordedRequest], Any]:
+    """A fallback that answers requests without tools (small-model calls) apart from the main loop's."""
+    queue = list(main)
+    small_action = small if small is not None else completion("[]")
+
+    def answer(request: RecordedRequest) -> Any:
+        if isinstance(request.body, dict) and not request.body.get("tools"):
+            return small_action
+        if not queue:
+            return Status(400, message="fake server: main script exhausted")
+        return queue.pop(0)
+
+    return answer
+
+
+def main_requests(server: "FakeOpenAIServer") -> list[RecordedRequest]:
+    return [r for r in server.requests if isinstance(r.body, dict) and r.body.get("tools")]

@@ -13,8 +13,14 @@ from typing import Any
 from once.agent.context import ContextSource, context_events, load_base_context, render_context
 from once.agent.nested import NestedContext
 from once.agent.recorder import Recorder
-from once.events import WarningEvent
+from once.agent.small import SmallAsk
+from once.events import ContextLoaded, WarningEvent
 from once.paths import config_dir
+from once.skills.discovery import discover_skills
+from once.skills.routing import render_skill_bodies, route, skills_prompt
+
+SKILLS_LOAD_LINE = ("A skill's full instructions are added to the conversation when the user writes /name "
+                    "or when it applies to the task.")
 
 
 @dataclass
@@ -41,3 +47,17 @@ def load_context(repo_root: Path, recorder: Recorder) -> Assembly:
         recorder.emit(event)
     return Assembly(context_block=render_context(sources), sources=sources,
                     nested=NestedContext(repo_root, sources))
+
+
+def load_skills(repo_root: Path, prompt: str, small: SmallAsk | None, recorder: Recorder,
+                assembly: Assembly) -> None:
+    """Skill names for the system prompt; the bodies of the skills this prompt calls for."""
+    skills, warnings = discover_skills(repo_root, config_dir())
+    warn(recorder, warnings)
+    assembly.skills_block = skills_prompt(skills, how_to_load=SKILLS_LOAD_LINE)
+    chosen = route(prompt, skills, small).skills
+    for skill in chosen:
+        body = skill.body()
+        recorder.emit(ContextLoaded(run_id=recorder.run_id, kind="skill", path=str(skill.path), chars=len(body)))
+    if chosen:
+        assembly.first_blocks.append({"type": "text", "text": render_skill_bodies(chosen)})

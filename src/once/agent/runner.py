@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from once.agent.assemble import load_context
+from once.agent.assemble import load_context, load_skills
 from once.agent.compactor import Compactor
 from once.agent.loop import AgentLoop, RunConfig
 from once.agent.prompt import PromptContext, build_system_prompt
@@ -103,6 +103,7 @@ def _run_locked(
     if request.plan_text:
         mode_block = execution_instructions(request.plan_text)
     assembly = load_context(repo.root, recorder)
+    load_skills(repo.root, request.prompt, request.small, recorder, assembly)
     turns.nested = assembly.nested
     config = RunConfig(
         prompt=request.prompt, model=settings.model, provider_name=provider.name,
