@@ -60,3 +60,9 @@ def test_promote_rewrites_the_response_and_leaves_real_tool_calls_alone():
                                     {"type": "tool_use", "id": "x", "name": "list_files", "input": {}}]}
     assert promote_text_tool_calls(real, TOOLS) is real
     assert raw["content"][0]["type"] == "text"  # the input was not mutated
+
+
+def test_an_unclosed_fence_and_extra_keys_as_small_models_write_them():
+    text = '```json\n{\n  "name": "read_file",\n  "arguments": {"path": "hello.py"},\n  "description": "Read it"\n}\n'
+    assert extract_tool_calls(text, TOOLS) == ("", [{"name": "read_file", "input": {"path": "hello.py"}}])
+    assert extract_tool_calls("```json\n{\"debug\": true}\n", TOOLS) is None

@@ -41,5 +41,7 @@ def build_system_prompt(context: PromptContext) -> str:
     where = f"Repository: {context.repo_name}"
     if context.branch:
         where += f" (branch {context.branch})"
+    # Small models otherwise prefix every path with the repository's name.
+    where += f". Tool paths are relative to its root: write 'src/app.py', not '{context.repo_name}/src/app.py'."
     parts = [BASE_PROMPT, where, context.mode_block, context.context_block, context.skills_block]
     return "\n\n".join(part.strip() for part in parts if part.strip()) + "\n"

@@ -16,6 +16,8 @@ from typing import Any
 
 _TAGGED = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
 _FENCED = re.compile(r"```(?:json|tool_call)?\s*\n?(.*?)```", re.DOTALL)
+# A reply cut off (or ended) before its closing fence: prose, then ```json and the calls.
+_UNCLOSED_FENCE = re.compile(r"^(.*?)```(?:json|tool_call)?[ \t]*\n(.*)$", re.DOTALL)
 
 
 def _as_call(obj: Any, tool_names: set[str]) -> dict[str, Any] | None:
@@ -66,6 +68,11 @@ def extract_tool_calls(text: str, tool_names: set[str]) -> tuple[str, list[dict[
     whole = _calls_in(text, tool_names)
     if whole is not None:
         return "", whole
+    unclosed = _UNCLOSED_FENCE.match(text)
+    if unclosed and "```" not in unclosed.group(2):
+        found = _calls_in(unclosed.group(2), tool_names)
+        if found is not None:
+            return unclosed.group(1).strip(), found
     for pattern in (_TAGGED, _FENCED):
         blocks = pattern.findall(text)
         if not blocks:
