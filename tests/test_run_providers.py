@@ -108,7 +108,7 @@ def test_record_then_replay_gives_the_same_run(cli, repo, tmp_path, anthropic_en
     replayed = cli("run", "--db", str(tmp_path / "db"), "--replay", str(cassette), "-o", "json", "bump", cwd=repo)
     assert replayed.code == 0
     assert replayed.json()["files_changed"] == live.json()["files_changed"] == ["util.py"]
-    assert replayed.json()["result"] == "Bumped."
+    assert replayed.json()["result"].startswith("Bumped.") and replayed.json()["result"] == live.json()["result"]
 
 
 def test_openai_compatible_server_drives_the_loop(cli, repo, tmp_path):
@@ -120,7 +120,7 @@ def test_openai_compatible_server_drives_the_loop(cli, repo, tmp_path):
                      "--db", str(tmp_path / "db"), "-o", "json", "make it 7", cwd=repo)
         second = openai_server.main_requests(server)[1].body
     assert result.code == 0, result.stderr
-    assert result.json()["result"] == "Done: helper returns 7."
+    assert result.json()["result"].startswith("Done: helper returns 7.")
     assert (repo / "util.py").read_text() == "def helper():\n    return 7\n"
     assert git(repo, "log", "-1", "--format=%s").strip() == "agent: changing the helper"
     tool_messages = [m for m in second["messages"] if m["role"] == "tool"]

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from once.agent.compactor import Compactor
 from once.agent.recorder import Recorder
+from once.agent.verifier import Verifier
 from once.agent.result import CommitInfo, RunResult
 from once.agent.turn import TurnRunner
 from once.errors import ModelOutputError, OnceError
@@ -49,6 +50,7 @@ class AgentLoop:
         on_text: TextCallback | None = None,
         finalize: Callable[[RunResult], RunResult] | None = None,
         compactor: Compactor | None = None,
+        verifier: Verifier | None = None,
     ) -> None:
         self.config = config
         self.provider = provider
@@ -58,6 +60,7 @@ class AgentLoop:
         self.on_text = on_text
         self.finalize = finalize
         self.compactor = compactor
+        self.verifier = verifier
         self.usage = Usage()
         self.cost = 0.0
         self.turn = 0
@@ -105,11 +108,22 @@ class AgentLoop:
             if response.text:
                 self.last_text = response.text
             if not response.tool_uses:
-                return "done"
+                feedback = self.verifier.at_end(self.turn) if self.verifier else None
+                if feedback is None:
+                    return "done"
+                self._add_user_content([{"type": "text", "text": feedback}])
+                if self.verifier and self.verifier.exhausted:
+                    return "checks_failed"
+                continue
             outcome = self.turns.run(self.turn, response, self.recorder)
             self.commits.extend(outcome.commits)
             self.changed.extend(outcome.changed)
             self._add_user_content(outcome.results)
+            feedback = self.verifier.after_turn(self.turn, bool(outcome.changed)) if self.verifier else None
+            if feedback is not None:
+                self._add_user_content([{"type": "text", "text": feedback}])
+                if self.verifier and self.verifier.exhausted:
+                    return "checks_failed"
 
     def _call_model_or_feed_back(self) -> ModelResponse | None:
         """A model reply; None after telling the model its last output could not be used."""

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from once.agent.assemble import load_context, load_skills
 from once.agent.compactor import Compactor
+from once.agent.verifier import Verifier
 from once.agent.loop import AgentLoop, RunConfig
 from once.agent.prompt import PromptContext, build_system_prompt
 from once.agent.recorder import Recorder
@@ -34,6 +35,7 @@ from once.tools import tools_for_mode
 from once.tools.base import ToolContext, ToolRegistry
 from once.tools.workspace import Workspace
 from once.vcs import GitRepo
+from once.verify import detect_checks
 
 
 @dataclass
@@ -114,9 +116,16 @@ def _run_locked(
         mode=request.mode, prices=settings.prices,
     )
 
+    verifier = None
+    if request.mode == "agent":
+        checks = detect_checks(repo.root, settings.verify.test_command, settings.verify.lint_command)
+        verifier = Verifier(checks, settings.verify, repo.root, context.command_env or {}, recorder)
+
     def finalize(result: RunResult) -> RunResult:
         if request.mode == "plan":
             return finish_plan_run(result, repo.root, request.prompt)
+        if verifier is not None and (verifier.active or result.files_changed):
+            result = replace(result, result=f"{result.result}\n\n{verifier.report()}".strip())
         return progress.finish(result) if progress else result
 
     def reinject() -> str:
@@ -128,7 +137,7 @@ def _run_locked(
 
     compactor = Compactor(settings.context_budget, small=request.small, reinject=reinject)
     loop = AgentLoop(config, provider, turns, recorder, history=history, on_text=request.on_text, finalize=finalize,
-                     compactor=compactor)
+                     compactor=compactor, verifier=verifier)
     try:
         result = loop.run(assembly.first_blocks)
     except Exception as exc:

@@ -11,10 +11,12 @@ import os
 import selectors
 import signal
 import subprocess
+import threading
 import time
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Iterator
 
 from once.safety.env import scrubbed_env
 from once.tools.base import Tool, ToolContext, ToolOutput
@@ -29,6 +31,7 @@ TERM_GRACE = 2.0
 DETACH_GRACE = 0.5
 """How long output may stay open after the shell itself has exited."""
 _POLL = 0.1
+_INTERRUPTS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclass
@@ -93,14 +96,37 @@ def _limit(ctx: ToolContext, timeout: float | None) -> tuple[float, str]:
     return float(timeout), ""
 
 
+@contextmanager
+def _interrupts_deferred() -> Iterator[list[int]]:
+    """Hold Ctrl-C (and SIGTERM/SIGHUP) while the child starts: an interrupt raised inside
+    Popen would lose the child's pid and leave it running. The caller re-raises after."""
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught
+        return
+    previous = {sig: signal.getsignal(sig) for sig in _INTERRUPTS}
+    for sig in _INTERRUPTS:
+        if previous[sig] not in (signal.SIG_IGN, signal.SIG_DFL, None):
+            signal.signal(sig, lambda signum, frame: caught.append(signum))
+    try:
+        yield caught
+    finally:
+        for sig, handler in previous.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+
+
 def _run(command: str, cwd: str, env: dict[str, str], limit: float) -> _Outcome:
-    proc = subprocess.Popen(
-        command, shell=True, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    with _interrupts_deferred() as caught:
+        proc = subprocess.Popen(
+            command, shell=True, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
     assert proc.stdout is not None
     capture = _Capture()
     try:
+        if caught:
+            raise KeyboardInterrupt
         timed_out, detached = _pump(proc, proc.stdout, capture, limit)
         if timed_out or detached:
             stop_group(proc)

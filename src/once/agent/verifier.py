@@ -1,0 +1,95 @@
+"""The verification loop: run the project's checks after edits, feed failures back, stop
+after `verify.max_retries` failed fix attempts, and say the real status at the end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+from once.agent.recorder import Recorder
+from once.config import VerifySettings
+from once.events import TestResult
+from once.verify import Check, CheckOutcome, run_check, summarize_attempts, summarize_failure
+
+
+class Verifier:
+    def __init__(self, checks: list[Check], settings: VerifySettings, repo_root: Path, env: Mapping[str, str],
+                 recorder: Recorder) -> None:
+        self.checks = checks
+        self.settings = settings
+        self.repo_root = repo_root
+        self.env = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
+        self.recorder = recorder
+        self.failures = 0
+        """Consecutive check runs that failed."""
+        self.failed_runs: list[CheckOutcome] = []
+        self.last: list[CheckOutcome] = []
+        self.changed_since_check = False
+
+    @property
+    def active(self) -> bool:
+        return bool(self.checks) and self.settings.when != "off"
+
+    @property
+    def exhausted(self) -> bool:
+        """More failed fix attempts than `max_retries` allows (the first failure is not a retry)."""
+        return self.failures > self.settings.max_retries
+
+    def after_turn(self, turn: int, changed: bool) -> str | None:
+        """With `when = "turn"`: check a turn that changed files; the failure block, or None."""
+        self.changed_since_check = self.changed_since_check or changed
+        if not self.active or self.settings.when != "turn" or not self.changed_since_check:
+            return None
+        return self._check(turn)
+
+    def at_end(self, turn: int) -> str | None:
+        """The model says it is done: a failure block if the checks do not pass yet, else None."""
+        if not self.active:
+            return None
+        if self.changed_since_check:
+            return self._check(turn)
+        failed = [o for o in self.last if not o.passed]
+        if not failed:
+            return None
+        self.failures += 1  # it stopped without fixing what failed: that attempt failed too
+        return _feedback(failed)
+
+    def _check(self, turn: int) -> str | None:
+        self.changed_since_check = False
+        self.last = [self._run(check, turn) for check in self.checks]
+        failed = [o for o in self.last if not o.passed]
+        if not failed:
+            self.failures = 0
+            return None
+        self.failures += 1
+        self.failed_runs.extend(failed)
+        return _feedback(failed)
+
+    def _run(self, check: Check, turn: int) -> CheckOutcome:
+        outcome = run_check(check, self.repo_root, timeout=float(self.settings.timeout), env=self.env)
+        self.recorder.emit(TestResult(
+            run_id=self.recorder.run_id, turn=turn, check=check.name, command=check.command, passed=outcome.passed,
+            passed_count=outcome.passed_count, failed_count=outcome.failed_count, duration_ms=outcome.duration_ms,
+            signature=outcome.signature, summary=outcome.summary,
+        ))
+        return outcome
+
+    def report(self) -> str:
+        """The verification status for the final report, from real check results only."""
+        if not self.checks:
+            return "Checks: none found (set verify.test_command to name them)."
+        if self.settings.when == "off":
+            return "Checks: not run (verify.when = off)."
+        if not self.last:
+            return "Checks: not run (no files changed)."
+        parts = [o.summary for o in self.last]
+        if all(o.passed for o in self.last):
+            return "Checks: passed. " + " ".join(parts)
+        text = "Checks: FAILING. " + " ".join(parts)
+        if self.exhausted:
+            text += f"\nStopped after {self.failures - 1} failed fix attempts:\n{summarize_attempts(self.failed_runs)}"
+        return text
+
+
+def _feedback(failed: list[CheckOutcome]) -> str:
+    return "\n\n".join(summarize_failure(outcome) for outcome in failed)

@@ -1,0 +1,21 @@
+"""The verification loop's parts: which checks to run, running one, reading its output.
+
+The agent loop decides when checks run and what to do with a failure; see
+`detect_checks`, `run_check` and `summarize_failure`.
+"""
+
+from once.verify.detect import Check, detect_checks
+from once.verify.run import CheckOutcome, build_outcome, run_check
+from once.verify.summarize import (
+    failing_tests,
+    failure_signature,
+    first_error,
+    parse_counts,
+    summarize_attempts,
+    summarize_failure,
+)
+
+__all__ = [
+    "Check", "CheckOutcome", "build_outcome", "detect_checks", "failing_tests", "failure_signature", "first_error",
+    "parse_counts", "run_check", "summarize_attempts", "summarize_failure",
+]

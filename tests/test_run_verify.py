@@ -1,0 +1,91 @@
+"""The verification loop: checks after editing turns, failures fed back, retries bounded."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+
+from tests.conftest import make_repo, write_cassette
+from tests.fakes.anthropic_server import message, text_block, tool_use_block
+
+CALC = "def add(a, b):\n    return a - b\n"
+TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+
+
+def calc_repo(tmp_path, max_retries: int = 3, when: str = "turn"):
+    config = (f'[verify]\ntest_command = "{sys.executable} -m pytest -q -p no:cacheprovider"\n'
+              f'max_retries = {max_retries}\nwhen = "{when}"\n')
+    return make_repo(tmp_path / "calc", {"calc.py": CALC, "test_calc.py": TEST, ".once/config.toml": config})
+
+
+def fix(id_: str, old: str, new: str) -> dict:
+    return message([text_block(f"Try {new.strip()}."),
+                    tool_use_block(id_, "edit_file", {"path": "calc.py", "old_string": old, "new_string": new})])
+
+
+def run(cli, repo, tmp_path, *responses):
+    cassette = write_cassette(tmp_path / "c.json", list(responses))
+    result = cli("run", "--replay", str(cassette), "--db", str(tmp_path / "db"), "-o", "stream-json", "fix add",
+                 cwd=repo)
+    return result, [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def stored_user_texts(tmp_path) -> list[str]:
+    db = sqlite3.connect(tmp_path / "db")
+    rows = [json.loads(r[0]) for r in db.execute("SELECT content FROM messages WHERE role='user' ORDER BY id")]
+    db.close()
+    return [b.get("text", "") for blocks in rows for b in blocks if b.get("type") == "text"]
+
+
+def test_a_failing_check_is_fed_back_then_fixed(cli, tmp_path):
+    repo = calc_repo(tmp_path)
+    result, events = run(cli, repo, tmp_path, fix("t1", "a - b", "a * b"), fix("t2", "a * b", "a + b"),
+                         message("Fixed add."))
+    assert result.code == 0, result.stderr
+    checks = [e for e in events if e["type"] == "test_result"]
+    assert [c["passed"] for c in checks] == [False, True]
+    assert checks[0]["failed_count"] == 1 and checks[0]["signature"].startswith("AssertionError")
+    assert [c["turn"] for c in checks] == [1, 2]
+    feedback = [t for t in stored_user_texts(tmp_path) if t.startswith("Previous attempt failed")]
+    assert len(feedback) == 1 and "test_calc.py::test_add" in feedback[0]
+    finished = events[-1]
+    assert finished["status"] == "done" and "Checks: passed" in finished["result"]
+
+
+def test_retries_exhausted_stop_the_run_with_what_was_tried(cli, tmp_path):
+    repo = calc_repo(tmp_path, max_retries=1)
+    result, events = run(cli, repo, tmp_path, fix("t1", "a - b", "a * b"), fix("t2", "a * b", "a / b"),
+                         fix("t3", "a / b", "a + b"))
+    assert result.code == 1
+    finished = events[-1]
+    assert finished["status"] == "checks_failed" and finished["turns"] == 2
+    assert "Checks: FAILING" in finished["result"] and "Stopped after 1 failed fix attempts" in finished["result"]
+    assert [c["passed"] for c in events if c["type"] == "test_result"] == [False, False]
+
+
+def test_stopping_while_checks_fail_is_not_done(cli, tmp_path):
+    repo = calc_repo(tmp_path)
+    result, events = run(cli, repo, tmp_path, fix("t1", "a - b", "a * b"), message("All done!"),
+                         fix("t2", "a * b", "a + b"), message("Now really done."))
+    assert result.code == 0
+    texts = stored_user_texts(tmp_path)
+    assert sum(t.startswith("Previous attempt failed") for t in texts) == 2
+    assert events[-1]["result"].startswith("Now really done.") and "Checks: passed" in events[-1]["result"]
+
+
+def test_checks_once_at_the_end_when_configured(cli, tmp_path):
+    repo = calc_repo(tmp_path, when="end")
+    result, events = run(cli, repo, tmp_path, fix("t1", "a - b", "a * b"), fix("t2", "a * b", "a + b"),
+                         message("Fixed."))
+    assert result.code == 0
+    checks = [e for e in events if e["type"] == "test_result"]
+    assert len(checks) == 1 and checks[0]["passed"] and checks[0]["turn"] == 3
+
+
+def test_no_checks_found_is_said_plainly(cli, repo, tmp_path):
+    cassette = write_cassette(tmp_path / "c.json", [
+        message([tool_use_block("t1", "edit_file", {"path": "util.py", "old_string": "1", "new_string": "2"})]),
+        message("Changed it.")])
+    result = cli("run", "--replay", str(cassette), "--db", str(tmp_path / "db"), "-o", "json", "x", cwd=repo)
+    assert result.json()["result"] == "Changed it.\n\nChecks: none found (set verify.test_command to name them)."
