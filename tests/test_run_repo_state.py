@@ -40,7 +40,7 @@ def test_a_new_ignored_file_is_written_and_reported(cli, repo, tmp_path):
 
 def test_files_a_command_changes_are_committed_with_the_turn(cli, repo, tmp_path):
     command = ("sed -i 's/return 1/return 9/' util.py && echo generated > gen.txt && "
-               f"mkdir -p __pycache__ && touch __pycache__/util.cpython-311.pyc")
+               "mkdir -p __pycache__ && touch __pycache__/util.cpython-311.pyc")
     turn = message([text_block("Regenerate."), tool_use_block("t1", "run_command", {"command": command})])
     result = run(cli, repo, tmp_path, turn, message("done"))
     assert result.code == 0, result.stderr

@@ -71,7 +71,6 @@ def run_once(
     request: RunRequest, *, repo: GitRepo, settings: Settings, provider: Provider, store: Store
 ) -> RunResult:
     """Run one prompt to the end and record it; provider errors are re-raised after recording."""
-    root = str(repo.root)
     price_for(settings.model, settings.prices)  # a broken price entry fails before any model call
     operation = repo.operation_in_progress()
     if operation:

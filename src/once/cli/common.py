@@ -5,12 +5,27 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from once.errors import OnceError
 
 RAISE_ENV = "ONCE_RAISE_ERRORS"
+
+
+@contextmanager
+def reported() -> Iterator[None]:
+    """A OnceError becomes `error: ...` (+ `hint: ...`) on stderr and its exit code (for sub-apps
+    that also run outside `main`, as in their tests)."""
+    import typer
+
+    try:
+        yield
+    except OnceError as exc:
+        if should_raise():
+            raise
+        raise typer.Exit(report_error(exc)) from None
 
 
 def print_json(data: Any) -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import typer
 
 from once import config
+from once.cli.common import reported
 from once.errors import OnceError
 
 app = typer.Typer(
@@ -30,17 +30,6 @@ app = typer.Typer(
 _RANK = {"default": 0, "user": 1, "project": 2, "env": 3, "flag": 4}
 _SCOPE_HELP = "Write the project file <repo>/.once/config.toml instead of the user file."
 
-
-@contextmanager
-def _reported() -> Iterator[None]:
-    """Turn a OnceError into `error: ...` (+ `hint: ...`) on stderr and its exit code."""
-    try:
-        yield
-    except OnceError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        if exc.hint:
-            typer.echo(f"hint: {exc.hint}", err=True)
-        raise typer.Exit(exc.exit_code) from None
 
 
 def _repo_root() -> Path | None:
@@ -69,7 +58,7 @@ def get_command(
 
     Example: 'agent config get model' prints claude-sonnet-4-6 unless a config file, ONCE_MODEL or a flag says otherwise. Add --json to also see where the value came from.
     """
-    with _reported():
+    with reported():
         key = config.canonical_key(key)
         settings = config.load_settings(_repo_root())
         value = config.get_value(settings, key)
@@ -103,7 +92,7 @@ def set_command(
       agent config set max_cost none
     """
     scope = "project" if project else "user"
-    with _reported():
+    with reported():
         key = config.canonical_key(key)
         config.check_scope(key, scope)
         root = _repo_root()
@@ -153,7 +142,7 @@ def unset_command(
     The setting then falls back to the next layer down, ending at its built-in default. Example: 'agent config unset model --project'.
     """
     scope = "project" if project else "user"
-    with _reported():
+    with reported():
         key = config.canonical_key(key)
         path = config.config_path(scope, _repo_root())
         removed = config.unset_value(path, key)
@@ -171,7 +160,7 @@ def list_command(
 
     Source is one of default, user, project, env or flag. Example: 'ONCE_MAX_TURNS=5 agent config list' shows max_turns = 5 with source env.
     """
-    with _reported():
+    with reported():
         rows = config.settings_rows(config.load_settings(_repo_root()))
     if as_json:
         _print_json(rows)
@@ -199,7 +188,7 @@ def path_command(
     The project file is only shown inside a git repository. Example: 'agent config path --json'.
     """
     root = _repo_root()
-    with _reported():
+    with reported():
         user = config.config_path("user", root)
         project = config.config_path("project", root) if root is not None else None
     data = {

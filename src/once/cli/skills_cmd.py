@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import difflib
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 import typer
 
-from once.cli.common import print_json, repo_dir, terminal_safe
-from once.errors import OnceError
+from once.cli.common import print_json, repo_dir, reported, terminal_safe
 
 app = typer.Typer(
     name="skills",
@@ -29,17 +27,6 @@ app = typer.Typer(
 RepoOption = typer.Option(None, "--repo", "-C", help="The repository (default: the one around the cwd).")
 DESCRIPTION_WIDTH = 90
 
-
-@contextmanager
-def _reported() -> Iterator[None]:
-    """A OnceError becomes `error: ...` (+ `hint: ...`) on stderr and its exit code."""
-    try:
-        yield
-    except OnceError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        if exc.hint:
-            typer.echo(f"hint: {exc.hint}", err=True)
-        raise typer.Exit(exc.exit_code) from None
 
 
 def _discover(repo: Path | None) -> tuple[list[Any], list[str]]:
@@ -63,7 +50,7 @@ def list_command(
 
     Files that are not valid skills are reported on stderr and left out.
     """
-    with _reported():
+    with reported():
         skills, warnings = _discover(repo)
     for warning in warnings:
         typer.echo(terminal_safe(f"warning: {warning}"), err=True)
@@ -92,7 +79,7 @@ def show_command(
 
     Example: agent skills show git-hygiene
     """
-    with _reported():
+    with reported():
         skills, _ = _discover(repo)
         skill = _find(name.lstrip("/"), skills)
         frontmatter, body = skill.frontmatter(), skill.body()

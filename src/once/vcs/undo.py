@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from once.errors import UndoRefusedError, VcsError
+from once.errors import UndoRefusedError
 from once.vcs.messages import format_revert_message, is_agent_commit, is_wip_commit, run_of
 from once.vcs.repo import GitRepo, git_env
 
