@@ -119,6 +119,8 @@ def test_openai_compatible_server_drives_the_loop(cli, repo, tmp_path):
         result = cli("run", "--provider", "openai", "--base-url", server.base_url, "-m", "qwen2.5-coder",
                      "--db", str(tmp_path / "db"), "-o", "json", "make it 7", cwd=repo)
         second = openai_server.main_requests(server)[1].body
+        # a local server's one model is not asked to route too (it would evict its prompt cache)
+        assert len(server.requests) == 2
     assert result.code == 0, result.stderr
     assert result.json()["result"].startswith("Done: helper returns 7.")
     assert (repo / "util.py").read_text() == "def helper():\n    return 7\n"

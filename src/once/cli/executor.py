@@ -73,11 +73,11 @@ def _small_model(settings: "Settings", options: RunOptions, server: str | None) 
         if options.replay_small is None:
             return None  # offline: every small-model caller takes its deterministic path
         return small_ask(make_provider("replay", replay=options.replay_small), settings.small_model)
-    model = settings.small_model
     if settings.provider == "openai" and settings.sources.get("small_model") == "default":
-        model = settings.model  # a local server has one model, not our default small one
+        # A local server runs one model; a second prompt prefix would evict its prompt cache.
+        return None
     backend = make_provider(settings.provider, base_url=server, timeout=settings.request_timeout)
-    return small_ask(backend, model)
+    return small_ask(backend, settings.small_model)
 
 
 def read_prompt(prompt: str) -> str:
