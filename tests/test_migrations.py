@@ -57,13 +57,27 @@ EXPECTED_COLUMNS = {
         ("role", "TEXT", 1, None, 0),
         ("content", "TEXT", 1, None, 0),
     ],
+    "file_index": [
+        ("id", "INTEGER", 0, None, 1),
+        ("repo", "TEXT", 1, None, 0),
+        ("path", "TEXT", 1, None, 0),
+        ("size", "INTEGER", 1, None, 0),
+        ("mtime_ns", "INTEGER", 1, None, 0),
+        ("hash", "TEXT", 1, None, 0),
+        ("language", "TEXT", 1, None, 0),
+        ("symbols", "TEXT", 1, "'[]'", 0),
+        ("doc", "TEXT", 1, "''", 0),
+    ],
 }
+# FTS5 tables (and their shadow tables) are checked by their own tests.
+FTS_TABLES = {"file_index_fts"}
 
 EXPECTED_FOREIGN_KEYS = {
     "sessions": set(),
     "runs": {("session_id", "sessions", "id")},
     "events": {("run_id", "runs", "id")},
     "messages": {("session_id", "sessions", "id"), ("run_id", "runs", "id")},
+    "file_index": set(),
 }
 
 
@@ -81,7 +95,8 @@ def conn(tmp_path: Path):
 def test_blank_database_gets_exact_tables_and_columns(conn: sqlite3.Connection) -> None:
     assert migrate(conn) == len(MIGRATIONS)
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert tables == set(EXPECTED_COLUMNS)
+    assert FTS_TABLES <= tables
+    assert {t for t in tables if not t.startswith(tuple(FTS_TABLES))} == set(EXPECTED_COLUMNS)
     for table, expected in EXPECTED_COLUMNS.items():
         columns = [(r["name"], r["type"], r["notnull"], r["dflt_value"], r["pk"])
                    for r in conn.execute(f"PRAGMA table_info({table})")]

@@ -6,6 +6,7 @@ can tell what was in context.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,17 @@ from once.agent.context import ContextSource, context_events, load_base_context,
 from once.agent.nested import NestedContext
 from once.agent.recorder import Recorder
 from once.agent.small import SmallAsk
-from once.events import ContextLoaded, WarningEvent
+from once.events import ContextLoaded, FilesSelected, WarningEvent
+from once.index.index import refresh_index
+from once.index.rank import rank_files
+from once.index.render import render_selected
+from once.index.select import select_files
 from once.paths import config_dir
 from once.skills.discovery import discover_skills
 from once.skills.routing import render_skill_bodies, route, skills_prompt
+
+SELECTED_FILES_CHARS = 40_000
+"""Budget for the picked files in the first model call (about 10k tokens)."""
 
 SKILLS_LOAD_LINE = ("A skill's full instructions are added to the conversation when the user writes /name "
                     "or when it applies to the task.")
@@ -61,3 +69,20 @@ def load_skills(repo_root: Path, prompt: str, small: SmallAsk | None, recorder: 
         recorder.emit(ContextLoaded(run_id=recorder.run_id, kind="skill", path=str(skill.path), chars=len(body)))
     if chosen:
         assembly.first_blocks.append({"type": "text", "text": render_skill_bodies(chosen)})
+
+
+def select_context_files(conn: sqlite3.Connection, repo_root: Path, prompt: str, small: SmallAsk | None,
+                         max_files: int, recorder: Recorder, assembly: Assembly) -> None:
+    """Two-stage file selection: rank the repo index (refreshed), let the small model pick."""
+    refresh_index(conn, repo_root)
+    candidates = rank_files(conn, repo_root, prompt)
+    if not candidates:
+        return
+    selection = select_files(prompt, candidates, small, max_files=max_files)
+    recorder.emit(FilesSelected(run_id=recorder.run_id, files=selection.files, candidates=len(candidates),
+                                method=selection.method))
+    rendered = render_selected(repo_root, selection.files, SELECTED_FILES_CHARS, prompt=prompt)
+    if rendered:
+        intro = ("Files that look relevant to the task, picked from the repository's index "
+                 "(read others as needed):\n\n")
+        assembly.first_blocks.append({"type": "text", "text": intro + rendered})

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from once.agent.assemble import load_context, load_skills
+from once.agent.assemble import load_context, load_skills, select_context_files
 from once.agent.compactor import Compactor
 from once.agent.verifier import Verifier
 from once.agent.loop import AgentLoop, RunConfig
@@ -105,6 +105,9 @@ def _run_locked(
         mode_block = execution_instructions(request.plan_text)
     assembly = load_context(repo.root, recorder)
     load_skills(repo.root, request.prompt, request.small, recorder, assembly)
+    if not history:  # a continued session already has its files in the conversation
+        select_context_files(store.conn, repo.root, request.prompt, request.small, settings.max_files, recorder,
+                             assembly)
     turns.nested = assembly.nested
     config = RunConfig(
         prompt=request.prompt, model=settings.model, provider_name=provider.name,
