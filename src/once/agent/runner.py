@@ -10,7 +10,7 @@ import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from once.agent.assemble import load_context, load_skills, select_context_files
 from once.agent.compactor import Compactor
@@ -93,60 +93,81 @@ def _run_locked(
     recorder = Recorder(session_id=session_id, run_id=run_id, store=store, sinks=list(request.sinks))
     recorder.emit(RunStarted(run_id=run_id, session_id=session_id, repo=root, prompt=request.prompt,
                              mode=request.mode, provider=provider.name, model=settings.model))
+    loop: AgentLoop | None = None
+    try:
+        loop, first_blocks = _prepare(request, repo, settings, provider, store, recorder, history)
+        result = loop.run(first_blocks)
+    except BaseException as exc:  # recorded, then passed on: a run never stays "running"
+        message = exc.message if isinstance(exc, OnceError) else f"{type(exc).__name__}: {exc}"
+        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
+        store.finish_run(run_id, status=status, turns=loop.turn if loop else 0,
+                         usage=loop.usage.to_dict() if loop else {}, cost_usd=loop.cost if loop else 0.0,
+                         result=message)
+        raise
+    store.finish_run(run_id, status=result.status, turns=result.turns, usage=result.usage.to_dict(),
+                     cost_usd=result.cost_usd, result=result.result)
+    return result
+
+
+def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: Provider, store: Store,
+             recorder: Recorder, history: list[dict[str, Any]]) -> tuple[AgentLoop, list[dict[str, Any]]]:
+    """Everything the loop needs: tools, context, checks, compaction, and what ends the run."""
     progress = PlanProgress(request.plan_text, recorder) if request.plan_text else None
     context = ToolContext(
         workspace=Workspace(repo.root), command_env=scrubbed_env(os.environ),
         default_timeout=float(settings.command_timeout), plan=progress.tracker if progress else None,
     )
     tools = tools_for_mode(request.mode, executing_plan=progress is not None)
-    turns = TurnRunner(ToolRegistry(tools), context, repo, run_id=run_id, model=settings.model, dirty=settings.dirty)
-    mode_block = PLAN_MODE_INSTRUCTIONS if request.mode == "plan" else ""
-    if request.plan_text:
-        mode_block = execution_instructions(request.plan_text)
+    turns = TurnRunner(ToolRegistry(tools), context, repo, run_id=recorder.run_id, model=settings.model,
+                       dirty=settings.dirty)
     assembly = load_context(repo.root, recorder)
     load_skills(repo.root, request.prompt, request.small, recorder, assembly)
     if not history:  # a continued session already has its files in the conversation
         select_context_files(store.conn, repo.root, request.prompt, request.small, settings.max_files, recorder,
                              assembly)
     turns.nested = assembly.nested
+    mode_block = execution_instructions(request.plan_text) if request.plan_text else (
+        PLAN_MODE_INSTRUCTIONS if request.mode == "plan" else "")
     config = RunConfig(
         prompt=request.prompt, model=settings.model, provider_name=provider.name,
         system_prompt=build_system_prompt(PromptContext(
-            repo_name=Path(root).name, branch=repo.branch(), mode_block=mode_block,
+            repo_name=repo.root.name, branch=repo.branch(), mode_block=mode_block,
             context_block=assembly.context_block, skills_block=assembly.skills_block)),
         max_turns=settings.max_turns, max_cost=settings.max_cost, max_tokens=settings.max_tokens,
         mode=request.mode, prices=settings.prices,
     )
-
     verifier = None
     if request.mode == "agent":
         checks = detect_checks(repo.root, settings.verify.test_command, settings.verify.lint_command)
         verifier = Verifier(checks, settings.verify, repo.root, context.command_env or {}, recorder)
+    compactor = Compactor(settings.context_budget, small=request.small,
+                          reinject=_reinjector(assembly.context_block, mode_block, progress))
+    loop = AgentLoop(config, provider, turns, recorder, history=history, on_text=request.on_text,
+                     finalize=_finalizer(request, repo.root, verifier, progress), compactor=compactor,
+                     verifier=verifier)
+    return loop, assembly.first_blocks
 
+
+def _finalizer(request: RunRequest, repo_root: Path, verifier: Verifier | None,
+               progress: PlanProgress | None) -> Callable[[RunResult], RunResult]:
+    """What a finished run adds to its result: the plan file, the checks' status, plan steps left."""
     def finalize(result: RunResult) -> RunResult:
         if request.mode == "plan":
-            return finish_plan_run(result, repo.root, request.prompt)
+            return finish_plan_run(result, repo_root, request.prompt)
         if verifier is not None and (verifier.active or result.files_changed):
             result = replace(result, result=f"{result.result}\n\n{verifier.report()}".strip())
         return progress.finish(result) if progress else result
 
+    return finalize
+
+
+def _reinjector(context_block: str, mode_block: str, progress: PlanProgress | None) -> Callable[[], str]:
+    """What must be in context again after compaction: AGENTS.md, the plan, its open steps."""
     def reinject() -> str:
-        parts = [assembly.context_block, mode_block]
+        parts = [context_block, mode_block]
         if progress is not None:
             left = [f"- step {step.number} ({status}): {step.title}" for step, status in progress.tracker.unfinished()]
             parts.append("Plan steps not done yet:\n" + "\n".join(left) if left else "")
         return "\n\n".join(part for part in parts if part)
 
-    compactor = Compactor(settings.context_budget, small=request.small, reinject=reinject)
-    loop = AgentLoop(config, provider, turns, recorder, history=history, on_text=request.on_text, finalize=finalize,
-                     compactor=compactor, verifier=verifier)
-    try:
-        result = loop.run(assembly.first_blocks)
-    except Exception as exc:
-        message = exc.message if isinstance(exc, OnceError) else f"{type(exc).__name__}: {exc}"
-        store.finish_run(run_id, status="error", turns=loop.turn, usage=loop.usage.to_dict(),
-                         cost_usd=loop.cost, result=message)
-        raise
-    store.finish_run(run_id, status=result.status, turns=result.turns, usage=result.usage.to_dict(),
-                     cost_usd=result.cost_usd, result=result.result)
-    return result
+    return reinject
