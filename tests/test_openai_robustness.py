@@ -113,3 +113,15 @@ def test_a_server_slower_than_the_timeout_is_a_clear_error():
         with pytest.raises(ProviderError) as caught:
             OpenAIProvider(server.base_url, timeout=0.3, retry_backoff=0).complete(request())
     assert "did not answer within 0.3 seconds" in caught.value.message
+
+
+def test_a_parse_failure_inside_a_stream_counts_as_bad_model_output():
+    from tests.fakes.openai_server import Raw
+
+    error = {"error": {"code": 500, "message": "The model produced output that does not match the expected "
+                                              "peg-native format", "type": "server_error"}}
+    role = {"choices": [{"index": 0, "delta": {"role": "assistant", "content": None}}]}
+    with FakeOpenAIServer([], fallback=Raw([role, error], done=False)) as server:
+        with pytest.raises(ModelOutputError):
+            OpenAIProvider(server.base_url, retry_backoff=0, max_retries=1).complete(request())
+        assert len(server.requests) == 2

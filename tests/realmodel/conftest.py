@@ -12,10 +12,12 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Callable, Iterator
 
 import pytest
 
@@ -64,10 +66,27 @@ def _live_printer(config: pytest.Config) -> Callable[[str], None]:
     return say
 
 
+def _unreachable(base_url: str) -> str | None:
+    """Why GET <base_url>/models fails, or None when the server answers."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(f"{base_url}/models", timeout=10) as response:
+            response.read()
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        return None if exc.code < 500 else f"HTTP {exc.code}"
+    except (OSError, ValueError) as exc:
+        return str(exc)
+    return None
+
+
 @pytest.fixture(scope="session")
 def real_server(request: pytest.FixtureRequest) -> Iterator[RealServer]:
     """A llama-server for the whole session, started once and stopped at the end."""
     if URL_ENV:
+        problem = _unreachable(URL_ENV.rstrip("/"))
+        if problem:
+            pytest.skip(f"realmodel: ONCE_REALMODEL_URL={URL_ENV} does not answer: {problem}")
         yield RealServer(URL_ENV.rstrip("/"), NAME_ENV or "model", None)
         return
     script = load_script()
@@ -84,7 +103,9 @@ def real_server(request: pytest.FixtureRequest) -> Iterator[RealServer]:
     spec = script.MODELS[MODEL_KEY]
     log = cache / "logs" / "server-pytest.log"
     try:
-        server = script.start_server(binary, model, alias=spec.alias, log=log, say=say)
+        # A fixed seed makes a session's sampling repeatable, so a failure can be replayed.
+        server = script.start_server(binary, model, alias=spec.alias, log=log, say=say,
+                                     extra_args=("--seed", "42"))
     except (script.SetupError, OSError) as exc:
         pytest.skip(f"realmodel: llama-server did not start: {exc}")
     try:

@@ -222,7 +222,10 @@ def _read_stream(response: http.client.HTTPResponse, model: str, on_text: TextCa
             break
         chunk = _parse_chunk(payload)
         if "error" in chunk:
-            raise ProviderError(f"the server reported an error mid-stream: {_error_text(payload.encode())}")
+            detail = _error_text(payload.encode())
+            if _MODEL_OUTPUT_FAILURE.search(detail):  # llama.cpp: the model's output did not parse
+                raise _Retryable(f"the server could not parse the model's output: {detail}", model_output=True)
+            raise ProviderError(f"the server reported an error mid-stream: {detail}")
         delta = acc.feed(chunk)
         if on_text and delta:
             on_text(delta)
