@@ -108,7 +108,7 @@ def test_sigterm_stops_the_run_cleanly_and_kills_the_command(repo, tmp_path):
     responses = [message([tool_use_block("t1", "run_command", {"command": f"kill -TERM $PPID; sleep 1.5; echo late > {marker}"})]),
                  message("never")]
     proc = run_agent_subprocess("run", "--replay", cassette(tmp_path, *responses), "--db", str(tmp_path / "db"),
-                                "-o", "json", "go", cwd=repo)
+                                "--permission-mode", "full-auto", "-o", "json", "go", cwd=repo)
     assert proc.returncode == 1, proc.stderr
     assert json.loads(proc.stdout)["status"] == "interrupted"
     import time

@@ -70,7 +70,7 @@ def test_ctrl_c_during_a_command_stops_cleanly_and_commits_what_landed(repo, tmp
     ]
     cassette = write_cassette(tmp_path / "c.json", responses)
     proc = run_agent_subprocess("run", "--replay", str(cassette), "--db", str(tmp_path / "db"), "-o", "json", "go",
-                                cwd=repo)
+                                "--permission-mode", "full-auto", cwd=repo)
     assert proc.returncode == 1, proc.stderr
     data = json.loads(proc.stdout)
     assert data["status"] == "interrupted" and data["turns"] == 1

@@ -415,3 +415,107 @@ def test_the_table_name_alone_is_not_a_key(env: dict[str, str]) -> None:
         config.canonical_key("verify")
     assert "table" in info.value.message
     assert info.value.hint is not None and "verify.test_command" in info.value.hint
+
+
+# ---------------------------------------------------------------- [policy]: lists of command rules
+
+
+def test_policy_lists_from_toml(env: dict[str, str]) -> None:
+    write(user_file(env), '[policy]\nallow = ["pytest*", "npm test", "git status"]\ndeny = ["git push*", "rm -rf*"]\n')
+    settings = load_settings(None, env=env)
+    assert settings.policy == config.PolicySettings(("pytest*", "npm test", "git status"), ("git push*", "rm -rf*"))
+    assert settings.sources["policy.allow"] == "user"
+    assert config.get_value(settings, "policy.deny") == ("git push*", "rm -rf*")
+
+
+def test_policy_defaults_are_empty(env: dict[str, str]) -> None:
+    assert load_settings(None, env=env).policy == config.PolicySettings((), ())
+
+
+def test_policy_allow_from_env_replaces_the_file(env: dict[str, str]) -> None:
+    write(user_file(env), '[policy]\nallow = ["make"]\n')
+    settings = load_settings(None, env={**env, "ONCE_POLICY_ALLOW": " pytest* , npm test,, "})
+    assert (settings.policy.allow, settings.sources["policy.allow"]) == (("pytest*", "npm test"), "env")
+    settings = load_settings(None, env={**env, "ONCE_POLICY_ALLOW": '["echo a,b", "ls"]'})
+    assert settings.policy.allow == ("echo a,b", "ls")  # JSON for entries holding commas
+    assert load_settings(None, env={**env, "ONCE_POLICY_ALLOW": "none"}).policy.allow == ()
+
+
+def test_policy_flags_take_lists_or_text(env: dict[str, str]) -> None:
+    assert load_settings(None, env=env, flags={"policy.allow": ("ls",)}).policy.allow == ("ls",)
+    assert load_settings(None, env=env, flags={"policy.allow": "ls,make"}).policy.allow == ("ls", "make")
+
+
+def test_a_project_cannot_allow_commands(env: dict[str, str], repo: Path) -> None:
+    path = write(project_file(repo), '[policy]\nallow = ["curl*"]\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(repo, env=env)
+    assert "policy.allow cannot be set in a project's config" in info.value.message
+    assert str(path) in info.value.message
+    with pytest.raises(ConfigError):
+        config.check_scope("policy.allow", "project")
+
+
+def test_deny_lists_add_up_across_layers(env: dict[str, str], repo: Path) -> None:
+    write(user_file(env), '[policy]\ndeny = ["git push*"]\n')
+    write(project_file(repo), '[policy]\ndeny = ["curl*", "git push*"]\n')
+    settings = load_settings(repo, env={**env, "ONCE_POLICY_DENY": "rm -rf*"})
+    assert settings.policy.deny == ("git push*", "curl*", "rm -rf*")
+    assert config.source_of(settings, "policy.deny") == "user,project,env"
+    write(project_file(repo), "[policy]\ndeny = []\n")  # a repository cannot lift the user's denials
+    assert load_settings(repo, env=env).policy.deny == ("git push*",)
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ('[policy]\nallow = "pytest"\n', "expected a list of strings"),
+    ("[policy]\nallow = [1]\n", "is not a string"),
+    ('[policy]\ndeny = ["ok", " "]\n', "an entry is empty"),
+    ('[policy]\nallw = ["x"]\n', "did you mean policy.allow"),
+    ('policy = ["x"]\n', "must be a table"),
+])
+def test_bad_policy_values_in_file(env: dict[str, str], text: str, needle: str) -> None:
+    path = write(user_file(env), text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, env=env)
+    assert needle in info.value.message
+    assert str(path) in info.value.message
+
+
+def test_bad_policy_env_names_the_variable(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, env={**env, "ONCE_POLICY_DENY": '["unclosed"'})
+    assert "ONCE_POLICY_DENY" in info.value.message and "JSON list" in info.value.message
+
+
+def test_set_policy_lists_from_the_command_line(env: dict[str, str]) -> None:
+    path = user_file(env)
+    assert config.set_value(path, "policy.allow", "pytest*,npm test") == ("pytest*", "npm test")
+    assert config.set_value(path, "policy.deny", '["git push*", "echo a,b"]') == ("git push*", "echo a,b")
+    assert tomllib.loads(path.read_text()) == {"policy": {"allow": ["pytest*", "npm test"],
+                                                          "deny": ["git push*", "echo a,b"]}}
+    assert "[policy]" in path.read_text()
+    settings = load_settings(None, env=env)
+    assert settings.policy.allow == ("pytest*", "npm test")
+    assert config.set_value(path, "policy.allow", "none") == ()
+    assert tomllib.loads(path.read_text())["policy"]["allow"] == []
+    assert config.unset_value(path, "policy.allow") is True
+    assert config.unset_value(path, "policy.deny") is True
+    assert tomllib.loads(path.read_text()) == {}
+    with pytest.raises(ConfigError):
+        config.set_value(path, "policy.allow", "[1, 2]")
+
+
+def test_policy_rows_in_config_list(env: dict[str, str]) -> None:
+    write(user_file(env), '[policy]\nallow = ["ls"]\n')
+    rows = {row["key"]: row for row in config.settings_rows(load_settings(None, env=env))}
+    assert rows["policy.allow"]["value"] == ("ls",)
+    assert rows["policy.allow"]["env"] == "ONCE_POLICY_ALLOW"
+    assert "comma-separated" in rows["policy.allow"]["allowed"]
+    assert rows["policy.deny"]["value"] == () and rows["policy.deny"]["source"] == "default"
+
+
+def test_list_to_text_round_trips() -> None:
+    from once.config_schema import list_to_text, split_list_text
+
+    for items in [["pytest*", "npm test"], ["echo a,b", "ls"], []]:
+        assert split_list_text(list_to_text(items)) == items

@@ -85,11 +85,11 @@ def test_run_command_reports_exit_code_and_is_logged(cli, repo, tmp_path):
         message([tool("t1", "run_command", command="echo hello-from-command; exit 3")]),
         message("The command failed with 3."),
     ]
-    result = run(cli, repo, tmp_path, responses, "-o", "stream-json")
+    result = run(cli, repo, tmp_path, responses, "-o", "stream-json", "--permission-mode", "full-auto")
     assert result.code == 0
     events = [json.loads(line) for line in result.stdout.splitlines()]
     (tool_result,) = [e for e in events if e["type"] == "tool_result"]
-    assert "hello-from-command" in tool_result["output"] and "3" in tool_result["output"].splitlines()[0]
+    assert tool_result["output"].startswith("Exit code: 3") and "hello-from-command" in tool_result["output"] and "3" in tool_result["output"].splitlines()[0]
     assert tool_result["is_error"] is True
     assert agent_commits(repo) == []
     # stream-json carries the same events as the store

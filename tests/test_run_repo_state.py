@@ -10,7 +10,7 @@ from tests.conftest import git, write_cassette
 from tests.fakes.anthropic_server import message, text_block, tool_use_block
 
 
-def run(cli, repo, tmp_path, *responses, extra=()):
+def run(cli, repo, tmp_path, *responses, extra=("--permission-mode", "full-auto")):
     cassette = write_cassette(tmp_path / "c.json", list(responses))
     return cli("run", "--replay", str(cassette), "--db", str(tmp_path / "db"), "-o", "json", *extra, "go", cwd=repo)
 

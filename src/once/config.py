@@ -38,8 +38,9 @@ from once.errors import ConfigError
 from once.paths import project_config_path, user_config_path
 
 __all__ = [
-    "KEYS", "Key", "Settings", "VerifySettings", "SCOPES", "load_settings", "get_value", "source_of", "set_value",
-    "unset_value", "canonical_key", "config_path", "find_repo_root", "settings_rows", "configured_price", "read_toml",
+    "KEYS", "Key", "Settings", "VerifySettings", "PolicySettings", "SCOPES", "load_settings", "get_value",
+    "source_of", "set_value", "unset_value", "canonical_key", "config_path", "find_repo_root", "settings_rows",
+    "configured_price", "read_toml",
 ]
 
 SCOPES = ("user", "project")
@@ -57,6 +58,14 @@ class VerifySettings:
     timeout: int = KEYS["verify.timeout"].default
 
 
+@dataclass(frozen=True)
+class PolicySettings:
+    """The `[policy]` table: command rules for run_command (see once.safety.policy)."""
+
+    allow: tuple[str, ...] = KEYS["policy.allow"].default
+    deny: tuple[str, ...] = KEYS["policy.deny"].default
+
+
 @dataclass
 class Settings:
     """The effective configuration of one run."""
@@ -67,6 +76,7 @@ class Settings:
     base_url: str | None = KEYS["base_url"].default
     max_turns: int = KEYS["max_turns"].default
     max_cost: float | None = KEYS["max_cost"].default
+    permission_mode: str | None = KEYS["permission_mode"].default
     dirty: str = KEYS["dirty"].default
     command_timeout: int = KEYS["command_timeout"].default
     max_tokens: int = KEYS["max_tokens"].default
@@ -74,6 +84,7 @@ class Settings:
     max_files: int = KEYS["max_files"].default
     context_budget: int = KEYS["context_budget"].default
     verify: VerifySettings = field(default_factory=VerifySettings)
+    policy: PolicySettings = field(default_factory=PolicySettings)
     prices: Prices = field(default_factory=dict)
     # key (or "prices.<model>.<field>") -> "default" | "user" | "project" | "env" | "flag"
     sources: dict[str, str] = field(default_factory=lambda: {name: "default" for name in KEYS})
@@ -187,6 +198,12 @@ def check_scope(name: str, scope: str, where: str = "") -> None:
 
 
 def _assign(settings: Settings, name: str, value: Any, source: str) -> None:
+    key = KEYS.get(name)
+    previous = settings.sources.get(name, "default")
+    if key is not None and key.merge and previous != "default":
+        # A merging list (policy.deny): this layer adds entries, it cannot drop lower ones.
+        value = (*_read(settings, name), *(item for item in value if item not in _read(settings, name)))
+        source = f"{previous},{source}"
     split = split_table_key(name)
     if split is None:
         setattr(settings, name, value)
@@ -318,11 +335,12 @@ def set_value(path: Path, key: str, raw: str) -> Any:
     data = read_toml(path)
     if name in KEYS:
         value: Any = coerce_text(KEYS[name], raw, "")
+        stored = list(value) if isinstance(value, tuple) else value  # a TOML array
         split = split_table_key(name)
         if split is None:
-            data[name] = value
+            data[name] = stored
         else:
-            _table(data, split[0], path)[split[1]] = value
+            _table(data, split[0], path)[split[1]] = stored
     else:
         model, price_field = split_price_key(name)
         if price_field is None:

@@ -8,6 +8,7 @@ what is it once coerced".
 from __future__ import annotations
 
 import difflib
+import json
 import math
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -53,13 +54,15 @@ class Key:
     optional: bool = False  # None is a legal value ("not set")
     check: Check | None = None  # extra rule; returns what is wrong, or None
     user_only: bool = False  # a repository's own config may not set it (see USER_ONLY_WHY)
+    merge: bool = False  # a list whose layers add up instead of replacing each other
 
     def allowed(self) -> str:
         """Say in words what this key accepts, for error messages and `list`."""
         if self.choices:
             text = "one of " + ", ".join(self.choices)
         else:
-            text = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}[self.type]
+            text = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+                    tuple: LIST_HELP}[self.type]
         return text + (" (or none to unset)" if self.optional else "")
 
 
@@ -73,6 +76,10 @@ _KEY_LIST: tuple[Key, ...] = (
     Key("max_turns", int, 50, "ONCE_MAX_TURNS", "Stop a run after this many model turns.", check=_at_least(1)),
     Key("max_cost", float, None, "ONCE_MAX_COST", "Stop a run once it has cost this many US dollars.",
         optional=True, check=_positive),
+    # User only: a repository must not be able to switch its own commands to full-auto.
+    Key("permission_mode", str, None, "ONCE_PERMISSION_MODE",
+        "Who approves edits and commands: plan, ask, auto-edit or full-auto (headless default auto-edit).",
+        choices=("plan", "ask", "auto-edit", "full-auto"), optional=True, user_only=True),
     Key("dirty", str, "commit", "ONCE_DIRTY", "With uncommitted user changes: commit them first, or refuse to start.",
         choices=("commit", "refuse")),
     Key("command_timeout", int, 120, "ONCE_COMMAND_TIMEOUT", "Default timeout in seconds for run_command.", check=_at_least(1)),
@@ -97,10 +104,20 @@ _KEY_LIST: tuple[Key, ...] = (
         "When checks run: after each turn that changed files (turn), once at the end (end), or never (off).",
         choices=("turn", "end", "off")),
     Key("verify.timeout", int, 600, "ONCE_VERIFY_TIMEOUT", "Seconds before a check is stopped.", check=_at_least(1)),
+    # The [policy] table: which shell commands run_command may run without asking. Rules
+    # match each simple command of a compound line: a prefix (`npm test`) or a glob (`pytest*`).
+    Key("policy.allow", tuple, (), "ONCE_POLICY_ALLOW",
+        "Commands that run without asking, e.g. pytest*,npm test,git status. Only your user config, "
+        "ONCE_POLICY_ALLOW or a flag may set it: a repository cannot allow its own commands.", user_only=True),
+    Key("policy.deny", tuple, (), "ONCE_POLICY_DENY",
+        "Commands that are always refused, e.g. git push*,curl*. Every layer adds to the list "
+        "(a repository's config can add denials, never lift yours).", merge=True),
 )
-USER_ONLY_WHY = "a repository's own config could otherwise send your API key to a server of its choosing"
+USER_ONLY_WHY = ("a repository's own config could otherwise send your API key to a server of its choosing, "
+                 "or allow commands on your behalf")
+LIST_HELP = 'a list of strings (comma-separated on the command line, or a JSON list like \'["a", "b,c"]\')'
 KEYS: dict[str, Key] = {key.name: key for key in _KEY_LIST}
-TABLES: tuple[str, ...] = ("verify",)
+TABLES: tuple[str, ...] = ("verify", "policy")
 """Tables of keys: `[verify]` in TOML, `verify.when` on the command line and in KEYS."""
 PRICES_HELP = "USD per million tokens for a model: input, output, cache_write, cache_read."
 
@@ -153,6 +170,8 @@ def check_value(key: Key, value: Any, where: str) -> Any:
         raise _bad(key, value, where)
     if isinstance(value, bool) and key.type is not bool:  # bool is an int subclass
         raise _bad(key, value, where)
+    if key.type is tuple:
+        return _check_list(key, value, where)
     if key.type is float and isinstance(value, int):
         value = float(value)
     if not isinstance(value, key.type):
@@ -167,11 +186,53 @@ def check_value(key: Key, value: Any, where: str) -> Any:
     return value
 
 
+def _check_list(key: Key, value: Any, where: str) -> tuple[str, ...]:
+    """A list of non-empty strings (TOML array, or tuple from a flag), stored as a tuple."""
+    if not isinstance(value, (list, tuple)):
+        raise _bad(key, value, where)
+    items: list[str] = []
+    for item in value:
+        if not isinstance(item, str):
+            raise _bad(key, value, where, f"{item!r} is not a string")
+        if not item.strip():
+            raise _bad(key, value, where, "an entry is empty")
+        if item.strip() not in items:  # duplicates say nothing new
+            items.append(item.strip())
+    return tuple(items)
+
+
+def split_list_text(raw: str) -> list[str] | None:
+    """`a, b` -> ["a", "b"]; a JSON list is taken as is (for entries holding commas);
+    "none" or "" -> []; None when the text starts like JSON but is not a list of strings."""
+    text = raw.strip()
+    if text.lower() in NONE_WORDS:
+        return []
+    if text.startswith("["):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return None
+        return parsed if isinstance(parsed, list) else None
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def list_to_text(items: tuple[str, ...] | list[str]) -> str:
+    """The CLI spelling of a list: comma-separated, or JSON when an entry holds a comma."""
+    if any("," in item for item in items):
+        return json.dumps(list(items))
+    return ",".join(items)
+
+
 def coerce_text(key: Key, raw: str, where: str) -> Any:
     """Turn a string (CLI argument, env var) into the key's type, then validate."""
     text = raw.strip()
     if key.optional and text.lower() in NONE_WORDS:
         return None
+    if key.type is tuple:
+        items = split_list_text(text)
+        if items is None:
+            raise _bad(key, raw, where, "not a JSON list of strings")
+        return check_value(key, items, where)
     value: Any = text
     try:
         if key.type is int:

@@ -40,6 +40,8 @@ class RunStarted(Event):
     mode: str
     provider: str
     model: str
+    permission_mode: str = ""
+    """plan, ask, auto-edit or full-auto."""
 
 
 @dataclass(kw_only=True)
@@ -127,6 +129,26 @@ class ErrorEvent(Event):
     type: ClassVar[str] = "error"
     kind: str
     message: str
+
+
+@dataclass(kw_only=True)
+class PermissionDecision(Event):
+    type: ClassVar[str] = "permission"
+    kind: str
+    """"edit" or "command"."""
+    subject: str
+    decision: str
+    """allow, deny, allow_once, allow_always or reject."""
+    mode: str
+    reason: str = ""
+
+
+@dataclass(kw_only=True)
+class SecretBlocked(Event):
+    type: ClassVar[str] = "secret_blocked"
+    path: str
+    kinds: list[str]
+    lines: list[int]
 
 
 @dataclass(kw_only=True)

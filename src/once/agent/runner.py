@@ -27,7 +27,9 @@ from once.ids import new_id
 from once.providers.base import Provider, TextCallback
 from once.providers.pricing import price_for
 from once.safety.env import scrubbed_env
+from once.safety.policy import Policy
 from once.store import RunRecord, Store
+from once.agent.permissions import HEADLESS_DEFAULT, Approver, PermissionGate, headless_approver
 from once.agent.plan import PLAN_MODE_INSTRUCTIONS, execution_instructions
 from once.agent.plan_run import PlanProgress, finish_plan_run
 from once.agent.small import SmallAsk
@@ -51,6 +53,9 @@ class RunRequest:
     on_text: TextCallback | None = None
     small: SmallAsk | None = None
     """The small-model role; None offline."""
+    permission_mode: str = HEADLESS_DEFAULT
+    approver: Approver = headless_approver
+    """Who answers when an edit or a command needs approval (the TUI asks the user)."""
 
 
 def choose_session(store: Store, repo: str, request: RunRequest) -> tuple[str, list[dict[str, Any]]]:
@@ -92,7 +97,8 @@ def _run_locked(
     ))
     recorder = Recorder(session_id=session_id, run_id=run_id, store=store, sinks=list(request.sinks))
     recorder.emit(RunStarted(run_id=run_id, session_id=session_id, repo=root, prompt=request.prompt,
-                             mode=request.mode, provider=provider.name, model=settings.model))
+                             mode=request.mode, provider=provider.name, model=settings.model,
+                             permission_mode=request.permission_mode))
     loop: AgentLoop | None = None
     try:
         loop, first_blocks = _prepare(request, repo, settings, provider, store, recorder, history)
@@ -120,6 +126,10 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
     tools = tools_for_mode(request.mode, executing_plan=progress is not None)
     turns = TurnRunner(ToolRegistry(tools), context, repo, run_id=recorder.run_id, model=settings.model,
                        dirty=settings.dirty)
+    gate = PermissionGate(request.permission_mode, Policy.from_settings(settings.policy), request.approver,
+                          repo.root, repo, recorder)
+    context.check_command = gate.check_command
+    context.workspace.approve = gate.check_edit
     assembly = load_context(repo.root, recorder)
     load_skills(repo.root, request.prompt, request.small, recorder, assembly)
     if not history:  # a continued session already has its files in the conversation

@@ -10,6 +10,7 @@ import typer
 
 from once import config
 from once.cli.common import reported
+from once.config_schema import list_to_text
 from once.errors import OnceError
 
 app = typer.Typer(
@@ -42,6 +43,8 @@ def _text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, dict):
         return json.dumps(value, sort_keys=True)
+    if isinstance(value, (list, tuple)):
+        return list_to_text(value)
     return "" if value is None else str(value)
 
 

@@ -53,8 +53,9 @@ def demo(
         print("once demo: the model's answers are a recording (a cassette) replayed through the real loop;\n"
               "the tools, edits, commit and command are real.\n", file=sys.stderr)
     settings = load_settings(git.root, env={}, flags={"provider": "replay", "max_turns": 20, "dirty": "commit"})
+    # A throwaway repo and a known recording: the demo's one command may run without asking.
     sinks = [] if json_out else [ProgressRenderer()]
-    request = RunRequest(prompt=DEMO_PROMPT, sinks=sinks)
+    request = RunRequest(prompt=DEMO_PROMPT, sinks=sinks, permission_mode="full-auto")
     with open_store(str(db)) as store:
         result = run_once(request, repo=git, settings=settings, provider=ReplayProvider(cassette), store=store)
     if json_out:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from once.cli.common import print_json, repo_dir, terminal_safe
 from once.cli.run_options import OutputFormat, RunOptions
+from once.agent.permissions import HEADLESS_DEFAULT
 from once.errors import OnceError, UsageError
 
 if TYPE_CHECKING:
@@ -43,6 +44,12 @@ def _execute(prompt: str, options: RunOptions, *, mode: str, plan_text: str | No
     git = GitRepo.init(where) if options.init and not _inside_repo(where) else GitRepo.open(where)
     settings = load_settings(git.root, flags=options.flags())
     _check_model(settings)
+    permission_mode = settings.permission_mode or HEADLESS_DEFAULT
+    if permission_mode == "plan":
+        mode = "plan"
+    if mode == "plan":
+        permission_mode = "plan"
+    _warn_about_secrets(prompt)
     # A configured base_url is the openai server's; the anthropic API moves only when asked per run.
     server = settings.base_url if settings.provider == "openai" else options.base_url
     llm = make_provider(settings.provider, replay=options.replay, record=options.record, base_url=server,
@@ -53,7 +60,7 @@ def _execute(prompt: str, options: RunOptions, *, mode: str, plan_text: str | No
     elif options.output_format is OutputFormat.stream_json:
         sinks.append(JsonLinesRenderer())
     request = RunRequest(prompt=prompt, continue_session=options.continue_, session_id=options.session,
-                         sinks=sinks, mode=mode, plan_text=plan_text,
+                         sinks=sinks, mode=mode, plan_text=plan_text, permission_mode=permission_mode,
                          small=_small_model(settings, options, server))
     with open_store(str(options.db) if options.db else None) as store:
         result = run_once(request, repo=git, settings=settings, provider=llm, store=store)
@@ -78,6 +85,17 @@ def _small_model(settings: "Settings", options: RunOptions, server: str | None) 
         return None
     backend = make_provider(settings.provider, base_url=server, timeout=settings.request_timeout)
     return small_ask(backend, settings.small_model)
+
+
+def _warn_about_secrets(prompt: str) -> None:
+    """A key pasted into a headless prompt goes to the model as typed, but the log keeps it redacted."""
+    from once.safety.secrets import find_secrets
+
+    kinds = sorted({finding.kind for finding in find_secrets(prompt)})
+    if kinds:
+        print(f"warning: the prompt contains what looks like a secret ({', '.join(kinds)}); it is sent to the "
+              "model as typed and redacted in the log. Prefer an environment variable or a gitignored .env file.",
+              file=sys.stderr)
 
 
 def read_prompt(prompt: str) -> str:

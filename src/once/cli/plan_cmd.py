@@ -9,7 +9,7 @@ import typer
 
 from once.cli.run_options import (
     BaseUrlOpt, ContinueOpt, DbOpt, DirtyOpt, MaxCostOpt, MaxTurnsOpt, ModelOpt, OutputFormat, OutputOpt,
-    ProviderOpt, RecordOpt, ReplayOpt, ReplaySmallOpt, RepoOpt, RunOptions, SessionOpt, SmallModelOpt,
+    PermissionOpt, ProviderOpt, RecordOpt, ReplayOpt, ReplaySmallOpt, RepoOpt, RunOptions, SessionOpt, SmallModelOpt,
 )
 
 
@@ -58,7 +58,8 @@ def approve(
     provider: ProviderOpt = None, model: ModelOpt = None, small_model: SmallModelOpt = None,
     base_url: BaseUrlOpt = None, replay: ReplayOpt = None, replay_small: ReplaySmallOpt = None,
     record: RecordOpt = None, max_turns: MaxTurnsOpt = None, max_cost: MaxCostOpt = None, dirty: DirtyOpt = None,
-    output_format: OutputOpt = OutputFormat.text, db: DbOpt = None, repo: RepoOpt = None,
+    permission_mode: PermissionOpt = None, output_format: OutputOpt = OutputFormat.text, db: DbOpt = None,
+    repo: RepoOpt = None,
 ) -> None:
     """Carry out the plan (.once/plan.md, possibly hand-edited) in agent mode.
 
@@ -72,6 +73,6 @@ def approve(
     path = plan_file or GitRepo.open(repo_dir(repo)).root / ".once" / "plan.md"
     options = RunOptions(provider=provider, model=model, small_model=small_model, base_url=base_url, replay=replay,
                          replay_small=replay_small, record=record, max_turns=max_turns, max_cost=max_cost, dirty=dirty,
-                         output_format=output_format, db=db, repo=repo)
+                         permission_mode=permission_mode, output_format=output_format, db=db, repo=repo)
     text = read_plan(path)
     raise typer.Exit(0 if execute(approved_plan_prompt(path), options, mode="agent", plan_text=text) else 1)

@@ -11,8 +11,10 @@ from once.events import (
     ErrorEvent,
     Event,
     ModelResponse,
+    PermissionDecision,
     RunFinished,
     RunStarted,
+    SecretBlocked,
     ToolCall,
     ToolResult,
     WarningEvent,
@@ -53,7 +55,8 @@ class ProgressRenderer:
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStarted):
-            self._print(self._style("1", f"once · run {event.run_id} · {event.provider}/{event.model}"))
+            mode = f" · {event.permission_mode}" if event.permission_mode else ""
+            self._print(self._style("1", f"once · run {event.run_id} · {event.provider}/{event.model}{mode}"))
         elif isinstance(event, ModelResponse) and event.tool_calls and event.text.strip():
             self._print(self._style("2", _one_line(event.text, 120)))
         elif isinstance(event, ToolCall):
@@ -65,6 +68,10 @@ class ProgressRenderer:
             self._print(self._style("32", f"  ● {label} {event.sha[:8]} {event.subject}"))
         elif isinstance(event, ErrorEvent):
             self._print(self._style("31", f"  error: {event.message}"))
+        elif isinstance(event, PermissionDecision) and event.decision in ("deny", "reject"):
+            self._print(self._style("33", f"    refused {event.kind}: {_one_line(event.reason or event.subject, 100)}"))
+        elif isinstance(event, SecretBlocked):
+            self._print(self._style("31", f"    blocked a secret ({', '.join(event.kinds)}) in {event.path}"))
         elif isinstance(event, WarningEvent):
             self._print(self._style("33", f"  warning: {event.message}"))
         elif isinstance(event, RunFinished):

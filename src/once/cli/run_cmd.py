@@ -9,7 +9,8 @@ import typer
 
 from once.cli.run_options import (
     BaseUrlOpt, ContinueOpt, DbOpt, DirtyOpt, InitOpt, MaxCostOpt, MaxTurnsOpt, Mode, ModelOpt, OutputFormat,
-    OutputOpt, ProviderOpt, RecordOpt, ReplayOpt, ReplaySmallOpt, RepoOpt, RunOptions, SessionOpt, SmallModelOpt,
+    OutputOpt, PermissionOpt, ProviderOpt, RecordOpt, ReplayOpt, ReplaySmallOpt, RepoOpt, RunOptions, SessionOpt,
+    SmallModelOpt,
 )
 
 
@@ -21,8 +22,9 @@ def run(
     provider: ProviderOpt = None, model: ModelOpt = None, small_model: SmallModelOpt = None,
     base_url: BaseUrlOpt = None, replay: ReplayOpt = None, replay_small: ReplaySmallOpt = None,
     record: RecordOpt = None, max_turns: MaxTurnsOpt = None, max_cost: MaxCostOpt = None, dirty: DirtyOpt = None,
-    output_format: OutputOpt = OutputFormat.text, continue_: ContinueOpt = False, session: SessionOpt = None,
-    init: InitOpt = False, db: DbOpt = None, repo: RepoOpt = None,
+    permission_mode: PermissionOpt = None, output_format: OutputOpt = OutputFormat.text,
+    continue_: ContinueOpt = False, session: SessionOpt = None, init: InitOpt = False, db: DbOpt = None,
+    repo: RepoOpt = None,
 ) -> None:
     """Run one task headlessly: explore, edit, commit each editing turn, check, report.
 
@@ -45,8 +47,8 @@ def run(
 
     options = RunOptions(provider=provider, model=model, small_model=small_model, base_url=base_url, replay=replay,
                          replay_small=replay_small, record=record, max_turns=max_turns, max_cost=max_cost, dirty=dirty,
-                         output_format=output_format, continue_=continue_, session=session, init=init, db=db,
-                         repo=repo)
+                         permission_mode=permission_mode, output_format=output_format, continue_=continue_,
+                         session=session, init=init, db=db, repo=repo)
     if plan is not None:
         if mode is Mode.plan:
             raise UsageError("--plan carries out a plan, which plan mode cannot do", hint="Drop --mode plan.")

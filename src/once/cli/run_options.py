@@ -21,6 +21,13 @@ class DirtyPolicy(str, Enum):
     refuse = "refuse"
 
 
+class PermissionMode(str, Enum):
+    plan = "plan"
+    ask = "ask"
+    auto_edit = "auto-edit"
+    full_auto = "full-auto"
+
+
 class Mode(str, Enum):
     agent = "agent"
     plan = "plan"
@@ -46,6 +53,10 @@ ContinueOpt = Annotated[bool, typer.Option("--continue", "-c", help="Continue th
 SessionOpt = Annotated[Optional[str], typer.Option("--session", help="Continue the session with this id.")]
 InitOpt = Annotated[bool, typer.Option("--init", help="Create a git repository here if there is none.")]
 DbOpt = Annotated[Optional[Path], typer.Option("--db", help="The SQLite file to log to [$ONCE_DB].")]
+PermissionOpt = Annotated[Optional[PermissionMode], typer.Option(
+    "--permission-mode",
+    help="plan: read only; ask: every edit and command asks (refused headless); auto-edit (headless default): "
+         "edits land, commands need a policy allow rule; full-auto: nothing asks, built-in denials still hold.")]
 RepoOpt = Annotated[Optional[Path], typer.Option("--repo", "-C", help="Run in this repository instead of the cwd.")]
 
 
@@ -63,6 +74,7 @@ class RunOptions:
     max_turns: Optional[int] = None
     max_cost: Optional[float] = None
     dirty: Optional[DirtyPolicy] = None
+    permission_mode: Optional[PermissionMode] = None
     output_format: OutputFormat = OutputFormat.text
     continue_: bool = False
     session: Optional[str] = None
@@ -74,4 +86,5 @@ class RunOptions:
         """The settings these options override (None: not given)."""
         return {"provider": "replay" if self.replay is not None else self.provider, "model": self.model,
                 "small_model": self.small_model, "base_url": self.base_url, "max_turns": self.max_turns,
-                "max_cost": self.max_cost, "dirty": self.dirty.value if self.dirty else None}
+                "max_cost": self.max_cost, "dirty": self.dirty.value if self.dirty else None,
+                "permission_mode": self.permission_mode.value if self.permission_mode else None}

@@ -6,7 +6,11 @@ import os
 from pathlib import Path, PurePosixPath
 
 
-class PathRefused(ValueError):
+class Refused(ValueError):
+    """An action the agent may not take; the message tells the model why and what to do."""
+
+
+class PathRefused(Refused):
     """A path the agent may not touch; the message says why and what to do."""
 
 

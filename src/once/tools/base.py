@@ -30,6 +30,8 @@ class ToolContext:
     max_timeout: float = 1800.0
     plan: "PlanTracker | None" = None
     """The approved plan being carried out, if any (for `update_plan`)."""
+    check_command: Callable[[str], "str | None"] | None = None
+    """The permission gate for commands: None when one may run, else why not."""
 
 
 ToolFunc = Callable[..., ToolOutput]

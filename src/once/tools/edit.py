@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from once.safety.paths import PathRefused
+from once.safety.paths import Refused
 from once.tools.base import Tool, ToolContext, ToolOutput
 from once.tools.matching import apply_edit, format_lines
 from once.tools.read import number_line, read_text, split_lines
@@ -44,7 +44,7 @@ def edit_file(ctx: ToolContext, path: str, old_string: str, new_string: str,
     except UnicodeEncodeError:
         return ToolOutput("new_string is not valid text (it holds an unpaired surrogate); send plain UTF-8 text.",
                           is_error=True)
-    except (PathRefused, OSError) as exc:
+    except (Refused, OSError) as exc:
         return ToolOutput(f"edit_file '{rel}': {exc}", is_error=True)
     plural = "replacement" if result.count == 1 else "replacements"
     where = "line" if len(result.lines) == 1 else "lines"
@@ -75,7 +75,7 @@ def write_file(ctx: ToolContext, path: str, content: str) -> ToolOutput:
             return ToolOutput(f"Cannot write '{rel}': '{blocker}' is a file, not a directory.", is_error=True)
         existed = ctx.workspace.exists(path)
         ctx.workspace.stage(path, content.encode("utf-8"))
-    except PathRefused as exc:
+    except Refused as exc:
         return ToolOutput(str(exc), is_error=True)
     except UnicodeEncodeError:
         return ToolOutput("content is not valid text (it holds an unpaired surrogate); send plain UTF-8 text.",

@@ -27,12 +27,15 @@ class FileChange:
 
 
 BeforeEdit = Callable[[str], None]
+ApproveEdit = Callable[[str, "bytes | None", bytes], None]
 
 
 class Workspace:
     def __init__(self, root: Path, before_edit: BeforeEdit | None = None) -> None:
         self.root = Path(root)
         self.before_edit = before_edit
+        self.approve: ApproveEdit | None = None
+        """Called for every edit with (path, old bytes or None, new bytes); raises `Refused` to stop it."""
         self._pending: dict[str, tuple[Path, bytes]] = {}
         self._turn_changes: dict[str, FileChange] = {}
         self._seen: set[str] = set()
@@ -56,6 +59,9 @@ class Workspace:
         absolute, rel = self.resolve(path)
         if absolute.is_dir():
             raise IsADirectoryError(f"'{rel}' is a directory.")
+        if self.approve is not None:
+            old = self._pending[rel][1] if rel in self._pending else (absolute.read_bytes() if absolute.is_file() else None)
+            self.approve(rel, old, data)
         if rel not in self._seen:
             if self.before_edit is not None:
                 self.before_edit(rel)

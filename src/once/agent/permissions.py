@@ -1,0 +1,146 @@
+"""Permission modes: who decides whether an edit or a command may happen.
+
+    plan        read-only: no edit, no command
+    ask         every edit and every command not allowed by policy needs approval
+    auto-edit   edits happen; commands not allowed by policy need approval
+    full-auto   nothing asks; commands still obey the policy's denials
+
+Headless runs have nobody to ask, so their approver rejects and says how to allow.
+Secrets are refused in every mode. The decisions are events.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Callable, Protocol
+
+from once.agent.recorder import Recorder
+from once.events import PermissionDecision, SecretBlocked
+from once.safety.paths import Refused
+from once.safety.policy import Policy, evaluate, explain, rules_for_approval
+from once.safety.secrets import find_secrets
+
+PERMISSION_MODES = ("plan", "ask", "auto-edit", "full-auto")
+HEADLESS_DEFAULT = "auto-edit"
+
+
+class Decision(str, Enum):
+    allow_once = "allow_once"
+    allow_always = "allow_always"
+    reject = "reject"
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    kind: str
+    """"edit" or "command"."""
+    subject: str
+    """The file path, or the exact command."""
+    detail: str
+    """The diff of the edit, or why the command needs approval."""
+    rules: tuple[str, ...] = ()
+    """For commands: the exact rules "allow always" would add."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    decision: Decision
+    reason: str = ""
+
+
+Approver = Callable[[ApprovalRequest], Answer]
+
+
+def headless_approver(request: ApprovalRequest) -> Answer:
+    return Answer(Decision.reject, "nobody to ask in a headless run")
+
+
+class IgnoredPaths(Protocol):
+    def ignored_paths(self, paths: list[str]) -> list[str]: ...
+
+
+class PermissionGate:
+    """Decides each edit and command by the mode, the policy, secrets and the approver."""
+
+    def __init__(self, mode: str, policy: Policy, approver: Approver, repo_root: Path, repo: IgnoredPaths,
+                 recorder: Recorder) -> None:
+        self.mode = mode
+        self.policy = policy
+        self.approver = approver
+        self.repo_root = repo_root
+        self.repo = repo
+        self.recorder = recorder
+        self.always_edit = False
+
+    def check_edit(self, path: str, old: bytes | None, new: bytes) -> None:
+        """Raise `Refused` (with a message for the model) unless this edit may land."""
+        self._refuse_new_secrets(path, old, new)
+        if self.mode == "plan":
+            self._record("edit", path, "deny", "plan mode is read-only")
+            raise Refused("Plan mode is read-only: no file can be changed. Describe the change in the plan instead.")
+        if self.mode in ("auto-edit", "full-auto") or self.always_edit:
+            return
+        answer = self.approver(ApprovalRequest("edit", path, _diff(path, old, new)))
+        self._record("edit", path, answer.decision.value, answer.reason)
+        if answer.decision is Decision.reject:
+            raise Refused(_rejected("edit", path, answer.reason))
+        if answer.decision is Decision.allow_always:
+            self.always_edit = True
+
+    def check_command(self, command: str) -> str | None:
+        """None when the command may run, else the refusal the model should see."""
+        if self.mode == "plan":
+            self._record("command", command, "deny", "plan mode is read-only")
+            return "Plan mode is read-only: commands cannot run. Describe what to run in the plan instead."
+        verdict = evaluate(command, self.policy, self.repo_root, home=Path.home())
+        if verdict.decision == "deny":
+            self._record("command", command, "deny", "; ".join(verdict.reasons))
+            return explain(verdict, self.policy)
+        if verdict.decision == "allow":
+            self._record("command", command, "allow", "policy")
+            return None
+        if self.mode == "full-auto" and verdict.without_asking("allow") == "allow":
+            self._record("command", command, "allow", "full-auto")
+            return None
+        rules = tuple(rules_for_approval(verdict))
+        answer = self.approver(ApprovalRequest("command", command, explain(verdict, self.policy), rules))
+        self._record("command", command, answer.decision.value, answer.reason)
+        if answer.decision is Decision.reject:
+            return _rejected("command", command, answer.reason) + "\n" + explain(verdict, self.policy)
+        if answer.decision is Decision.allow_always:
+            for rule in rules:
+                self.policy.allow_always(rule)
+        return None
+
+    def _refuse_new_secrets(self, path: str, old: bytes | None, new: bytes) -> None:
+        before = {f.secret for f in find_secrets(old.decode("utf-8", "replace"))} if old else set()
+        added = [f for f in find_secrets(new.decode("utf-8", "replace")) if f.secret not in before]
+        if not added or self.repo.ignored_paths([path]):
+            return
+        kinds = sorted({f.kind for f in added})
+        self.recorder.emit(SecretBlocked(run_id=self.recorder.run_id, path=path, kinds=kinds,
+                                         lines=sorted({f.line for f in added})))
+        raise Refused(
+            f"Refused: this edit would write a secret ({', '.join(kinds)}) into {path}, which git tracks. "
+            "Read it from an environment variable instead (e.g. os.environ[\"API_KEY\"]), or keep it in a "
+            "gitignored .env file; use a placeholder like \"<API_KEY>\" in examples.")
+
+    def _record(self, kind: str, subject: str, decision: str, reason: str) -> None:
+        self.recorder.emit(PermissionDecision(run_id=self.recorder.run_id, kind=kind, subject=subject[:500],
+                                              decision=decision, mode=self.mode, reason=reason))
+
+
+def _rejected(kind: str, subject: str, reason: str) -> str:
+    why = f" ({reason})" if reason else ""
+    how = ("Allow it with --permission-mode full-auto or a policy rule (agent config set policy.allow ...)."
+           if kind == "command" else "Run with --permission-mode auto-edit to let edits land without asking.")
+    return f"The user did not approve this {kind}{why}: {subject[:200]}. {how}"
+
+
+def _diff(path: str, old: bytes | None, new: bytes) -> str:
+    before = old.decode("utf-8", "replace").splitlines(keepends=True) if old else []
+    after = new.decode("utf-8", "replace").splitlines(keepends=True)
+    return "".join(difflib.unified_diff(before, after, f"a/{path}", f"b/{path}"))
