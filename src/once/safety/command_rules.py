@@ -1,0 +1,272 @@
+"""Built-in rules: commands refused whatever the configured rules and the permission mode say.
+
+Each check looks at one simple command (with the path state of the line so far) and
+returns findings: "deny" for what is destructive or escapes the repository, "ask" for
+what needs a person's approval every time (sudo, targets only known at run time).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from once.safety.command_paths import PathWalk
+from once.safety.shell_command import SimpleCommand
+from once.safety.shell_unwrap import code_positions, find_starts
+
+DOWNLOADERS = frozenset({"curl", "wget", "fetch", "http", "https", "xh", "aria2c", "lwp-request", "GET"})
+ROOT_WRAPPERS = frozenset({"sudo", "doas", "su", "pkexec"})
+SAFE_DEVICES = frozenset({"/dev/null", "/dev/zero", "/dev/stdout", "/dev/stderr", "/dev/tty"})
+_WRITES_ANY = frozenset({"rm", "rmdir", "unlink", "shred", "touch", "truncate", "mkdir", "tee", "mv", "chmod",
+                         "chown", "chgrp", "chattr", "setfacl"})
+_WRITES_LAST = frozenset({"cp", "install", "ln", "rsync", "scp"})
+_FORK_WHILE_FORK = re.compile(r"\bfork\b[\s();]*\bwhile\b[\s(]*\bfork\b")
+
+DELETE_OUTSIDE = "recursive delete outside the repository"
+DELETE_BROAD = "recursive delete of the whole repository"
+GIT_DIR = "write into .git"
+RESET_HARD = "git reset --hard"
+FORCE_PUSH = "git push --force"
+GIT_CLEAN = "git clean -f"
+DOWNLOAD_TO_SHELL = "download run as code"
+DEVICE = "write to a device"
+FORMAT = "format a disk"
+FORK_BOMB = "fork bomb"
+POWER = "power off the machine"
+CHMOD_OUTSIDE = "recursive permission change outside the repository"
+ROOT = "runs as root"
+UNPARSEABLE = "cannot be parsed"
+UNKNOWN_TARGET = "target only known at run time"
+UNKNOWN_PROGRAM = "program only known at run time"
+
+
+@dataclass(frozen=True)
+class Finding:
+    decision: Literal["deny", "ask"]
+    rule: str
+    detail: str
+
+
+@dataclass
+class LineState:
+    """What earlier commands of the line left behind: the directory, downloaded files."""
+
+    paths: PathWalk
+    downloads: set[str] = field(default_factory=set)
+
+
+def _options(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """Split arguments into options and operands; `--` ends the options."""
+    options: list[str] = []
+    operands: list[str] = []
+    for index, arg in enumerate(args):
+        if arg == "--":
+            operands.extend(args[index + 1:])
+            break
+        (options if arg.startswith("-") and arg != "-" else operands).append(arg)
+    return options, operands
+
+
+def _short(options: list[str], letters: str) -> bool:
+    return any(not opt.startswith("--") and any(letter in opt[1:] for letter in letters) for opt in options)
+
+
+def _target(state: LineState, part: SimpleCommand, target: str, what: str) -> Finding | None:
+    """Judge one target of a recursive delete or permission change."""
+    resolved = state.paths.resolve(target, part.scope)
+    if resolved is None:
+        return Finding("ask", UNKNOWN_TARGET, f"`{target}` is only known when the shell expands it")
+    if not state.paths.inside(resolved):
+        rule = DELETE_OUTSIDE if what == "delete" else CHMOD_OUTSIDE
+        return Finding("deny", rule, f"`{target}` is outside the repository")
+    if what == "delete" and resolved == state.paths.root:
+        return Finding("deny", DELETE_BROAD, f"`{target}` is the whole repository")
+    if what == "delete" and state.paths.top_level_glob(resolved):
+        return Finding("deny", DELETE_BROAD, f"`{target}` matches everything at the top of the repository")
+    return None
+
+
+def _recursive_delete(part: SimpleCommand, state: LineState) -> list[Finding]:
+    if part.program == "find":
+        return _find_delete(part, state)
+    if part.program != "rm":
+        return []
+    options, operands = _options(part.argv[1:])
+    if not (_short(options, "rR") or "--recursive" in options):
+        return []
+    if "--no-preserve-root" in options:
+        return [Finding("deny", DELETE_OUTSIDE, "--no-preserve-root asks to delete `/`")]
+    if "xargs" in part.wrappers:
+        return [Finding("ask", UNKNOWN_TARGET, "the paths to delete come from xargs' input")]
+    return [found for target in operands if (found := _target(state, part, target, "delete"))]
+
+
+def _find_delete(part: SimpleCommand, state: LineState) -> list[Finding]:
+    if not any(arg in ("-delete", "-exec", "-execdir", "-ok", "-okdir") for arg in part.argv):
+        return []
+    findings = []
+    for start in find_starts(part.argv):
+        resolved = state.paths.resolve(start, part.scope)
+        if resolved is None:
+            findings.append(Finding("ask", UNKNOWN_TARGET, f"`{start}` is only known when the shell expands it"))
+        elif not state.paths.inside(resolved):
+            findings.append(Finding("deny", DELETE_OUTSIDE, f"find deletes or runs commands under `{start}`, "
+                                                            "outside the repository"))
+    return findings
+
+
+def _chmod(part: SimpleCommand, state: LineState) -> list[Finding]:
+    if part.program not in ("chmod", "chown", "chgrp"):
+        return []
+    options, operands = _options(part.argv[1:])
+    if not ("-R" in options or _short(options, "R") or "--recursive" in options):
+        return []
+    targets = operands if any(opt.startswith("--reference") for opt in options) else operands[1:]
+    return [found for target in targets if (found := _target(state, part, target, "chmod"))]
+
+
+def _write_targets(part: SimpleCommand) -> list[str]:
+    """Paths this command writes, as far as its kind is known."""
+    args, program = part.argv[1:], part.program
+    options, operands = _options(args)
+    targets = [redirect.target for redirect in part.redirects if redirect.writes]
+    if program in _WRITES_ANY:
+        targets += operands
+    elif program in _WRITES_LAST:
+        named = [arg.split("=", 1)[1] for arg in args if arg.startswith("--target-directory=")]
+        named += [args[i + 1] for i, arg in enumerate(args[:-1]) if arg == "-t"]
+        targets += named or operands[-1:]
+    elif _in_place(program, options):
+        targets += operands
+    elif program == "dd":
+        targets += [arg[3:] for arg in args if arg.startswith("of=")]
+    elif program in DOWNLOADERS:
+        targets += _download_files(part)
+    return targets
+
+
+def _in_place(program: str, options: list[str]) -> bool:
+    """`sed -i` and `perl -pi` rewrite the files they are given."""
+    if program == "sed":
+        return _short(options, "i") or any(option.startswith("--in-place") for option in options)
+    return bool(re.fullmatch(r"perl[0-9.]*", program)) and _short(options, "i")
+
+
+def _git_dir(part: SimpleCommand, state: LineState) -> list[Finding]:
+    if part.program == "git":
+        return []  # git itself keeps .git; only its own subcommands (rules below) are judged
+    return [Finding("deny", GIT_DIR, f"`{target}` is inside .git") for target in _write_targets(part)
+            if state.paths.writes_git(target, part.scope)]
+
+
+def _devices(part: SimpleCommand, state: LineState) -> list[Finding]:
+    targets = [redirect.target for redirect in part.redirects if redirect.writes]
+    if part.program == "dd":
+        targets += [arg[3:] for arg in part.argv if arg.startswith("of=")]
+    findings = []
+    for target in targets:
+        normal = posixpath.normpath(target) if target.startswith("/") else target
+        if normal.startswith("/dev/") and normal not in SAFE_DEVICES and not normal.startswith("/dev/fd/"):
+            findings.append(Finding("deny", DEVICE, f"it writes to `{target}`"))
+    if part.program.startswith("mkfs") or part.program in ("mke2fs", "mkswap", "wipefs"):
+        findings.append(Finding("deny", FORMAT, f"`{part.program}` erases a filesystem"))
+    return findings
+
+
+def git_subcommand(argv: tuple[str, ...]) -> tuple[str, tuple[str, ...]] | None:
+    """`git -C x -c k=v push -f` -> ("push", ("-f",))."""
+    i = 1
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("-C", "-c", "--git-dir", "--work-tree", "--namespace", "--super-prefix", "--config-env"):
+            i += 2
+        elif arg.startswith("-"):
+            i += 1
+        else:
+            return arg, argv[i + 1:]
+    return None
+
+
+def _git(part: SimpleCommand, state: LineState) -> list[Finding]:
+    found = git_subcommand(part.argv) if part.program == "git" else None
+    if found is None:
+        return []
+    sub, args = found
+    options, operands = _options(args)
+    if sub == "reset" and "--hard" in options:
+        return [Finding("deny", RESET_HARD, "it throws away uncommitted work")]
+    if sub == "push":
+        forced = _short(options, "f") or any(
+            opt.split("=", 1)[0] in ("--force", "--force-with-lease", "--force-if-includes", "--mirror")
+            for opt in options)
+        if forced or any(operand.startswith("+") for operand in operands):
+            return [Finding("deny", FORCE_PUSH, "a forced push can overwrite other people's commits")]
+    dry_run = _short(options, "n") or "--dry-run" in options
+    if sub == "clean" and (_short(options, "f") or "--force" in options) and not dry_run:
+        return [Finding("deny", GIT_CLEAN, "it deletes untracked files for good")]
+    return []
+
+
+def _download_files(part: SimpleCommand) -> list[str]:
+    """Files a downloader writes: `-o FILE`, `wget -O FILE`, or the URL's name for `curl -O` / wget."""
+    args, files = part.argv[1:], []
+    flags = ("-o", "--output") if part.program != "wget" else ("-O", "--output-document")
+    for i, arg in enumerate(args):
+        if arg in flags and i + 1 < len(args):
+            files.append(args[i + 1])
+        elif arg.startswith(tuple(f"{flag}=" for flag in flags if flag.startswith("--"))):
+            files.append(arg.split("=", 1)[1])
+    remote_name = part.program != "wget" and (_short(_options(args)[0], "O") or "--remote-name" in args)
+    names_from_url = part.program == "wget" or remote_name
+    if not files and names_from_url:
+        files += [posixpath.basename(arg.split("?")[0]) for arg in args if "://" in arg]
+    return [name for name in files if name and name != "-"]
+
+
+def _downloads(part: SimpleCommand, state: LineState) -> list[Finding]:
+    if part.program in DOWNLOADERS and part.feeds_shell:
+        return [Finding("deny", DOWNLOAD_TO_SHELL, "what it downloads would be run as code")]
+    positions, _ = code_positions(list(part.argv))
+    for index in sorted(positions):
+        resolved = state.paths.resolve(part.argv[index], part.scope)
+        if resolved is not None and str(resolved) in state.downloads:
+            return [Finding("deny", DOWNLOAD_TO_SHELL, f"it runs `{part.argv[index]}`, which was just downloaded")]
+    return []
+
+
+def _misc(part: SimpleCommand, state: LineState) -> list[Finding]:
+    findings = []
+    if part.unparseable is not None:
+        findings.append(Finding("ask", UNPARSEABLE, f"the command could not be checked ({part.unparseable})"))
+    if part.function and part.argv[:1] == (part.function,) and part.connector in ("|", "&"):
+        findings.append(Finding("deny", FORK_BOMB, f"function `{part.function}` starts copies of itself"))
+    if any(_FORK_WHILE_FORK.search(arg) for arg in part.argv):
+        findings.append(Finding("deny", FORK_BOMB, "it forks without end"))
+    if part.argv and ("$" in part.argv[0] or "`" in part.argv[0]):
+        # `$SHELL -c '...'` or `$(echo rm) -rf /`: no rule can see what would run.
+        findings.append(Finding("ask", UNKNOWN_PROGRAM, f"`{part.argv[0]}` is only known when the shell expands it"))
+    if part.program in ("shutdown", "reboot", "halt", "poweroff"):
+        findings.append(Finding("deny", POWER, f"`{part.program}` stops the machine"))
+    root = [name for name in (*part.wrappers, part.program) if name in ROOT_WRAPPERS]
+    if root:
+        findings.append(Finding("ask", ROOT, f"`{root[0]}` runs it with root rights"))
+    return findings
+
+
+CHECKS: tuple[Callable[[SimpleCommand, LineState], list[Finding]], ...] = (
+    _misc, _recursive_delete, _chmod, _git_dir, _devices, _git, _downloads)
+
+
+def check(part: SimpleCommand, state: LineState) -> list[Finding]:
+    """Every built-in finding for one command; then record what it changes for later commands."""
+    findings = [found for rule in CHECKS for found in rule(part, state)]
+    if part.program in DOWNLOADERS:
+        for name in _download_files(part) + [r.target for r in part.redirects if r.writes]:
+            resolved = state.paths.resolve(name, part.scope)
+            if resolved is not None:
+                state.downloads.add(str(resolved))
+    state.paths.after(part)
+    return findings
