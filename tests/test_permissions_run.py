@@ -103,7 +103,7 @@ def test_a_secret_is_never_written_into_a_tracked_file(cli, repo, tmp_path):
         else (tmp_path / "db").read_bytes()
     assert FAKE_KEY.encode() not in db_bytes
     shown = cli("log", "--db", str(tmp_path / "db"), events[0]["run_id"], cwd=repo)
-    assert "secret" in shown.stdout.lower()
+    assert "secret blocked in settings.py (anthropic_key)" in shown.stdout
 
 
 def test_a_hostile_readme_cannot_get_its_command_run(cli, tmp_path):

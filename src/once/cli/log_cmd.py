@@ -113,7 +113,21 @@ def _event_line(event: dict[str, Any]) -> str | None:
         return f"  ->   {status} {took:>7}  {' '.join(first[0].split())[:80] if first else ''}"
     if kind == "commit":
         return f"commit {event['sha'][:8]}  {event['subject']}  ({', '.join(event['files'])})"
-    if kind in ("error", "undo"):
+    if kind == "secret_blocked":
+        return f"secret blocked in {event['path']} ({', '.join(event['kinds'])})"
+    if kind == "permission":
+        return f"permit {event['kind']} {event['decision']} ({event['mode']}): {event['subject'][:70]}"
+    if kind == "test_result":
+        return f"check  {event['check']} {'passed' if event['passed'] else 'FAILED'}  {event['summary'][:80]}"
+    if kind == "plan_step":
+        return f"step   {event['step']} {event['status']}  {event['title'][:70]}"
+    if kind == "files_selected":
+        return f"files  {', '.join(event['files'][:6])}  ({event['method']})"
+    if kind == "context_loaded":
+        return f"context {event['kind']} {event['path']}"
+    if kind == "compaction":
+        return f"compact {event['tokens_before']} -> {event['tokens_after']} tokens ({event['method']})"
+    if kind in ("error", "undo", "warning"):
         return f"{kind:<6} {event.get('message') or event.get('shas')}"
     if kind == "run_finished":
         return f"end    {event['status']}"
