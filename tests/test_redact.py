@@ -21,7 +21,8 @@ GITHUB = "ghp_" + "0123456789abcdefghijABCDEFGHIJ012345"
 GITHUB_PAT = "github_pat_" + "11ABCDEFG0123456789_abcdefghijklmnop"
 GITLAB = "glpat-" + "Tst0Tst0Tst0Tst0Tst0"
 SLACK = "xoxb-000000000000-000000000000-testtesttesttest"
-SLACK_HOOK = "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"
+# A webhook whose last part is a mask (XXXX...) is a placeholder, not a secret.
+SLACK_HOOK = "https://hooks.slack.com/services/T00000000/B00000000/" + "T3st" * 6
 STRIPE = "sk_live_" + "0000testtesttest0000"
 GOOGLE = "AIza" + "SyTest0000000000000000000000000-_00"
 JWT = (
@@ -63,7 +64,7 @@ PRIVATE_KEY = (
         ("db_password = 'hunter2hunter2'", "hunter2hunter2", "secret"),
         ("client_secret: Zq9xWv8uTs7r", "Zq9xWv8uTs7r", "secret"),
         ("SECRET_KEY=supersecretvalue", "supersecretvalue", "secret"),
-        ("x-api-key: 0123456789abcdef", "0123456789abcdef", "secret"),
+        ("x-api-key: 3f9a1c7e5b2d8f04", "3f9a1c7e5b2d8f04", "secret"),  # 0123456789abcdef is a placeholder
         ("PRIVATE_KEY=MIIEvQIBADANBgkq", "MIIEvQIBADANBgkq", "secret"),
         ("passwd=correct-horse-9", "correct-horse-9", "secret"),
     ],

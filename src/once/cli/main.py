@@ -8,7 +8,7 @@ import sys
 import typer
 
 from once import __version__
-from once.cli import config_cmd, demo_cmd, files_cmd, log_cmd, plan_cmd, run_cmd, skills_cmd, undo_cmd
+from once.cli import config_cmd, demo_cmd, files_cmd, log_cmd, plan_cmd, run_cmd, scan_cmd, skills_cmd, undo_cmd
 from once.cli.common import RAISE_ENV, report_error, should_raise
 from once.errors import OnceError
 
@@ -32,6 +32,7 @@ app.command("demo")(demo_cmd.demo)
 app.command("undo")(undo_cmd.undo)
 app.command("files")(files_cmd.files)
 app.command("log")(log_cmd.log)
+app.command("scan")(scan_cmd.scan)
 app.command("sessions")(log_cmd.sessions)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(skills_cmd.app, name="skills")

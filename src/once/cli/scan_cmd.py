@@ -148,7 +148,8 @@ def scan(
                     for r in found])
     else:
         for r in found:
-            print(terminal_safe(f"{r.path}:{r.line}: {r.kind} ({r.rule}) {r.masked}"))
+            path = r.path.replace("\n", "\\n")  # one finding per line, whatever the file is called
+            print(terminal_safe(f"{path}:{r.line}: {r.kind} ({r.rule}) {r.masked}"))
         files = len({r.path for r in found})
         summary = f"{len(found)} secret(s) in {files} file(s)" if found else "no secrets found"
         print(f"{summary} ({count} file(s) scanned)", file=sys.stderr)
