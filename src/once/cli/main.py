@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -49,9 +51,23 @@ def root(
     ctx: typer.Context,
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Show the version and exit."),
+    permission_mode: Optional[str] = typer.Option(
+        None, "--permission-mode", help="For the app: plan, ask (default), auto-edit or full-auto."),
+    replay: Optional[Path] = typer.Option(None, "--replay", help="For the app: replay model responses."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="For the app: the generation model."),
+    provider: Optional[str] = typer.Option(None, "--provider", help="For the app: anthropic, openai or replay."),
+    db: Optional[Path] = typer.Option(None, "--db", help="For the app: the SQLite file [$ONCE_DB]."),
+    repo: Optional[Path] = typer.Option(None, "--repo", "-C", help="For the app: the repository."),
 ) -> None:
-    if ctx.invoked_subcommand is None:
+    """`agent` alone opens the interactive app in this repository (help when not in a terminal)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
         print(ctx.get_help())
+        return
+    from once.cli.tui_cmd import open_tui
+
+    open_tui(repo, db, replay, model, provider, permission_mode)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,52 @@
+"""Turns the run's events, text and approval requests into app messages, and carries cancellation.
+
+Cancelling raises KeyboardInterrupt inside the worker, which the agent loop already handles
+cleanly (staged edits dropped, landed ones committed, the run recorded as interrupted). It is
+raised only at safe points: a text delta, a model request, or a tool call about to start —
+never between an edit landing and its commit.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from textual.message import Message
+
+from once.agent.permissions import Answer, ApprovalRequest, Decision
+from once.events import Event, ModelRequest, ToolCall
+from once.tui.messages import AgentEvent, AnswerSlot, ApprovalNeeded, TextDelta
+
+SAFE_POINTS = (ModelRequest, ToolCall)
+
+
+class RunAdapter:
+    def __init__(self, post: Callable[[Message], object]) -> None:
+        self.post = post
+        self.cancel = threading.Event()
+        self._raised = False
+
+    def __call__(self, event: Event) -> None:
+        self.post(AgentEvent(event))
+        if isinstance(event, SAFE_POINTS):
+            self._stop_if_cancelled()
+
+    def text(self, delta: str) -> None:
+        self._stop_if_cancelled()
+        self.post(TextDelta(delta))
+
+    def approve(self, request: ApprovalRequest) -> Answer:
+        """Blocks the worker until the user answers (or cancels the run)."""
+        if self.cancel.is_set():
+            return Answer(Decision.reject, "the run was cancelled")
+        slot = AnswerSlot()
+        self.post(ApprovalNeeded(request, slot))
+        while not slot.ready.wait(0.05):
+            if self.cancel.is_set():
+                return Answer(Decision.reject, "the run was cancelled")
+        return slot.answer or Answer(Decision.reject)
+
+    def _stop_if_cancelled(self) -> None:
+        if self.cancel.is_set() and not self._raised:
+            self._raised = True  # once: the loop's own cleanup emits events through this sink
+            raise KeyboardInterrupt

@@ -1,0 +1,47 @@
+"""Messages the worker thread posts to the app (all thread-safe through `post_message`)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from textual.message import Message
+
+from once.agent.permissions import Answer, ApprovalRequest
+from once.agent.result import RunResult
+from once.events import Event
+
+
+@dataclass
+class TextDelta(Message):
+    text: str
+
+
+@dataclass
+class AgentEvent(Message):
+    event: Event
+
+
+@dataclass
+class ApprovalNeeded(Message):
+    request: ApprovalRequest
+    reply: AnswerSlot
+
+
+@dataclass
+class RunEnded(Message):
+    prompt: str
+    result: RunResult | None
+    error: str | None = None
+
+
+@dataclass
+class AnswerSlot:
+    """Where the UI puts the user's answer; the worker waits on `ready`."""
+
+    ready: threading.Event = field(default_factory=threading.Event)
+    answer: Answer | None = None
+
+    def give(self, answer: Answer) -> None:
+        self.answer = answer
+        self.ready.set()

@@ -1,0 +1,1 @@
+"""Small widgets of the app, each with its own DEFAULT_CSS."""

@@ -1,0 +1,58 @@
+"""The approval dialog: the diff or exact command, then allow once / allow always / reject."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+from once.agent.permissions import Answer, ApprovalRequest, Decision
+
+
+class ApprovalScreen(ModalScreen[Answer]):
+    DEFAULT_CSS = """
+    ApprovalScreen { align: center middle; }
+    ApprovalScreen > Vertical { width: 90%; height: 80%; border: thick $warning; background: $surface;
+                                padding: 0 1; }
+    ApprovalScreen .title { text-style: bold; }
+    ApprovalScreen VerticalScroll { height: 1fr; }
+    ApprovalScreen Horizontal { height: auto; }
+    ApprovalScreen Button { margin: 0 1 0 0; }
+    """
+    BINDINGS = [Binding("escape", "reject", "Reject")]
+
+    def __init__(self, request: ApprovalRequest) -> None:
+        super().__init__()
+        self.request = request
+
+    def compose(self) -> ComposeResult:
+        what = "Edit" if self.request.kind == "edit" else "Run command"
+        with Vertical():
+            yield Static(f"{what}: {self.request.subject}", classes="title", markup=False)
+            with VerticalScroll():
+                yield Static(self._detail(), id="detail", markup=False)
+            yield Input(placeholder="reason (optional, recorded when rejecting)", id="reason")
+            with Horizontal():
+                yield Button("Allow once", id="allow_once", variant="success")
+                yield Button("Allow always", id="allow_always", variant="primary")
+                yield Button("Reject", id="reject", variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#allow_once", Button).focus()
+
+    def _detail(self) -> str:
+        if self.request.kind == "edit":
+            return self.request.detail or "(no textual change)"
+        rules = "\n".join(f"  {rule}" for rule in self.request.rules)
+        extra = f"\n\nAllow always adds:\n{rules}" if rules else ""
+        return f"$ {self.request.subject}\n\n{self.request.detail}{extra}"
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        reason = self.query_one("#reason", Input).value.strip()
+        self.dismiss(Answer(Decision(event.button.id), reason))
+
+    def action_reject(self) -> None:
+        self.dismiss(Answer(Decision.reject, self.query_one("#reason", Input).value.strip()))

@@ -1,0 +1,116 @@
+"""The conversation: prompts, streamed Markdown answers, one compact line per tool call."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from textual.containers import VerticalScroll
+from textual.widget import AwaitMount
+from textual.widgets import Collapsible, Markdown, Static
+
+from once.events import ToolCall, ToolResult
+
+SUBJECT_KEYS = ("path", "command", "pattern", "query", "name")
+RESULT_LIMIT = 4000
+
+
+def tool_subject(name: str, tool_input: dict[str, Any]) -> str:
+    """The one thing a tool call is about, for its compact line (a path, a command...)."""
+    for key in SUBJECT_KEYS:
+        value = tool_input.get(key)
+        if isinstance(value, str) and value:
+            return value.splitlines()[0][:80]
+    return ""
+
+
+def tool_title(name: str, tool_input: dict[str, Any]) -> str:
+    return f"{name} {tool_subject(name, tool_input)}".rstrip()
+
+
+class UserPrompt(Static):
+    DEFAULT_CSS = """
+    UserPrompt { color: $text-accent; text-style: bold; margin: 1 0 0 0; }
+    """
+
+
+class Notice(Static):
+    DEFAULT_CSS = """
+    Notice { color: $text-warning; margin: 0 0 0 2; }
+    """
+
+
+class AnswerView(Markdown):
+    DEFAULT_CSS = """
+    AnswerView { margin: 0 0 0 2; padding: 0; background: transparent; }
+    """
+
+
+class ToolLine(Collapsible):
+    """`▸ read_file cli.py`; expands to the input and, once known, the result."""
+
+    DEFAULT_CSS = """
+    ToolLine { border: none; padding: 0; margin: 0 0 0 2; background: transparent; }
+    ToolLine > Contents { padding: 0 0 0 2; }
+    ToolLine .tool-body { color: $text-muted; }
+    """
+
+    def __init__(self, call: ToolCall) -> None:
+        self.call = call
+        self.body = Static(self._body_text(None), classes="tool-body", markup=False)
+        super().__init__(self.body, title=tool_title(call.name, call.input), collapsed=True,
+                         collapsed_symbol="▸", expanded_symbol="▾")
+        self.result: ToolResult | None = None
+
+    def set_result(self, result: ToolResult) -> None:
+        self.result = result
+        mark = " ✗" if result.is_error else ""
+        self.title = f"{tool_title(self.call.name, self.call.input)}{mark} ({result.duration_ms:.0f} ms)"
+        self.body.update(self._body_text(result))
+
+    def _body_text(self, result: ToolResult | None) -> str:
+        shown = json.dumps(self.call.input, indent=2, ensure_ascii=False)
+        if result is None:
+            return f"input:\n{shown}\n\n(running)"
+        return f"input:\n{shown}\n\nresult:\n{result.output[:RESULT_LIMIT]}"
+
+
+class Conversation(VerticalScroll, can_focus=False):
+    DEFAULT_CSS = """
+    Conversation { height: 1fr; padding: 0 1; }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.tools: dict[str, ToolLine] = {}
+        self.answer: AnswerView | None = None
+
+    def add_prompt(self, text: str) -> None:
+        self.answer = None
+        self._add(UserPrompt(f"› {text}", markup=False))
+
+    def add_notice(self, text: str) -> None:
+        self._add(Notice(text, markup=False))
+
+    async def add_text(self, delta: str) -> None:
+        if self.answer is None:
+            self.answer = AnswerView()
+            await self._add(self.answer)  # mounted first: mounting resets a Markdown's source
+        await self.answer.append(delta)
+        self.scroll_end(animate=False)
+
+    def add_tool(self, call: ToolCall) -> None:
+        self.answer = None  # text after a tool call starts a new block below it
+        line = ToolLine(call)
+        self.tools[call.tool_use_id] = line
+        self._add(line)
+
+    def finish_tool(self, result: ToolResult) -> None:
+        line = self.tools.get(result.tool_use_id)
+        if line is not None:
+            line.set_result(result)
+
+    def _add(self, widget: Static | Markdown | Collapsible) -> AwaitMount:
+        done = self.mount(widget)
+        self.scroll_end(animate=False)
+        return done
