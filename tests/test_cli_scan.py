@@ -113,3 +113,18 @@ def test_help_shows_the_pre_commit_hook() -> None:
     result = invoke("--help")
     assert result.exit_code == 0
     assert "exec agent scan --staged" in result.stdout and ".git/hooks/pre-commit" in result.stdout
+
+
+def test_scanning_something_that_is_not_a_file_is_a_usage_error(tmp_path):
+    import os
+
+    from once.cli.main import main
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    try:
+        main(["scan", str(fifo)])
+    except SystemExit as exc:
+        assert exc.code == 2
+    else:
+        raise AssertionError("expected exit code 2")

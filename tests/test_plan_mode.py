@@ -120,3 +120,11 @@ def test_normalize_and_parse_steps():
     assert text.startswith("# Plan: Task")
     assert "Intro words." in text.split("## Key decisions")[0]
     assert [(s.number, s.title) for s in parse_steps(text)] == [(1, "First thing"), (2, "Second")]
+
+
+def test_a_plan_without_steps_is_refused_before_running(cli, repo, tmp_path):
+    plan_file = tmp_path / "p.md"
+    plan_file.write_text("## Overview\nJust do it.\n\n## Steps\n_Not given._\n")
+    result = cli("run", "--plan", str(plan_file), "--replay", cassette(tmp_path, message("x")), "--db",
+                 str(tmp_path / "db"), cwd=repo)
+    assert result.code == 2 and "no numbered steps" in result.stderr

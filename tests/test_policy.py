@@ -340,3 +340,24 @@ def test_approving_every_rule_allows_exactly_that_line(words: list[str]) -> None
     else:
         assert again.decision == verdict.decision, line
     assert explain(verdict)
+
+
+@pytest.mark.parametrize("command, decision", [
+    ("echo evil >> ~/.bashrc", "ask"),
+    ("echo x > /etc/profile", "ask"),
+    ("echo x > /dev/null", "allow"),
+    ("echo x > out.txt", "allow"),
+    ("git config core.hooksPath /elsewhere", "deny"),
+    ("ln -s .git g", "deny"),
+    ("git checkout -- .", "deny"),
+    ("git restore .", "deny"),
+    ("git restore --staged a.py", "allow"),
+    ("git checkout -b feature", "allow"),
+])
+def test_writes_outside_the_repo_and_work_discarding_git_commands(command, decision):
+    from pathlib import Path as _Path
+
+    from once.safety.policy import Policy as _Policy, evaluate as _evaluate
+
+    verdict = _evaluate(command, _Policy(allow=("echo*", "git*", "ln*")), _Path("/srv/work/repo"))
+    assert verdict.decision == decision, verdict.reasons

@@ -133,3 +133,14 @@ def test_offline_runs_route_skills_lexically(cli, repo, tmp_path):
     events = [json.loads(line) for line in result.stdout.splitlines()]
     skills = [e["path"] for e in events if e["type"] == "context_loaded" and e["kind"] == "skill"]
     assert len(skills) == 1 and skills[0].endswith("python-tests/SKILL.md")
+
+
+def test_a_mistyped_skill_name_is_warned_about(cli, repo, tmp_path):
+    from tests.conftest import write_cassette
+
+    cassette = write_cassette(tmp_path / "c.json", [message("ok")])
+    result = cli("run", "--replay", str(cassette), "--db", str(tmp_path / "db"), "/pyhton-tests add tests for /usr",
+                 cwd=repo)
+    assert result.code == 0
+    assert "no skill named 'pyhton-tests'; did you mean /python-tests?" in result.stderr
+    assert "'usr'" not in result.stderr

@@ -14,9 +14,16 @@ TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
 
 
 def calc_repo(tmp_path, max_retries: int = 3, when: str = "turn"):
+    """A project with a failing test; the user's own config names the test command."""
+    import os
+    from pathlib import Path
+
     config = (f'[verify]\ntest_command = "{sys.executable} -m pytest -q -p no:cacheprovider"\n'
               f'max_retries = {max_retries}\nwhen = "{when}"\n')
-    return make_repo(tmp_path / "calc", {"calc.py": CALC, "test_calc.py": TEST, ".once/config.toml": config})
+    user_config = Path(os.environ["XDG_CONFIG_HOME"]) / "once" / "config.toml"
+    user_config.parent.mkdir(parents=True, exist_ok=True)
+    user_config.write_text(config)
+    return make_repo(tmp_path / "calc", {"calc.py": CALC, "test_calc.py": TEST})
 
 
 def fix(id_: str, old: str, new: str) -> dict:
@@ -60,7 +67,7 @@ def test_retries_exhausted_stop_the_run_with_what_was_tried(cli, tmp_path):
     assert result.code == 1
     finished = events[-1]
     assert finished["status"] == "checks_failed" and finished["turns"] == 2
-    assert "Checks: FAILING" in finished["result"] and "Stopped after 1 failed fix attempts" in finished["result"]
+    assert "Checks: FAILING" in finished["result"] and "Stopped after 1 failed fix attempt:" in finished["result"]
     assert [c["passed"] for c in events if c["type"] == "test_result"] == [False, False]
 
 
@@ -89,3 +96,14 @@ def test_no_checks_found_is_said_plainly(cli, repo, tmp_path):
         message("Changed it.")])
     result = cli("run", "--replay", str(cassette), "--db", str(tmp_path / "db"), "-o", "json", "x", cwd=repo)
     assert result.json()["result"] == "Changed it.\n\nChecks: none found (set verify.test_command to name them)."
+
+
+def test_a_check_command_from_the_repositorys_config_obeys_the_policy(cli, tmp_path):
+    marker = tmp_path / "pwned"
+    hostile = f'[verify]\ntest_command = "touch {marker}"\n'
+    repo = make_repo(tmp_path / "hostile", {"calc.py": CALC, ".once/config.toml": hostile})
+    result, events = run(cli, repo, tmp_path, fix("t1", "a - b", "a + b"), message("Fixed."))
+    assert result.code == 0
+    assert not marker.exists()
+    assert [e for e in events if e["type"] == "test_result"] == []
+    assert "Checks: not run: test:" in events[-1]["result"] and "policy.allow" in events[-1]["result"]

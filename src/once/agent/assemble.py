@@ -6,6 +6,8 @@ can tell what was in context.
 
 from __future__ import annotations
 
+import difflib
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +65,7 @@ def load_skills(repo_root: Path, prompt: str, small: SmallAsk | None, recorder: 
     skills, warnings = discover_skills(repo_root, config_dir())
     warn(recorder, warnings)
     assembly.skills_block = skills_prompt(skills, how_to_load=SKILLS_LOAD_LINE)
+    warn(recorder, _unknown_skill_warnings(prompt, [skill.name for skill in skills]))
     chosen = route(prompt, skills, small).skills
     for skill in chosen:
         body = skill.body()
@@ -86,3 +89,18 @@ def select_context_files(conn: sqlite3.Connection, repo_root: Path, prompt: str,
         intro = ("Files that look relevant to the task, picked from the repository's index "
                  "(read others as needed):\n\n")
         assembly.first_blocks.append({"type": "text", "text": intro + rendered})
+
+
+_SLASH_NAME = re.compile(r"(?<![\w/.])/([a-z0-9][a-z0-9-]{1,63})(?![\w/.-])")
+
+
+def _unknown_skill_warnings(prompt: str, names: list[str]) -> list[str]:
+    """`/pyhton-tests` is a typo worth saying; `/usr` is a path and is left alone."""
+    warnings = []
+    for word in _SLASH_NAME.findall(prompt):
+        if word in names:
+            continue
+        close = difflib.get_close_matches(word, names, n=1, cutoff=0.75)
+        if close:
+            warnings.append(f"no skill named '{word}'; did you mean /{close[0]}? (agent skills list shows them)")
+    return warnings

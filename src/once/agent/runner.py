@@ -37,7 +37,7 @@ from once.tools import tools_for_mode
 from once.tools.base import ToolContext, ToolRegistry
 from once.tools.workspace import Workspace
 from once.vcs import GitRepo
-from once.verify import detect_checks
+from once.verify import Check, detect_checks
 
 
 @dataclass
@@ -149,13 +149,28 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
     verifier = None
     if request.mode == "agent":
         checks = detect_checks(repo.root, settings.verify.test_command, settings.verify.lint_command)
-        verifier = Verifier(checks, settings.verify, repo.root, context.command_env or {}, recorder)
+        verifier = Verifier(checks, settings.verify, repo.root, context.command_env or {}, recorder,
+                            permit=_check_permit(settings, gate))
     compactor = Compactor(settings.context_budget, small=request.small,
                           reinject=_reinjector(assembly.context_block, mode_block, progress))
     loop = AgentLoop(config, provider, turns, recorder, history=history, on_text=request.on_text,
                      finalize=_finalizer(request, repo.root, verifier, progress), compactor=compactor,
                      verifier=verifier)
     return loop, assembly.first_blocks
+
+
+def _check_permit(settings: Settings, gate: PermissionGate) -> Callable[[Check], str | None]:
+    """A check command written by the repository's own config is a command like any other:
+    it obeys the policy and the permission mode. Detected checks and the user's own run."""
+    from_project = {name for name in ("test", "lint")
+                    if settings.sources.get(f"verify.{name}_command") == "project"}
+
+    def permit(check: Check) -> str | None:
+        if check.source != "config" or check.name not in from_project:
+            return None
+        return gate.check_command(check.command)
+
+    return permit
 
 
 def _finalizer(request: RunRequest, repo_root: Path, verifier: Verifier | None,

@@ -4,7 +4,7 @@ after `verify.max_retries` failed fix attempts, and say the real status at the e
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 from once.agent.recorder import Recorder
 from once.config import VerifySettings
@@ -14,8 +14,11 @@ from once.verify import Check, CheckOutcome, run_check, summarize_attempts, summ
 
 class Verifier:
     def __init__(self, checks: list[Check], settings: VerifySettings, repo_root: Path, env: Mapping[str, str],
-                 recorder: Recorder) -> None:
+                 recorder: Recorder, permit: Callable[[Check], str | None] | None = None) -> None:
         self.checks = checks
+        self.permit = permit
+        """Asks the permission gate about a check a repository configured; None means it may run."""
+        self.refused: dict[str, str] = {}
         self.settings = settings
         self.repo_root = repo_root
         self.env = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
@@ -56,7 +59,14 @@ class Verifier:
 
     def _check(self, turn: int) -> str | None:
         self.changed_since_check = False
-        self.last = [self._run(check, turn) for check in self.checks]
+        allowed = []
+        for check in self.checks:
+            refusal = self.permit(check) if self.permit is not None else None
+            if refusal is None:
+                allowed.append(check)
+            else:
+                self.refused[check.name] = refusal
+        self.last = [self._run(check, turn) for check in allowed]
         failed = [o for o in self.last if not o.passed]
         if not failed:
             self.failures = 0
@@ -80,6 +90,8 @@ class Verifier:
             return "Checks: none found (set verify.test_command to name them)."
         if self.settings.when == "off":
             return "Checks: not run (verify.when = off)."
+        if self.refused and not self.last:
+            return "Checks: not run: " + " ".join(f"{name}: {why}" for name, why in self.refused.items())
         if not self.last:
             return "Checks: not run (no files changed)."
         parts = [o.summary for o in self.last]
@@ -87,7 +99,9 @@ class Verifier:
             return "Checks: passed. " + " ".join(parts)
         text = "Checks: FAILING. " + " ".join(parts)
         if self.exhausted:
-            text += f"\nStopped after {self.failures - 1} failed fix attempts:\n{summarize_attempts(self.failed_runs)}"
+            attempts = self.failures - 1
+            text += (f"\nStopped after {attempts} failed fix attempt{'s' if attempts != 1 else ''}:\n"
+                     f"{summarize_attempts(self.failed_runs)}")
         return text
 
 

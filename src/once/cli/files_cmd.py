@@ -57,14 +57,10 @@ def files(
 
 
 def _root(where: Path) -> Path:
-    """The enclosing git work tree, else the directory itself (listed without .gitignore)."""
-    from once.errors import NotARepoError
+    """The enclosing git work tree; outside one, a usage error like `agent run`'s."""
     from once.vcs import GitRepo
 
-    try:
-        return GitRepo.open(where).root
-    except NotARepoError:
-        return where.resolve()
+    return GitRepo.open(where).root
 
 
 def _progress_printer() -> Callable[[int, int], None]:

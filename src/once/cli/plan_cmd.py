@@ -22,6 +22,11 @@ def read_plan(path: Path) -> str:
         raise UsageError(f"cannot read the plan {path}: {exc}", hint="Make one with `agent plan \"...\"`.") from None
     if not text.strip():
         raise UsageError(f"the plan {path} is empty")
+    from once.agent.plan import parse_steps
+
+    if not parse_steps(text):
+        raise UsageError(f"the plan {path} has no numbered steps under '## Steps'",
+                         hint="Add steps like '1. Add the flag to cli.py', or make a new plan with `agent plan`.")
     return text
 
 

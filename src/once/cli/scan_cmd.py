@@ -163,6 +163,8 @@ def _run(path: Path | None, staged: bool) -> tuple[list[Reported], int]:
     target = (path or Path.cwd()).expanduser()
     if not target.exists():
         raise UsageError(f"no such file or directory: {target}")
+    if not (target.is_dir() or target.is_file()):
+        raise UsageError(f"{target} is neither a regular file nor a directory", hint="Scan a file or a directory.")
     if staged:
         root = _git_root(target if target.is_dir() else target.parent)
         if root is None:

@@ -133,7 +133,9 @@ def _look(root: Path, rel: str, old: tuple[int, int, int, str] | None, stats: In
     stats.parsed += 1
     summary = extract(rel, data)
     summary.doc = redact(summary.doc)  # what the index stores passes redaction, like the rest of the store
-    return _Row(rel, len(data), st.st_mtime_ns, digest, summary, body=redact(body_terms(data)))
+    # Redact the text before it is cut into identifiers: a key split into words would slip through.
+    clean = redact(data.decode("utf-8", "replace")).encode("utf-8")
+    return _Row(rel, len(data), st.st_mtime_ns, digest, summary, body=body_terms(clean))
 
 
 def _write(conn: sqlite3.Connection, repo: str, known: dict[str, tuple[int, int, int, str]],

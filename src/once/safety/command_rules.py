@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from once.safety.command_paths import PathWalk
+from once.safety.command_paths import PathWalk, in_git_dir
 from once.safety.shell_command import SimpleCommand
 from once.safety.shell_unwrap import code_positions, find_starts
 
@@ -41,6 +41,11 @@ ROOT = "runs as root"
 UNPARSEABLE = "cannot be parsed"
 UNKNOWN_TARGET = "target only known at run time"
 UNKNOWN_PROGRAM = "program only known at run time"
+WRITE_OUTSIDE = "write outside the repository"
+DISCARD_CHANGES = "discard uncommitted changes"
+GIT_HOOKS = "redirect git hooks"
+# Places a command may write outside the repository without asking.
+_SCRATCH = ("/tmp", "/var/tmp", "/dev/null", "/dev/stdout", "/dev/stderr")
 
 
 @dataclass(frozen=True)
@@ -162,6 +167,22 @@ def _git_dir(part: SimpleCommand, state: LineState) -> list[Finding]:
             if state.paths.writes_git(target, part.scope)]
 
 
+def _outside(part: SimpleCommand, state: LineState) -> list[Finding]:
+    """Writes outside the repository (a dotfile in ~, another project) need a person each time."""
+    findings = []
+    for target in _write_targets(part):
+        resolved = state.paths.resolve(target, part.scope)
+        if resolved is None or state.paths.inside(resolved):
+            continue
+        text = str(resolved)
+        if any(text == place or text.startswith(place + "/") for place in _SCRATCH) or text.startswith("/dev/fd/"):
+            continue
+        findings.append(Finding("ask", WRITE_OUTSIDE, f"`{target}` is outside the repository"))
+    if part.program == "ln" and any(in_git_dir(arg) or arg.rstrip("/") == ".git" for arg in part.argv[1:]):
+        findings.append(Finding("deny", GIT_DIR, "a link to .git would let later writes reach it"))
+    return findings
+
+
 def _devices(part: SimpleCommand, state: LineState) -> list[Finding]:
     targets = [redirect.target for redirect in part.redirects if redirect.writes]
     if part.program == "dd":
@@ -204,6 +225,12 @@ def _git(part: SimpleCommand, state: LineState) -> list[Finding]:
             for opt in options)
         if forced or any(operand.startswith("+") for operand in operands):
             return [Finding("deny", FORCE_PUSH, "a forced push can overwrite other people's commits")]
+    if sub == "config" and any(arg.lower().startswith(("core.hookspath", "core.fsmonitor")) for arg in args):
+        return [Finding("deny", GIT_HOOKS, "it changes which programs git runs on its own")]
+    if (sub == "checkout" and ("." in operands or "--" in args) and not _short(options, "b")) or (
+            sub == "restore" and not ({"--staged", "-S"} & set(options)) or sub == "restore" and "-W" in options):
+        if operands:
+            return [Finding("deny", DISCARD_CHANGES, "it overwrites uncommitted changes in the work tree")]
     dry_run = _short(options, "n") or "--dry-run" in options
     if sub == "clean" and (_short(options, "f") or "--force" in options) and not dry_run:
         return [Finding("deny", GIT_CLEAN, "it deletes untracked files for good")]
@@ -257,7 +284,7 @@ def _misc(part: SimpleCommand, state: LineState) -> list[Finding]:
 
 
 CHECKS: tuple[Callable[[SimpleCommand, LineState], list[Finding]], ...] = (
-    _misc, _recursive_delete, _chmod, _git_dir, _devices, _git, _downloads)
+    _misc, _recursive_delete, _chmod, _git_dir, _outside, _devices, _git, _downloads)
 
 
 def check(part: SimpleCommand, state: LineState) -> list[Finding]:

@@ -77,7 +77,7 @@ def run_command(ctx: ToolContext, command: str, timeout: float | None = None) ->
         return ToolOutput("command is empty; give a shell command to run.", is_error=True)
     refusal = ctx.check_command(command) if ctx.check_command is not None else None
     if refusal is not None:
-        return ToolOutput(f"The command was not run. {refusal}", is_error=True)
+        return ToolOutput(refusal if refusal.startswith("The command was not run") else f"The command was not run. {refusal}", is_error=True)
     try:
         ctx.workspace.flush()
     except OSError as exc:
