@@ -59,3 +59,16 @@ def test_agent_files_explains_the_choice(cli, tmp_path):
     data = result.json()
     top = data[0] if isinstance(data, list) else data["candidates"][0]
     assert top["path"] == "app/mail.py" and top["reasons"]
+
+
+def test_small_model_calls_count_toward_the_runs_usage(cli, tmp_path):
+    repo = make_repo(tmp_path / "r", FILES)
+    main = write_cassette(tmp_path / "main.json", [message("ok", usage={"input_tokens": 100, "output_tokens": 10})])
+    small = write_cassette(tmp_path / "small.json", [
+        message("[]", usage={"input_tokens": 7, "output_tokens": 1}),
+        message('["app/mail.py"]', usage={"input_tokens": 9, "output_tokens": 2})])
+    result = cli("run", "--replay", str(main), "--replay-small", str(small), "--db", str(tmp_path / "db"),
+                 "-o", "json", "the welcome message is rude", cwd=repo)
+    usage = result.json()["usage"]
+    assert usage["input_tokens"] == 116 and usage["output_tokens"] == 13
+    assert usage["cost_usd"] > 0

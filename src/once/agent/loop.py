@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from once.agent.compactor import Compactor
 from once.agent.recorder import Recorder
+from once.agent.small import SmallModel
 from once.agent.verifier import Verifier
 from once.agent.result import CommitInfo, RunResult
 from once.agent.turn import TurnRunner
@@ -51,6 +52,7 @@ class AgentLoop:
         finalize: Callable[[RunResult], RunResult] | None = None,
         compactor: Compactor | None = None,
         verifier: Verifier | None = None,
+        small_costs: SmallModel | None = None,
     ) -> None:
         self.config = config
         self.provider = provider
@@ -61,6 +63,7 @@ class AgentLoop:
         self.finalize = finalize
         self.compactor = compactor
         self.verifier = verifier
+        self.small_costs = small_costs
         self.usage = Usage()
         self.cost = 0.0
         self.turn = 0
@@ -199,6 +202,10 @@ class AgentLoop:
         self._finish("error", result=exc.message)
 
     def _finish(self, status: str, result: str | None = None) -> RunResult:
+        small = self.small_costs
+        if small is not None:  # the small model's calls count toward the run's usage and cost
+            self.usage, self.cost = self.usage + small.usage, self.cost + small.cost
+            self.small_costs = None
         outcome = RunResult(
             run_id=self.run_id, session_id=self.recorder.session_id, status=status,
             result=self.last_text if result is None else result, turns=self.turn, usage=self.usage,

@@ -32,7 +32,7 @@ from once.store import RunRecord, Store
 from once.agent.permissions import HEADLESS_DEFAULT, Approver, PermissionGate, headless_approver
 from once.agent.plan import PLAN_MODE_INSTRUCTIONS, execution_instructions
 from once.agent.plan_run import PlanProgress, finish_plan_run
-from once.agent.small import SmallAsk
+from once.agent.small import SmallAsk, SmallModel
 from once.tools import tools_for_mode
 from once.tools.base import ToolContext, ToolRegistry
 from once.tools.workspace import Workspace
@@ -155,7 +155,7 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
                           reinject=_reinjector(assembly.context_block, mode_block, progress))
     loop = AgentLoop(config, provider, turns, recorder, history=history, on_text=request.on_text,
                      finalize=_finalizer(request, repo.root, verifier, progress), compactor=compactor,
-                     verifier=verifier)
+                     verifier=verifier, small_costs=request.small if isinstance(request.small, SmallModel) else None)
     return loop, assembly.first_blocks
 
 

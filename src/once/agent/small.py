@@ -8,16 +8,36 @@ from __future__ import annotations
 
 from typing import Callable
 
-from once.providers.base import ModelRequest, Provider
+from once.providers.base import ModelRequest, Provider, Usage
+from once.providers.pricing import cost_usd
 
 SmallAsk = Callable[[str, str], str]
 """(system prompt, question) -> the model's text answer. Raises ProviderError on failure."""
 
 
-def small_ask(provider: Provider, model: str, *, max_tokens: int = 1024) -> SmallAsk:
-    def ask(system: str, question: str) -> str:
-        request = ModelRequest(model=model, system=system, max_tokens=max_tokens,
-                               messages=[{"role": "user", "content": [{"type": "text", "text": question}]}])
-        return provider.complete(request).text
+class SmallModel:
+    """A `SmallAsk` that also counts what its calls used and cost, for the run's totals."""
 
-    return ask
+    def __init__(self, provider: Provider, model: str, *, max_tokens: int = 1024,
+                 prices: dict[str, dict[str, float]] | None = None) -> None:
+        self.provider = provider
+        self.model = model
+        self.max_tokens = max_tokens
+        self.prices = prices or {}
+        self.usage = Usage()
+        self.cost = 0.0
+        self.calls = 0
+
+    def __call__(self, system: str, question: str) -> str:
+        request = ModelRequest(model=self.model, system=system, max_tokens=self.max_tokens,
+                               messages=[{"role": "user", "content": [{"type": "text", "text": question}]}])
+        response = self.provider.complete(request)
+        self.calls += 1
+        self.usage = self.usage + response.usage
+        self.cost += cost_usd(response.model or self.model, response.usage, self.prices)
+        return response.text
+
+
+def small_ask(provider: Provider, model: str, *, max_tokens: int = 1024,
+              prices: dict[str, dict[str, float]] | None = None) -> SmallModel:
+    return SmallModel(provider, model, max_tokens=max_tokens, prices=prices)

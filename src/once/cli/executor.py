@@ -79,12 +79,13 @@ def _small_model(settings: "Settings", options: RunOptions, server: str | None) 
     if options.replay is not None:
         if options.replay_small is None:
             return None  # offline: every small-model caller takes its deterministic path
-        return small_ask(make_provider("replay", replay=options.replay_small), settings.small_model)
+        return small_ask(make_provider("replay", replay=options.replay_small), settings.small_model,
+                         prices=settings.prices)
     if settings.provider == "openai" and settings.sources.get("small_model") == "default":
         # A local server runs one model; a second prompt prefix would evict its prompt cache.
         return None
     backend = make_provider(settings.provider, base_url=server, timeout=settings.request_timeout)
-    return small_ask(backend, settings.small_model)
+    return small_ask(backend, settings.small_model, prices=settings.prices)
 
 
 def _warn_about_secrets(prompt: str) -> None:
