@@ -147,3 +147,27 @@ def test_an_unexpected_exception_is_reported_without_a_traceback(cli, repo, monk
     assert result.code == 1
     assert "internal error: RuntimeError: simulated bug" in result.stderr
     assert "ONCE_RAISE_ERRORS=1" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_run_whose_process_was_killed_shows_as_killed(cli, repo, tmp_path):
+    import os
+    import signal
+    import subprocess as sp
+    import sys as _sys
+    import time
+
+    responses = [message([tool_use_block("t1", "run_command", {"command": "sleep 31.7"})]), message("never")]
+    cassette = write_cassette(tmp_path / "c.json", responses)
+    proc = sp.Popen([_sys.executable, "-m", "once", "run", "--replay", str(cassette), "--db", str(tmp_path / "db"),
+                     "--permission-mode", "full-auto", "go"], cwd=repo, stdout=sp.DEVNULL, stderr=sp.DEVNULL)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        listed = cli("log", "--db", str(tmp_path / "db"), "--json", cwd=repo)
+        if listed.code == 0 and listed.json() and listed.json()[0]["status"] == "running":
+            break
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    runs = cli("log", "--db", str(tmp_path / "db"), "--json", cwd=repo).json()
+    assert runs[0]["status"] == "killed" and runs[0]["finished_at"]
+    sp.run(["pkill", "-f", "sleep 31.7"], check=False)  # the orphaned command of the killed run

@@ -40,6 +40,7 @@ EXPECTED_COLUMNS = {
         ("cache_read_input_tokens", "INTEGER", 1, "0", 0),
         ("cost_usd", "REAL", 1, "0", 0),
         ("result", "TEXT", 0, None, 0),
+        ("pid", "INTEGER", 0, None, 0),
     ],
     "events": [
         ("id", "INTEGER", 0, None, 1),

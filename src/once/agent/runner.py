@@ -93,7 +93,7 @@ def _run_locked(
     session_id, history = choose_session(store, root, request)
     store.start_run(RunRecord(
         id=run_id, session_id=session_id, repo=root, prompt=request.prompt, mode=request.mode,
-        provider=provider.name, model=settings.model, status="running", started_at=time.time(),
+        provider=provider.name, model=settings.model, status="running", started_at=time.time(), pid=os.getpid(),
     ))
     recorder = Recorder(session_id=session_id, run_id=run_id, store=store, sinks=list(request.sinks))
     recorder.emit(RunStarted(run_id=run_id, session_id=session_id, repo=root, prompt=request.prompt,

@@ -49,6 +49,7 @@ def log(
     from once.store import open_store
 
     with open_store(str(db) if db else None) as store:
+        store.reap_dead_runs()
         if run_id is None:
             runs = store.list_runs(_repo_filter(all_repos, repo), limit=limit)
             if json_out:

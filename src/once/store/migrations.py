@@ -135,3 +135,9 @@ def m002_file_index(conn: sqlite3.Connection) -> None:
             path_terms, symbol_terms, doc_terms, body_terms, tokenize = 'porter unicode61'
         )"""
     )
+
+
+@migration
+def m003_run_pid(conn: sqlite3.Connection) -> None:
+    """The process that runs a run, so a run left `running` by a killed process can be told apart."""
+    conn.execute("ALTER TABLE runs ADD COLUMN pid INTEGER")

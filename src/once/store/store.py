@@ -7,6 +7,7 @@ reaches a prompt, a tool output or a message never reaches the disk.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -56,6 +57,8 @@ class RunRecord:
     cache_read_input_tokens: int = 0
     cost_usd: float = 0.0
     result: str | None = None
+    pid: int | None = None
+    """The process running it (None for runs recorded before this column existed)."""
 
     @property
     def usage(self) -> dict[str, int]:
@@ -70,6 +73,16 @@ class RunRecord:
 
 
 _RUN_COLUMNS = tuple(f.name for f in fields(RunRecord))
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process with that pid: assume alive
+    return True
 
 
 def _dumps(obj: Any) -> str:
@@ -239,6 +252,17 @@ class Store:
                 raise StoreError(f"Cannot finish run {run_id}: no such run.")
             row = conn.execute("SELECT session_id FROM runs WHERE id = ?", (run_id,)).fetchone()
             self._touch_session(conn, row["session_id"], now)
+
+    def reap_dead_runs(self) -> int:
+        """Runs still `running` whose process is gone (killed, crashed) become `killed`; how many."""
+        with self._lock:
+            rows = self.conn.execute("SELECT id, pid FROM runs WHERE status = 'running' AND pid IS NOT NULL").fetchall()
+        dead = [row["id"] for row in rows if not _process_alive(row["pid"])]
+        for run_id in dead:
+            with self._write() as conn:
+                conn.execute("UPDATE runs SET status = 'killed', finished_at = COALESCE(finished_at, ?)"
+                             " WHERE id = ? AND status = 'running'", (time.time(), run_id))
+        return len(dead)
 
     def mark_interrupted(self, run_id: str) -> bool:
         """Mark a run still `running` (its process died) as `interrupted`; True if it was."""
