@@ -54,6 +54,8 @@ class Lexer:
         self._pending: list[Heredoc] = []
         self._heredoc_parts: list[SimpleCommand] = []
 
+    # The three methods below are the grammar, implemented by the parser in shell_split.py;
+    # the lexer calls them for nested strings (bash -c, $(...), heredocs fed to a shell).
     def _child(self, text: str, pos: int, ctx: Context) -> Lexer:
         """A parser for a nested string (or the rest of this one, from `pos`)."""
         raise NotImplementedError
