@@ -7,30 +7,15 @@ import tomllib
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner, Result
 
 from once import config
-from once.cli import config_cmd
-
-root = typer.Typer()
-
-
-@root.callback()
-def _root() -> None:
-    """Stand-in for the main CLI."""
-
-
-root.add_typer(config_cmd.app, name="config")
+from tests.config_cli import clean_config_env, root
 
 
 @pytest.fixture()
 def xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for key in config.KEYS.values():
-        if key.env:
-            monkeypatch.delenv(key.env, raising=False)
-    home = tmp_path / "xdg"
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    home = clean_config_env(tmp_path, monkeypatch)
     return home
 
 

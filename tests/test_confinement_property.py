@@ -74,7 +74,9 @@ def check_result(root: Path, path: str) -> tuple[Path, str] | None:
 def test_any_path_is_refused_or_confined(links: list[tuple[str, str]], parts: list[str], absolute: bool) -> None:
     with temp_repo(links) as root:
         path = "/".join(parts)
-        check_result(root, str(root / path) if absolute else path)
+        outcome = check_result(root, str(root / path) if absolute else path)  # checks confinement inside
+        real_root = Path(os.path.realpath(root))
+        assert outcome is None or outcome[0] == real_root or real_root in outcome[0].parents, (path, outcome)
 
 
 @settings(max_examples=200, deadline=None)

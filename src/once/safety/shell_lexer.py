@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from once.safety.shell_command import SimpleCommand, Word
@@ -39,8 +40,12 @@ class Heredoc:
     to_shell: bool = False  # the owner's output is piped into a shell: `cat <<EOF | sh`
 
 
-class Lexer:
-    """Reads tokens from one string, keeping one token of lookahead."""
+class Lexer(ABC):
+    """Reads tokens from one string, keeping one token of lookahead.
+
+    Abstract: the grammar (`parse_all`, `parse_list`, `_child`) is the parser's, in
+    shell_split.py; the lexer calls it for nested strings (bash -c, $(...), heredocs).
+    """
 
     def __init__(self, text: str, pos: int = 0, depth: int = 0, counter: itertools.count[int] | None = None,
                  ctx: Context | None = None) -> None:
@@ -54,17 +59,17 @@ class Lexer:
         self._pending: list[Heredoc] = []
         self._heredoc_parts: list[SimpleCommand] = []
 
-    # The three methods below are the grammar, implemented by the parser in shell_split.py;
-    # the lexer calls them for nested strings (bash -c, $(...), heredocs fed to a shell).
+    @abstractmethod
     def _child(self, text: str, pos: int, ctx: Context) -> Lexer:
         """A parser for a nested string (or the rest of this one, from `pos`)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def parse_list(self, stop_ops: frozenset[str], stop_words: frozenset[str] = frozenset()) -> list[SimpleCommand]:
-        raise NotImplementedError
+        """Simple commands up to one of `stop_ops` / `stop_words`."""
 
+    @abstractmethod
     def parse_all(self) -> list[SimpleCommand]:
-        raise NotImplementedError
+        """Every simple command of the whole string."""
 
     # ------------------------------------------------------------ tokens
 
