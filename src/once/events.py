@@ -164,6 +164,8 @@ class Undone(Event):
     shas: list[str]
     method: str
     """"reset" when history was rewritten, "revert" when new commits undid it."""
+    reason: str = ""
+    """Why the user undid it (`agent undo --reason`), a correction signal for learning."""
 
 
 @dataclass(kw_only=True)
@@ -224,6 +226,65 @@ class Compacted(Event):
     tokens_after: int
     method: str
     """"small_model" or "truncate"."""
+
+
+@dataclass(kw_only=True)
+class Cancelled(Event):
+    type: ClassVar[str] = "cancelled"
+    reason: str
+    """Who or what cancelled the run: "user" (Escape, Ctrl-C) or "signal"."""
+
+
+@dataclass(kw_only=True)
+class Feedback(Event):
+    type: ClassVar[str] = "feedback"
+    rating: str
+    """"up" or "down"."""
+    comment: str = ""
+    turn: int | None = None
+    """The model turn rated; None means the run's last response."""
+    model: str = ""
+    source: str = "user"
+    """"user" (TUI key, /good, /bad, `agent feedback`)."""
+
+
+@dataclass(kw_only=True)
+class CorrectionNote(Event):
+    type: ClassVar[str] = "note"
+    text: str
+    """A correction in the user's words (`/note TEXT`); the corrections loop turns it into a proposal."""
+
+
+@dataclass(kw_only=True)
+class PlanDecision(Event):
+    type: ClassVar[str] = "plan_decision"
+    decision: str
+    """"approved" or "rejected"."""
+    reason: str = ""
+    path: str = ""
+
+
+@dataclass(kw_only=True)
+class KnowledgeExposure(Event):
+    type: ClassVar[str] = "knowledge"
+    entry_id: str
+    title: str
+    arm: str
+    """"injected" or "holdout" (retrieved, but deliberately not shown to the model)."""
+    score: float
+    status: str
+    """The entry's status when retrieved: probation or active."""
+
+
+@dataclass(kw_only=True)
+class VentFiled(Event):
+    type: ClassVar[str] = "vent"
+    category: str
+    message: str
+    tool: str = ""
+    filed: bool = True
+    """False when the rate limit refused it."""
+    report_id: str = ""
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:

@@ -10,7 +10,10 @@ from typing import Optional
 import typer
 
 from once import __version__
-from once.cli import config_cmd, demo_cmd, files_cmd, log_cmd, plan_cmd, run_cmd, scan_cmd, skills_cmd, undo_cmd
+from once.cli import (
+    config_cmd, demo_cmd, feedback_cmd, files_cmd, knowledge_cmd, learn_cmd, log_cmd, memory_cmd, plan_cmd,
+    proposals_cmd, queue_cmd, run_cmd, scan_cmd, skills_cmd, undo_cmd, vent_cmd,
+)
 from once.cli.common import RAISE_ENV, report_error, should_raise
 from once.errors import OnceError
 
@@ -38,6 +41,13 @@ app.command("scan")(scan_cmd.scan)
 app.command("sessions")(log_cmd.sessions)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(skills_cmd.app, name="skills")
+app.add_typer(queue_cmd.app, name="queue")
+app.add_typer(knowledge_cmd.app, name="knowledge")
+app.add_typer(vent_cmd.app, name="vent")
+app.add_typer(feedback_cmd.app, name="feedback")
+app.add_typer(proposals_cmd.app, name="proposals")
+app.add_typer(memory_cmd.app, name="memory")
+# `agent learn` is registered by learn_cmd itself once it exists: app.command("learn")(learn_cmd.learn)
 
 
 def _version(value: bool) -> None:

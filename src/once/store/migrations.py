@@ -141,3 +141,13 @@ def m002_file_index(conn: sqlite3.Connection) -> None:
 def m003_run_pid(conn: sqlite3.Connection) -> None:
     """The process that runs a run, so a run left `running` by a killed process can be told apart."""
     conn.execute("ALTER TABLE runs ADD COLUMN pid INTEGER")
+
+
+# Later migrations live beside the feature that owns their tables; the order of this list is
+# the schema version, so append only.
+from once.queue.schema import m004_queue  # noqa: E402
+from once.learn.schema import m005_knowledge  # noqa: E402
+from once.vent.schema import m006_vent  # noqa: E402
+from once.corrections.schema import m007_corrections  # noqa: E402
+
+MIGRATIONS.extend([m004_queue, m005_knowledge, m006_vent, m007_corrections])

@@ -1,0 +1,1 @@
+"""Feedback and corrections: ratings, training-data export, and change proposals to memory and skills."""
