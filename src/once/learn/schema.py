@@ -1,4 +1,4 @@
-"""Tables of this feature (one migration; never edit it once it has shipped)."""
+"""Tables of the knowledge bank (one migration; never edit it once it has shipped)."""
 
 from __future__ import annotations
 
@@ -6,4 +6,76 @@ import sqlite3
 
 
 def m005_knowledge(conn: sqlite3.Connection) -> None:
-    pass  # filled in by the feature's first change
+    # One row per knowledge entry. `repo` is NULL for global entries. `status` is one of
+    # candidate, probation, active, demoted, pruned; `status_reason` says why it is there.
+    conn.execute(
+        """CREATE TABLE knowledge (
+            id TEXT PRIMARY KEY,
+            repo TEXT,
+            scope TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            title TEXT NOT NULL,
+            description TEXT NOT NULL,
+            knowledge TEXT NOT NULL,
+            status TEXT NOT NULL,
+            status_reason TEXT NOT NULL DEFAULT '',
+            sources TEXT NOT NULL DEFAULT '[]',
+            merged_count INTEGER NOT NULL DEFAULT 1,
+            model TEXT NOT NULL DEFAULT '',
+            tool_version TEXT NOT NULL DEFAULT '',
+            holdout REAL NOT NULL DEFAULT 0.2,
+            weight REAL NOT NULL DEFAULT 1.0,
+            embedding BLOB,
+            embedder TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            last_retrieved_at REAL
+        )"""
+    )
+    conn.execute("CREATE INDEX knowledge_status ON knowledge (status, repo)")
+    # Retrieval text (rowid = knowledge.rowid), ranked with bm25().
+    conn.execute(
+        "CREATE VIRTUAL TABLE knowledge_fts USING fts5(title, description, tokenize = 'porter unicode61')"
+    )
+    # One row per (entry, session, run) where the entry was retrieved: the arm the session
+    # drew and, once evaluated, the outcome (1 success, 0 failure, NULL not yet known).
+    conn.execute(
+        """CREATE TABLE exposures (
+            id INTEGER PRIMARY KEY,
+            entry_id TEXT NOT NULL REFERENCES knowledge(id),
+            session_id TEXT NOT NULL,
+            run_id TEXT NOT NULL,
+            arm TEXT NOT NULL,
+            score REAL NOT NULL,
+            ts REAL NOT NULL,
+            outcome INTEGER,
+            UNIQUE (entry_id, session_id, run_id)
+        )"""
+    )
+    conn.execute("CREATE INDEX exposures_entry ON exposures (entry_id, arm)")
+    conn.execute("CREATE INDEX exposures_session ON exposures (session_id)")
+    # Stuck episodes found by `agent learn`, keyed by their stable ref so detection is idempotent.
+    conn.execute(
+        """CREATE TABLE episodes (
+            ref TEXT PRIMARY KEY,
+            session_id TEXT NOT NULL,
+            repo TEXT NOT NULL,
+            status TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            ended_at REAL,
+            data TEXT NOT NULL,
+            entry_id TEXT
+        )"""
+    )
+    # Every status move of an entry (promote, demote, prune, probation on a version change).
+    conn.execute(
+        """CREATE TABLE knowledge_log (
+            id INTEGER PRIMARY KEY,
+            entry_id TEXT NOT NULL,
+            ts REAL NOT NULL,
+            action TEXT NOT NULL,
+            from_status TEXT NOT NULL,
+            to_status TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT ''
+        )"""
+    )
