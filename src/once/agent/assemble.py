@@ -104,3 +104,23 @@ def _unknown_skill_warnings(prompt: str, names: list[str]) -> list[str]:
         if close:
             warnings.append(f"no skill named '{word}'; did you mean /{close[0]}? (agent skills list shows them)")
     return warnings
+
+
+def load_learned(conn: sqlite3.Connection, repo_root: Path, prompt: str, recorder: Recorder,
+                 assembly: Assembly) -> None:
+    """Knowledge learned from earlier sessions: each retrieved entry is injected or held out,
+    and both arms are logged (an empty bank costs one indexed query, no embedding)."""
+    from once.events import KnowledgeExposure
+    from once.learn.inject import learned_for_turn
+
+    try:
+        injection = learned_for_turn(conn, repo=str(repo_root), session_id=recorder.session_id,
+                                     run_id=recorder.run_id, prompt=prompt)
+    except Exception as exc:  # learning must never stop a run: say so and go on without it
+        warn(recorder, [f"learned knowledge was skipped: {type(exc).__name__}: {exc}"])
+        return
+    for exposure in injection.exposures:
+        recorder.emit(KnowledgeExposure(run_id=recorder.run_id, entry_id=exposure.entry_id, title=exposure.title,
+                                        arm=exposure.arm, score=exposure.score, status=exposure.status))
+    if injection.block:
+        assembly.first_blocks.append({"type": "text", "text": injection.block})

@@ -37,8 +37,13 @@ def m005_knowledge(conn: sqlite3.Connection) -> None:
     conn.execute(
         "CREATE VIRTUAL TABLE knowledge_fts USING fts5(title, description, tokenize = 'porter unicode61')"
     )
+    # Document frequency per term: retrieval drops terms so common they would make FTS5 rank
+    # most of the bank while adding almost nothing to bm25.
+    conn.execute("CREATE VIRTUAL TABLE knowledge_vocab USING fts5vocab(knowledge_fts, 'row')")
     # One row per (entry, session, run) where the entry was retrieved: the arm the session
     # drew and, once evaluated, the outcome (1 success, 0 failure, NULL not yet known).
+    # `holdout` is the probability of the holdout arm the draw used: the evaluation's test
+    # needs it, and an entry's rate changes with its status.
     conn.execute(
         """CREATE TABLE exposures (
             id INTEGER PRIMARY KEY,
@@ -49,6 +54,7 @@ def m005_knowledge(conn: sqlite3.Connection) -> None:
             score REAL NOT NULL,
             ts REAL NOT NULL,
             outcome INTEGER,
+            holdout REAL,
             UNIQUE (entry_id, session_id, run_id)
         )"""
     )
@@ -67,6 +73,9 @@ def m005_knowledge(conn: sqlite3.Connection) -> None:
             entry_id TEXT
         )"""
     )
+    # Small per-install values of the learning loop, e.g. the random salt of the holdout draw
+    # (random per install, stable per (entry, session)).
+    conn.execute("CREATE TABLE learn_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     # Every status move of an entry (promote, demote, prune, probation on a version change).
     conn.execute(
         """CREATE TABLE knowledge_log (

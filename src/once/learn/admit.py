@@ -1,0 +1,122 @@
+"""The admission check: a candidate goes live (probation) only if retrieval would use it well.
+
+Recall: it must be retrieved (score over the retrieval threshold) for the opening prompt of
+every one of its own source episodes. Precision: it must not be retrieved for more than
+`MAX_UNRELATED_RATE` of unrelated sessions' opening prompts. An entry that fails stays a
+`candidate` and its status_reason says which test it failed and by how much.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from once.learn.bank import Bank, KnowledgeEntry
+from once.learn.retrieve import SCORE_THRESHOLD, score_texts
+
+MAX_UNRELATED_RATE = 0.10
+"""The precision guard: retrieved for at most 10% of unrelated sessions."""
+UNRELATED_SAMPLE = 200
+
+
+@dataclass(frozen=True)
+class Admission:
+    admitted: bool
+    reason: str
+    own_hits: int
+    own_total: int
+    unrelated_hits: int
+    unrelated_total: int
+
+
+def check_admission(entry: KnowledgeEntry, own_prompts: Sequence[str], unrelated_prompts: Sequence[str], *,
+                    embedder: Any, threshold: float = SCORE_THRESHOLD,
+                    max_unrelated_rate: float = MAX_UNRELATED_RATE) -> Admission:
+    """Score the entry against its own prompts and unrelated ones; no writes."""
+    own = [p for p in own_prompts if p.strip()]
+    other = [p for p in unrelated_prompts if p.strip()]
+    text = entry.retrieval_text()
+    own_hits = sum(_retrieved(p, text, embedder, threshold) for p in own)
+    other_hits = sum(_retrieved(p, text, embedder, threshold) for p in other)
+    rate = other_hits / len(other) if other else 0.0
+    figures = (f"retrieved for {own_hits}/{len(own)} of its own opening prompts and "
+               f"{other_hits}/{len(other)} unrelated ones ({rate:.0%}; the limit is {max_unrelated_rate:.0%})")
+    if not own:
+        return Admission(False, "not admitted: no opening prompt of a source episode to check against",
+                         0, 0, other_hits, len(other))
+    if own_hits < len(own):
+        return Admission(False, f"not admitted: too narrow, {figures}", own_hits, len(own), other_hits, len(other))
+    if rate > max_unrelated_rate:
+        return Admission(False, f"not admitted: too broad, {figures}", own_hits, len(own), other_hits, len(other))
+    return Admission(True, f"admitted: {figures}", own_hits, len(own), other_hits, len(other))
+
+
+def _retrieved(prompt: str, text: str, embedder: Any, threshold: float) -> bool:
+    score, _, _ = score_texts(prompt, [text], embedder)[0]
+    return score >= threshold
+
+
+def admit(bank: Bank, entry_id: str, own_prompts: Sequence[str], unrelated_prompts: Sequence[str], *,
+          threshold: float = SCORE_THRESHOLD) -> Admission:
+    """Run the check on a stored candidate: probation if it passes, else it stays a candidate (with why)."""
+    entry = bank.get(entry_id)
+    if entry is None:
+        raise KeyError(entry_id)
+    result = check_admission(entry, own_prompts, unrelated_prompts, embedder=bank.embedder, threshold=threshold)
+    if result.admitted:
+        bank.set_status(entry.id, "probation", result.reason, "admitted")
+    else:
+        bank.set_status(entry.id, "candidate", result.reason, "admission_failed")
+    return result
+
+
+def source_prompts(conn: sqlite3.Connection, sources: Sequence[str]) -> list[str]:
+    """The opening prompts of an entry's source episodes, as `agent learn` stored them."""
+    prompts = []
+    for ref in sources:
+        row = conn.execute("SELECT data FROM episodes WHERE ref = ?", (ref,)).fetchone()
+        if row is None:
+            continue
+        try:
+            data = json.loads(row[0])
+        except json.JSONDecodeError:
+            continue
+        prompt = data.get("opening_prompt") or data.get("prompt") or ""
+        if prompt:
+            prompts.append(prompt)
+    return prompts
+
+
+def unrelated_prompts(conn: sqlite3.Connection, exclude_sessions: Sequence[str], *,
+                      limit: int = UNRELATED_SAMPLE) -> list[str]:
+    """The first prompt of recent sessions other than the entry's own: the precision sample."""
+    excluded = set(exclude_sessions)
+    rows = conn.execute(
+        "SELECT r.session_id, r.prompt FROM runs r JOIN (SELECT session_id, MIN(started_at) AS first"
+        " FROM runs WHERE session_id IS NOT NULL GROUP BY session_id) f"
+        " ON f.session_id = r.session_id AND f.first = r.started_at"
+        " ORDER BY r.started_at DESC LIMIT ?", (limit + len(excluded),)).fetchall()
+    return [row[1] for row in rows if row[0] not in excluded][:limit]
+
+
+def source_sessions(conn: sqlite3.Connection, sources: Sequence[str]) -> list[str]:
+    marks = ", ".join("?" for _ in sources)
+    if not sources:
+        return []
+    rows = conn.execute(f"SELECT DISTINCT session_id FROM episodes WHERE ref IN ({marks})", list(sources)).fetchall()
+    return [row[0] for row in rows]
+
+
+def admit_from_store(bank: Bank, entry_id: str, *, extra_prompts: Sequence[str] = (),
+                     extra_sessions: Sequence[str] = ()) -> Admission:
+    """Admission with the evidence the store holds: source episodes' prompts, other sessions' prompts.
+
+    `extra_*` carry what the episodes table does not (an insight's prompt and session)."""
+    entry = bank.get(entry_id)
+    if entry is None:
+        raise KeyError(entry_id)
+    own = [*source_prompts(bank.conn, entry.sources), *extra_prompts]
+    sessions = [*source_sessions(bank.conn, entry.sources), *extra_sessions]
+    return admit(bank, entry.id, own, unrelated_prompts(bank.conn, sessions))

@@ -1,0 +1,302 @@
+"""The knowledge bank: entries learned from earlier sessions, in SQLite.
+
+A small repository over the `knowledge` tables (see `once.learn.schema`): every text is
+redacted before it is written, the FTS5 row and the embedding are kept in step with the
+entry, and every status move is logged. numpy is imported only when an embedding is
+computed, so listing or showing entries stays light.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Callable
+
+from once.errors import UsageError
+from once.ids import new_id
+from once.safety.redact import redact
+from once.store.db import transaction
+
+STATUSES = ("candidate", "probation", "active", "demoted", "pruned")
+LIVE_STATUSES = ("probation", "active")
+"""Only these are retrieved and injected."""
+SCOPES = ("project", "global")
+KINDS = ("episode", "insight", "manual")
+HOLDOUT_FLOOR = 0.10
+DEFAULT_HOLDOUT = {"probation": 0.20, "active": 0.10}
+"""A new or unproven entry is held out more often: its effect is not known yet."""
+_MAX_CANDIDATES = 10
+
+
+@dataclass
+class KnowledgeEntry:
+    """One row of `knowledge` (the embedding is the bank's business, not the caller's)."""
+
+    title: str
+    description: str
+    """What retrieval matches: symptoms, error signature, framework, file kinds."""
+    knowledge: str
+    """What gets injected: the guidance that would have avoided the detour."""
+    scope: str = "project"
+    kind: str = "episode"
+    repo: str | None = None
+    """The repository root for project entries; None for global ones."""
+    status: str = "candidate"
+    status_reason: str = ""
+    sources: list[str] = field(default_factory=list)
+    merged_count: int = 1
+    model: str = ""
+    tool_version: str = ""
+    holdout: float = DEFAULT_HOLDOUT["probation"]
+    weight: float = 1.0
+    embedder: str = ""
+    id: str = ""
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    last_retrieved_at: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> "KnowledgeEntry":
+        values = {name: row[name] for name in _COLUMNS}
+        values["sources"] = json.loads(values["sources"] or "[]")
+        return cls(**values)
+
+    def retrieval_text(self) -> str:
+        return f"{self.title}\n{self.description}"
+
+
+_COLUMNS = tuple(f.name for f in fields(KnowledgeEntry))
+_TEXT_FIELDS = ("title", "description", "knowledge", "status_reason")
+
+
+def validate(entry: KnowledgeEntry) -> None:
+    """Refuse an entry the rest of the loop could not use, with a message that says why."""
+    if entry.status not in STATUSES:
+        raise UsageError(f"unknown status '{entry.status}'", hint=f"Use one of: {', '.join(STATUSES)}.")
+    if entry.scope not in SCOPES:
+        raise UsageError(f"unknown scope '{entry.scope}'", hint="Use project or global.")
+    if entry.scope == "project" and not entry.repo:
+        raise UsageError("a project entry needs its repository", hint="Give the repository, or make it global.")
+    for name in ("title", "description", "knowledge"):
+        if not getattr(entry, name).strip():
+            raise UsageError(f"a knowledge entry needs a non-empty {name}")
+
+
+def holdout_for(status: str, stored: float | None = None) -> float:
+    """The holdout rate of an entry: its stored rate or its status default, never below the floor."""
+    rate = DEFAULT_HOLDOUT.get(status, DEFAULT_HOLDOUT["probation"]) if stored is None else stored
+    return max(HOLDOUT_FLOOR, min(1.0, float(rate)))
+
+
+class Bank:
+    """Knowledge entries over an open, migrated connection."""
+
+    def __init__(self, conn: sqlite3.Connection, *, embedder: Any = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.conn = conn
+        self._embedder = embedder
+        self._clock = clock
+
+    @property
+    def embedder(self) -> Any:
+        if self._embedder is None:
+            from once.learn.embed import default_embedder
+
+            self._embedder = default_embedder()
+        return self._embedder
+
+    # -- writing -------------------------------------------------------------
+
+    def add(self, entry: KnowledgeEntry) -> str:
+        """Store a new entry (redacted); returns its id."""
+        now = self._clock()
+        entry = _redacted(replace(entry, id=entry.id or new_id("k"), created_at=entry.created_at or now,
+                                  updated_at=now, sources=list(entry.sources)))
+        if entry.scope == "global":
+            entry.repo = None
+        validate(entry)
+        blob = self._embed(entry)
+        entry.embedder = self.embedder.name
+        values = entry.to_dict()
+        values["sources"] = json.dumps(entry.sources)
+        columns = ", ".join((*_COLUMNS, "embedding"))
+        marks = ", ".join("?" for _ in range(len(_COLUMNS) + 1))
+        with transaction(self.conn) as conn:
+            try:
+                conn.execute(f"INSERT INTO knowledge ({columns}) VALUES ({marks})",
+                             (*(values[c] for c in _COLUMNS), blob))
+            except sqlite3.IntegrityError:
+                raise UsageError(f"a knowledge entry with id {entry.id} already exists") from None
+            self._index(conn, entry)
+            _log(conn, entry.id, now, "created", "", entry.status, entry.status_reason)
+        return entry.id
+
+    def update(self, entry: KnowledgeEntry) -> None:
+        """Rewrite an entry's fields; the FTS row and embedding follow its text."""
+        old = self.get(entry.id)
+        if old is None:
+            raise UsageError(f"no knowledge entry '{entry.id}'", hint="List them with `agent knowledge list`.")
+        entry = _redacted(replace(entry, updated_at=self._clock(), sources=list(entry.sources)))
+        if entry.scope == "global":
+            entry.repo = None
+        validate(entry)
+        text_changed = old.retrieval_text() != entry.retrieval_text()
+        blob = self._embed(entry) if text_changed or old.embedder != self.embedder.name else None
+        if blob is not None:
+            entry.embedder = self.embedder.name
+        values = entry.to_dict()
+        values["sources"] = json.dumps(entry.sources)
+        settable = [c for c in _COLUMNS if c not in ("id", "created_at")]
+        sql = ", ".join(f"{c} = ?" for c in settable)
+        params: list[Any] = [values[c] for c in settable]
+        if blob is not None:
+            sql += ", embedding = ?"
+            params.append(blob)
+        with transaction(self.conn) as conn:
+            conn.execute(f"UPDATE knowledge SET {sql} WHERE id = ?", (*params, entry.id))
+            if text_changed:
+                self._index(conn, entry)
+            _bump(conn)
+            if old.status != entry.status:
+                _log(conn, entry.id, entry.updated_at, "edit", old.status, entry.status, entry.status_reason)
+
+    def set_status(self, entry_id: str, status: str, reason: str, action: str) -> KnowledgeEntry:
+        """Move an entry to `status` (its holdout follows the status default) and log the move."""
+        if status not in STATUSES:
+            raise UsageError(f"unknown status '{status}'", hint=f"Use one of: {', '.join(STATUSES)}.")
+        entry = self._require(entry_id)
+        now = self._clock()
+        reason = redact(reason)
+        holdout = holdout_for(status) if status in DEFAULT_HOLDOUT else entry.holdout
+        with transaction(self.conn) as conn:
+            conn.execute("UPDATE knowledge SET status = ?, status_reason = ?, holdout = ?, updated_at = ?"
+                         " WHERE id = ?", (status, reason, holdout, now, entry.id))
+            _log(conn, entry.id, now, action, entry.status, status, reason)
+        return replace(entry, status=status, status_reason=reason, holdout=holdout, updated_at=now)
+
+    def merge_into(self, target_id: str, sources: list[str]) -> KnowledgeEntry:
+        """A near-duplicate joins an existing entry: its sources are added, merged_count grows."""
+        entry = self._require(target_id)
+        added = [s for s in sources if s not in entry.sources]
+        merged = replace(entry, sources=entry.sources + added, merged_count=entry.merged_count + 1)
+        self.update(merged)
+        return self._require(target_id)
+
+    def remove(self, entry_id: str) -> KnowledgeEntry:
+        """Delete an entry, its FTS row and its exposures (the log keeps the removal)."""
+        entry = self._require(entry_id)
+        with transaction(self.conn) as conn:
+            rowid = conn.execute("SELECT rowid FROM knowledge WHERE id = ?", (entry.id,)).fetchone()[0]
+            conn.execute("DELETE FROM knowledge_fts WHERE rowid = ?", (rowid,))
+            conn.execute("DELETE FROM exposures WHERE entry_id = ?", (entry.id,))
+            conn.execute("DELETE FROM knowledge WHERE id = ?", (entry.id,))
+            _log(conn, entry.id, self._clock(), "removed", entry.status, "removed", "")
+        return entry
+
+    # -- reading -------------------------------------------------------------
+
+    def get(self, id_or_prefix: str) -> KnowledgeEntry | None:
+        """An entry by id or unique id prefix; an ambiguous prefix is a UsageError."""
+        if not id_or_prefix:
+            return None
+        rows = self.conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM knowledge WHERE id = ?",
+                                 (id_or_prefix,)).fetchall()
+        if not rows:
+            rows = self.conn.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM knowledge WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+                (id_or_prefix, id_or_prefix + "\U0010ffff", _MAX_CANDIDATES + 1)).fetchall()
+        if len(rows) > 1:
+            ids = ", ".join(row["id"] for row in rows[:_MAX_CANDIDATES])
+            raise UsageError(f"'{id_or_prefix}' matches more than one knowledge entry: {ids}",
+                             hint="Give more characters of the id.")
+        return KnowledgeEntry.from_row(rows[0]) if rows else None
+
+    def list(self, status: str | None = None, repo: str | None = None, *,
+             include_global: bool = True) -> list[KnowledgeEntry]:
+        """Entries, newest first; `repo` keeps that repository's entries (and global ones)."""
+        clauses, params = [], []
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status)
+        if repo is not None:
+            clauses.append("(repo = ? OR repo IS NULL)" if include_global else "repo = ?")
+            params.append(repo)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self.conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM knowledge {where}"
+                                 " ORDER BY created_at DESC, id DESC", params).fetchall()
+        return [KnowledgeEntry.from_row(row) for row in rows]
+
+    def search(self, text: str, k: int = 10, *, repo: str | None = None,
+               statuses: tuple[str, ...] | None = None) -> list[tuple[KnowledgeEntry, float]]:
+        """Full-text search (FTS5, bm25; higher is better here), any status unless given."""
+        from once.learn.retrieve import fts_query
+
+        query = fts_query(text)
+        if not query or k <= 0:
+            return []
+        clauses, params = ["knowledge_fts MATCH ?"], [query]
+        if statuses:
+            clauses.append(f"k.status IN ({', '.join('?' for _ in statuses)})")
+            params.extend(statuses)
+        if repo is not None:
+            clauses.append("(k.repo = ? OR k.repo IS NULL)")
+            params.append(repo)
+        cols = ", ".join(f"k.{c}" for c in _COLUMNS)
+        rows = self.conn.execute(
+            f"SELECT {cols}, bm25(knowledge_fts) AS rank FROM knowledge_fts"
+            f" JOIN knowledge k ON k.rowid = knowledge_fts.rowid WHERE {' AND '.join(clauses)}"
+            " ORDER BY rank LIMIT ?", (*params, k)).fetchall()
+        return [(KnowledgeEntry.from_row(row), -float(row["rank"])) for row in rows]
+
+    def log(self, entry_id: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute("SELECT ts, action, from_status, to_status, reason FROM knowledge_log"
+                                 " WHERE entry_id = ? ORDER BY id", (entry_id,)).fetchall()
+        return [dict(row) for row in rows]
+
+    def exposure_counts(self, entry_id: str) -> dict[str, int]:
+        rows = self.conn.execute("SELECT arm, COUNT(*) AS n FROM exposures WHERE entry_id = ? GROUP BY arm",
+                                 (entry_id,)).fetchall()
+        return {row["arm"]: int(row["n"]) for row in rows}
+
+    # -- internals -----------------------------------------------------------
+
+    def _require(self, entry_id: str) -> KnowledgeEntry:
+        entry = self.get(entry_id)
+        if entry is None:
+            raise UsageError(f"no knowledge entry '{entry_id}'", hint="List them with `agent knowledge list`.")
+        return entry
+
+    def _embed(self, entry: KnowledgeEntry) -> bytes:
+        from once.learn.embed import vector_to_blob
+
+        return vector_to_blob(self.embedder.embed([entry.retrieval_text()])[0])
+
+    @staticmethod
+    def _index(conn: sqlite3.Connection, entry: KnowledgeEntry) -> None:
+        rowid = conn.execute("SELECT rowid FROM knowledge WHERE id = ?", (entry.id,)).fetchone()[0]
+        conn.execute("DELETE FROM knowledge_fts WHERE rowid = ?", (rowid,))
+        conn.execute("INSERT INTO knowledge_fts (rowid, title, description) VALUES (?, ?, ?)",
+                     (rowid, entry.title, entry.description))
+
+
+def _redacted(entry: KnowledgeEntry) -> KnowledgeEntry:
+    """Nothing a secret scanner would flag reaches the bank."""
+    changes = {name: redact(getattr(entry, name)) for name in _TEXT_FIELDS}
+    return replace(entry, **changes, sources=[redact(s) for s in entry.sources])
+
+
+def _bump(conn: sqlite3.Connection) -> None:
+    """A counter every change of entries moves: in-process caches of the bank compare it."""
+    conn.execute("INSERT INTO learn_meta (key, value) VALUES ('bank_version', '1') ON CONFLICT (key)"
+                 " DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+
+
+def _log(conn: sqlite3.Connection, entry_id: str, ts: float, action: str, old: str, new: str, reason: str) -> None:
+    _bump(conn)
+    conn.execute("INSERT INTO knowledge_log (entry_id, ts, action, from_status, to_status, reason)"
+                 " VALUES (?, ?, ?, ?, ?, ?)", (entry_id, ts, action, old, new, reason))
