@@ -27,18 +27,19 @@ PRECEDENCE = (
     "parents', the project's over the workspace's, and the user's words in this conversation over all of them."
 )
 
-KINDS: tuple[str, ...] = ("workspace_knowledge", "project_knowledge", "agents_md")
+KINDS: tuple[str, ...] = ("workspace_knowledge", "project_knowledge", "agents_md", "memory")
 _LABELS = {
     "workspace_knowledge": "Workspace knowledge",
     "project_knowledge": "Project knowledge",
     "agents_md": "Instructions file",
+    "memory": "Project memory: the user's standing corrections",
 }
 
 
 @dataclass(frozen=True)
 class ContextSource:
     kind: str
-    """workspace_knowledge, project_knowledge or agents_md."""
+    """workspace_knowledge, project_knowledge, agents_md or memory."""
     path: str
     """Repo-relative (resolved) for repository files, absolute for the user's knowledge file."""
     directory: str
@@ -213,6 +214,15 @@ def load_base_context(repo_root: Path, config_dir: Path) -> tuple[list[ContextSo
     warnings.extend(more)
     if rel is not None:
         add(_load_instructions(repo_root, rel, ""))
+
+    # The user's corrections (`agent memory`): last, so they win over the files above.
+    memory_rel = (project_dir(Path(".")) / "memory.md").as_posix()
+    if os.path.lexists(repo_root / memory_rel):
+        confined = confine_quietly(repo_root, memory_rel)
+        if confined is None:
+            warnings.append(f"Project memory {memory_rel} points outside the repository, so it was skipped.")
+        else:
+            add(_load_file("memory", memory_rel, confined[0], "", REPO_FILE_LIMIT))
     return sources, warnings
 
 

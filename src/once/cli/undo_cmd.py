@@ -14,6 +14,8 @@ def undo(
     run_id: Optional[str] = typer.Argument(None, metavar="[RUN]",
                                            help="Undo every commit of this run (implies --run; a prefix is enough)."),
     run: bool = typer.Option(False, "--run", help="Undo every commit of a run, not just the last commit."),
+    reason: str = typer.Option("", "--reason", "-m",
+                               help="Why you undid it: kept with the run as a correction the agent learns from."),
     json_out: bool = typer.Option(False, "--json", help="Print what was undone as JSON."),
     db: Optional[Path] = typer.Option(None, "--db", help="The SQLite file to log to [$ONCE_DB]."),
     repo: Optional[Path] = typer.Option(None, "--repo", "-C", help="The repository (default: the cwd)."),
@@ -32,6 +34,8 @@ def undo(
       agent undo --run
 
       agent undo --run r-1m7yc3nb9jaq8g
+
+      agent undo --reason "never edit generated files under gen/"
     """
     from once.events import Undone
     from once.store import open_store
@@ -45,7 +49,8 @@ def undo(
         result = undo_run(git, run_id) if (run or run_id) else undo_last(git)
     with open_store(str(db) if db else None) as store:
         if owner and store.get_run(owner) is not None:
-            store.append_event(Undone(run_id=owner, shas=result.shas, method=result.method))
+            store.append_event(Undone(run_id=owner, shas=result.shas, method=result.method,
+                                        reason=reason.strip()))
     if json_out:
         print_json({"shas": result.shas, "method": result.method, "files": result.files,
                     "restored_user_changes": result.restored_user_changes})
