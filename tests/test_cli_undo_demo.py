@@ -132,7 +132,8 @@ def test_every_command_has_help_that_teaches(cli):
 def test_version_and_bare_invocation(cli):
     assert cli("--version").stdout.startswith("once ")
     bare = cli()
-    assert bare.code == 0 and "agent demo" in bare.stdout
+    assert bare.code == 2 and "agent demo" in bare.stdout  # no terminal: the help, and a usage error
+    assert "needs a terminal" in bare.stderr
 
 
 def test_an_unexpected_exception_is_reported_without_a_traceback(cli, repo, monkeypatch):

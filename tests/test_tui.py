@@ -82,7 +82,7 @@ async def test_a_prompt_streams_the_answer_shows_the_tool_line_and_details(repo,
         assert tool.result is not None and "argparse" in tool.result.output
         assert "parses **arguments**" in answers(app)
         details = app.query_one(DetailsPanel).lines()
-        assert any(line.startswith("✓ read_file (") and "ms)" in line for line in details)
+        assert any(line.startswith("✓ read_file cli.py (") and "ms)" in line for line in details)
         assert any(line.startswith("run done") for line in details)
         assert app.finished[-1].result is not None and app.finished[-1].result.status == "done"
         status = app.query_one(StatusBar).status
@@ -136,7 +136,7 @@ async def test_a_prompt_sent_while_running_is_queued_and_runs_after(repo, tmp_pa
         await pilot.pause()
         await submit(pilot, "second")
         await pilot.pause()
-        assert app.running and app.queue == ["second"]
+        assert app.running and [i.text for i in app.queue.items(include_finished=False)] == ["second"]
         assert app.query_one(StatusBar).status.queued == 1
         assert "second answer" not in answers(app)
         provider.gate.set()
@@ -146,7 +146,7 @@ async def test_a_prompt_sent_while_running_is_queued_and_runs_after(repo, tmp_pa
                 break
         assert [ended.prompt for ended in app.finished] == ["first", "second"]
         assert answers(app).index("first answer") < answers(app).index("second answer")
-        assert app.queue == [] and not app.running
+        assert app.queue.pending_count() == 0 and not app.running
         sessions = {ended.result.session_id for ended in app.finished if ended.result}
         assert len(sessions) == 1  # later prompts continue the app's session
 

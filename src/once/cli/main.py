@@ -47,7 +47,7 @@ app.add_typer(vent_cmd.app, name="vent")
 app.add_typer(feedback_cmd.app, name="feedback")
 app.add_typer(proposals_cmd.app, name="proposals")
 app.add_typer(memory_cmd.app, name="memory")
-# `agent learn` is registered by learn_cmd itself once it exists: app.command("learn")(learn_cmd.learn)
+app.command("learn")(learn_cmd.learn)
 
 
 def _version(value: bool) -> None:
@@ -68,16 +68,19 @@ def root(
     provider: Optional[str] = typer.Option(None, "--provider", help="For the app: anthropic, openai or replay."),
     db: Optional[Path] = typer.Option(None, "--db", help="For the app: the SQLite file [$ONCE_DB]."),
     repo: Optional[Path] = typer.Option(None, "--repo", "-C", help="For the app: the repository."),
+    continue_: bool = typer.Option(False, "--continue", "-c",
+                                   help="For the app: reopen this repository's latest session and its conversation."),
 ) -> None:
     """`agent` alone opens the interactive app in this repository (help when not in a terminal)."""
     if ctx.invoked_subcommand is not None:
         return
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        print(ctx.get_help())
-        return
-    from once.cli.tui_cmd import open_tui
+    from once.cli.tui_cmd import NO_TTY_HINT, NO_TTY_MESSAGE, has_terminal, open_tui
 
-    open_tui(repo, db, replay, model, provider, permission_mode)
+    if not has_terminal():  # e.g. piped or under CI: say why, show what else there is, and fail
+        print(f"{NO_TTY_MESSAGE}\n{NO_TTY_HINT}\n", file=sys.stderr)
+        print(ctx.get_help())
+        raise typer.Exit(2)
+    open_tui(repo, db, replay, model, provider, permission_mode, continue_session=continue_)
 
 
 def main(argv: list[str] | None = None) -> None:

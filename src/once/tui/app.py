@@ -1,4 +1,8 @@
-"""The Textual app: conversation, prompt input, Details panel, status line; runs in a thread worker."""
+"""The Textual app: conversation, prompt input, side tabs, status line; runs happen in a thread worker.
+
+Plan review lives in plan_flow.py and the actions on past work (rate, note, undo, sessions,
+slash commands) in actions.py; this module starts runs and routes what they emit.
+"""
 
 from __future__ import annotations
 
@@ -6,37 +10,75 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.screen import ModalScreen
 from textual.widgets import Input, TabbedContent, TabPane
 
 from once.agent.permissions import Answer, Decision
-from once.errors import OnceError
-from once.events import ErrorEvent, ModelResponse, RunStarted, ToolCall, ToolResult
+from once.errors import OnceError, ProviderError
+from once.events import (
+    CommitMade,
+    ErrorEvent,
+    ModelResponse,
+    PlanStep,
+    RunStarted,
+    ToolCall,
+    ToolResult,
+)
+from once.tui import records
+from once.tui.actions import Actions
 from once.tui.adapter import RunAdapter
 from once.tui.backend import Backend
+from once.tui.commands import parse_slash
 from once.tui.messages import AgentEvent, ApprovalNeeded, RunEnded, TextDelta
+from once.tui.plan_flow import PlanFlow
+from once.tui.queue_flow import QueueFlow
 from once.tui.widgets.approval import ApprovalScreen
 from once.tui.widgets.conversation import Conversation
 from once.tui.widgets.details import DetailsPanel
+from once.tui.widgets.learned import LearnedPanel
+from once.tui.widgets.plan_panel import PlanPanel
 from once.tui.widgets.prompt_input import PromptInput
+from once.tui.widgets.queue_panel import QueuePanel
 from once.tui.widgets.status_bar import StatusBar
 
+DIALOG_FREE_ACTIONS = ("toggle_mode", "rate", "undo", "sessions")
 
-class OnceApp(App[None]):
+
+def error_text(exc: OnceError) -> str:
+    """A run's error as the notice shows it: what happened, then what to do."""
+    hint = f"\n{exc.hint}" if exc.hint else ""
+    kind = "model provider error" if isinstance(exc, ProviderError) else "error"
+    return f"{kind}: {exc.message}{hint}\nThe session is still open: fix it and send the prompt again."
+
+
+class OnceApp(Actions, PlanFlow, QueueFlow, App[None]):
     TITLE = "once"
     CSS = """
     #main { height: 1fr; }
-    #side { width: 40%; max-width: 60; border-left: solid $panel; }
+    #side { width: 40%; max-width: 70; border-left: solid $panel; }
     """
-    BINDINGS = [Binding("escape", "cancel_run", "Cancel run")]
+    BINDINGS = [
+        Binding("escape", "cancel_run", "Cancel run"),
+        Binding("shift+tab", "toggle_mode", "Plan/Agent", priority=True),
+        Binding("ctrl+g", "rate('up')", "Good"),
+        Binding("ctrl+b", "rate('down')", "Bad"),
+        Binding("ctrl+z", "undo", "Undo"),
+        Binding("ctrl+o", "sessions", "Sessions"),
+    ]
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, *, continue_session: bool = False) -> None:
         super().__init__()
         self.backend = backend
-        self.queue: list[str] = []
-        """Prompts waiting for the current run to end (in memory for now)."""
+        self.continue_session = continue_session
+        self.init_queue()  # the repository's persisted prompt queue, opened on mount
         self.adapter: RunAdapter | None = None
         self.session_id: str | None = None
+        self.run_id: str | None = None
+        """The latest run of this app (what /good, /bad and /note are about)."""
+        self.last_commit: str | None = None
+        self.cancelling = False
         self.finished: list[RunEnded] = []
+        self.skills: list[str] = []
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -44,30 +86,49 @@ class OnceApp(App[None]):
             with TabbedContent(id="side"):
                 with TabPane("Details", id="details-tab"):
                     yield DetailsPanel(id="details")
+                with TabPane("Plan", id="plan-tab"):
+                    yield PlanPanel(id="plan")
+                with TabPane("Learned", id="learned-tab"):
+                    yield LearnedPanel(id="learned")
+                with TabPane("Queue", id="queue-tab"):
+                    yield QueuePanel(self.open_queue(), id="queue")
         yield StatusBar()
-        yield PromptInput(id="prompt")
+        yield PromptInput(skills=lambda: self.skills, id="prompt")
 
     def on_mount(self) -> None:
         status = self.query_one(StatusBar).status
-        status.mode = self.backend.permission_mode
         status.model = self.backend.settings.model
         status.branch = self.backend.branch()
+        self.skills = self.backend.skill_names()
         self._refresh_status()
         self.query_one(PromptInput).focus()
+        if self.continue_session:
+            self.open_latest_session()
+
+    def open_latest_session(self) -> None:
+        from once.store import open_store
+
+        with open_store(str(self.backend.db) if self.backend.db else None) as store:
+            latest = store.latest_session(str(self.backend.repo.root))
+        if latest is None:
+            self.query_one(Conversation).add_notice("no earlier session in this repository: starting a new one")
+        else:
+            self.open_session(latest)
 
     @property
     def running(self) -> bool:
         return self.adapter is not None
 
     def submit_prompt(self, text: str) -> None:
-        """Start the prompt now, or queue it behind the running one."""
+        """Run a slash command now; start a prompt now, or queue it behind the running one."""
         text = text.strip()
         if not text:
             return
-        if self.running:
-            self.queue.append(text)
-            self.query_one(Conversation).add_notice(f"queued: {text}")
-            self._refresh_status()
+        slash = parse_slash(text, self.skills)
+        if slash is not None and slash.kind != "skill":  # /<skill-name> goes to the run, which loads it
+            self.run_slash(slash)
+        elif self.running:
+            self.queue_prompt(text)
         else:
             self._start(text)
 
@@ -79,25 +140,24 @@ class OnceApp(App[None]):
         event.input.value = ""
         self.submit_prompt(event.value)
 
-    def _start(self, prompt: str) -> None:
+    def _start(self, prompt: str, plan_text: str | None = None) -> None:
         self.adapter = RunAdapter(self.post_message)
         self.query_one(Conversation).add_prompt(prompt)
         self._refresh_status()
-        self._run_in_thread(prompt, self.adapter)
+        self._run_in_thread(prompt, self.adapter, plan_text)
 
     @work(thread=True, group="runs")
-    def _run_in_thread(self, prompt: str, adapter: RunAdapter) -> None:
+    def _run_in_thread(self, prompt: str, adapter: RunAdapter, plan_text: str | None = None) -> None:
         """Blocking: the whole run happens here, never on the UI's event loop."""
         try:
             result = self.backend.run(prompt, sink=adapter, on_text=adapter.text, approver=adapter.approve,
-                                      session_id=self.session_id)
+                                      session_id=self.session_id, plan_text=plan_text)
         except OnceError as exc:
-            hint = f"\n{exc.hint}" if exc.hint else ""
-            self.post_message(RunEnded(prompt, None, f"{exc.message}{hint}"))
+            self.post_message(RunEnded(prompt, None, error_text(exc)))
         except KeyboardInterrupt:
-            self.post_message(RunEnded(prompt, None, "cancelled"))
+            self.post_message(RunEnded(prompt, None, "run stopped: cancelled"))
         except Exception as exc:  # the session must stay usable whatever a run does
-            self.post_message(RunEnded(prompt, None, f"{type(exc).__name__}: {exc}"))
+            self.post_message(RunEnded(prompt, None, f"run stopped: {type(exc).__name__}: {exc}"))
         else:
             self.post_message(RunEnded(prompt, result))
 
@@ -108,7 +168,7 @@ class OnceApp(App[None]):
         event = message.event
         conversation = self.query_one(Conversation)
         if isinstance(event, RunStarted):
-            self.session_id = event.session_id
+            self.session_id, self.run_id = event.session_id, event.run_id
         elif isinstance(event, ToolCall):
             conversation.add_tool(event)
         elif isinstance(event, ToolResult):
@@ -117,7 +177,12 @@ class OnceApp(App[None]):
             self._count_usage(event)
         elif isinstance(event, ErrorEvent):
             conversation.add_notice(f"error: {event.message}")
+        elif isinstance(event, PlanStep):
+            self.query_one(PlanPanel).step(event)
+        elif isinstance(event, CommitMade) and event.kind == "agent":
+            self.last_commit = event.sha
         self.query_one(DetailsPanel).add_event(event)
+        self.query_one(LearnedPanel).add_event(event)
 
     def on_approval_needed(self, message: ApprovalNeeded) -> None:
         self.push_screen(ApprovalScreen(message.request), callback=message.reply.give)
@@ -125,26 +190,47 @@ class OnceApp(App[None]):
     def on_run_ended(self, message: RunEnded) -> None:
         self.finished.append(message)
         self.adapter = None
+        cancelled, self.cancelling = self.cancelling, False
         if isinstance(self.screen, ApprovalScreen):  # a cancelled run no longer waits for it
             self.screen.dismiss(Answer(Decision.reject, "the run ended"))
         conversation = self.query_one(Conversation)
+        result = message.result
+        if cancelled:
+            self._record_cancel(result.run_id if result else self.run_id)
         if message.error:
-            conversation.add_notice(f"run stopped: {message.error}")
-        elif message.result is not None and message.result.status != "done":
-            conversation.add_notice(f"run {message.result.status}")
+            conversation.add_notice(message.error)
+        elif result is not None and result.plan_path:
+            self.show_plan(result)
+        elif result is not None and result.status != "done":
+            conversation.add_notice(f"run {result.status}")
         self.query_one(StatusBar).status.branch = self.backend.branch()
-        if self.queue:
-            self._start(self.queue.pop(0))
+        self.queue_run_ended(message, cancelled)  # the next queued item starts (not after a cancel)
         self._refresh_status()
+
+    def _record_cancel(self, run_id: str | None) -> None:
+        if run_id is None:
+            return
+        event = records.cancelled(run_id)
+        try:
+            records.append(self.backend.db, event)
+        except OnceError as exc:
+            self.show_error(exc)
+        self.query_one(DetailsPanel).add_event(event)
 
     def action_cancel_run(self) -> None:
         if self.adapter is not None:
+            self.cancelling = True
             self.adapter.cancel.set()
             self.query_one(Conversation).add_notice("cancelling…")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The app's own keys stay out of dialogs (shift+tab moves focus there)."""
+        return not (action in DIALOG_FREE_ACTIONS and isinstance(self.screen, ModalScreen))
 
     def on_unmount(self) -> None:
         if self.adapter is not None:  # a worker waiting for an answer must not outlive the app
             self.adapter.cancel.set()
+        self.close_queue()  # an item this app was running goes back to the queue
 
     def _count_usage(self, event: ModelResponse) -> None:
         status = self.query_one(StatusBar).status
@@ -154,6 +240,8 @@ class OnceApp(App[None]):
 
     def _refresh_status(self) -> None:
         bar = self.query_one(StatusBar)
+        plan = self.backend.mode == "plan"
+        bar.status.mode = "Plan" if plan else f"Agent ({self.backend.permission_mode})"
         bar.status.state = "running" if self.running else "idle"
-        bar.status.queued = len(self.queue)
+        bar.status.queued = self.queued_count()
         bar.refresh_status()

@@ -1,10 +1,12 @@
 """What the app needs to start a run, with no Textual in it: repo, settings, provider, database.
 
-The provider is built once per session so a replay cassette keeps its position across prompts.
+The provider is built once per session so a replay cassette keeps its position across prompts, and
+lazily, at the first prompt: a missing API key is then a notice in the app, not a refusal to open.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,21 +28,41 @@ TUI_DEFAULT_MODE = "ask"
 class Backend:
     repo: GitRepo
     settings: Settings
-    provider: Provider
+    provider: Provider | None
     db: Path | None = None
     permission_mode: str = TUI_DEFAULT_MODE
+    """How edits and commands are approved in Agent mode."""
+    mode: str = "agent"
+    """"agent" or "plan" (the next prompt writes a plan; read-only end to end)."""
+    make_provider: Callable[[], Provider] | None = None
+    """Builds the provider when `provider` is None (it may raise, e.g. no API key)."""
 
     def branch(self) -> str:
         return self.repo.branch() or "(detached)"
 
+    def skill_names(self) -> list[str]:
+        from once.paths import config_dir
+        from once.skills.discovery import discover_skills
+
+        return [skill.name for skill in discover_skills(self.repo.root, config_dir())[0]]
+
     def run(self, prompt: str, *, sink: EventSink, on_text: TextCallback, approver: Approver,
-            session_id: str | None) -> RunResult:
-        """One prompt, run to the end in the calling thread (the app's worker)."""
-        mode = "plan" if self.permission_mode == "plan" else "agent"  # plan mode is read-only end to end
+            session_id: str | None, plan_text: str | None = None) -> RunResult:
+        """One prompt (or an approved plan, in Agent mode), run to the end in the calling thread."""
+        mode = "agent" if plan_text is not None else self.mode
+        permission = "plan" if mode == "plan" else self.permission_mode
         request = RunRequest(prompt=prompt, mode=mode, sinks=[sink], on_text=on_text, approver=approver,
-                             permission_mode=self.permission_mode, session_id=session_id)
+                             permission_mode=permission, session_id=session_id, plan_text=plan_text)
+        provider = self.ensure_provider()
         with open_store(str(self.db) if self.db else None) as store:
-            return run_once(request, repo=self.repo, settings=self.settings, provider=self.provider, store=store)
+            return run_once(request, repo=self.repo, settings=self.settings, provider=provider, store=store)
+
+    def ensure_provider(self) -> Provider:
+        if self.provider is None:
+            if self.make_provider is None:
+                raise UsageError("no model provider is configured", hint="Pass --provider or --replay.")
+            self.provider = self.make_provider()
+        return self.provider
 
 
 def build_backend(repo: Path, *, db: Path | None = None, replay: Path | None = None, model: str | None = None,
@@ -52,6 +74,14 @@ def build_backend(repo: Path, *, db: Path | None = None, replay: Path | None = N
     flags = {"provider": "replay" if replay is not None else provider, "model": model}
     settings = load_settings(git.root, flags=flags)
     server = settings.base_url if settings.provider == "openai" else None
-    llm = make_provider(settings.provider, replay=replay, base_url=server, timeout=settings.request_timeout)
-    mode = permission_mode or settings.permission_mode or TUI_DEFAULT_MODE
-    return Backend(repo=git, settings=settings, provider=llm, db=db, permission_mode=mode)
+
+    def provider_now() -> Provider:
+        return make_provider(settings.provider, replay=replay, base_url=server, timeout=settings.request_timeout)
+
+    permission = permission_mode or settings.permission_mode or TUI_DEFAULT_MODE
+    backend = Backend(repo=git, settings=settings, provider=None, db=db, make_provider=provider_now)
+    if permission == "plan":  # `--permission-mode plan` starts in Plan mode; Agent mode then asks
+        backend.mode = "plan"
+    else:
+        backend.permission_mode = permission
+    return backend

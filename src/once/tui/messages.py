@@ -45,3 +45,10 @@ class AnswerSlot:
     def give(self, answer: Answer) -> None:
         self.answer = answer
         self.ready.set()
+
+
+@dataclass
+class ShowCommit(Message):
+    """Open a commit's diff (a click on a commit in Details)."""
+
+    sha: str

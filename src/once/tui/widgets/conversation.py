@@ -10,6 +10,7 @@ from textual.widget import AwaitMount
 from textual.widgets import Collapsible, Markdown, Static
 
 from once.events import ToolCall, ToolResult
+from once.tui.sessions import Shown
 
 SUBJECT_KEYS = ("path", "command", "pattern", "query", "name")
 RESULT_LIMIT = 4000
@@ -109,6 +110,26 @@ class Conversation(VerticalScroll, can_focus=False):
         line = self.tools.get(result.tool_use_id)
         if line is not None:
             line.set_result(result)
+
+    def clear(self) -> None:
+        self.tools.clear()
+        self.answer = None
+        self.remove_children()
+
+    def show_items(self, items: list[Shown]) -> None:
+        """An earlier conversation, as it was (answers whole, tool calls with their results)."""
+        for item in items:
+            if item.kind == "prompt":
+                self.add_prompt(item.text)
+            elif item.kind == "text":
+                self._add(AnswerView(item.text))
+            elif item.kind == "tool":
+                call = ToolCall(run_id="", turn=0, tool_use_id=item.tool_use_id, name=item.name,
+                                input=item.input or {})
+                self.add_tool(call)
+                if item.result is not None:
+                    self.finish_tool(ToolResult(run_id="", turn=0, tool_use_id=item.tool_use_id, name=item.name,
+                                                is_error=item.is_error, output=item.result, duration_ms=0))
 
     def _add(self, widget: Static | Markdown | Collapsible) -> AwaitMount:
         done = self.mount(widget)

@@ -2,39 +2,51 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from once.events import (
+    Cancelled,
     CommitMade,
     ErrorEvent,
     Event,
     FileChanged,
     PermissionDecision,
+    PlanStep,
     RunFinished,
     RunStarted,
     TestResult,
+    ToolCall,
     ToolResult,
     WarningEvent,
 )
+from once.tui.messages import ShowCommit
+from once.tui.widgets.conversation import tool_subject
 
 
-def describe(event: Event) -> str | None:
-    """One line for the steps worth listing; None for the rest."""
+def describe(event: Event, subject: str = "") -> str | None:
+    """One line for the steps worth listing; None for the rest. `subject`: what a tool worked on."""
     if isinstance(event, RunStarted):
         return f"run {event.run_id} · {event.model} · {event.permission_mode}"
     if isinstance(event, ToolResult):
         mark = "✗" if event.is_error else "✓"
-        return f"{mark} {event.name} ({event.duration_ms:.0f} ms)"
+        about = f" {subject}" if subject else ""
+        return f"{mark} {event.name}{about} ({event.duration_ms:.0f} ms)"
     if isinstance(event, FileChanged):
         return f"  {event.action} {event.path}"
     if isinstance(event, CommitMade):
-        return f"● commit {event.sha[:8]} {event.subject}"
+        return f"● commit {event.sha[:8]} {event.subject} (click for the diff)"
     if isinstance(event, TestResult):
         mark = "✓" if event.passed else "✗"
         return f"{mark} check {event.check} ({event.duration_ms:.0f} ms) {event.summary}".rstrip()
     if isinstance(event, PermissionDecision):
-        return f"  {event.kind} {event.decision}: {event.subject[:60]}"
+        why = f" ({event.reason})" if event.reason else ""
+        return f"  {event.kind} {event.decision}: {event.subject[:60]}{why}"
+    if isinstance(event, PlanStep):
+        return f"  step {event.step} {event.status}: {event.title[:60]}"
+    if isinstance(event, Cancelled):
+        return f"! cancelled by the {event.reason}"
     if isinstance(event, ErrorEvent):
         return f"! {event.kind}: {event.message}"
     if isinstance(event, WarningEvent):
@@ -52,16 +64,36 @@ class DetailLine(Static):
     """
 
 
+class CommitLine(DetailLine):
+    """A commit step: clicking it opens the commit's diff."""
+
+    def __init__(self, text: str, sha: str) -> None:
+        super().__init__(text, markup=False)
+        self.sha = sha
+
+    def on_click(self, event: events.Click) -> None:
+        event.stop()
+        self.post_message(ShowCommit(self.sha))
+
+
 class DetailsPanel(VerticalScroll, can_focus=False):
     DEFAULT_CSS = """
     DetailsPanel { height: 1fr; }
     """
 
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.subjects: dict[str, str] = {}
+        """What each tool call was about (a path, a command), shown with its result."""
+
     def add_event(self, event: Event) -> DetailLine | None:
-        text = describe(event)
+        if isinstance(event, ToolCall):
+            self.subjects[event.tool_use_id] = tool_subject(event.name, event.input)
+        subject = self.subjects.get(event.tool_use_id, "") if isinstance(event, ToolResult) else ""
+        text = describe(event, subject)
         if text is None:
             return None
-        line = DetailLine(text, markup=False)
+        line = CommitLine(text, event.sha) if isinstance(event, CommitMade) else DetailLine(text, markup=False)
         if isinstance(event, ErrorEvent) or (isinstance(event, ToolResult) and event.is_error):
             line.add_class("-error")
         if isinstance(event, CommitMade):

@@ -1,11 +1,15 @@
-"""The prompt input, with history on up/down."""
+"""The prompt input: history on up/down, slash commands and skill names completed as you type."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from textual.binding import Binding
+from textual.suggester import Suggester
 from textual.widgets import Input
+
+from once.tui.commands import complete
 
 
 class PromptHistory:
@@ -31,14 +35,26 @@ class PromptHistory:
         return self.items[self.cursor] if self.cursor < len(self.items) else ""
 
 
+class SlashSuggester(Suggester):
+    """Suggests `/command` and `/skill-name` completions; right arrow or end accepts one."""
+
+    def __init__(self, skills: Callable[[], Iterable[str]]) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.skills = skills
+
+    async def get_suggestion(self, value: str) -> str | None:
+        return complete(value, self.skills())
+
+
 class PromptInput(Input):
     DEFAULT_CSS = """
     PromptInput { dock: bottom; margin: 0 1; }
     """
     BINDINGS = [Binding("up", "history_back", show=False), Binding("down", "history_forward", show=False)]
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(placeholder="Ask once to do something… (Esc cancels a run)", **kwargs)
+    def __init__(self, skills: Callable[[], Iterable[str]] = tuple, **kwargs: Any) -> None:
+        super().__init__(placeholder="Ask once to do something… (/help lists commands, Esc cancels a run)",
+                         suggester=SlashSuggester(skills), **kwargs)
         self.history = PromptHistory()
 
     def action_history_back(self) -> None:

@@ -1,0 +1,102 @@
+"""The app's Plan flow: the mode key, a written plan into the Plan tab, approve / reject / $EDITOR.
+
+A mixin of OnceApp, kept apart so the app module stays about running prompts.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from typing import TYPE_CHECKING
+
+from textual.widgets import TabbedContent, TextArea
+
+from once.agent.result import RunResult
+from once.errors import OnceError
+from once.tui import records
+from once.tui.plan_file import (
+    approved_prompt,
+    check_plan,
+    load_plan,
+    plan_path,
+    save_plan,
+)
+from once.tui.widgets.conversation import Conversation
+from once.tui.widgets.dialogs import ReasonScreen
+from once.tui.widgets.plan_panel import PlanPanel
+
+if TYPE_CHECKING:
+    from once.tui.app import OnceApp
+
+PLAN_TAB = "plan-tab"
+
+
+class PlanFlow:
+    def set_mode(self: OnceApp, mode: str) -> None:
+        self.backend.mode = mode
+        label = "Plan: prompts write a plan to review" if mode == "plan" else "Agent: prompts edit and commit"
+        self.query_one(Conversation).add_notice(f"mode: {label}")
+        self._refresh_status()
+
+    def action_toggle_mode(self: OnceApp) -> None:
+        self.set_mode("agent" if self.backend.mode == "plan" else "plan")
+
+    def show_plan(self: OnceApp, result: RunResult) -> None:
+        """A plan-mode run wrote `.once/plan.md`: put it up for review in the Plan tab."""
+        text = load_plan(self.backend.repo.root)
+        self.query_one(PlanPanel).show_plan(text, result.run_id)
+        self.query_one(TabbedContent).active = PLAN_TAB
+        self.query_one(Conversation).add_notice(
+            f"plan written to {result.plan_path}: edit it in the Plan tab, then Approve or Reject")
+
+    def on_plan_panel_approve(self: OnceApp, message: PlanPanel.Approve) -> None:
+        if self.running:
+            self.query_one(Conversation).add_notice("wait for the current run to end (or Esc) before approving")
+            return
+        panel = self.query_one(PlanPanel)
+        root = self.backend.repo.root
+        try:
+            check_plan(message.text)
+            path = save_plan(root, message.text)
+            if panel.run_id:
+                records.append(self.backend.db, records.plan_decision(
+                    panel.run_id, "approved", path=str(path.relative_to(root))))
+        except OnceError as exc:
+            self.show_error(exc)
+            return
+        panel.set_pending(False)
+        self.backend.mode = "agent"
+        self._start(approved_prompt(path, root), plan_text=message.text)
+
+    def on_plan_panel_reject(self: OnceApp, message: PlanPanel.Reject) -> None:
+        self.push_screen(ReasonScreen("Reject this plan. Why? (optional, it helps next time)"),
+                         callback=self._plan_rejected)
+
+    def _plan_rejected(self: OnceApp, reason: str | None) -> None:
+        if reason is None:
+            return  # the dialog was cancelled: the plan still waits for a decision
+        panel = self.query_one(PlanPanel)
+        if panel.run_id:
+            try:
+                where = str(plan_path(self.backend.repo.root).relative_to(self.backend.repo.root))
+                records.append(self.backend.db, records.plan_decision(panel.run_id, "rejected", reason, path=where))
+            except OnceError as exc:
+                self.show_error(exc)
+                return
+        panel.set_pending(False)
+        why = f": {reason}" if reason else ""
+        self.query_one(Conversation).add_notice(f"plan rejected{why}")
+
+    def on_plan_panel_edit_externally(self: OnceApp, message: PlanPanel.EditExternally) -> None:
+        root = self.backend.repo.root
+        path = save_plan(root, message.text)
+        editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
+        try:
+            with self.suspend():
+                subprocess.run([*editor, str(path)], check=False)
+        except Exception as exc:  # no terminal to hand over (SuspendNotSupported), or no such editor
+            self.query_one(Conversation).add_notice(f"cannot open $EDITOR here ({type(exc).__name__}): edit the "
+                                                    f"plan in the Plan tab, or in {plan_path(root)}")
+            return
+        self.query_one(PlanPanel).query_one(TextArea).load_text(load_plan(root))

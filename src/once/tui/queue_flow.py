@@ -1,0 +1,150 @@
+"""The app's prompt queue: the repository's persisted queue, drained one item per run.
+
+A mixin of OnceApp. Prompts sent while a run is going are added to the queue; when a run
+ends, the next queued item is claimed (under a lease, as `agent queue run` claims it) and
+started. A cancel gives the item back and pauses the queue, so nothing starts behind it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from textual.timer import Timer
+
+from once.errors import OnceError
+from once.ids import new_id
+from once.queue.store import PromptQueue, QueueItem
+from once.tui.messages import RunEnded
+from once.tui.widgets.conversation import Conversation
+from once.tui.widgets.queue_panel import QueuePanel
+
+if TYPE_CHECKING:
+    from once.store import Store
+    from once.tui.app import OnceApp
+
+APP_LEASE = 120.0
+"""Seconds an item the app runs stays claimed without a renewal (renewed every third)."""
+
+
+class QueueFlow:
+    queue: PromptQueue | None
+    queue_item: QueueItem | None
+    _queue_store: Store | None
+    _queue_owner: str
+    _queue_timer: Timer | None
+    _queue_run_before: str | None
+
+    def init_queue(self: OnceApp) -> None:
+        """Called from __init__: nothing is opened until the app mounts."""
+        self.queue = None
+        self.queue_item = None
+        """The queue item the current run is running, if it came from the queue."""
+        self._queue_store = None
+        self._queue_owner = f"app:{os.getpid()}:{new_id('d')}"
+        self._queue_timer = None
+        self._queue_run_before = None
+
+    def open_queue(self: OnceApp) -> PromptQueue | None:
+        """This repository's queue on a connection the app keeps until unmount."""
+        if self.queue is None:
+            from once.store import open_store
+
+            try:
+                self._queue_store = open_store(str(self.backend.db) if self.backend.db else None)
+            except OnceError:
+                return None  # the first run reports the database problem
+            self.queue = PromptQueue(self._queue_store.conn, str(self.backend.repo.root))
+        return self.queue
+
+    def close_queue(self: OnceApp) -> None:
+        if self.queue_item is not None and self.queue is not None:
+            self.queue.release(self.queue_item.id, self._queue_owner)
+            self.queue_item = None
+        if self._queue_store is not None:
+            self._queue_store.close()
+            self._queue_store, self.queue = None, None
+
+    def queued_count(self: OnceApp) -> int:
+        """Items waiting to start (the one this app is running is not waiting)."""
+        if self.queue is None:
+            return 0
+        return sum(1 for item in self.queue.items(include_finished=False) if item.status == "queued")
+
+    def queue_prompt(self: OnceApp, text: str) -> None:
+        """A prompt sent while a run is going waits in the queue (never injected into the run)."""
+        queue = self.open_queue()
+        conversation = self.query_one(Conversation)
+        if queue is None:
+            conversation.add_notice("the queue is unavailable (the database cannot be opened)")
+            return
+        try:
+            queue.add(text)
+        except OnceError as exc:
+            conversation.add_notice(f"not queued: {exc.message}")
+            return
+        paused = " (the queue is paused: resume it in the Queue tab)" if queue.paused else ""
+        conversation.add_notice(f"queued: {text}{paused}")
+        self._queue_changed()
+
+    def start_next_queued(self: OnceApp) -> bool:
+        """Claim the next item and start it, unless a run is going or the queue is paused or empty."""
+        if self.running or self.queue is None:
+            return False
+        try:
+            item = self.queue.claim(self._queue_owner, APP_LEASE)
+        except OnceError as exc:
+            self.query_one(Conversation).add_notice(f"queue: {exc.message}")
+            return False
+        if item is None:
+            return False
+        self.queue_item, self._queue_run_before = item, self.run_id
+        self._queue_timer = self.set_interval(APP_LEASE / 3, self._renew_queue_lease)
+        self._start(item.text)
+        self._queue_changed()
+        return True
+
+    def _renew_queue_lease(self: OnceApp) -> None:
+        if self.queue is not None and self.queue_item is not None:
+            self.queue.renew(self.queue_item.id, self._queue_owner, APP_LEASE)
+
+    def queue_run_ended(self: OnceApp, message: RunEnded, cancelled: bool) -> None:
+        """Record how the queue's item went, then start the next one (not after a cancel)."""
+        item, self.queue_item = self.queue_item, None
+        if self._queue_timer is not None:
+            self._queue_timer.stop()
+            self._queue_timer = None
+        if self.queue is None:
+            return
+        if item is not None:
+            self._settle_item(item, message, cancelled)
+        if cancelled:
+            if self.queued_count():
+                self.queue.pause()
+                self.query_one(Conversation).add_notice("queue paused after the cancel: resume it in the Queue tab")
+        else:
+            self.start_next_queued()
+        self._queue_changed()
+
+    def _settle_item(self: OnceApp, item: QueueItem, message: RunEnded, cancelled: bool) -> None:
+        assert self.queue is not None
+        if cancelled:
+            self.queue.release(item.id, self._queue_owner)
+            return
+        result = message.result
+        run_id = result.run_id if result else (self.run_id if self.run_id != self._queue_run_before else None)
+        status = "done" if result is not None and result.finished else "failed"
+        self.queue.finish(item.id, self._queue_owner, status, run_id)
+
+    def on_queue_panel_changed(self: OnceApp, message: QueuePanel.Changed) -> None:
+        """The user changed the queue: a resumed queue starts at once when nothing runs."""
+        if not self.start_next_queued():
+            self._refresh_status()
+
+    def on_queue_panel_open_run(self: OnceApp, message: QueuePanel.OpenRun) -> None:
+        self.query_one(Conversation).add_notice(f"queue item ran as {message.run_id}: `agent log {message.run_id}`")
+
+    def _queue_changed(self: OnceApp) -> None:
+        for panel in self.query(QueuePanel):
+            panel.refresh_items()
+        self._refresh_status()

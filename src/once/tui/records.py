@@ -1,0 +1,63 @@
+"""What the app writes to the store besides runs: ratings, notes, plan decisions, cancellations, undos.
+
+Every record is an event on a run (the one the user is reacting to), so `agent log` and the
+learning loop see it exactly like the events the run emitted itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from once.errors import UsageError
+from once.events import Cancelled, CorrectionNote, Event, Feedback, PlanDecision, Undone
+from once.store import open_store
+from once.vcs import GitRepo, parse_trailers
+from once.vcs.undo import UndoResult, undo_last
+
+
+def append(db: Path | None, event: Event) -> None:
+    with open_store(str(db) if db else None) as store:
+        store.append_event(event)
+
+
+def last_run_id(db: Path | None, repo: str, session_id: str | None) -> str:
+    """The run the user is reacting to: the latest of the session, else of the repository."""
+    with open_store(str(db) if db else None) as store:
+        runs = store.list_runs(repo, limit=1, session_id=session_id) if session_id else []
+        run = runs[0] if runs else store.latest_run(repo)
+    if run is None:
+        raise UsageError("there is no response to rate yet", hint="Send a prompt first.")
+    return run.id
+
+
+def feedback(run_id: str, rating: str, comment: str, model: str) -> Feedback:
+    if rating not in ("up", "down"):
+        raise ValueError(f"rating must be 'up' or 'down', not {rating!r}")
+    return Feedback(run_id=run_id, rating=rating, comment=comment.strip(), model=model)
+
+
+def note(run_id: str, text: str) -> CorrectionNote:
+    text = text.strip()
+    if not text:
+        raise UsageError("a note needs text", hint="Write it after the command: /note always run the linter")
+    return CorrectionNote(run_id=run_id, text=text)
+
+
+def plan_decision(run_id: str, decision: str, reason: str = "", path: str = "") -> PlanDecision:
+    return PlanDecision(run_id=run_id, decision=decision, reason=reason.strip(), path=path)
+
+
+def cancelled(run_id: str) -> Cancelled:
+    return Cancelled(run_id=run_id, reason="user")
+
+
+def undo_last_commit(git: GitRepo, db: Path | None, reason: str = "") -> UndoResult:
+    """What `agent undo` does: undo the last agent commit under the repo lock, log it on its run."""
+    head = git.head_sha()
+    owner = parse_trailers(git.commit_message(head)).get("Agent-Run", "") if head else ""
+    with git.lock("undo"):
+        result = undo_last(git)
+    with open_store(str(db) if db else None) as store:
+        if owner and store.get_run(owner) is not None:
+            store.append_event(Undone(run_id=owner, shas=result.shas, method=result.method, reason=reason.strip()))
+    return result
