@@ -48,7 +48,7 @@ class SlashSuggester(Suggester):
 
 class PromptInput(Input):
     DEFAULT_CSS = """
-    PromptInput { dock: bottom; margin: 0 1; }
+    PromptInput { margin: 0 1; }
     """
     BINDINGS = [Binding("up", "history_back", show=False), Binding("down", "history_forward", show=False)]
 

@@ -30,7 +30,7 @@ class QueuePanel(Vertical):
     QueuePanel #queue-state { height: auto; text-style: bold; }
     QueuePanel DataTable { height: 1fr; }
     QueuePanel #queue-buttons { height: auto; }
-    QueuePanel Button { min-width: 6; margin: 0 1 0 0; }
+    QueuePanel Button { min-width: 0; width: auto; height: 1; border: none; margin: 0 1 0 0; }
     QueuePanel #queue-input { display: none; }
     QueuePanel #queue-input.-asking { display: block; }
     QueuePanel #queue-message { height: auto; color: $error; }
