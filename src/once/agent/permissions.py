@@ -12,47 +12,22 @@ Secrets are refused in every mode. The decisions are events.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
+from once.agent.approvals import (  # noqa: F401  (re-exported: the gate's vocabulary)
+    HEADLESS_DEFAULT,
+    PERMISSION_MODES,
+    Answer,
+    ApprovalRequest,
+    Approver,
+    Decision,
+)
 from once.agent.recorder import Recorder
 from once.events import PermissionDecision, SecretBlocked
 from once.safety.paths import Refused
 from once.safety.policy import Policy, evaluate, explain, rules_for_approval
 from once.safety.secrets import find_secrets
-
-PERMISSION_MODES = ("plan", "ask", "auto-edit", "full-auto")
-HEADLESS_DEFAULT = "auto-edit"
-
-
-class Decision(str, Enum):
-    allow_once = "allow_once"
-    allow_always = "allow_always"
-    reject = "reject"
-
-
-@dataclass(frozen=True)
-class ApprovalRequest:
-    kind: str
-    """"edit" or "command"."""
-    subject: str
-    """The file path, or the exact command."""
-    detail: str
-    """The diff of the edit, or why the command needs approval."""
-    rules: tuple[str, ...] = ()
-    """For commands: the exact rules "allow always" would add."""
-
-
-@dataclass(frozen=True)
-class Answer:
-    decision: Decision
-    reason: str = ""
-
-
-Approver = Callable[[ApprovalRequest], Answer]
-
 
 def headless_approver(request: ApprovalRequest) -> Answer:
     return Answer(Decision.reject, "nobody to ask in a headless run")

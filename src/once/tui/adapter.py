@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from textual.message import Message
 
-from once.agent.permissions import Answer, ApprovalRequest, Decision
+from once.agent.approvals import Answer, ApprovalRequest, Decision
 from once.events import Event, ModelRequest, ToolCall
 from once.tui.messages import AgentEvent, AnswerSlot, ApprovalNeeded, TextDelta
 

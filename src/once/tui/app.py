@@ -13,7 +13,7 @@ from textual.containers import Horizontal
 from textual.screen import ModalScreen
 from textual.widgets import Input, TabbedContent, TabPane
 
-from once.agent.permissions import Answer, Decision
+from once.agent.approvals import Answer, Decision
 from once.errors import OnceError, ProviderError
 from once.events import (
     CommitMade,

@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from once.agent.permissions import PERMISSION_MODES, Approver
-from once.agent.result import RunResult
-from once.agent.runner import RunRequest, run_once
+from once.agent.approvals import PERMISSION_MODES, Approver
 from once.config import Settings, load_settings
 from once.errors import UsageError
 from once.events import EventSink
@@ -20,6 +19,9 @@ from once.providers import make_provider
 from once.providers.base import Provider, TextCallback
 from once.store import open_store
 from once.vcs import GitRepo
+
+if TYPE_CHECKING:
+    from once.agent.result import RunResult
 
 TUI_DEFAULT_MODE = "ask"
 
@@ -49,6 +51,8 @@ class Backend:
     def run(self, prompt: str, *, sink: EventSink, on_text: TextCallback, approver: Approver,
             session_id: str | None, plan_text: str | None = None) -> RunResult:
         """One prompt (or an approved plan, in Agent mode), run to the end in the calling thread."""
+        from once.agent.runner import RunRequest, run_once  # the whole agent loads at the first prompt, not at start
+
         mode = "agent" if plan_text is not None else self.mode
         permission = "plan" if mode == "plan" else self.permission_mode
         request = RunRequest(prompt=prompt, mode=mode, sinks=[sink], on_text=on_text, approver=approver,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from textual.message import Message
 
-from once.agent.permissions import Answer, ApprovalRequest
+from once.agent.approvals import Answer, ApprovalRequest
 from once.agent.result import RunResult
 from once.events import Event
 

@@ -8,7 +8,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from once.agent.permissions import Answer, ApprovalRequest, Decision
+from once.agent.approvals import Answer, ApprovalRequest, Decision
 
 
 class ApprovalScreen(ModalScreen[Answer]):

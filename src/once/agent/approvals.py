@@ -1,0 +1,37 @@
+"""The vocabulary of approvals (modes, requests, answers), light enough for the app to import at start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Callable
+
+PERMISSION_MODES = ("plan", "ask", "auto-edit", "full-auto")
+HEADLESS_DEFAULT = "auto-edit"
+
+
+class Decision(str, Enum):
+    allow_once = "allow_once"
+    allow_always = "allow_always"
+    reject = "reject"
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    kind: str
+    """"edit" or "command"."""
+    subject: str
+    """The file path, or the exact command."""
+    detail: str
+    """The diff of the edit, or why the command needs approval."""
+    rules: tuple[str, ...] = ()
+    """For commands: the exact rules "allow always" would add."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    decision: Decision
+    reason: str = ""
+
+
+Approver = Callable[[ApprovalRequest], Answer]
