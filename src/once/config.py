@@ -66,6 +66,23 @@ class PolicySettings:
     deny: tuple[str, ...] = KEYS["policy.deny"].default
 
 
+@dataclass(frozen=True)
+class VentSettings:
+    """The `[vent]` table: where the agent's reports about its tools are routed (see once.vent)."""
+
+    webhook: str | None = KEYS["vent.webhook"].default
+
+
+@dataclass(frozen=True)
+class LearnSettings:
+    """The `[learn]` table: thresholds of the knowledge entries' evaluation (see once.learn.evaluate)."""
+
+    alpha: float = KEYS["learn.alpha"].default
+    change_holdout: float = KEYS["learn.change_holdout"].default
+    decay_days: float = KEYS["learn.decay_days"].default
+    probation_budget: int = KEYS["learn.probation_budget"].default
+
+
 @dataclass
 class Settings:
     """The effective configuration of one run."""
@@ -85,6 +102,8 @@ class Settings:
     context_budget: int = KEYS["context_budget"].default
     verify: VerifySettings = field(default_factory=VerifySettings)
     policy: PolicySettings = field(default_factory=PolicySettings)
+    vent: VentSettings = field(default_factory=VentSettings)
+    learn: LearnSettings = field(default_factory=LearnSettings)
     prices: Prices = field(default_factory=dict)
     # key (or "prices.<model>.<field>") -> "default" | "user" | "project" | "env" | "flag"
     sources: dict[str, str] = field(default_factory=lambda: {name: "default" for name in KEYS})

@@ -112,12 +112,28 @@ _KEY_LIST: tuple[Key, ...] = (
     Key("policy.deny", tuple, (), "ONCE_POLICY_DENY",
         "Commands that are always refused, e.g. git push*,curl*. Every layer adds to the list "
         "(a repository's config can add denials, never lift yours).", merge=True),
+    # User only: a repository must not be able to send the agent's reports to a server of its choosing.
+    Key("vent.webhook", str, None, "ONCE_VENT_WEBHOOK",
+        "URL that receives each new vent group, spike and regression as JSON (Slack-compatible `text`).",
+        optional=True, check=_http_url, user_only=True),
+    # The [learn] table: how `agent learn` judges knowledge entries.
+    Key("learn.alpha", float, 0.05, "ONCE_LEARN_ALPHA",
+        "Error rate of irreversible moves: an entry is pruned once its e-value reaches 1/alpha.",
+        check=lambda v: None if 0 < v < 1 else "must be between 0 and 1"),
+    Key("learn.change_holdout", float, 0.5, "ONCE_LEARN_CHANGE_HOLDOUT",
+        "Holdout rate of entries sent back to probation by a model or tool version change.",
+        check=lambda v: None if 0.1 <= v < 1 else "must be at least 0.1 and below 1"),
+    Key("learn.decay_days", float, 60.0, "ONCE_LEARN_DECAY_DAYS",
+        "Entries not retrieved for this many days are demoted (their weight halves every decay_days).",
+        check=_positive),
+    Key("learn.probation_budget", int, 100, "ONCE_LEARN_PROBATION_BUDGET",
+        "Sessions on probation without a clear benefit after which an entry is demoted.", check=_at_least(10)),
 )
-USER_ONLY_WHY = ("a repository's own config could otherwise send your API key to a server of its choosing, "
-                 "or allow commands on your behalf")
+USER_ONLY_WHY = ("a repository's own config could otherwise send your API key or the agent's reports to a server "
+                 "of its choosing, or allow commands on your behalf")
 LIST_HELP = 'a list of strings (comma-separated on the command line, or a JSON list like \'["a", "b,c"]\')'
 KEYS: dict[str, Key] = {key.name: key for key in _KEY_LIST}
-TABLES: tuple[str, ...] = ("verify", "policy")
+TABLES: tuple[str, ...] = ("verify", "policy", "vent", "learn")
 """Tables of keys: `[verify]` in TOML, `verify.when` on the command line and in KEYS."""
 PRICES_HELP = "USD per million tokens for a model: input, output, cache_write, cache_read."
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from once.agent.assemble import load_context, load_skills, select_context_files
+from once.agent.assemble import load_context, load_learned, load_skills, select_context_files
 from once.agent.compactor import Compactor
 from once.agent.verifier import Verifier
 from once.agent.loop import AgentLoop, RunConfig
@@ -34,7 +34,7 @@ from once.agent.plan import PLAN_MODE_INSTRUCTIONS, execution_instructions
 from once.agent.plan_run import PlanProgress, finish_plan_run
 from once.agent.small import SmallAsk, SmallModel
 from once.tools import tools_for_mode
-from once.tools.base import ToolContext, ToolRegistry
+from once.tools.base import Tool, ToolContext, ToolRegistry
 from once.tools.workspace import Workspace
 from once.vcs import GitRepo
 from once.verify import Check, detect_checks
@@ -123,7 +123,8 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
         workspace=Workspace(repo.root), command_env=scrubbed_env(os.environ),
         default_timeout=float(settings.command_timeout), plan=progress.tracker if progress else None,
     )
-    tools = tools_for_mode(request.mode, executing_plan=progress is not None)
+    tools = tools_for_mode(request.mode, executing_plan=progress is not None,
+                           always=[_vent_tool(request, repo.root, settings, store, recorder)])
     turns = TurnRunner(ToolRegistry(tools), context, repo, run_id=recorder.run_id, model=settings.model,
                        dirty=settings.dirty)
     gate = PermissionGate(request.permission_mode, Policy.from_settings(settings.policy), request.approver,
@@ -135,6 +136,7 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
     if not history:  # a continued session already has its files in the conversation
         select_context_files(store.conn, repo.root, request.prompt, request.small, settings.max_files, recorder,
                              assembly)
+    load_learned(store.conn, repo.root, request.prompt, recorder, assembly)
     turns.nested = assembly.nested
     mode_block = execution_instructions(request.plan_text) if request.plan_text else (
         PLAN_MODE_INSTRUCTIONS if request.mode == "plan" else "")
@@ -157,6 +159,18 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
                      finalize=_finalizer(request, repo.root, verifier, progress), compactor=compactor,
                      verifier=verifier, small_costs=request.small if isinstance(request.small, SmallModel) else None)
     return loop, assembly.first_blocks
+
+
+def _vent_tool(request: RunRequest, root: Path, settings: Settings, store: Store, recorder: Recorder) -> Tool:
+    """`vent`, offered in every mode; it watches the run's events for the context it attaches."""
+    from once.vent.service import make_venter
+    from once.vent.tool import RunInfo, vent_tool
+
+    info = RunInfo(run_id=recorder.run_id, session_id=recorder.session_id, repo=str(root), model=settings.model,
+                   mode=request.mode)
+    venter = make_venter(store.path, info, recorder.emit, settings.vent.webhook)
+    recorder.sinks.append(venter.observe)
+    return vent_tool(venter)
 
 
 def _check_permit(settings: Settings, gate: PermissionGate) -> Callable[[Check], str | None]:

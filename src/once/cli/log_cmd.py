@@ -116,6 +116,9 @@ def _event_line(event: dict[str, Any]) -> str | None:
         return f"commit {event['sha'][:8]}  {event['subject']}  ({', '.join(event['files'])})"
     if kind == "secret_blocked":
         return f"secret blocked in {event['path']} ({', '.join(event['kinds'])})"
+    if kind == "vent":
+        filed = f"filed {event.get('report_id', '')}" if event.get("filed") else "not filed (rate limit)"
+        return f"vent   {event['category']} {filed}: {' '.join(event['message'].split())[:70]}"
     if kind == "permission":
         return f"permit {event['kind']} {event['decision']} ({event['mode']}): {event['subject'][:70]}"
     if kind == "test_result":

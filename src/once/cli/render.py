@@ -24,7 +24,7 @@ from once.safety.redact import redact_obj
 
 # The input field that best names what a tool call is about.
 _TOOL_SUBJECT = {"list_files": "path", "read_file": "path", "search": "pattern", "edit_file": "path",
-                 "write_file": "path", "run_command": "command"}
+                 "write_file": "path", "run_command": "command", "vent": "message"}
 
 
 def _one_line(text: str, width: int = 100) -> str:

@@ -23,12 +23,15 @@ def default_tools() -> list[Tool]:
             run_command_tool()]
 
 
-def tools_for_mode(mode: str, *, executing_plan: bool = False) -> list[Tool]:
-    """Plan mode reads only; agent mode gets every tool, and `update_plan` when a plan is being carried out."""
+def tools_for_mode(mode: str, *, executing_plan: bool = False, always: Iterable[Tool] = ()) -> list[Tool]:
+    """Plan mode reads only; agent mode gets every tool, and `update_plan` when a plan is being carried out.
+
+    `always` (e.g. `vent`) is offered in every mode, after the others.
+    """
     tools = default_tools()
     if mode == "plan":
-        return [tool for tool in tools if tool.name in READ_ONLY_TOOL_NAMES]
-    return [*tools, update_plan_tool()] if executing_plan else tools
+        return [*(tool for tool in tools if tool.name in READ_ONLY_TOOL_NAMES), *always]
+    return [*tools, *([update_plan_tool()] if executing_plan else []), *always]
 
 
 def build_registry(
