@@ -107,3 +107,16 @@ async def test_the_learned_tab_shows_what_a_run_loaded(repo, tmp_path, anyio_bac
                                    provider="replay", model="m"))
         await pilot.pause()
         assert panel.lines() == []  # a new turn shows only what it loads
+
+
+def test_details_lines_for_vents_and_learned_entries():
+    from once.events import KnowledgeExposure, VentFiled
+    from once.tui.widgets.details import describe
+
+    vent = VentFiled(run_id="r-1", category="unclear_tool", message="edit_file's old_string rules are unclear")
+    refused = VentFiled(run_id="r-1", category="other", message="again", filed=False)
+    held = KnowledgeExposure(run_id="r-1", entry_id="k-1", title="pytest needs -p no:cacheprovider here",
+                             arm="holdout", score=0.7, status="probation")
+    assert describe(vent) == "! vent unclear_tool filed: edit_file's old_string rules are unclear"
+    assert describe(refused) == "! vent other not filed (rate limit): again"
+    assert describe(held) == "  learned entry holdout: pytest needs -p no:cacheprovider here"

@@ -213,3 +213,19 @@ async def test_the_approval_dialog_shows_the_command_and_records_a_rejection_rea
         await settle(pilot)
         decisions = stored_events(tmp_path / "db", app.run_id, "permission")
         assert [(d["decision"], d["reason"]) for d in decisions] == [("reject", "no commands today")]
+
+
+async def test_ratings_notes_and_cancellations_show_in_agent_log(repo, tmp_path, cli):
+    backend = backend_for(repo, tmp_path, [message("first answer")])
+    app = OnceApp(backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await submit(pilot, "explain util.py")
+        await settle(pilot)
+        await submit(pilot, "/bad too vague about the helper")
+        await submit(pilot, "/note always name the function you mean")
+        await pilot.pause()
+        run_id = app.run_id
+    result = cli("log", run_id, "--db", str(tmp_path / "db"), cwd=repo)
+    assert result.code == 0, result.stderr
+    assert "rated  👎 down: too vague about the helper" in result.stdout
+    assert "note   always name the function you mean" in result.stdout

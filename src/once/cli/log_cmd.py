@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import typer
 
@@ -97,45 +97,72 @@ def _print_run(run: Any, events: list[dict[str, Any]]) -> None:
         _out("\n" + run.result)
 
 
-def _event_line(event: dict[str, Any]) -> str | None:
+def _short(text: str, limit: int) -> str:
+    return " ".join((text or "").split())[:limit]
+
+
+def _model_line(e: dict[str, Any]) -> str:
+    return (f"model  turn {e['turn']}  {e.get('stop_reason')} {e.get('duration_ms', 0) / 1000:.1f}s  "
+            f"{_short(e.get('text') or '', 90)}")
+
+
+def _result_line(e: dict[str, Any]) -> str:
+    first = (e.get("output") or "").strip().splitlines()[:1]
+    status = "error" if e.get("is_error") else "ok"
+    took = f"{e.get('duration_ms', 0):.0f}ms"
+    return f"  ->   {status} {took:>7}  {_short(first[0], 80) if first else ''}"
+
+
+def _tool_line(e: dict[str, Any]) -> str:
     from once.cli.render import describe_tool_call
 
-    kind = event["type"]
-    if kind == "model_response":
-        text = " ".join((event.get("text") or "").split())[:90]
-        took = f"{event.get('duration_ms', 0) / 1000:.1f}s"
-        return f"model  turn {event['turn']}  {event.get('stop_reason')} {took}  {text}"
-    if kind == "tool_call":
-        return f"tool   {describe_tool_call(event['name'], event.get('input') or {})}"
-    if kind == "tool_result":
-        status = "error" if event.get("is_error") else "ok"
-        first = (event.get("output") or "").strip().splitlines()[:1]
-        took = f"{event.get('duration_ms', 0):.0f}ms"
-        return f"  ->   {status} {took:>7}  {' '.join(first[0].split())[:80] if first else ''}"
-    if kind == "commit":
-        return f"commit {event['sha'][:8]}  {event['subject']}  ({', '.join(event['files'])})"
-    if kind == "secret_blocked":
-        return f"secret blocked in {event['path']} ({', '.join(event['kinds'])})"
-    if kind == "vent":
-        filed = f"filed {event.get('report_id', '')}" if event.get("filed") else "not filed (rate limit)"
-        return f"vent   {event['category']} {filed}: {' '.join(event['message'].split())[:70]}"
-    if kind == "permission":
-        return f"permit {event['kind']} {event['decision']} ({event['mode']}): {event['subject'][:70]}"
-    if kind == "test_result":
-        return f"check  {event['check']} {'passed' if event['passed'] else 'FAILED'}  {event['summary'][:80]}"
-    if kind == "plan_step":
-        return f"step   {event['step']} {event['status']}  {event['title'][:70]}"
-    if kind == "files_selected":
-        return f"files  {', '.join(event['files'][:6])}  ({event['method']})"
-    if kind == "context_loaded":
-        return f"context {event['kind']} {event['path']}"
-    if kind == "compaction":
-        return f"compact {event['tokens_before']} -> {event['tokens_after']} tokens ({event['method']})"
-    if kind in ("error", "undo", "warning"):
-        return f"{kind:<6} {event.get('message') or event.get('shas')}"
-    if kind == "run_finished":
-        return f"end    {event['status']}"
-    return None
+    return f"tool   {describe_tool_call(e['name'], e.get('input') or {})}"
+
+
+def _vent_line(e: dict[str, Any]) -> str:
+    filed = f"filed {e.get('report_id', '')}" if e.get("filed") else "not filed (rate limit)"
+    return f"vent   {e['category']} {filed}: {_short(e['message'], 70)}"
+
+
+def _undo_line(e: dict[str, Any]) -> str:
+    reason = f"  reason: {_short(e['reason'], 60)}" if e.get("reason") else ""
+    return f"undo   {', '.join(sha[:8] for sha in e.get('shas') or [])} ({e.get('method', '')}){reason}"
+
+
+def _feedback_line(e: dict[str, Any]) -> str:
+    comment = f": {_short(e['comment'], 70)}" if e.get("comment") else ""
+    return f"rated  {'👍 up' if e['rating'] == 'up' else '👎 down'}{comment}"
+
+
+_LINES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "model_response": _model_line,
+    "tool_call": _tool_line,
+    "tool_result": _result_line,
+    "commit": lambda e: f"commit {e['sha'][:8]}  {e['subject']}  ({', '.join(e['files'])})",
+    "secret_blocked": lambda e: f"secret blocked in {e['path']} ({', '.join(e['kinds'])})",
+    "vent": _vent_line,
+    "permission": lambda e: f"permit {e['kind']} {e['decision']} ({e['mode']}): {e['subject'][:70]}",
+    "test_result": lambda e: f"check  {e['check']} {'passed' if e['passed'] else 'FAILED'}  {e['summary'][:80]}",
+    "plan_step": lambda e: f"step   {e['step']} {e['status']}  {e['title'][:70]}",
+    "plan_decision": lambda e: f"plan   {e['decision']}" + (f": {_short(e['reason'], 70)}" if e.get("reason") else ""),
+    "files_selected": lambda e: f"files  {', '.join(e['files'][:6])}  ({e['method']})",
+    "context_loaded": lambda e: f"context {e['kind']} {e['path']}",
+    "knowledge": lambda e: f"learned {e['arm']} {e['entry_id']} ({e['score']:.2f}) {_short(e['title'], 60)}",
+    "compaction": lambda e: f"compact {e['tokens_before']} -> {e['tokens_after']} tokens ({e['method']})",
+    "feedback": _feedback_line,
+    "note": lambda e: f"note   {_short(e['text'], 80)}",
+    "cancelled": lambda e: f"cancel by the {e['reason']}",
+    "undo": _undo_line,
+    "error": lambda e: f"error  {e.get('message')}",
+    "warning": lambda e: f"warning {e.get('message')}",
+    "run_finished": lambda e: f"end    {e['status']}",
+}
+
+
+def _event_line(event: dict[str, Any]) -> str | None:
+    """One line of `agent log RUN` for the steps worth showing; None for the rest."""
+    line = _LINES.get(event["type"])
+    return line(event) if line else None
 
 
 def sessions(

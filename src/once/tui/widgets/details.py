@@ -12,6 +12,7 @@ from once.events import (
     ErrorEvent,
     Event,
     FileChanged,
+    KnowledgeExposure,
     PermissionDecision,
     PlanStep,
     RunFinished,
@@ -19,6 +20,7 @@ from once.events import (
     TestResult,
     ToolCall,
     ToolResult,
+    VentFiled,
     WarningEvent,
 )
 from once.tui.messages import ShowCommit
@@ -45,6 +47,11 @@ def describe(event: Event, subject: str = "") -> str | None:
         return f"  {event.kind} {event.decision}: {event.subject[:60]}{why}"
     if isinstance(event, PlanStep):
         return f"  step {event.step} {event.status}: {event.title[:60]}"
+    if isinstance(event, VentFiled):
+        filed = "filed" if event.filed else "not filed (rate limit)"
+        return f"! vent {event.category} {filed}: {event.message[:60]}"
+    if isinstance(event, KnowledgeExposure):
+        return f"  learned entry {event.arm}: {event.title[:50]}"
     if isinstance(event, Cancelled):
         return f"! cancelled by the {event.reason}"
     if isinstance(event, ErrorEvent):
