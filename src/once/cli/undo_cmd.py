@@ -37,20 +37,11 @@ def undo(
 
       agent undo --reason "never edit generated files under gen/"
     """
-    from once.events import Undone
-    from once.store import open_store
-    from once.vcs import GitRepo, parse_trailers
-    from once.vcs.undo import undo_last, undo_run
+    from once.agent.undoing import undo_recorded
+    from once.vcs import GitRepo
 
     git = GitRepo.open(repo_dir(repo))
-    head = git.head_sha()
-    owner = parse_trailers(git.commit_message(head)).get("Agent-Run", "") if head else ""
-    with git.lock("undo"):
-        result = undo_run(git, run_id) if (run or run_id) else undo_last(git)
-    with open_store(str(db) if db else None) as store:
-        if owner and store.get_run(owner) is not None:
-            store.append_event(Undone(run_id=owner, shas=result.shas, method=result.method,
-                                        reason=reason.strip()))
+    result = undo_recorded(git, db, run_id=run_id, whole_run=run, reason=reason)
     if json_out:
         print_json({"shas": result.shas, "method": result.method, "files": result.files,
                     "restored_user_changes": result.restored_user_changes})

@@ -9,10 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from once.errors import UsageError
-from once.events import Cancelled, CorrectionNote, Event, Feedback, PlanDecision, Undone
+from once.events import Cancelled, CorrectionNote, Event, Feedback, PlanDecision
 from once.store import open_store
-from once.vcs import GitRepo, parse_trailers
-from once.vcs.undo import UndoResult, undo_last
+from once.agent.undoing import undo_recorded
+from once.vcs import GitRepo
+from once.vcs.undo import UndoResult
 
 
 def append(db: Path | None, event: Event) -> None:
@@ -53,11 +54,4 @@ def cancelled(run_id: str) -> Cancelled:
 
 def undo_last_commit(git: GitRepo, db: Path | None, reason: str = "") -> UndoResult:
     """What `agent undo` does: undo the last agent commit under the repo lock, log it on its run."""
-    head = git.head_sha()
-    owner = parse_trailers(git.commit_message(head)).get("Agent-Run", "") if head else ""
-    with git.lock("undo"):
-        result = undo_last(git)
-    with open_store(str(db) if db else None) as store:
-        if owner and store.get_run(owner) is not None:
-            store.append_event(Undone(run_id=owner, shas=result.shas, method=result.method, reason=reason.strip()))
-    return result
+    return undo_recorded(git, db, reason=reason)
