@@ -126,7 +126,7 @@ _KEY_LIST: tuple[Key, ...] = (
     Key("learn.decay_days", float, 60.0, "ONCE_LEARN_DECAY_DAYS",
         "Entries not retrieved for this many days are demoted (their weight halves every decay_days).",
         check=_positive),
-    Key("learn.probation_budget", int, 100, "ONCE_LEARN_PROBATION_BUDGET",
+    Key("learn.probation_budget", int, 150, "ONCE_LEARN_PROBATION_BUDGET",
         "Sessions on probation without a clear benefit after which an entry is demoted.", check=_at_least(10)),
 )
 USER_ONLY_WHY = ("a repository's own config could otherwise send your API key or the agent's reports to a server "

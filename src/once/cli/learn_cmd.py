@@ -1,3 +1,102 @@
 """`agent learn`: detect -> extract -> cluster/merge -> admit -> evaluate -> prune, with a report."""
 
 from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from once.cli.common import print_json, repo_dir, reported
+
+
+def parse_since(text: str | None, now: float) -> float | None:
+    """`2024-05-01`, an ISO date-time, or a span back from now like `7d`, `12h`, `2w`."""
+    from once.errors import UsageError
+
+    if text is None:
+        return None
+    raw = text.strip()
+    spans = {"h": 3600.0, "d": 86_400.0, "w": 7 * 86_400.0}
+    if raw[:-1].isdigit() and raw[-1:] in spans:
+        return now - int(raw[:-1]) * spans[raw[-1]]
+    try:
+        when = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise UsageError(f"cannot read --since {text!r}",
+                         hint="Give a date like 2024-05-01, a date-time like 2024-05-01T09:00, or a span like 7d.") from None
+    if when.tzinfo is None:
+        when = when.astimezone()  # a plain date means local midnight
+    return when.timestamp()
+
+
+def _settings(repo: Path | None) -> Any:
+    from once.config import find_repo_root, load_settings
+
+    return load_settings(find_repo_root(repo_dir(repo)))
+
+
+def _policy(settings: Any) -> Any:
+    from once.learn.evaluate import Policy
+
+    table = getattr(settings, "learn", None)
+    if table is None:
+        return Policy()
+    return Policy(alpha=table.alpha, change_holdout=table.change_holdout, decay_days=table.decay_days,
+                  probation_budget=table.probation_budget)
+
+
+def learn(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Run every stage and report, but write nothing."),
+    since: Optional[str] = typer.Option(
+        None, "--since", help="Scan sessions active since DATE (2024-05-01, or 7d, 12h, 2w). "
+                              "Default: since the last `agent learn`, or everything the first time."),
+    model: Optional[str] = typer.Option(
+        None, "--model", "-m", help="The model in use now (default: the latest run's). Entries learned "
+                                    "under another model go back to probation with a higher holdout."),
+    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    output: str = typer.Option("text", "--output", "-o", help="text or json (same as --json)."),
+    db: Optional[Path] = typer.Option(None, "--db", help="The SQLite file [$ONCE_DB]."),
+    repo: Optional[Path] = typer.Option(None, "--repo", "-C", help="Read settings from this repository."),
+) -> None:
+    """Learn from recorded sessions: find where you got stuck and what got you unstuck, turn it
+    into knowledge entries, and measure the entries already in use.
+
+    Stages: detect signals (repeated requests, complaints, the same failure again, thumbs-down,
+    undo, corrections, loops, abandonment) -> stuck episodes -> extract an entry from each
+    resolved one -> merge near-duplicates -> admission check (probation) -> evaluate each
+    entry's injected vs holdout sessions -> promote, demote or prune.
+
+    Reversible moves follow the posterior probability that injecting beats holding out;
+    pruning waits for an always-valid test (e-value >= 1/alpha), so running this often does
+    not inflate false prunes.
+
+    Examples:  agent learn --dry-run    agent learn --since 2w    agent learn --json
+    """
+    import time
+
+    from once.errors import UsageError
+    from once.learn.pipeline import LearnOptions, run_learn
+    from once.store import open_store
+
+    with reported():
+        if output not in ("text", "json"):
+            raise UsageError(f"unknown output format '{output}'", hint="Use -o text or -o json.")
+        now = time.time()
+        settings = _settings(repo)
+        options = LearnOptions(dry_run=dry_run, since=parse_since(since, now), model=model or "",
+                               policy=_policy(settings), now=now)
+        with open_store(str(db) if db else None) as store:
+            if not options.model:  # the model in use is the one the latest run used
+                latest = store.latest_run()
+                options.model = latest.model if latest is not None else settings.model
+            report = run_learn(store.conn, options)
+        if json_out or output == "json":
+            print_json(report.to_dict())
+            return
+        from rich.console import Console
+
+        from once.learn.report import render
+
+        render(report, Console(highlight=False))

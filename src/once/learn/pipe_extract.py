@@ -1,0 +1,183 @@
+"""The extract -> cluster/merge -> admit stages of `agent learn`.
+
+A resolved episode becomes a candidate entry; a candidate that near-duplicates an existing
+entry (same symptoms) joins it instead of adding a second one, unless their advice differs,
+which is reported as a conflict and kept apart. A new entry then faces the admission check
+(probation, or it stays a candidate). Episodes are stored by ref with the entry they fed,
+so an episode is turned into knowledge once.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import asdict
+from typing import Any, Sequence
+
+from once.learn.pipe_sessions import SessionData
+
+CONFLICT_SIMILARITY = 0.5
+"""Near-duplicates whose advice words overlap less than this (Jaccard) conflict: they are kept apart."""
+_MATCHABLE = ("candidate", "probation", "active", "demoted", "pruned")
+"""A lesson that matches a pruned entry joins it (and stays pruned): a known-bad lesson is not re-learned."""
+
+
+class _Index:
+    """Embeddings of the entries a candidate could join (loaded on first need, grown as we add)."""
+
+    def __init__(self, conn: sqlite3.Connection, embedder: Any) -> None:
+        self.conn, self.embedder = conn, embedder
+        self.ids: list[str] = []
+        self.repos: list[str | None] = []
+        self.knowledge: list[str] = []
+        self.matrix: Any = None
+
+    def load(self) -> None:
+        import numpy as np
+
+        if self.matrix is not None:
+            return
+        marks = ", ".join("?" for _ in _MATCHABLE)
+        rows = self.conn.execute(f"SELECT id, repo, knowledge, title, description, embedding, embedder FROM knowledge"
+                                 f" WHERE status IN ({marks}) ORDER BY rowid", _MATCHABLE).fetchall()
+        vectors = np.zeros((len(rows), self.embedder.dim), dtype=np.float32)
+        stale = []
+        for i, row in enumerate(rows):
+            if row["embedder"] == self.embedder.name and row["embedding"] is not None:
+                vectors[i] = np.frombuffer(row["embedding"], dtype=np.float32)
+            else:
+                stale.append(i)
+        if stale:
+            vectors[stale] = self.embedder.embed([f"{rows[i]['title']}\n{rows[i]['description']}" for i in stale])
+        self.ids = [row["id"] for row in rows]
+        self.repos = [row["repo"] for row in rows]
+        self.knowledge = [row["knowledge"] for row in rows]
+        self.matrix = vectors
+
+    def nearest(self, vector: Any, repo: str | None, threshold: float) -> int | None:
+        import numpy as np
+
+        self.load()
+        if len(self.ids) == 0:
+            return None
+        sims = self.matrix @ vector
+        allowed = np.array([r is None or r == repo for r in self.repos])
+        sims = np.where(allowed, sims, -1.0)
+        best = int(np.argmax(sims))
+        return best if sims[best] >= threshold else None
+
+    def append(self, entry_id: str, repo: str | None, knowledge: str, vector: Any) -> None:
+        import numpy as np
+
+        self.load()
+        self.ids.append(entry_id)
+        self.repos.append(repo)
+        self.knowledge.append(knowledge)
+        self.matrix = np.vstack([self.matrix, vector[None, :]])
+
+
+def advice_overlap(entry: Any, other_knowledge: str) -> float:
+    """Jaccard similarity of two entries' advice words, the symptom (title) words left out.
+
+    Two lessons for the same symptoms share the symptom words; only the rest says whether
+    they give the same advice."""
+    from once.learn.retrieve import terms
+
+    symptom = set(terms(entry.title))
+    mine = set(terms(entry.knowledge)) - symptom
+    theirs = set(terms(other_knowledge)) - symptom
+    if not mine or not theirs:
+        return 1.0
+    return len(mine & theirs) / len(mine | theirs)
+
+
+def extract_and_merge(conn: sqlite3.Connection, bank: Any, found: Sequence[tuple[SessionData, Any]],
+                      sessions: Sequence[SessionData], model: str, tool_version: str, dry_run: bool,
+                      report: Any) -> None:
+    """Store episodes; turn each resolved one not yet used into an added or merged entry."""
+    from once.learn.cluster import recommended_threshold
+
+    known, done = _stored_refs(conn, [episode.ref for _, episode in found])
+    index = _Index(conn, bank.embedder)
+    threshold = recommended_threshold(bank.embedder.name)
+    for session, episode in found:
+        if episode.ref in done:
+            continue
+        report.new_episodes += episode.ref not in known
+        if not dry_run:
+            _store_episode(conn, session, episode, None)
+        if episode.status != "resolved":
+            continue
+        entry_id = _learn_one(conn, bank, index, threshold, session, episode, model, tool_version, dry_run, report)
+        if entry_id and not dry_run:
+            _store_episode(conn, session, episode, entry_id)
+
+
+def _learn_one(conn: sqlite3.Connection, bank: Any, index: _Index, threshold: float, session: SessionData,
+               episode: Any, model: str, tool_version: str, dry_run: bool, report: Any) -> str | None:
+    from once.learn.extract import ExtractContext, extract_entry, resolving_diff
+    from once.learn.pipeline import EntryLine
+
+    diff = resolving_diff(session.repo, episode.resolving_commits) if episode.resolving_commits else ""
+    ctx = ExtractContext(repo=session.repo, model=session.model or model, tool_version=tool_version, diff=diff)
+    entry = extract_entry(episode, ctx)
+    vectors = bank.embedder.embed([entry.retrieval_text()])
+    match = index.nearest(vectors[0], entry.repo, threshold)
+    if match is not None:
+        advice = advice_overlap(entry, index.knowledge[match])
+        if advice >= CONFLICT_SIMILARITY:
+            target = index.ids[match]
+            if not dry_run:
+                bank.merge_into(target, entry.sources)
+            report.merged.append(EntryLine(target, entry.title, "merged", f"episode {episode.ref}"))
+            return target
+        report.conflicts.append(f"'{entry.title}' matches entry {index.ids[match]} but gives different advice"
+                                f" (similarity {advice:.2f}); kept apart for the A/B test to settle")
+    return _add(conn, bank, index, session, episode, entry, vectors, dry_run, report)
+
+
+def _add(conn: sqlite3.Connection, bank: Any, index: _Index, session: SessionData, episode: Any, entry: Any,
+         vectors: Any, dry_run: bool, report: Any) -> str | None:
+    from once.learn.admit import admit_from_store, check_admission, unrelated_prompts
+    from once.learn.pipeline import EntryLine
+
+    if dry_run:
+        result = check_admission(entry, [episode.opening_prompt], unrelated_prompts(conn, [session.session_id]),
+                                 embedder=bank.embedder)
+        entry_id = f"(new {len(report.added) + len(report.not_admitted) + 1})"
+    else:
+        entry_id = bank.add(entry)
+        _store_episode(conn, session, episode, entry_id)  # admission reads its opening prompt from here
+        result = admit_from_store(bank, entry_id)
+    index.append(entry_id, entry.repo, entry.knowledge, vectors[0])
+    line = EntryLine(entry_id, entry.title, "probation" if result.admitted else "candidate", result.reason)
+    (report.added if result.admitted else report.not_admitted).append(line)
+    return entry_id if not dry_run else None
+
+
+def _stored_refs(conn: sqlite3.Connection, refs: Sequence[str]) -> tuple[set[str], set[str]]:
+    """Episodes already stored, and those in their final state (resolved with an entry, or abandoned)."""
+    known: set[str] = set()
+    used: set[str] = set()
+    for start in range(0, len(refs), 500):
+        chunk = list(refs[start:start + 500])
+        marks = ", ".join("?" for _ in chunk)
+        rows = conn.execute(f"SELECT ref, status, entry_id FROM episodes WHERE ref IN ({marks})", chunk).fetchall()
+        known |= {row[0] for row in rows}
+        used |= {row[0] for row in rows if row[2] is not None or row[1] == "abandoned"}
+    return known, used
+
+
+def _store_episode(conn: sqlite3.Connection, session: SessionData, episode: Any, entry_id: str | None) -> None:
+    from once.safety.redact import redact
+    from once.store.db import transaction
+
+    data = redact(json.dumps(asdict(episode), ensure_ascii=False, default=str))
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO episodes (ref, session_id, repo, status, started_at, ended_at, data, entry_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(ref) DO UPDATE SET status = excluded.status,"
+            " ended_at = excluded.ended_at, data = excluded.data,"
+            " entry_id = COALESCE(excluded.entry_id, episodes.entry_id)",
+            (episode.ref, session.session_id, session.repo, episode.status, episode.started_at,
+             episode.ended_at, data, entry_id))

@@ -1,0 +1,153 @@
+"""`agent learn`: detect -> extract -> cluster/merge -> admit -> evaluate -> prune.
+
+Each stage reads what the earlier ones produced; with `dry_run` every stage runs the same
+way on in-memory results and nothing is written (the database is byte-for-byte the same
+afterwards). Re-running is idempotent: episodes are keyed by their stable ref, an episode
+that already produced (or joined) an entry is skipped, and status moves are derived from
+the data rather than accumulated.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+from once import __version__
+from once.learn.evaluate import Decision, EntryEval, Policy
+from once.learn.pipe_sessions import QUIET_SECONDS, SessionData, load_sessions, sessions_since
+
+LAST_LEARN_KEY = "last_learn_at"
+FIXING_KINDS = ("complaint", "repeated_request", "correction", "thumbs_down", "undo")
+"""Signals that are the user trying to fix what the agent got wrong."""
+
+
+@dataclass
+class LearnOptions:
+    dry_run: bool = False
+    since: float | None = None
+    """Scan sessions active since then (default: since the last `agent learn`, or all)."""
+    model: str = ""
+    """The model in use now (entries learned under another go back to probation)."""
+    tool_version: str = __version__
+    policy: Policy = field(default_factory=Policy)
+    now: float | None = None
+    embedder: Any = None
+
+
+@dataclass
+class EntryLine:
+    entry_id: str
+    title: str
+    status: str
+    detail: str = ""
+
+
+@dataclass
+class WeekStat:
+    week: str  # ISO date of the week's Monday
+    sessions: int
+    stuck: int
+    fixing: int
+
+    @property
+    def stuck_rate(self) -> float:
+        return self.stuck / self.sessions if self.sessions else 0.0
+
+
+@dataclass
+class LiftLine:
+    entry_id: str
+    title: str
+    status: str
+    evaluation: EntryEval
+
+
+@dataclass
+class LearnReport:
+    dry_run: bool
+    sessions: int = 0
+    signals: int = 0
+    episodes: int = 0
+    new_episodes: int = 0
+    resolved: int = 0
+    added: list[EntryLine] = field(default_factory=list)
+    merged: list[EntryLine] = field(default_factory=list)
+    not_admitted: list[EntryLine] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    outcomes: int = 0
+    moves: list[Decision] = field(default_factory=list)
+    reweighted: int = 0
+    lifts: list[LiftLine] = field(default_factory=list)
+    skill_ready: list[EntryLine] = field(default_factory=list)
+    weeks: list[WeekStat] = field(default_factory=list)
+
+    def moved(self, action: str) -> list[Decision]:
+        return [d for d in self.moves if d.action == action]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["lifts"] = [{"entry_id": l.entry_id, "title": l.title, "status": l.status, **l.evaluation.to_dict()}
+                         for l in self.lifts]
+        data["weeks"] = [{**asdict(w), "stuck_rate": round(w.stuck_rate, 4)} for w in self.weeks]
+        return data
+
+
+def run_learn(conn: sqlite3.Connection, options: LearnOptions) -> LearnReport:
+    """Run every stage over the store behind `conn`; returns what was (or would be) done."""
+    from once.learn.bank import Bank
+
+    now = time.time() if options.now is None else options.now
+    report = LearnReport(dry_run=options.dry_run)
+    bank = Bank(conn, embedder=options.embedder, clock=lambda: now)
+    since = options.since if options.since is not None else _last_learn(conn)
+    if options.since is None and since is not None:
+        since -= QUIET_SECONDS  # sessions still open at the last run may have ended since
+    sessions = load_sessions(conn, sessions_since(conn, since), now)
+    found = _detect(sessions, report)
+    from once.learn.pipe_extract import extract_and_merge
+
+    extract_and_merge(conn, bank, found, sessions, options.model, options.tool_version, options.dry_run, report)
+    from once.learn.pipe_evaluate import evaluate_and_apply
+
+    evaluate_and_apply(conn, bank, options, now, report)
+    if not options.dry_run:
+        _set_meta(conn, LAST_LEARN_KEY, str(now))
+    return report
+
+
+def _detect(sessions: Sequence[SessionData], report: LearnReport) -> list[tuple[SessionData, Any]]:
+    """Signals and episodes per session; the weekly stuck rate and fixing messages."""
+    import datetime as dt
+
+    weeks: dict[str, WeekStat] = {}
+    found: list[tuple[SessionData, Any]] = []
+    for session in sessions:
+        report.sessions += 1
+        report.signals += len(session.signals)
+        report.episodes += len(session.episodes)
+        report.resolved += sum(1 for e in session.episodes if e.status == "resolved")
+        day = dt.datetime.fromtimestamp(session.started_at, dt.timezone.utc).date()
+        monday = (day - dt.timedelta(days=day.weekday())).isoformat()
+        week = weeks.setdefault(monday, WeekStat(monday, 0, 0, 0))
+        week.sessions += 1
+        week.stuck += 1 if session.episodes else 0
+        week.fixing += sum(1 for s in session.signals if s.kind in FIXING_KINDS)
+        found.extend((session, episode) for episode in session.episodes)
+    report.weeks = [weeks[k] for k in sorted(weeks)]
+    return found
+
+
+def _last_learn(conn: sqlite3.Connection) -> float | None:
+    row = conn.execute("SELECT value FROM learn_meta WHERE key = ?", (LAST_LEARN_KEY,)).fetchone()
+    return float(row[0]) if row else None
+
+
+def _set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    from once.store.db import transaction
+
+    with transaction(conn):
+        conn.execute("INSERT INTO learn_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE"
+                     " SET value = excluded.value", (key, value))
+

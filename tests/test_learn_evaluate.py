@@ -1,0 +1,167 @@
+"""Outcomes, per-entry evaluation and the status moves it justifies (pure parts)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from once.learn.bank import KnowledgeEntry
+from once.learn.evaluate import (
+    DAY, ExposureTable, Policy, decay_decisions, decay_factor, decide, evaluate_entries, outcome_for, population_priors,
+    skill_ready, version_changes,
+)
+from once.learn.stats import e_process, fit_prior, prob_greater
+
+NOW = 1_700_000_000.0
+
+
+def _entry(entry_id: str = "k1", status: str = "probation", **kw: object) -> KnowledgeEntry:
+    base = dict(title="t", description="d", knowledge="k", scope="global", status=status, id=entry_id,
+                created_at=NOW - DAY, updated_at=NOW - DAY, last_retrieved_at=NOW - DAY, model="m1",
+                tool_version="0.1", holdout=0.2, weight=1.0)
+    base.update(kw)
+    return KnowledgeEntry(**base)  # type: ignore[arg-type]
+
+
+# -- outcomes ---------------------------------------------------------------------------------
+
+
+def _ev(kind: str, ts: float, **fields: object) -> dict[str, object]:
+    return {"type": kind, "ts": ts, "run_id": "r1", **fields}
+
+
+def test_outcome_success_when_checks_pass_and_no_new_episode() -> None:
+    events = [_ev("test_result", 5, passed=False), _ev("test_result", 12, passed=True), _ev("run_finished", 13, status="done")]
+    assert outcome_for(10.0, events, stuck_starts=[3.0]) == 1  # the episode before the exposure does not count
+
+
+def test_outcome_failure_cases() -> None:
+    done = _ev("run_finished", 20, status="done")
+    assert outcome_for(10.0, [_ev("test_result", 12, passed=True), done], stuck_starts=[15.0]) == 0
+    assert outcome_for(10.0, [_ev("feedback", 12, rating="down"), done], stuck_starts=[]) == 0
+    assert outcome_for(10.0, [_ev("test_result", 12, passed=False), done], stuck_starts=[]) == 0
+    assert outcome_for(10.0, [_ev("run_finished", 20, status="error")], stuck_starts=[]) == 0
+
+
+def test_outcome_positive_feedback_and_unknowns() -> None:
+    assert outcome_for(10.0, [_ev("feedback", 12, rating="up"), _ev("run_finished", 20, status="done")], []) == 1
+    # Still running (no run_finished after the exposure), or no evidence at all: unknown.
+    assert outcome_for(10.0, [_ev("test_result", 12, passed=True)], []) is None
+    assert outcome_for(10.0, [_ev("run_finished", 20, status="done")], []) is None
+    # Evidence from before the exposure says nothing about it.
+    assert outcome_for(10.0, [_ev("test_result", 5, passed=True), _ev("run_finished", 20, status="done")], []) is None
+
+
+# -- evaluation -------------------------------------------------------------------------------
+
+
+def _table(rows: list[tuple[int, bool, int, float]]) -> ExposureTable:
+    entry, inj, y, h = (np.array(col) for col in zip(*rows))
+    return ExposureTable(entry=entry, injected=inj, outcome=y, holdout=h, ts=np.arange(len(rows), dtype=float))
+
+
+def _simulated(rng: np.random.Generator, rates: list[tuple[float, float]], n: int, h: float = 0.3) -> ExposureTable:
+    rows = []
+    for _ in range(n):
+        for k, (p_inj, p_hold) in enumerate(rates):
+            injected = bool(rng.random() > h)
+            rows.append((k, injected, int(rng.random() < (p_inj if injected else p_hold)), h))
+    return _table(rows)
+
+
+def test_evaluate_entries_counts_posteriors_and_e_values() -> None:
+    table = _simulated(np.random.default_rng(5), [(0.9, 0.4), (0.2, 0.7), (0.6, 0.6)], 120)
+    evals = evaluate_entries(["good", "bad", "same"], table, Policy())
+    good, bad, same = evals
+    # Counts equal a direct tally.
+    mask = (table.entry == 1) & table.injected
+    assert bad.n_injected == int(mask.sum()) and bad.s_injected == int(table.outcome[mask].sum())
+    # P(beats) is the Beta comparison under the population prior.
+    # Each arm shrunk toward that arm's population (empirical Bayes).
+    p_i = fit_prior(np.array([e.s_injected for e in evals]), np.array([e.n_injected for e in evals]))
+    p_h = fit_prior(np.array([e.s_holdout for e in evals]), np.array([e.n_holdout for e in evals]))
+    assert population_priors(table, 3) == (p_i, p_h)
+    expected = prob_greater(p_i.alpha + good.s_injected, p_i.beta + good.n_injected - good.s_injected,
+                            p_h.alpha + good.s_holdout, p_h.beta + good.n_holdout - good.s_holdout)[0]
+    assert good.p_beats == pytest.approx(expected)
+    assert good.p_beats > 0.99 and bad.p_beats < 0.01
+    assert good.lift_lo < good.lift < good.lift_hi and good.lift_lo > 0
+    assert bad.lift_hi < 0
+    harm = e_process(table.entry, table.injected, table.outcome, table.holdout, 3, direction="harm")
+    assert bad.e_harm == pytest.approx(harm.peak[1]) and bad.e_harm > 20
+    assert good.e_harm < 20 and good.e_help > 20
+
+
+def test_an_entry_without_exposures_is_neutral() -> None:
+    table = _table([(0, True, 1, 0.2)])
+    evals = evaluate_entries(["seen", "unseen"], table, Policy())
+    assert evals[1].n == 0 and evals[1].p_beats == 0.5 and evals[1].e_harm == 1.0
+
+
+def _eval(**kw: object):  # an EntryEval with the given fields
+    from once.learn.evaluate import EntryEval
+
+    base = dict(entry_id="k1", n_injected=40, s_injected=30, n_holdout=10, s_holdout=4, p_beats=0.97,
+                lift=0.3, lift_lo=0.1, lift_hi=0.5, e_harm=1.0, e_help=3.0)
+    base.update(kw)
+    return EntryEval(**base)  # type: ignore[arg-type]
+
+
+def test_decisions() -> None:
+    policy = Policy()
+    promote = decide(_entry(), _eval(), policy, NOW)
+    assert promote is not None and (promote.action, promote.to_status) == ("promote", "active")
+    assert promote.holdout == pytest.approx(0.1)
+    prune = decide(_entry(status="active"), _eval(p_beats=0.01, lift=-0.3, e_harm=25.0), policy, NOW)
+    assert prune is not None and prune.to_status == "pruned" and "e-value 25" in prune.reason
+    # Not enough holdout sessions: the posterior may not move the entry, only reweight it.
+    few = decide(_entry(), _eval(n_holdout=2, s_holdout=1), policy, NOW)
+    assert few is not None and few.action == "reweight" and few.to_status == "probation"
+    budget = decide(_entry(), _eval(n_injected=120, n_holdout=40, p_beats=0.6), policy, NOW)
+    assert budget is not None and budget.to_status == "demoted" and "160 sessions" in budget.reason
+    back = decide(_entry(status="active", holdout=0.1), _eval(p_beats=0.4), policy, NOW)
+    assert back is not None and back.to_status == "probation" and back.holdout == pytest.approx(0.2)
+    doubt = decide(_entry(), _eval(p_beats=0.2), policy, NOW)
+    assert doubt is not None and doubt.holdout == pytest.approx(policy.doubt_holdout)
+    assert decide(_entry(status="pruned"), _eval(e_harm=100.0), policy, NOW) is None
+    assert decide(_entry(status="candidate"), _eval(), policy, NOW) is None
+    assert skill_ready(_entry(status="active"), _eval(e_help=30.0), policy)
+    assert not skill_ready(_entry(status="active"), _eval(e_help=10.0), policy)
+
+
+# -- version change and decay ------------------------------------------------------------------
+
+
+def test_version_change_sends_entries_back_to_probation() -> None:
+    entries = [_entry("a", status="active", holdout=0.1), _entry("b", model="m2"), _entry("c", status="pruned"),
+               _entry("d", tool_version="0.2"), _entry("e", model="")]
+    moves = {d.entry_id: d for d in version_changes(entries, "m2", "0.2", Policy(change_holdout=0.5))}
+    # b: same model, tool changed; d: model changed; e: no model recorded, tool changed; c: pruned stays.
+    assert set(moves) == {"a", "b", "d", "e"}
+    assert "model" not in moves["b"].reason and "tool version" not in moves["d"].reason
+    assert moves["a"].to_status == "probation" and moves["a"].holdout == 0.5
+    assert moves["a"].model == "m2" and moves["a"].tool_version == "0.2"
+    assert "model m1 -> m2" in moves["a"].reason and "tool version 0.1 -> 0.2" in moves["a"].reason
+    unchanged = [entries[0], entries[2], entries[4]]  # learned under m1 / 0.1 (or no model recorded)
+    assert version_changes(unchanged, "m1", "0.1", Policy()) == []
+
+
+def test_version_change_for_an_entry_without_model() -> None:
+    moves = version_changes([_entry("e", model="")], "m2", "0.2", Policy())
+    assert [d.reason for d in moves] == ["learned under another version: tool version 0.1 -> 0.2"]
+
+
+def test_decay() -> None:
+    policy = Policy(decay_days=30)
+    old = _entry("old", last_retrieved_at=NOW - 45 * DAY)
+    never = _entry("never", last_retrieved_at=None, created_at=NOW - 31 * DAY)
+    fresh = _entry("fresh", last_retrieved_at=NOW - 2 * DAY)
+    gone = _entry("gone", status="demoted", last_retrieved_at=NOW - 400 * DAY)
+    moves = {d.entry_id: d for d in decay_decisions([old, never, fresh, gone], NOW, policy)}
+    assert set(moves) == {"old", "never"}
+    assert moves["old"].to_status == "demoted" and "45 days" in moves["old"].reason
+    assert decay_factor(_entry(last_retrieved_at=NOW - 30 * DAY), NOW, policy) == pytest.approx(0.5)
+    assert decay_factor(_entry(last_retrieved_at=NOW - 60 * DAY), NOW, policy) == pytest.approx(0.25)
+    # Weight follows P(beats) times the decay factor.
+    decision = decide(_entry(last_retrieved_at=NOW - 30 * DAY), _eval(n_holdout=2), policy, NOW)
+    assert decision is not None and decision.weight == pytest.approx(0.97 * 0.5, abs=1e-4)

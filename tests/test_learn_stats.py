@@ -1,0 +1,135 @@
+"""The evaluation statistics against values computed independently (closed forms, plain loops)."""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import numpy as np
+import pytest
+
+from once.learn.stats import BetaPrior, beta_mean_var, e_process, fit_prior, lift_interval, normal_quantile, prob_greater
+
+
+def _log_beta(a: float, b: float) -> float:
+    return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+
+
+def _closed_form_greater(a1: int, b1: int, a2: int, b2: int) -> float:
+    """P(X > Y), X ~ Beta(a1, b1), Y ~ Beta(a2, b2), integer a1: the finite-sum closed form."""
+    total = 0.0
+    for i in range(a1):
+        total += math.exp(_log_beta(a2 + i, b1 + b2) - math.log(b1 + i) - _log_beta(1 + i, b1) - _log_beta(a2, b2))
+    return total
+
+
+@pytest.mark.parametrize(
+    "a1,b1,a2,b2",
+    [(1, 1, 1, 1), (3, 7, 5, 5), (20, 10, 15, 15), (2, 30, 1, 40), (300, 200, 280, 220), (1200, 800, 1150, 850)],
+)
+def test_prob_greater_matches_the_closed_form(a1: int, b1: int, a2: int, b2: int) -> None:
+    got = prob_greater(np.array([a1]), np.array([b1]), np.array([a2]), np.array([b2]))[0]
+    assert got == pytest.approx(_closed_form_greater(a1, b1, a2, b2), abs=2e-3)
+
+
+def test_prob_greater_is_vectorised_and_symmetric() -> None:
+    a1, b1, a2, b2 = np.array([3, 9, 40]), np.array([9, 3, 10]), np.array([6, 6, 30]), np.array([6, 6, 20])
+    forward = prob_greater(a1, b1, a2, b2)
+    backward = prob_greater(a2, b2, a1, b1)
+    assert np.allclose(forward + backward, 1.0, atol=2e-3)
+    assert forward[0] < 0.5 < forward[1]
+
+
+def test_fit_prior_without_true_spread_shrinks_hard() -> None:
+    # Every unit has exactly the population rate: no spread beyond noise -> the strongest prior.
+    prior = fit_prior(np.array([30, 30, 30, 30]), np.array([50, 50, 50, 50]), max_strength=50)
+    assert prior.alpha + prior.beta == pytest.approx(50)
+    assert prior.mean == pytest.approx(0.6)
+
+
+def test_fit_prior_method_of_moments_by_hand() -> None:
+    s, n = np.array([10, 90, 50, 20]), np.array([100, 100, 100, 100])
+    mean = 170 / 400
+    observed = float(np.mean((s / n - mean) ** 2))
+    noise = mean * (1 - mean) / 100
+    expected_strength = mean * (1 - mean) / (observed - noise) - 1
+    prior = fit_prior(s, n, min_strength=0.1, max_strength=1000)
+    assert prior.alpha + prior.beta == pytest.approx(expected_strength)
+    assert prior.mean == pytest.approx(mean)
+    assert fit_prior(np.array([]), np.array([])) == BetaPrior(1.0, 1.0)
+
+
+def test_beta_moments_and_lift_interval() -> None:
+    mean, var = beta_mean_var(np.array([2.0]), np.array([3.0]))
+    assert mean[0] == pytest.approx(0.4) and var[0] == pytest.approx(2 * 3 / (25 * 6))
+    m, lo, hi = lift_interval(np.array([60.0]), np.array([40.0]), np.array([40.0]), np.array([60.0]), level=0.9)
+    sd = math.sqrt(2 * 60 * 40 / (100 * 100 * 101))
+    assert m[0] == pytest.approx(0.2)
+    assert hi[0] - m[0] == pytest.approx(NormalDist().inv_cdf(0.95) * sd)
+    # Against draws from the two posteriors: the interval holds about 90% of the difference.
+    rng = np.random.default_rng(1)
+    diff = rng.beta(60, 40, 200_000) - rng.beta(40, 60, 200_000)
+    assert np.mean((diff >= lo[0]) & (diff <= hi[0])) == pytest.approx(0.9, abs=0.01)
+
+
+@pytest.mark.parametrize("p", [1e-6, 0.01, 0.3, 0.5, 0.8, 0.975, 0.999999])
+def test_normal_quantile(p: float) -> None:
+    assert normal_quantile(p) == pytest.approx(NormalDist().inv_cdf(p), abs=1e-8)
+
+
+def _e_loop(rows: list[tuple[bool, int, float]], direction: str) -> tuple[float, float]:
+    """The e-process written out one exposure at a time (the definition, not the vectorised code)."""
+    counts = {True: [0, 0], False: [0, 0]}  # arm -> [successes, trials]
+    e, peak = 1.0, 1.0
+    for injected, y, h in rows:
+        p_i = (counts[True][0] + 0.5) / (counts[True][1] + 1)
+        p_h = (counts[False][0] + 0.5) / (counts[False][1] + 1)
+        p_i = min(p_i, p_h) if direction == "harm" else max(p_i, p_h)
+        like_i, like_h = (p_i, p_h) if y else (1 - p_i, 1 - p_h)
+        q = (1 - h) * like_i / ((1 - h) * like_i + h * like_h)
+        e *= q / (1 - h) if injected else (1 - q) / h
+        peak = max(peak, e)
+        counts[injected][0] += y
+        counts[injected][1] += 1
+    return e, peak
+
+
+def test_e_process_equals_its_definition() -> None:
+    rng = np.random.default_rng(7)
+    groups, inj, ys, hs, per_group = [], [], [], [], {}
+    for g in (2, 0, 1):  # unsorted groups, one empty group (3)
+        for _ in range(40 + 10 * g):
+            h = 0.2 if rng.random() < 0.7 else 0.5
+            injected = bool(rng.random() > h)
+            y = int(rng.random() < (0.3 if injected else 0.7))
+            groups.append(g), inj.append(injected), ys.append(y), hs.append(h)
+            per_group.setdefault(g, []).append((injected, y, h))
+    for direction in ("harm", "help"):
+        ev = e_process(np.array(groups), np.array(inj), np.array(ys), np.array(hs), 4, direction=direction)
+        for g, rows in per_group.items():
+            current, peak = _e_loop(rows, direction)
+            assert ev.current[g] == pytest.approx(current, rel=1e-9)
+            assert ev.peak[g] == pytest.approx(peak, rel=1e-9)
+        assert ev.current[3] == 1.0 and ev.peak[3] == 1.0
+
+
+def test_e_process_is_valid_under_the_null_and_powerful_otherwise() -> None:
+    rng = np.random.default_rng(3)
+    n, groups, h = 200, 1000, 0.3
+
+    def run(p_injected: float, p_holdout: float) -> np.ndarray:
+        g = np.repeat(np.arange(groups), n)
+        inj = rng.random(groups * n) > h
+        base = np.repeat(rng.uniform(0.3, 0.8, groups), n)  # rates differ by group, not by arm
+        y = (rng.random(groups * n) < np.where(inj, base + p_injected, base + p_holdout)).astype(int)
+        return e_process(g, inj, y, np.full(groups * n, h), groups, direction="harm").peak
+
+    # Ville: the running maximum crosses 1/alpha in at most alpha of null sequences.
+    assert np.mean(run(0.0, 0.0) >= 20) <= 0.05
+    assert np.mean(run(0.15, 0.0) >= 20) <= 0.01  # helping is no evidence of harm
+    assert np.mean(run(-0.25, 0.0) >= 20) >= 0.7
+
+
+def test_e_process_rejects_unknown_direction() -> None:
+    with pytest.raises(ValueError):
+        e_process(np.array([0]), np.array([True]), np.array([1]), np.array([0.2]), 1, direction="up")
