@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from once.cli.executor import _check_model, _small_model, check_flags
 from once.cli.run_options import RunOptions
+from once.process import process_alive
 from once.queue.drain import Attempt
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ def repo_free(git: "GitRepo") -> bool:
     except OSError:
         return True
     _run, pid = describe_holder(text)
-    return not pid.isdigit() or not _alive(int(pid))
+    return not pid.isdigit() or not process_alive(int(pid))
 
 
 def is_busy_error(exc: Exception) -> bool:
@@ -99,13 +99,3 @@ def is_busy_error(exc: Exception) -> bool:
     from once.vcs.lock import busy_error
 
     return str(exc).startswith(busy_error("").message.split("(")[0])
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -7,7 +7,6 @@ reaches a prompt, a tool output or a message never reaches the disk.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -22,6 +21,7 @@ from once.errors import StoreError, UsageError
 from once.events import Event
 from once.ids import new_id
 from once.paths import db_path
+from once.process import process_alive
 from once.safety.redact import redact, redact_obj
 from once.store.db import connect, transaction
 from once.store.migrations import migrate
@@ -73,16 +73,6 @@ class RunRecord:
 
 
 _RUN_COLUMNS = tuple(f.name for f in fields(RunRecord))
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process with that pid: assume alive
-    return True
 
 
 def _dumps(obj: Any) -> str:
@@ -257,7 +247,7 @@ class Store:
         """Runs still `running` whose process is gone (killed, crashed) become `killed`; how many."""
         with self._lock:
             rows = self.conn.execute("SELECT id, pid FROM runs WHERE status = 'running' AND pid IS NOT NULL").fetchall()
-        dead = [row["id"] for row in rows if not _process_alive(row["pid"])]
+        dead = [row["id"] for row in rows if not process_alive(row["pid"])]
         for run_id in dead:
             with self._write() as conn:
                 conn.execute("UPDATE runs SET status = 'killed', finished_at = COALESCE(finished_at, ?)"
