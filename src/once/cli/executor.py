@@ -43,7 +43,7 @@ def _execute(prompt: str, options: RunOptions, *, mode: str, plan_text: str | No
     where = repo_dir(options.repo)
     git = GitRepo.init(where) if options.init and not _inside_repo(where) else GitRepo.open(where)
     settings = load_settings(git.root, flags=options.flags())
-    _check_model(settings)
+    check_model(settings)
     permission_mode = settings.permission_mode or HEADLESS_DEFAULT
     if permission_mode == "plan":
         mode = "plan"
@@ -61,7 +61,7 @@ def _execute(prompt: str, options: RunOptions, *, mode: str, plan_text: str | No
         sinks.append(JsonLinesRenderer())
     request = RunRequest(prompt=prompt, continue_session=options.continue_, session_id=options.session,
                          sinks=sinks, mode=mode, plan_text=plan_text, permission_mode=permission_mode,
-                         small=_small_model(settings, options, server))
+                         small=small_model_for(settings, options, server))
     with open_store(str(options.db) if options.db else None) as store:
         result = run_once(request, repo=git, settings=settings, provider=llm, store=store)
     if options.output_format is OutputFormat.json:
@@ -71,7 +71,7 @@ def _execute(prompt: str, options: RunOptions, *, mode: str, plan_text: str | No
     return result.finished
 
 
-def _small_model(settings: "Settings", options: RunOptions, server: str | None) -> "SmallAsk | None":
+def small_model_for(settings: "Settings", options: RunOptions, server: str | None) -> "SmallAsk | None":
     """The small-model role: a cassette of its own under --replay, else the same backend."""
     from once.agent.small import small_ask
     from once.providers import make_provider
@@ -124,7 +124,7 @@ def check_flags(options: RunOptions) -> None:
             raise UsageError(f"--record: no such directory {record.parent}")
 
 
-def _check_model(settings: "Settings") -> None:
+def check_model(settings: "Settings") -> None:
     if settings.provider == "openai" and settings.sources.get("model") == "default":
         raise UsageError("the openai provider needs the server's model name",
                          hint="Pass -m, e.g. -m qwen2.5-coder:7b, or `agent config set model NAME`.")

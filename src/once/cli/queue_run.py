@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from once.cli.executor import _check_model, _small_model, check_flags
+from once.cli.executor import check_model, small_model_for, check_flags
 from once.cli.run_options import RunOptions
 from once.process import process_alive
 from once.queue.drain import Attempt
@@ -66,14 +66,14 @@ def build_runner(options: RunOptions, git: "GitRepo", store: "Store", *, progres
 
     check_flags(options)
     settings = load_settings(git.root, flags=options.flags())
-    _check_model(settings)
+    check_model(settings)
     permission_mode = settings.permission_mode or HEADLESS_DEFAULT
     mode = "plan" if permission_mode == "plan" else "agent"
     server = settings.base_url if settings.provider == "openai" else options.base_url
     llm = make_provider(settings.provider, replay=options.replay, record=options.record, base_url=server,
                         timeout=settings.request_timeout)
     return ItemRunner(git=git, store=store, settings=settings, provider=llm,
-                      small=_small_model(settings, options, server), mode=mode, permission_mode=permission_mode,
+                      small=small_model_for(settings, options, server), mode=mode, permission_mode=permission_mode,
                       sinks=(lambda: [ProgressRenderer(sys.stderr)]) if progress else (lambda: []))
 
 
