@@ -9,6 +9,7 @@ as exposures, the evaluation's raw data.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import sqlite3
@@ -104,11 +105,8 @@ def learned_for_turn(conn: sqlite3.Connection, *, repo: str, session_id: str, ru
         return Injection()
     from once.learn.retrieve import retrieve
 
-    if embedder is None:
-        from once.learn.embed import default_embedder
-
-        embedder = default_embedder()
-    hits = retrieve(conn, prompt, repo=repo, embedder=embedder, k=max(k * 3, k))
+    hits = retrieve(conn, prompt, repo=repo, embedder=_default_embedder() if embedder is None else embedder,
+                    k=max(k * 3, k))
     by_id = {hit.entry.id: hit for hit in hits}
     chosen = fit_budget([hit.entry for hit in hits], k, budget_chars)
     if not chosen:
@@ -122,6 +120,15 @@ def learned_for_turn(conn: sqlite3.Connection, *, repo: str, session_id: str, ru
     _store_exposures(conn, exposures, session_id, run_id, time.time() if now is None else now)
     injected = [entry for entry, exp in zip(chosen, exposures) if exp.arm == "injected"]
     return Injection(block=render_block(injected), exposures=exposures)
+
+
+@functools.lru_cache(maxsize=1)
+def _default_embedder() -> Any:
+    """One per process: a long session retrieves at every turn, and the retrieval caches
+    (prompt vectors) are kept per embedder."""
+    from once.learn.embed import default_embedder
+
+    return default_embedder()
 
 
 def _store_exposures(conn: sqlite3.Connection, exposures: list[Exposure], session_id: str, run_id: str,

@@ -1,7 +1,7 @@
 """Hybrid retrieval of live knowledge entries for one prompt.
 
-Candidates come from two places: FTS5 (bm25 over title + description, the fast path at any
-bank size) and, while the live bank is small enough to scan, a cached matrix of the stored
+Candidates come from two places: FTS5 (bm25 over title + description, over a query pruned
+to a bounded cost: see `once.learn.candidates`) and, while the live bank is small enough to scan, a cached matrix of the stored
 embeddings (paraphrases that share no word). Each candidate is scored on an absolute scale
 (0..1) so one threshold means the same thing in a bank of 3 entries or 100,000:
 
@@ -16,18 +16,17 @@ import functools
 import math
 import re
 import sqlite3
+import weakref
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 from once.learn.bank import LIVE_STATUSES, KnowledgeEntry, _COLUMNS
+from once.learn.candidates import bank_generation, db_key, fts_candidates, scope_sql
 
 SCORE_THRESHOLD = 0.25
 """Below this an entry is not retrieved (calibrated on the hashed embedder; see the tests)."""
 SEMANTIC_WEIGHT = 0.5
-FTS_CANDIDATES = 32
 DENSE_CANDIDATES = 16
-COMMON_TERM_FRACTION = 0.05
-"""A query term in more than this share of the bank (and 500+ entries) is skipped by FTS."""
 DENSE_SCAN_MAX = 20_000
 """Above this many live entries the dense scan is skipped: FTS alone supplies candidates."""
 _MAX_QUERY_TERMS = 32
@@ -69,14 +68,7 @@ def _stem(word: str) -> str:
 
 def fts_query(text: str) -> str:
     """An FTS5 OR-query of the text's distinct words (quoted, so no word is an operator)."""
-    seen: list[str] = []
-    for word in _WORD.findall(text.lower()):
-        if word in _STOP or word.isdigit() or word in seen:
-            continue
-        seen.append(word)
-        if len(seen) >= _MAX_QUERY_TERMS:
-            break
-    return " OR ".join(f'"{w}"' for w in seen)
+    return " OR ".join(f'"{w}"' for w in query_words(text))
 
 
 def lexical_overlap(query_terms: set[str], entry_terms: set[str]) -> float:
@@ -106,117 +98,121 @@ def score_texts(prompt: str, entry_texts: Sequence[str], embedder: Any) -> list[
     return out
 
 
+def query_words(text: str) -> list[str]:
+    """The text's distinct words as FTS5 should see them (lowercased, no stopwords, at most 32)."""
+    seen: list[str] = []
+    for word in _WORD.findall(text.lower()):
+        if word in _STOP or word.isdigit() or word in seen:
+            continue
+        seen.append(word)
+        if len(seen) >= _MAX_QUERY_TERMS:
+            break
+    return seen
+
+
 def retrieve(conn: sqlite3.Connection, prompt: str, *, repo: str | None, embedder: Any, k: int = 3,
              threshold: float = SCORE_THRESHOLD, statuses: tuple[str, ...] = LIVE_STATUSES) -> list[Hit]:
     """The best live entries for `prompt` (this repo's and global ones), best first, at most k."""
     if k <= 0 or not prompt.strip():
         return []
-    import numpy as np
-
-    query_vec = embedder.embed([prompt])[0]
-    rowids = _fts_candidates(conn, prompt, repo, statuses)
+    query_vec = prompt_vector(embedder, prompt)
+    rowids = fts_candidates(conn, query_words(prompt), repo, statuses)
     rowids |= _dense_candidates(conn, query_vec, repo, statuses, embedder.name)
     if not rowids:
         return []
-    rows = _load(conn, sorted(rowids))
+    rows = _load_for_scoring(conn, sorted(rowids))
+    sims = _similarities(rows, query_vec, embedder)
     query_terms = set(terms(prompt))
-    stale = [i for i, row in enumerate(rows) if row["embedder"] != embedder.name or row["embedding"] is None]
+    scored = []
+    for row, sim in zip(rows, sims):
+        lexical = lexical_overlap(query_terms, _term_set(row["title"], row["description"]))
+        score = combine(float(sim), lexical)
+        if score >= threshold:
+            scored.append((row, score, float(sim), lexical))
+    scored.sort(key=lambda s: (-s[1] * s[0]["weight"], s[0]["id"]))
+    scored = scored[:k]
+    # Only the entries that made the cut are read in full.
+    entries = _load_entries(conn, [row["rowid"] for row, *_ in scored])
+    return [Hit(entries[row["rowid"]], score, sim, lexical) for row, score, sim, lexical in scored
+            if row["rowid"] in entries]  # an entry removed meanwhile by another process is skipped
+
+
+def prompt_vector(embedder: Any, prompt: str) -> Any:
+    """The prompt's embedding, remembered per embedder for a few prompts (a turn may retrieve
+    for the same prompt more than once: injection, then `--as-prompt` or admission)."""
+    try:
+        cache = _PROMPT_VECTORS.setdefault(embedder, {})
+    except TypeError:  # an embedder that cannot be weakly referenced is simply not cached
+        return embedder.embed([prompt])[0]
+    vector = cache.get(prompt)
+    if vector is None:
+        if len(cache) >= _PROMPT_CACHE_MAX:
+            cache.pop(next(iter(cache)))
+        vector = cache[prompt] = embedder.embed([prompt])[0]
+    return vector
+
+
+_PROMPT_VECTORS: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+_PROMPT_CACHE_MAX = 16
+
+
+@functools.lru_cache(maxsize=16_384)
+def _term_set(title: str, description: str) -> frozenset[str]:
+    """An entry's terms: recomputed only when its text is new to this process."""
+    return frozenset(terms(f"{title}\n{description}"))
+
+
+def _similarities(rows: list[sqlite3.Row], query_vec: Any, embedder: Any) -> Any:
+    import numpy as np
+
+    stale = [i for i, row in enumerate(rows) if row["embedder"] != embedder.name or row["embedding"] is None
+             or len(row["embedding"]) != len(query_vec) * 4]
     vectors = np.zeros((len(rows), len(query_vec)), dtype=np.float32)
+    skip = set(stale)
     for i, row in enumerate(rows):
-        if i not in stale:
+        if i not in skip:
             vectors[i] = np.frombuffer(row["embedding"], dtype=np.float32)
     if stale:  # stored under another embedder: recompute rather than compare unlike vectors
         vectors[stale] = embedder.embed([f"{rows[i]['title']}\n{rows[i]['description']}" for i in stale])
-    sims = vectors @ query_vec
-    hits = []
-    for row, sim in zip(rows, sims):
-        entry = KnowledgeEntry.from_row(row)
-        lexical = lexical_overlap(query_terms, set(terms(entry.retrieval_text())))
-        score = combine(float(sim), lexical)
-        if score >= threshold:
-            hits.append(Hit(entry, score, float(sim), lexical))
-    hits.sort(key=lambda h: (-h.score * h.entry.weight, h.entry.id))
-    return hits[:k]
+    return vectors @ query_vec
 
 
-def _scope_sql(repo: str | None, statuses: tuple[str, ...]) -> tuple[str, list[Any]]:
-    sql = f"k.status IN ({', '.join('?' for _ in statuses)})"
-    params: list[Any] = list(statuses)
-    if repo is None:
-        sql += " AND k.repo IS NULL"
-    else:
-        sql += " AND (k.repo = ? OR k.repo IS NULL)"
-        params.append(repo)
-    return sql, params
-
-
-def _fts_candidates(conn: sqlite3.Connection, prompt: str, repo: str | None,
-                    statuses: tuple[str, ...]) -> set[int]:
-    query = _selective_query(conn, prompt)
-    if not query:
-        return set()
-    scope, params = _scope_sql(repo, statuses)
-    # The inner ORDER BY rank LIMIT is FTS5's own top-N: the filter then sees few rows.
-    rows = conn.execute(
-        "SELECT f.rowid FROM (SELECT rowid, rank FROM knowledge_fts WHERE knowledge_fts MATCH ?"
-        " ORDER BY rank LIMIT ?) f JOIN knowledge k ON k.rowid = f.rowid"
-        f" WHERE {scope} ORDER BY f.rank LIMIT ?", (query, FTS_CANDIDATES * 4, *params, FTS_CANDIDATES),
-    ).fetchall()
-    return {int(row[0]) for row in rows}
-
-
-def _selective_query(conn: sqlite3.Connection, prompt: str) -> str:
-    """The FTS query without terms that most of a large bank contains (their postings cost
-    time in proportion to the bank, their bm25 weight is near zero)."""
-    query = fts_query(prompt)
-    words = [w.strip('"') for w in query.split(" OR ")] if query else []
-    if not words:
-        return ""
-    total = conn.execute("SELECT MAX(rowid) FROM knowledge").fetchone()[0] or 0
-    limit = max(500, COMMON_TERM_FRACTION * total)
-    # The vocabulary holds porter stems; a few likely stems of each word are close enough here
-    # (a miss only means a common word stays in the query: slower, never wrong).
-    common = set()
-    for word in words:
-        forms = {word, _stem(word), word.rstrip("s")}
-        marks = ", ".join("?" for _ in forms)
-        row = conn.execute(f"SELECT MAX(doc) FROM knowledge_vocab WHERE term IN ({marks})", tuple(forms)).fetchone()
-        if row[0] is not None and row[0] > limit:
-            common.add(word)
-    return " OR ".join(f'"{w}"' for w in words if w not in common)
-
-
-def _load(conn: sqlite3.Connection, rowids: list[int]) -> list[sqlite3.Row]:
-    cols = ", ".join(_COLUMNS)
+def _load_for_scoring(conn: sqlite3.Connection, rowids: list[int]) -> list[sqlite3.Row]:
     out: list[sqlite3.Row] = []
     for start in range(0, len(rowids), 500):
         chunk = rowids[start:start + 500]
-        out += conn.execute(f"SELECT {cols}, embedding FROM knowledge WHERE rowid IN"
-                            f" ({', '.join('?' for _ in chunk)})", chunk).fetchall()
+        out += conn.execute("SELECT rowid, id, title, description, weight, embedding, embedder FROM knowledge"
+                            f" WHERE rowid IN ({', '.join('?' for _ in chunk)})", chunk).fetchall()
     return out
+
+
+def _load_entries(conn: sqlite3.Connection, rowids: list[int]) -> dict[int, KnowledgeEntry]:
+    if not rowids:
+        return {}
+    rows = conn.execute(f"SELECT rowid AS rid, {', '.join(_COLUMNS)} FROM knowledge"
+                        f" WHERE rowid IN ({', '.join('?' for _ in rowids)})", rowids).fetchall()
+    return {int(row["rid"]): KnowledgeEntry.from_row(row) for row in rows}
 
 
 # -- the dense path: a matrix of live embeddings, cached while the bank does not change ----
 
-_DENSE_CACHE: dict[tuple[str, str | None, tuple[str, ...], str], tuple[tuple[Any, ...], Any, Any]] = {}
-
-
-def _db_key(conn: sqlite3.Connection) -> str:
-    row = conn.execute("PRAGMA database_list").fetchone()
-    return str(row[2]) or f"memory:{id(conn)}"
+_DENSE_CACHE: dict[tuple[str, str | None, tuple[str, ...], str], tuple[Any, Any, Any]] = {}
+_DENSE_CACHE_MAX = 8
 
 
 def _dense_candidates(conn: sqlite3.Connection, query_vec: Any, repo: str | None,
                       statuses: tuple[str, ...], embedder_name: str) -> set[int]:
-    scope, params = _scope_sql(repo, statuses)
-    row = conn.execute("SELECT value FROM learn_meta WHERE key = 'bank_version'").fetchone()
-    key = (_db_key(conn), repo, statuses, embedder_name)
+    scope, params = scope_sql(repo, statuses)
+    generation = bank_generation(conn)
+    key = (db_key(conn), repo, statuses, embedder_name)
     cached = _DENSE_CACHE.get(key)
-    if cached is None or cached[0] != (row[0] if row else None):
+    if cached is None or cached[0] != generation:
         count = conn.execute(f"SELECT COUNT(*) FROM knowledge k WHERE {scope}", params).fetchone()[0]
         matrix = _dense_matrix(conn, scope, params, embedder_name, len(query_vec)) if count <= DENSE_SCAN_MAX \
             else (None, None)
-        cached = (row[0] if row else None, *matrix)
+        cached = (generation, *matrix)
+        if len(_DENSE_CACHE) >= _DENSE_CACHE_MAX:
+            _DENSE_CACHE.clear()
         _DENSE_CACHE[key] = cached
     _, rowids, matrix = cached
     if rowids is None or len(rowids) == 0:

@@ -33,13 +33,11 @@ def m005_knowledge(conn: sqlite3.Connection) -> None:
         )"""
     )
     conn.execute("CREATE INDEX knowledge_status ON knowledge (status, repo)")
-    # Retrieval text (rowid = knowledge.rowid), ranked with bm25().
+    # Retrieval text (rowid = knowledge.rowid), ranked with bm25(). Kept with full detail:
+    # detail=column measured slower to rank here and refuses multi-token phrases.
     conn.execute(
         "CREATE VIRTUAL TABLE knowledge_fts USING fts5(title, description, tokenize = 'porter unicode61')"
     )
-    # Document frequency per term: retrieval drops terms so common they would make FTS5 rank
-    # most of the bank while adding almost nothing to bm25.
-    conn.execute("CREATE VIRTUAL TABLE knowledge_vocab USING fts5vocab(knowledge_fts, 'row')")
     # One row per (entry, session, run) where the entry was retrieved: the arm the session
     # drew and, once evaluated, the outcome (1 success, 0 failure, NULL not yet known).
     # `holdout` is the probability of the holdout arm the draw used: the evaluation's test
