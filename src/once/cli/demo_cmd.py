@@ -30,9 +30,15 @@ def demo(
     The model's answers are a recording (a cassette) replayed through the real loop: the file
     reads, the two-file edit, the commit and the command all really happen, in a throwaway
     git repository whose path is printed at the end.
+
+    Act two shows the learning loop: a recorded session gets stuck on a failing check and is
+    resolved, `agent learn` turns it into a knowledge entry, and a later session on a similar
+    task shows the entry injected into what the model sees (or held out, to measure it).
+    Everything goes to a temporary database, never yours.
     """
     from once.agent.runner import RunRequest, run_once
     from once.cli.common import print_json
+    from once.cli.demo_learn import explain, run_act_two
     from once.cli.render import ProgressRenderer
     from once.config import load_settings
     from once.errors import UsageError
@@ -52,19 +58,30 @@ def demo(
     if not json_out:
         print("once demo: the model's answers are a recording (a cassette) replayed through the real loop;\n"
               "the tools, edits, commit and command are real.\n", file=sys.stderr)
-    settings = load_settings(git.root, env={}, flags={"provider": "replay", "max_turns": 20, "dirty": "commit"})
+    flags = {"provider": "replay", "max_turns": 20, "dirty": "commit"}
+    settings = load_settings(git.root, env={}, flags=flags)
     # A throwaway repo and a known recording: the demo's one command may run without asking.
     sinks = [] if json_out else [ProgressRenderer()]
     request = RunRequest(prompt=DEMO_PROMPT, sinks=sinks, permission_mode="full-auto")
     with open_store(str(db)) as store:
         result = run_once(request, repo=git, settings=settings, provider=ReplayProvider(cassette), store=store)
+    if not json_out:
+        print(f"\n{result.result}\n")
+        print("Act two: the agent gets stuck, learns, and the next session starts with the lesson.\n")
+    # Act two's history starts empty: what `agent learn` finds is this one story.
+    learn_db = base / "learning.db"
+    say = (lambda line: None) if json_out else print
+    with open_store(str(learn_db)) as store:
+        learning = run_act_two(git, store, lambda: load_settings(git.root, env={}, flags=flags), say)
     if json_out:
-        print_json({**result.to_json(), "repo": str(repo_path), "db": str(db)})
+        print_json({**result.to_json(), "repo": str(repo_path), "db": str(db),
+                    "learning": {**learning.to_json(), "db": str(learn_db)}})
         return
     repo_arg, db_arg = shlex.quote(str(repo_path)), shlex.quote(str(db))
-    print(f"\n{result.result}\n")
+    explain(shlex.quote(str(learn_db)), print)
+    print()
     print(f"The demo repository is {repo_path}")
     print("Look around:")
-    print(f"  cd {repo_arg} && git log --stat       # the agent's commit, with its trailers")
-    print(f"  agent log --db {db_arg} {result.run_id}   # the run step by step")
-    print(f"  agent undo -C {repo_arg} --db {db_arg}     # take the commit back")
+    print(f"  cd {repo_arg} && git log --stat       # the agent's commits, with their trailers")
+    print(f"  agent log --db {db_arg} {result.run_id}   # act one's run step by step")
+    print(f"  agent undo -C {repo_arg} --db {db_arg}     # take the last commit back")
