@@ -96,11 +96,21 @@ def test_k_and_budget_are_respected(store):
 
 def test_only_live_entries_are_retrieved(store):
     bank = Bank(store.conn, embedder=EMBEDDER)
-    for status in ("candidate", "demoted", "pruned"):
+    for status in ("candidate", "pruned"):
         add(bank, status=status)
     assert turn(store, "s-1").exposures == []
     live = add(bank, status="active")
     assert [e.entry_id for e in turn(store, "s-2").exposures] == [live]
+
+
+def test_a_demoted_entry_is_still_measured_after_live_ones(store):
+    # Demoted means "no clear benefit yet": still retrieved (so it can come back), ranked last.
+    bank = Bank(store.conn, embedder=EMBEDDER)
+    demoted = add(bank, status="demoted", holdout=0.5, weight=0.2)
+    live = add(bank, status="active", weight=0.9)
+    exposures = turn(store, "s-1").exposures
+    assert [e.entry_id for e in exposures] == [live, demoted]
+    assert exposures[1].status == "demoted" and exposures[1].holdout == 0.5
 
 
 def test_an_empty_bank_does_not_import_numpy(tmp_path):
@@ -147,3 +157,14 @@ def test_the_block_reaches_the_models_first_request(cli, repo, tmp_path, monkeyp
         stored = store.conn.execute("SELECT arm, session_id FROM exposures").fetchall()
         logged = [e["type"] for e in store.run_events(events[0]["run_id"])]
     assert [tuple(row) for row in stored] == [(arm, session_id)] and "knowledge" in logged
+
+
+def test_similarity_is_rescaled_from_the_embedders_unrelated_floor():
+    from once.learn.retrieve import combine, semantic_floor
+
+    assert semantic_floor("hashed-ngram-512") == 0.0
+    assert semantic_floor("minilm-l6-int8") == 0.3
+    # MiniLM's 0.36 between unrelated prompts counts for little; the hashed embedder's scale is unchanged.
+    assert combine(0.36, 0.0, semantic_floor("minilm-l6-int8")) < 0.05
+    assert combine(0.36, 0.0, semantic_floor("hashed-ngram-512")) == 0.18
+    assert combine(1.0, 1.0, 0.3) == 1.0

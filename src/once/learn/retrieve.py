@@ -26,6 +26,10 @@ from once.learn.candidates import bank_generation, db_key, fts_candidates, scope
 SCORE_THRESHOLD = 0.25
 """Below this an entry is not retrieved (calibrated on the hashed embedder; see the tests)."""
 SEMANTIC_WEIGHT = 0.5
+SEMANTIC_FLOOR = {"minilm": 0.3}
+"""Cosine that unrelated texts commonly reach, per embedder family: similarity is rescaled from
+there, so the threshold means the same with either embedder. MiniLM puts unrelated short texts
+at 0.2-0.5 (hashed n-grams near 0); without this, MiniLM let unrelated prompts through."""
 DENSE_CANDIDATES = 16
 DENSE_SCAN_MAX = 20_000
 """Above this many live entries the dense scan is skipped: FTS alone supplies candidates."""
@@ -78,8 +82,16 @@ def lexical_overlap(query_terms: set[str], entry_terms: set[str]) -> float:
     return len(query_terms & entry_terms) / math.sqrt(len(query_terms) * len(entry_terms))
 
 
-def combine(semantic: float, lexical: float) -> float:
-    return SEMANTIC_WEIGHT * max(0.0, semantic) + (1 - SEMANTIC_WEIGHT) * lexical
+def semantic_floor(embedder_name: str) -> float:
+    for prefix, floor in SEMANTIC_FLOOR.items():
+        if embedder_name.startswith(prefix):
+            return floor
+    return 0.0
+
+
+def combine(semantic: float, lexical: float, floor: float = 0.0) -> float:
+    rescaled = max(0.0, semantic - floor) / (1.0 - floor)
+    return SEMANTIC_WEIGHT * rescaled + (1 - SEMANTIC_WEIGHT) * lexical
 
 
 def score_texts(prompt: str, entry_texts: Sequence[str], embedder: Any) -> list[tuple[float, float, float]]:
@@ -91,10 +103,11 @@ def score_texts(prompt: str, entry_texts: Sequence[str], embedder: Any) -> list[
     vectors = embedder.embed([prompt, *entry_texts])
     sims = np.asarray(vectors[1:], dtype=np.float32) @ vectors[0]
     query_terms = set(terms(prompt))
+    floor = semantic_floor(embedder.name)
     out = []
     for text, sim in zip(entry_texts, sims):
         lexical = lexical_overlap(query_terms, set(terms(text)))
-        out.append((combine(float(sim), lexical), float(sim), lexical))
+        out.append((combine(float(sim), lexical, floor), float(sim), lexical))
     return out
 
 
@@ -123,10 +136,11 @@ def retrieve(conn: sqlite3.Connection, prompt: str, *, repo: str | None, embedde
     rows = _load_for_scoring(conn, sorted(rowids))
     sims = _similarities(rows, query_vec, embedder)
     query_terms = set(terms(prompt))
+    floor = semantic_floor(embedder.name)
     scored = []
     for row, sim in zip(rows, sims):
         lexical = lexical_overlap(query_terms, _term_set(row["title"], row["description"]))
-        score = combine(float(sim), lexical)
+        score = combine(float(sim), lexical, floor)
         if score >= threshold:
             scored.append((row, score, float(sim), lexical))
     scored.sort(key=lambda s: (-s[1] * s[0]["weight"], s[0]["id"]))
