@@ -100,3 +100,13 @@ def test_model_answer_is_used_but_checked():
     assert named.scope == "project"
     # Unusable answers fall back to the template.
     assert extract_entry(episode(), CTX, lambda s, q: "no idea").title == extract_entry(episode(), CTX).title
+
+
+def test_bare_complaints_are_left_out_of_the_injected_advice():
+    from once.learn.extract import instructive
+
+    text = "still failing, same error\nNo, Spanish exclamations open with ¡ so it must be ¡Hola, fix greet.py"
+    assert instructive(text) == "No, Spanish exclamations open with ¡ so it must be ¡Hola, fix greet.py"
+    assert instructive("that didn't work") == ""
+    assert instructive("use the UTC clock from utils.time, never datetime.now") == (
+        "use the UTC clock from utils.time, never datetime.now")

@@ -56,6 +56,10 @@ class ExtractContext:
     files: Sequence[str] = field(default_factory=tuple)
 
 
+BARE_COMPLAINT_WORDS = 8
+"""A complaint line shorter than this many words carries no instruction."""
+
+
 def changed_files(diff: str, files: Sequence[str] = ()) -> list[str]:
     seen = list(dict.fromkeys([*files, *_DIFF_FILE.findall(diff)]))
     return [f for f in seen if f and f != "/dev/null"]
@@ -115,10 +119,20 @@ def _first_sentence(text: str) -> str:
     return re.split(r"(?<=[.!?])\s", " ".join(text.split()), maxsplit=1)[0]
 
 
+def instructive(corrective: str) -> str:
+    """The user's corrective lines that teach something: a bare complaint ("still failing, same
+    error") says the agent was stuck, not what it should have known, so it is left out."""
+    from once.learn.phrases import complaint_phrase
+
+    kept = [line.strip() for line in corrective.splitlines()
+            if line.strip() and not (complaint_phrase(line) and len(line.split()) < BARE_COMPLAINT_WORDS)]
+    return "\n".join(kept)
+
+
 def template_from_episode(episode: Any, ctx: ExtractContext) -> KnowledgeEntry:
     """The offline entry: symptoms and signature to match, the correction and the fix to inject."""
     signature = (getattr(episode, "failure_signature", "") or "").strip()
-    corrective = (getattr(episode, "corrective_text", "") or "").strip()
+    corrective = instructive((getattr(episode, "corrective_text", "") or "").strip())
     opening = (getattr(episode, "opening_prompt", "") or "").strip()
     prompts = [p for p in getattr(episode, "prompts", []) or [] if p and p != opening]
     files = changed_files(ctx.diff, ctx.files)
