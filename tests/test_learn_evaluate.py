@@ -77,9 +77,10 @@ def test_evaluate_entries_counts_posteriors_and_e_values() -> None:
     mask = (table.entry == 1) & table.injected
     assert bad.n_injected == int(mask.sum()) and bad.s_injected == int(table.outcome[mask].sum())
     # P(beats) is the Beta comparison under the population prior.
-    # Each arm shrunk toward that arm's population (empirical Bayes).
-    p_i = fit_prior(np.array([e.s_injected for e in evals]), np.array([e.n_injected for e in evals]))
-    p_h = fit_prior(np.array([e.s_holdout for e in evals]), np.array([e.n_holdout for e in evals]))
+    # Both arms shrunk toward one population prior (empirical Bayes over every entry and arm).
+    pooled = fit_prior(np.array([e.s_injected for e in evals] + [e.s_holdout for e in evals]),
+                       np.array([e.n_injected for e in evals] + [e.n_holdout for e in evals]))
+    p_i = p_h = pooled
     assert population_priors(table, 3) == (p_i, p_h)
     expected = prob_greater(p_i.alpha + good.s_injected, p_i.beta + good.n_injected - good.s_injected,
                             p_h.alpha + good.s_holdout, p_h.beta + good.n_holdout - good.s_holdout)[0]
@@ -165,3 +166,49 @@ def test_decay() -> None:
     # Weight follows P(beats) times the decay factor.
     decision = decide(_entry(last_retrieved_at=NOW - 30 * DAY), _eval(n_holdout=2), policy, NOW)
     assert decision is not None and decision.weight == pytest.approx(0.97 * 0.5, abs=1e-4)
+
+
+# -- demoted entries stay measured; a version change must be confirmed quickly --------------------
+
+
+def test_a_demoted_entry_is_measured_and_can_come_back_or_be_pruned() -> None:
+    policy = Policy()
+    demoted = _entry(status="demoted", holdout=0.2, weight=0.4)
+    # Inconclusive: stays demoted, held out at least half the time, ranked at half weight.
+    quiet = decide(demoted, _eval(p_beats=0.6, n_injected=20, n_holdout=20), policy, NOW)
+    assert quiet is not None and quiet.action == "reweight" and quiet.to_status == "demoted"
+    assert quiet.holdout == policy.demoted_holdout and quiet.weight == pytest.approx(0.6 * policy.demoted_weight, abs=0.01)
+    # It helps after all: back to probation (reversible, on the posterior).
+    back = decide(demoted, _eval(p_beats=0.95, n_injected=20, n_holdout=20), policy, NOW)
+    assert back is not None and (back.action, back.to_status) == ("restore", "probation")
+    # Harm established by the e-process: pruned.
+    gone = decide(demoted, _eval(p_beats=0.05, e_harm=40.0), policy, NOW)
+    assert gone is not None and gone.to_status == "pruned"
+    # A probation entry demoted at the end of its budget is held out half the time from then on.
+    budget = decide(_entry(), _eval(p_beats=0.6, n_injected=80, n_holdout=80), policy, NOW)
+    assert budget is not None and budget.to_status == "demoted" and budget.holdout == policy.demoted_holdout
+    # Decay demotes a live entry only; a demoted one is not decayed again.
+    assert decay_decisions([_entry(status="demoted", last_retrieved_at=NOW - 400 * DAY)], NOW, policy) == []
+
+
+def test_after_a_version_change_an_entry_must_confirm_within_the_change_budget() -> None:
+    policy = Policy(change_budget=30, probation_budget=150)
+    doubtful = _eval(p_beats=0.7, n_injected=18, n_holdout=17)
+    assert decide(_entry(), doubtful, policy, NOW) is None or decide(_entry(), doubtful, policy, NOW).to_status == "probation"
+    stale = decide(_entry(), doubtful, policy, NOW, changed=True)
+    assert stale is not None and stale.to_status == "demoted" and "since the version change" in stale.reason
+    still_good = decide(_entry(), _eval(p_beats=0.97, n_injected=18, n_holdout=17), policy, NOW, changed=True)
+    assert still_good is not None and still_good.to_status == "active"
+
+
+def test_an_entry_without_effect_among_helpful_ones_is_not_called_helpful() -> None:
+    # Nine entries that help a lot and one that does nothing: shrinking each arm toward its
+    # own population would lend the useless entry the others' lift.
+    rng = np.random.default_rng(7)
+    rates = [(0.9, 0.4)] * 9 + [(0.45, 0.45)]
+    p_null = []
+    for _ in range(20):
+        table = _simulated(rng, rates, 30, h=0.5)
+        p_null.append(evaluate_entries([f"k{i}" for i in range(10)], table, Policy())[-1].p_beats)
+    assert sum(p >= Policy().promote_prob for p in p_null) <= 3
+    assert 0.3 < float(np.mean(p_null)) < 0.7

@@ -58,7 +58,8 @@ def learn(
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     output: str = typer.Option("text", "--output", "-o", help="text or json (same as --json)."),
     db: Optional[Path] = typer.Option(None, "--db", help="The SQLite file [$ONCE_DB]."),
-    repo: Optional[Path] = typer.Option(None, "--repo", "-C", help="Read settings from this repository."),
+    repo: Optional[Path] = typer.Option(None, "--repo", "-C", help="The repository: its settings, and where a global "
+                                                                "entry ready to be a skill is proposed."),
 ) -> None:
     """Learn from recorded sessions: find where you got stuck and what got you unstuck, turn it
     into knowledge entries, and measure the entries already in use.
@@ -66,7 +67,10 @@ def learn(
     Stages: detect signals (repeated requests, complaints, the same failure again, thumbs-down,
     undo, corrections, loops, abandonment) -> stuck episodes -> extract an entry from each
     resolved one -> merge near-duplicates -> admission check (probation) -> evaluate each
-    entry's injected vs holdout sessions -> promote, demote or prune.
+    entry's injected vs holdout sessions -> promote, demote or prune. Then the corrections:
+    your notes, rejected plans and undo reasons become proposals (as `agent proposals scan`),
+    an entry whose benefit is established is proposed as a skill (`agent proposals approve
+    ID` writes it), and contradicting memory corrections are listed with the conflicts.
 
     Reversible moves follow the posterior probability that injecting beats holding out;
     pruning waits for an always-valid test (e-value >= 1/alpha), so running this often does
@@ -85,8 +89,11 @@ def learn(
             raise UsageError(f"unknown output format '{output}'", hint="Use -o text or -o json.")
         now = time.time()
         settings = _settings(repo)
+        from once.config import find_repo_root
+
+        root = find_repo_root(repo_dir(repo))
         options = LearnOptions(dry_run=dry_run, since=parse_since(since, now), model=model or "",
-                               policy=_policy(settings), now=now)
+                               policy=_policy(settings), now=now, repo=str(root) if root else None)
         with open_store(str(db) if db else None) as store:
             if not options.model:  # the model in use is the one the latest run used
                 latest = store.latest_run()

@@ -61,20 +61,27 @@ def blocked_by(proposal: Proposal, anti: list[dict[str, Any]], live: list[Propos
 
 
 def scan(conn: sqlite3.Connection, repo: str, *, now: Callable[[], float] = time.time,
-         make_id: Callable[[str], str] = new_id) -> ScanReport:
-    """Propose a change for every correction in `repo` not seen before; idempotent."""
+         make_id: Callable[[str], str] = new_id, dry_run: bool = False) -> ScanReport:
+    """Propose a change for every correction in `repo` not seen before; idempotent.
+
+    `dry_run`: say what would be proposed (ids are placeholders) and write nothing."""
     corrections = detect_corrections(repo_events(conn, repo))
     report = ScanReport(corrections=len(corrections))
     seen = repository.known_refs(conn, repo)
+    previewed: list[Proposal] = []
     for correction in corrections:
         if correction.ref in seen:
             report.already_seen += 1
             continue
         proposal = draft(correction, repo=repo, proposal_id=make_id("p"), now=now())
         reason = blocked_by(proposal, repository.anti_lessons(conn, repo),
-                            repository.active_lessons(conn, repo, proposal.target))
+                            repository.active_lessons(conn, repo, proposal.target) + previewed)
         if reason is not None:
             report.skipped.setdefault(reason, []).append(correction.ref)
+            continue
+        if dry_run:
+            previewed.append(proposal)
+            report.proposed.append(proposal.id)
             continue
         if not repository.insert_proposal(conn, proposal):
             report.skipped.setdefault("duplicate", []).append(correction.ref)
@@ -84,6 +91,26 @@ def scan(conn: sqlite3.Connection, repo: str, *, now: Callable[[], float] = time
             carry_out(conn, Path(repo), proposal, now=now, make_id=make_id)
             report.applied.append(proposal.id)
     return report
+
+
+def propose_skill(conn: sqlite3.Connection, repo: str, entry: Any, *, evidence: str,
+                  now: Callable[[], float] = time.time, make_id: Callable[[str], str] = new_id) -> tuple[str | None, str]:
+    """A pending `skill` proposal for a knowledge entry with established benefit.
+
+    Returns (proposal id or None, why not): once per entry and repository ("already
+    proposed"), never against an anti-lesson (a rejected one is not proposed again), never
+    twice for the same skill ("duplicate")."""
+    from once.corrections.proposals import draft_skill_from_entry
+
+    proposal = draft_skill_from_entry(entry, repo=repo, proposal_id=make_id("p"), now=now(), evidence=evidence)
+    if proposal.signal_ref in repository.known_refs(conn, repo):
+        return None, "already proposed"
+    reason = blocked_by(proposal, repository.anti_lessons(conn, repo), repository.active_lessons(conn, repo, "skill"))
+    if reason is not None:
+        return None, reason
+    if not repository.insert_proposal(conn, proposal):
+        return None, "duplicate"
+    return proposal.id, ""
 
 
 def carry_out(conn: sqlite3.Connection, repo_root: Path, proposal: Proposal, *,

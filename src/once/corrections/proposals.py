@@ -35,6 +35,8 @@ _WHY = {
     "plan_rejected": "You rejected the agent's plan in run {run} for this reason.",
     "bad_comment": "You rated a response in run {run} down and said this.",
 }
+"""Why, per correction kind. Proposals from a measured knowledge entry (signal_kind
+`knowledge_entry`) are drafted by `draft_skill_from_entry`."""
 
 
 @dataclass
@@ -157,3 +159,30 @@ def lesson_text(proposal: Proposal) -> str:
     if proposal.target == "skill":
         return proposal.rationale.split("“", 1)[-1].rstrip("”")
     return proposal.body
+
+
+def entry_skill_document(name: str, title: str, description: str, knowledge: str, source: str) -> str:
+    """A SKILL.md from a knowledge entry: when to use it (its symptoms), then its lesson."""
+    when = first_sentence(description, 400).replace('"', "'")
+    summary = first_sentence(title, 200).replace('"', "'").rstrip(".")
+    text = f"{summary}. Use when {when[:1].lower() + when[1:]}" if when else f"{summary}."
+    text = text if len(text) <= 1000 else text[:999].rstrip() + "…"
+    return (f"---\nname: {name}\ndescription: \"{text}\"\n---\n\n"
+            f"# {name.replace('-', ' ').capitalize()}\n\n{knowledge.strip()}\n\n_Learned from {source}._\n")
+
+
+def draft_skill_from_entry(entry: Any, *, repo: str, proposal_id: str, now: float, evidence: str) -> Proposal:
+    """The `skill` proposal for a knowledge entry whose benefit was established (pending until approved).
+
+    Its `signal_ref` is the entry's, so it is proposed once per repository."""
+    name = skill_name(f"{entry.title} {entry.knowledge}")
+    source = f"knowledge entry {entry.id}, measured against a random holdout ({evidence})"
+    body = entry_skill_document(name, entry.title, entry.description, entry.knowledge, source)
+    lesson = " ".join(entry.knowledge.split())
+    return Proposal(
+        id=proposal_id, repo=repo, target="skill", target_key=f"skill:{name}", op="append", location=name, body=body,
+        confidence=1.0, rationale=(f"Knowledge entry {entry.id} made sessions measurably better ({evidence}):"
+                                   f" a proven lesson belongs in a skill. “{lesson}”"),
+        expected=_expected("skill", name), proposed_by="agent", signal_kind="knowledge_entry",
+        signal_ref=f"knowledge:{entry.id}", session_id="", fingerprint=fingerprint("skill", lesson), created_at=now,
+    )

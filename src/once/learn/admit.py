@@ -4,6 +4,12 @@ Recall: it must be retrieved (score over the retrieval threshold) for the openin
 every one of its own source episodes. Precision: it must not be retrieved for more than
 `MAX_UNRELATED_RATE` of unrelated sessions' opening prompts. An entry that fails stays a
 `candidate` and its status_reason says which test it failed and by how much.
+
+"Unrelated" leaves out every session with the same recurring problem: the entry's own
+sources and the episodes whose lessons merged into it, and any session that met the same
+failure signature (a check failing with it, an episode about it, or an opening prompt that
+quotes it). Counting those as unrelated would call a good lesson "too broad" precisely
+because its problem keeps coming back.
 """
 
 from __future__ import annotations
@@ -90,15 +96,59 @@ def source_prompts(conn: sqlite3.Connection, sources: Sequence[str]) -> list[str
 
 
 def unrelated_prompts(conn: sqlite3.Connection, exclude_sessions: Sequence[str], *,
-                      limit: int = UNRELATED_SAMPLE) -> list[str]:
-    """The first prompt of recent sessions other than the entry's own: the precision sample."""
-    excluded = set(exclude_sessions)
+                      signatures: Sequence[str] = (), limit: int = UNRELATED_SAMPLE) -> list[str]:
+    """The first prompt of recent sessions without the entry's problem: the precision sample.
+
+    Left out: `exclude_sessions`, sessions that met one of the failure `signatures`, and
+    sessions whose opening prompt quotes one of them."""
+    quoted = [_norm(s) for s in signatures if len(_norm(s)) >= MIN_SIGNATURE_CHARS]
+    excluded = set(exclude_sessions) | sessions_with_signatures(conn, quoted)
     rows = conn.execute(
         "SELECT r.session_id, r.prompt FROM runs r JOIN (SELECT session_id, MIN(started_at) AS first"
         " FROM runs WHERE session_id IS NOT NULL GROUP BY session_id) f"
         " ON f.session_id = r.session_id AND f.first = r.started_at"
         " ORDER BY r.started_at DESC LIMIT ?", (limit + len(excluded),)).fetchall()
-    return [row[1] for row in rows if row[0] not in excluded][:limit]
+    kept = [row[1] for row in rows if row[0] not in excluded and not _quotes(row[1], quoted)]
+    return kept[:limit]
+
+
+MIN_SIGNATURE_CHARS = 8
+"""Shorter signatures ("error") say too little to call two sessions the same problem."""
+
+
+def _norm(text: str) -> str:
+    return " ".join(str(text).lower().split())
+
+
+def _quotes(prompt: str, signatures: Sequence[str]) -> bool:
+    text = _norm(prompt)
+    return any(sig in text for sig in signatures)
+
+
+def sessions_with_signatures(conn: sqlite3.Connection, signatures: Sequence[str]) -> set[str]:
+    """Sessions where a check failed with one of these (normalized) signatures, or with an
+    episode about one of them."""
+    wanted = set(signatures)
+    if not wanted:
+        return set()
+    found: set[str] = set()
+    rows = conn.execute("SELECT r.session_id, json_extract(e.data, '$.signature') FROM events e"
+                        " JOIN runs r ON r.id = e.run_id WHERE e.type = 'test_result'"
+                        " AND json_extract(e.data, '$.passed') = 0 AND r.session_id IS NOT NULL")
+    found |= {row[0] for row in rows if row[1] and _norm(row[1]) in wanted}
+    rows = conn.execute("SELECT session_id, json_extract(data, '$.failure_signature') FROM episodes")
+    found |= {row[0] for row in rows if row[1] and _norm(row[1]) in wanted}
+    return found
+
+
+def entry_signatures(conn: sqlite3.Connection, sources: Sequence[str]) -> list[str]:
+    """The failure signatures of an entry's source episodes."""
+    if not sources:
+        return []
+    marks = ", ".join("?" for _ in sources)
+    rows = conn.execute(f"SELECT json_extract(data, '$.failure_signature') FROM episodes WHERE ref IN ({marks})",
+                        list(sources)).fetchall()
+    return sorted({row[0] for row in rows if row[0]})
 
 
 def source_sessions(conn: sqlite3.Connection, sources: Sequence[str]) -> list[str]:
@@ -110,13 +160,15 @@ def source_sessions(conn: sqlite3.Connection, sources: Sequence[str]) -> list[st
 
 
 def admit_from_store(bank: Bank, entry_id: str, *, extra_prompts: Sequence[str] = (),
-                     extra_sessions: Sequence[str] = ()) -> Admission:
+                     extra_sessions: Sequence[str] = (), extra_signatures: Sequence[str] = ()) -> Admission:
     """Admission with the evidence the store holds: source episodes' prompts, other sessions' prompts.
 
-    `extra_*` carry what the episodes table does not (an insight's prompt and session)."""
+    `extra_*` carry what the episodes table does not (an insight's prompt and session, the
+    sessions of episodes merged in the same pass)."""
     entry = bank.get(entry_id)
     if entry is None:
         raise KeyError(entry_id)
     own = [*source_prompts(bank.conn, entry.sources), *extra_prompts]
     sessions = [*source_sessions(bank.conn, entry.sources), *extra_sessions]
-    return admit(bank, entry.id, own, unrelated_prompts(bank.conn, sessions))
+    signatures = [*entry_signatures(bank.conn, entry.sources), *extra_signatures]
+    return admit(bank, entry.id, own, unrelated_prompts(bank.conn, sessions, signatures=signatures))

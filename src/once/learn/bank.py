@@ -20,8 +20,9 @@ from once.safety.redact import redact
 from once.store.db import transaction
 
 STATUSES = ("candidate", "probation", "active", "demoted", "pruned")
-LIVE_STATUSES = ("probation", "active")
-"""Only these are retrieved and injected."""
+LIVE_STATUSES = ("probation", "active", "demoted")
+"""Only these are retrieved and injected (demoted ones ranked last, held out at least half the
+time, so they are still measured and can come back: see `once.learn.evaluate`)."""
 SCOPES = ("project", "global")
 KINDS = ("episode", "insight", "manual")
 HOLDOUT_FLOOR = 0.10

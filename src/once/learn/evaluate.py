@@ -7,6 +7,21 @@ evaluations and `Decision`s, and `once.learn.pipeline` writes them. Moves come i
   decay, a version change) follow the posterior: cheap to undo when more data arrive;
 - irreversible (prune, ready-for-a-skill) wait for the always-valid e-process to cross
   1/alpha, so evaluating after every session does not inflate false decisions.
+
+Demoted entries stay measured. A demotion says "no clear benefit yet", not "harmful", and
+an entry that is never retrieved again gathers no evidence and could never come back. So a
+demoted entry is still retrieved, with a holdout of at least `demoted_holdout` (1/2: the
+most information per session for a two-arm comparison, and at most half the sessions see
+an entry under doubt), and it ranks below live entries (its weight is halved). It is pruned
+once the harm e-process crosses 1/alpha, and goes back to probation once P(beats) reaches
+`promote_prob`; while its evidence is inconclusive it stays demoted and measured. Holding
+it out always was the alternative, and was rejected: it gathers no injected-arm evidence.
+
+After a model or tool version change an entry that helped before must show it still does
+within `change_budget` sessions (its window restarts at the change, held out at
+`change_holdout`), or it is demoted: a stale lesson is retired in tens of sessions instead
+of a whole probation budget. The move is reversible (it is still measured, see above), and
+the e-process stays valid under the higher holdout, which gathers evidence faster.
 """
 
 from __future__ import annotations
@@ -21,7 +36,7 @@ from once.learn.stats import BetaPrior, e_process, fit_prior, lift_interval, pro
 
 DAY = 86_400.0
 _FAILED_RUN = frozenset({"error", "max_turns", "max_cost"})
-_EVALUATED = ("probation", "active")
+_EVALUATED = ("probation", "active", "demoted")
 
 
 @dataclass(frozen=True)
@@ -44,6 +59,12 @@ class Policy:
     min_per_arm: int = 3
     probation_budget: int = 150
     """Sessions on probation without clear benefit after which an entry is demoted."""
+    change_budget: int = 30
+    """Sessions after a version change within which an entry must show it still helps."""
+    demoted_holdout: float = 0.5
+    """Demoted entries are still retrieved (to be measured), held out at least this often."""
+    demoted_weight: float = 0.5
+    """Demoted entries' ranking weight is multiplied by this: live entries come first."""
     decay_days: float = 60.0
     """Entries not retrieved for this long are demoted; weight halves every decay_days."""
     level: float = 0.9
@@ -90,7 +111,7 @@ class Decision:
     """A change to one entry: a status move (to_status != from_status) and/or new weight/holdout."""
 
     entry_id: str
-    action: str  # promote, demote, prune, probation, version_change, decay, reweight, skill_ready
+    action: str  # promote, demote, restore, prune, probation, version_change, decay, reweight
     from_status: str
     to_status: str
     reason: str
@@ -146,9 +167,14 @@ def evaluate_entries(entry_ids: Sequence[str], table: ExposureTable, policy: Pol
     s_i = np.bincount(idx[inj], weights=y[inj], minlength=count)
     n_h = np.bincount(idx[~inj], minlength=count)
     s_h = np.bincount(idx[~inj], weights=y[~inj], minlength=count)
-    # Each arm is shrunk toward the population of that arm: the holdout arm toward the usual
-    # success rate, the injected arm toward what entries usually achieve.
-    prior_i, prior_h = fit_prior(s_i, n_i), fit_prior(s_h, n_h)
+    # Both arms are shrunk toward one population prior (every entry, both arms). A prior per
+    # arm would carry the other entries' lift into each entry's injected arm (when most
+    # entries help, a useless one would look helpful); a shared prior says "no effect" and
+    # shrinks the lift toward none, so P(beats) of an entry without effect stays near 1/2
+    # and repeated looks promote fewer of them. (A prior centered on the baseline with a
+    # strength fitted to the injected arms' spread was tried: weak when most entries help,
+    # it let stale entries be promoted again by chance in the learning simulation.)
+    prior_i, prior_h = population_priors(table, count)
     a_i, b_i = prior_i.alpha + s_i, prior_i.beta + n_i - s_i
     a_h, b_h = prior_h.alpha + s_h, prior_h.beta + n_h - s_h
     p_beats = np.full(count, 0.5)
@@ -166,13 +192,15 @@ def evaluate_entries(entry_ids: Sequence[str], table: ExposureTable, policy: Pol
 
 
 def population_priors(table: ExposureTable, count: int) -> tuple[BetaPrior, BetaPrior]:
-    """The empirical-Bayes priors (injected, holdout) the posteriors were shrunk toward."""
-    out = []
+    """The empirical-Bayes priors (injected, holdout) the posteriors were shrunk toward: one
+    prior fitted to every (entry, arm)'s success rate, the same for both arms."""
+    successes, trials = [], []
     for arm in (table.injected.astype(bool), ~table.injected.astype(bool)):
         idx = table.entry.astype(np.int64)[arm]
-        out.append(fit_prior(np.bincount(idx, weights=table.outcome.astype(float)[arm], minlength=count),
-                             np.bincount(idx, minlength=count)))
-    return out[0], out[1]
+        successes.append(np.bincount(idx, weights=table.outcome.astype(float)[arm], minlength=count))
+        trials.append(np.bincount(idx, minlength=count))
+    prior = fit_prior(np.concatenate(successes), np.concatenate(trials))
+    return prior, prior
 
 
 def _fmt(ev: EntryEval) -> str:
@@ -180,8 +208,11 @@ def _fmt(ev: EntryEval) -> str:
             f" {ev.n_injected} injected / {ev.n_holdout} held out")
 
 
-def decide(entry: KnowledgeEntry, ev: EntryEval, policy: Policy, now: float) -> Decision | None:
-    """The move (if any) this entry's evaluation justifies; weight and holdout always follow it."""
+def decide(entry: KnowledgeEntry, ev: EntryEval, policy: Policy, now: float, *,
+           changed: bool = False) -> Decision | None:
+    """The move (if any) this entry's evaluation justifies; weight and holdout always follow it.
+
+    `changed`: the entry's window opened at a model or tool version change."""
     status = entry.status
     if status not in _EVALUATED:
         return None
@@ -194,29 +225,47 @@ def decide(entry: KnowledgeEntry, ev: EntryEval, policy: Policy, now: float) -> 
     holdout = entry.holdout
     if ev.n >= policy.min_exposures and ev.p_beats < policy.doubt_prob:
         holdout = max(holdout, policy.doubt_holdout)
-    enough = (ev.n >= policy.min_exposures and ev.n_injected >= policy.min_per_arm
-              and ev.n_holdout >= policy.min_per_arm)
-    move: tuple[str, str, str] | None = None
-    if enough and status == "probation" and ev.p_beats >= policy.promote_prob:
-        move = ("promote", "active", f"helps: {_fmt(ev)}")
-    elif enough and status == "probation" and ev.n >= policy.probation_budget:
-        move = ("demote", "demoted", f"no clear benefit after {ev.n} sessions: {_fmt(ev)}")
-    elif enough and status == "active" and ev.p_beats < policy.keep_active_prob:
-        move = ("probation", "probation", f"benefit no longer clear: {_fmt(ev)}")
+    move = _move(status, ev, policy, changed)
     if move is not None:
         action, to_status, reason = move
-        new_holdout = None if to_status == "demoted" else _status_holdout(to_status, holdout)
-        return Decision(entry.id, action, status, to_status, reason, weight=weight, holdout=new_holdout)
+        weight = round(weight * policy.demoted_weight, 4) if to_status == "demoted" else weight
+        return Decision(entry.id, action, status, to_status, reason, weight=weight,
+                        holdout=_status_holdout(to_status, holdout, policy))
+    if status == "demoted":
+        weight = round(weight * policy.demoted_weight, 4)
+        holdout = max(holdout, policy.demoted_holdout)
     if weight != entry.weight or holdout != entry.holdout:
         return Decision(entry.id, "reweight", status, status, "", weight=weight, holdout=holdout)
     return None
 
 
-def _status_holdout(status: str, current: float) -> float:
+def _move(status: str, ev: EntryEval, policy: Policy, changed: bool) -> tuple[str, str, str] | None:
+    """(action, new status, why) of a reversible move, or None."""
+    enough = (ev.n >= policy.min_exposures and ev.n_injected >= policy.min_per_arm
+              and ev.n_holdout >= policy.min_per_arm)
+    if not enough:
+        return None
+    helps = ev.p_beats >= policy.promote_prob
+    budget = min(policy.probation_budget, policy.change_budget) if changed else policy.probation_budget
+    if status == "probation" and helps:
+        return "promote", "active", f"helps: {_fmt(ev)}"
+    if status == "probation" and ev.n >= budget:
+        since = " since the version change" if changed else ""
+        return "demote", "demoted", f"no clear benefit after {ev.n} sessions{since}: {_fmt(ev)}"
+    if status == "active" and ev.p_beats < policy.keep_active_prob:
+        return "probation", "probation", f"benefit no longer clear: {_fmt(ev)}"
+    if status == "demoted" and helps:
+        return "restore", "probation", f"helps after all (measured while demoted): {_fmt(ev)}"
+    return None
+
+
+def _status_holdout(status: str, current: float, policy: Policy) -> float:
     from once.learn.bank import DEFAULT_HOLDOUT, HOLDOUT_FLOOR
 
     if status == "active":
         return DEFAULT_HOLDOUT["active"]  # proven: inject more, but never below the floor
+    if status == "demoted":
+        return max(HOLDOUT_FLOOR, current, policy.demoted_holdout)
     return max(HOLDOUT_FLOOR, current, DEFAULT_HOLDOUT.get(status, current))
 
 
@@ -233,8 +282,8 @@ def version_changes(entries: Sequence[KnowledgeEntry], model: str, tool_version:
     """Entries learned under another model or tool version go back to probation, held out more."""
     out = []
     for entry in entries:
-        if entry.status not in _EVALUATED:
-            continue
+        if entry.status not in ("probation", "active"):
+            continue  # a demoted entry is measured anew anyway; it comes back only by helping
         changed = []
         if entry.model and model and entry.model != model:
             changed.append(f"model {entry.model} -> {model}")
@@ -263,8 +312,9 @@ def decay_decisions(entries: Sequence[KnowledgeEntry], now: float, policy: Polic
     out = []
     for entry in entries:
         days = idle_days(entry, now)
-        if entry.status in _EVALUATED and days >= policy.decay_days:
+        if entry.status in ("probation", "active") and days >= policy.decay_days:
             out.append(Decision(entry.id, "decay", entry.status, "demoted",
                                 f"not retrieved in {days:.0f} days (decay after {policy.decay_days:g})",
-                                weight=round(decay_factor(entry, now, policy), 4)))
+                                weight=round(decay_factor(entry, now, policy) * policy.demoted_weight, 4),
+                                holdout=max(entry.holdout, policy.demoted_holdout)))
     return out

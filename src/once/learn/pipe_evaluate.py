@@ -16,7 +16,8 @@ from once.learn.evaluate import (
     Decision, ExposureTable, decay_decisions, decide, evaluate_entries, outcome_for, skill_ready, version_changes,
 )
 
-_LIVE = ("probation", "active")
+_LIVE = ("probation", "active", "demoted")
+"""Evaluated: demoted entries are still retrieved and measured (see `once.learn.evaluate`)."""
 
 
 def exposure_outcomes(conn: sqlite3.Connection, now: float) -> dict[int, int]:
@@ -47,11 +48,12 @@ def _windows(conn: sqlite3.Connection) -> dict[str, float]:
     return {row[0]: float(row[1]) for row in rows}
 
 
-def exposure_table(conn: sqlite3.Connection, entries: list[KnowledgeEntry], fresh: dict[int, int]) -> ExposureTable:
+def exposure_table(conn: sqlite3.Connection, entries: list[KnowledgeEntry], fresh: dict[int, int],
+                   windows: dict[str, float] | None = None) -> ExposureTable:
     """Each (entry, session)'s first exposure with a known outcome, inside the entry's window."""
     index = {entry.id: i for i, entry in enumerate(entries)}
     holdout_now = [entry.holdout for entry in entries]
-    windows = _windows(conn)
+    windows = _windows(conn) if windows is None else windows
     cursor = conn.execute("SELECT id, entry_id, arm = 'injected', outcome, holdout, MIN(ts) FROM exposures"
                           " GROUP BY entry_id, session_id")
     cursor.row_factory = None  # plain tuples: this can be millions of rows
@@ -87,13 +89,14 @@ def evaluate_and_apply(conn: sqlite3.Connection, bank: Any, options: Any, now: f
     decisions = version_changes(entries, options.model, options.tool_version, policy)
     changed = {d.entry_id for d in decisions}
     evaluated = [e for e in entries if e.id not in changed]
-    table = exposure_table(conn, evaluated, fresh)
+    windows = _windows(conn)
+    table = exposure_table(conn, evaluated, fresh, windows)
     evals = evaluate_entries([e.id for e in evaluated], table, policy)
     decayed = {d.entry_id: d for d in decay_decisions(evaluated, now, policy)}
     logged_skill = {row[0] for row in conn.execute("SELECT DISTINCT entry_id FROM knowledge_log"
                                                    " WHERE action = 'skill_ready'")}
     for entry, ev in zip(evaluated, evals):
-        decision = decide(entry, ev, policy, now)
+        decision = decide(entry, ev, policy, now, changed=entry.id in windows)
         if entry.id in decayed and (decision is None or not decision.moves):
             decision = decayed[entry.id]
         if decision is not None:

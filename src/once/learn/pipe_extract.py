@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
 from once.learn.pipe_sessions import SessionData
@@ -91,15 +91,37 @@ def advice_overlap(entry: Any, other_knowledge: str) -> float:
     return len(mine & theirs) / len(mine | theirs)
 
 
+@dataclass
+class _Pending:
+    """An entry whose admission waits for the end of the pass: episodes of the same problem
+    later in the pass merge into it first, and their sessions are then not "unrelated"."""
+
+    entry_id: str
+    entry: Any
+    new: bool
+    """False: an existing candidate that failed admission, re-checked because it gained sources."""
+    sessions: set[str] = field(default_factory=set)
+    prompts: list[str] = field(default_factory=list)
+    signatures: set[str] = field(default_factory=set)
+
+    def grow(self, session: SessionData, episode: Any) -> None:
+        self.sessions.add(session.session_id)
+        self.prompts.append(episode.opening_prompt)
+        if episode.failure_signature:
+            self.signatures.add(episode.failure_signature)
+
+
 def extract_and_merge(conn: sqlite3.Connection, bank: Any, found: Sequence[tuple[SessionData, Any]],
                       sessions: Sequence[SessionData], model: str, tool_version: str, dry_run: bool,
                       report: Any) -> None:
-    """Store episodes; turn each resolved one not yet used into an added or merged entry."""
+    """Store episodes; turn each resolved one not yet used into an added or merged entry; then
+    run the admission check of the new entries (and of grown candidates)."""
     from once.learn.cluster import recommended_threshold
 
     known, done = _stored_refs(conn, [episode.ref for _, episode in found])
     index = _Index(conn, bank.embedder)
     threshold = recommended_threshold(bank.embedder.name)
+    pending: dict[str, _Pending] = {}
     for session, episode in found:
         if episode.ref in done:
             continue
@@ -108,13 +130,17 @@ def extract_and_merge(conn: sqlite3.Connection, bank: Any, found: Sequence[tuple
             _store_episode(conn, session, episode, None)
         if episode.status != "resolved":
             continue
-        entry_id = _learn_one(conn, bank, index, threshold, session, episode, model, tool_version, dry_run, report)
+        entry_id = _learn_one(conn, bank, index, threshold, session, episode, model, tool_version, dry_run, report,
+                              pending)
         if entry_id and not dry_run:
             _store_episode(conn, session, episode, entry_id)
+    for item in pending.values():
+        _admit(conn, bank, item, dry_run, report)
 
 
 def _learn_one(conn: sqlite3.Connection, bank: Any, index: _Index, threshold: float, session: SessionData,
-               episode: Any, model: str, tool_version: str, dry_run: bool, report: Any) -> str | None:
+               episode: Any, model: str, tool_version: str, dry_run: bool, report: Any,
+               pending: dict[str, _Pending]) -> str | None:
     from once.learn.extract import ExtractContext, extract_entry, resolving_diff
     from once.learn.pipeline import EntryLine
 
@@ -127,32 +153,54 @@ def _learn_one(conn: sqlite3.Connection, bank: Any, index: _Index, threshold: fl
         advice = advice_overlap(entry, index.knowledge[match])
         if advice >= CONFLICT_SIMILARITY:
             target = index.ids[match]
+            _note_merge(bank, pending, target, session, episode)
             if not dry_run:
                 bank.merge_into(target, entry.sources)
             report.merged.append(EntryLine(target, entry.title, "merged", f"episode {episode.ref}"))
             return target
         report.conflicts.append(f"'{entry.title}' matches entry {index.ids[match]} but gives different advice"
                                 f" (similarity {advice:.2f}); kept apart for the A/B test to settle")
-    return _add(conn, bank, index, session, episode, entry, vectors, dry_run, report)
+    if dry_run:
+        entry_id = f"(new {sum(1 for p in pending.values() if p.new) + 1})"
+    else:
+        entry_id = bank.add(entry)
+    index.append(entry_id, entry.repo, entry.knowledge, vectors[0])
+    item = pending[entry_id] = _Pending(entry_id, entry, new=True)
+    item.grow(session, episode)
+    return entry_id if not dry_run else None
 
 
-def _add(conn: sqlite3.Connection, bank: Any, index: _Index, session: SessionData, episode: Any, entry: Any,
-         vectors: Any, dry_run: bool, report: Any) -> str | None:
-    from once.learn.admit import admit_from_store, check_admission, unrelated_prompts
+def _note_merge(bank: Any, pending: dict[str, _Pending], target: str, session: SessionData, episode: Any) -> None:
+    """Remember the merged episode for the target's admission (a new entry, or a candidate to re-check)."""
+    if target not in pending:
+        stored = bank.get(target) if not target.startswith("(") else None
+        if stored is None or stored.status != "candidate" or not stored.status_reason.startswith("not admitted"):
+            return
+        pending[target] = _Pending(target, stored, new=False)
+    pending[target].grow(session, episode)
+
+
+def _admit(conn: sqlite3.Connection, bank: Any, item: _Pending, dry_run: bool, report: Any) -> None:
+    from once.learn.admit import (
+        admit_from_store, check_admission, entry_signatures, source_prompts, source_sessions, unrelated_prompts,
+    )
     from once.learn.pipeline import EntryLine
 
     if dry_run:
-        result = check_admission(entry, [episode.opening_prompt], unrelated_prompts(conn, [session.session_id]),
+        sources = [] if item.new else list(item.entry.sources)
+        own = [*source_prompts(conn, sources), *item.prompts]
+        sessions = [*source_sessions(conn, sources), *item.sessions]
+        signatures = [*entry_signatures(conn, sources), *item.signatures]
+        result = check_admission(item.entry, own, unrelated_prompts(conn, sessions, signatures=signatures),
                                  embedder=bank.embedder)
-        entry_id = f"(new {len(report.added) + len(report.not_admitted) + 1})"
     else:
-        entry_id = bank.add(entry)
-        _store_episode(conn, session, episode, entry_id)  # admission reads its opening prompt from here
-        result = admit_from_store(bank, entry_id)
-    index.append(entry_id, entry.repo, entry.knowledge, vectors[0])
-    line = EntryLine(entry_id, entry.title, "probation" if result.admitted else "candidate", result.reason)
-    (report.added if result.admitted else report.not_admitted).append(line)
-    return entry_id if not dry_run else None
+        result = admit_from_store(bank, item.entry_id, extra_sessions=sorted(item.sessions),
+                                  extra_signatures=sorted(item.signatures))
+    line = EntryLine(item.entry_id, item.entry.title, "probation" if result.admitted else "candidate", result.reason)
+    if result.admitted:
+        report.added.append(line)
+    elif item.new:
+        report.not_admitted.append(line)
 
 
 def _stored_refs(conn: sqlite3.Connection, refs: Sequence[str]) -> tuple[set[str], set[str]]:

@@ -1,4 +1,5 @@
-"""`agent learn`: detect -> extract -> cluster/merge -> admit -> evaluate -> prune.
+"""`agent learn`: detect -> extract -> cluster/merge -> admit -> evaluate -> prune, then the
+corrections: scan them into proposals, propose proven entries as skills, list conflicts.
 
 Each stage reads what the earlier ones produced; with `dry_run` every stage runs the same
 way on in-memory results and nothing is written (the database is byte-for-byte the same
@@ -34,6 +35,8 @@ class LearnOptions:
     policy: Policy = field(default_factory=Policy)
     now: float | None = None
     embedder: Any = None
+    repo: str | None = None
+    """The repository `agent learn` runs in: where a global entry's skill is proposed."""
 
 
 @dataclass
@@ -65,6 +68,18 @@ class LiftLine:
 
 
 @dataclass
+class CorrectionsSummary:
+    """The corrections scan over the scanned sessions' repositories."""
+
+    repos: int = 0
+    corrections: int = 0
+    proposed: int = 0
+    applied: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
 class LearnReport:
     dry_run: bool
     sessions: int = 0
@@ -81,6 +96,10 @@ class LearnReport:
     reweighted: int = 0
     lifts: list[LiftLine] = field(default_factory=list)
     skill_ready: list[EntryLine] = field(default_factory=list)
+    skill_proposals: list[EntryLine] = field(default_factory=list)
+    corrections: CorrectionsSummary = field(default_factory=CorrectionsSummary)
+    proposals_made: int = 0
+    """Proposals made (or, under dry run, that would be): from corrections and skill-ready entries."""
     weeks: list[WeekStat] = field(default_factory=list)
 
     def moved(self, action: str) -> list[Decision]:
@@ -112,9 +131,25 @@ def run_learn(conn: sqlite3.Connection, options: LearnOptions) -> LearnReport:
     from once.learn.pipe_evaluate import evaluate_and_apply
 
     evaluate_and_apply(conn, bank, options, now, report)
+    _corrections(conn, bank, options, sessions, now, report)
     if not options.dry_run:
         _set_meta(conn, LAST_LEARN_KEY, str(now))
     return report
+
+
+def _corrections(conn: sqlite3.Connection, bank: Any, options: LearnOptions, sessions: Sequence[SessionData],
+                 now: float, report: LearnReport) -> None:
+    from once.learn.pipe_corrections import memory_conflicts, propose_skills, scan_corrections, skill_candidates
+
+    clock = lambda: now  # noqa: E731 - every proposal of one run carries the run's time
+    scan_corrections(conn, [s.repo for s in sessions], options.dry_run, clock, report)
+    report.proposals_made += report.corrections.proposed
+    fresh = [line.entry_id for line in report.skill_ready]
+    ready = skill_candidates(conn, fresh)
+    evidence = {l.entry_id: (f"lift {l.evaluation.lift:+.0%} [{l.evaluation.lift_lo:+.0%},"
+                             f" {l.evaluation.lift_hi:+.0%}], e-value {l.evaluation.e_help:.0f}") for l in report.lifts}
+    propose_skills(conn, bank, ready, options.repo, evidence, options.dry_run, clock, report)
+    report.conflicts.extend(memory_conflicts(conn, options.since if options.since is not None else _last_learn(conn)))
 
 
 def _detect(sessions: Sequence[SessionData], report: LearnReport) -> list[tuple[SessionData, Any]]:

@@ -42,14 +42,17 @@ def render(report: LearnReport, console: Any) -> None:
     counts = [("added", len(report.added)), ("merged", len(report.merged)),
               ("not admitted", len(report.not_admitted)), ("promoted", len(report.moved("promote"))),
               ("demoted", len(report.moved("demote")) + len(report.moved("probation"))),
+              ("restored", len(report.moved("restore"))),
               ("pruned", len(report.moved("prune"))), ("version change", len(report.moved("version_change"))),
               ("decayed", len(report.moved("decay"))), ("conflicts", len(report.conflicts))]
     console.print("  ".join(f"{name}: [bold]{n}[/bold]" for name, n in counts), highlight=False)
     _entries(console, "Added", report.added)
     _entries(console, "Merged into existing entries", report.merged)
     _entries(console, "Not admitted (stay candidates)", report.not_admitted)
+    from rich.markup import escape
+
     for text in report.conflicts:
-        console.print(f"[yellow]conflict[/yellow] {text}", markup=True, highlight=False)
+        console.print(f"[yellow]conflict[/yellow] {escape(text)}", markup=True, highlight=False)
     if report.moves:
         table = Table(title="Status moves", title_justify="left", show_edge=False)
         for col in ("entry", "move", "why"):
@@ -58,11 +61,24 @@ def render(report: LearnReport, console: Any) -> None:
             table.add_row(d.entry_id, f"{d.from_status} -> {d.to_status}", d.reason)
         console.print(table)
     _entries(console, "Ready to become a skill (benefit established)", report.skill_ready)
+    _proposals(console, report)
     if report.weeks:
         console.print("[bold]Per week[/bold]: stuck rate, fixing-intent messages")
         for line in week_lines(report.weeks):
             console.print(line, highlight=False, markup=False)
     _lifts(console, report)
+
+
+def _proposals(console: Any, report: LearnReport) -> None:
+    """The corrections scan and the skill proposals: what people said, and what is now awaiting approval."""
+    c = report.corrections
+    verb = "would make" if report.dry_run else "made"
+    console.print(f"Corrections: {c.corrections} in {c.repos} repositories, {c.proposed} new proposals"
+                  f" ({c.applied} applied at once); {verb} {report.proposals_made} proposals in all",
+                  markup=False, highlight=False)
+    for text in c.errors:
+        console.print(f"  could not scan {text}", markup=False, highlight=False)
+    _entries(console, "Skill proposals", report.skill_proposals)
 
 
 def _entries(console: Any, heading: str, lines: Sequence[Any]) -> None:

@@ -3,9 +3,11 @@
 Pure and vectorised (numpy): no IO, clock or randomness. Every function works on arrays
 with one row per entry so `agent learn` over a large bank stays fast.
 
-- Posteriors: Beta(prior + successes, prior + failures) per entry and arm, with the prior
+- Posteriors: Beta(prior + successes, prior + failures) per entry and arm, with the priors
   fitted to the whole population (empirical Bayes), so an entry with a handful of
-  exposures is pulled toward the population rate instead of claiming a 100% lift.
+  exposures is pulled toward the population rate instead of claiming a 100% lift. Both
+  arms share one prior (fitted to every entry's and arm's rate): the prior says "no
+  effect", so the lift is shrunk toward none.
 - P(inject beats holdout) = P(p_injected > p_holdout) under the two posteriors.
 - The e-process tests "injecting makes no difference" with the randomisation itself:
   under that null, the arm an exposure drew is independent of its outcome, so given the
