@@ -222,3 +222,41 @@ def test_learn_settings_come_from_config(cli, db: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("ONCE_LEARN_ALPHA", "2")
     bad = cli("learn", "--db", str(db))
     assert bad.code == 2 and "learn.alpha" in bad.stderr
+
+
+def test_a_small_model_judges_the_episode_and_writes_the_entry(cli, db: Path, tmp_path: Path) -> None:
+    import json
+
+    from tests.conftest import write_cassette
+    from tests.fakes.anthropic_server import message
+
+    lesson = {"title": "Off-by-one in slice ends", "scope": "global",
+              "description": "A parser test fails with AssertionError expected 3 got 2 after slicing a list.",
+              "knowledge": "Slice ends are exclusive: use items[:len(items)], not len(items) - 1."}
+    cassette = write_cassette(tmp_path / "small.json", [
+        message("yes: the same failure came back and the user complained"),
+        message("yes: the checks pass and the user thanked the agent"),
+        message("Here it is:\n" + json.dumps(lesson)),
+    ])
+    with Store(db) as store:
+        _record(store, str(tmp_path), STUCK_TURNS, T0)
+    result = cli("learn", "--db", str(db), "--json", "--replay-small", str(cassette))
+    assert result.code == 0, result.stderr
+    report = result.json()
+    assert report["extraction"].startswith("small model")
+    assert [a["title"] for a in report["added"]] == ["Off-by-one in slice ends"]
+    with Store(db) as store:
+        entry = store.conn.execute("SELECT scope, knowledge FROM knowledge").fetchone()
+        episode = json.loads(store.conn.execute("SELECT data FROM episodes").fetchone()[0])
+    assert tuple(entry) == ("global", lesson["knowledge"])
+    assert "the same failure came back" in (episode.get("judge") or "")
+
+
+def test_offline_ignores_a_reachable_model(cli, db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0000")
+    with Store(db) as store:
+        _record(store, str(tmp_path), STUCK_TURNS, T0)
+    result = cli("learn", "--db", str(db), "--json", "--offline")
+    assert result.code == 0, result.stderr
+    assert result.json()["extraction"] == "offline template"
+    assert "expected 3 got 2" in result.json()["added"][0]["title"]

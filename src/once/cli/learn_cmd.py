@@ -47,6 +47,28 @@ def _policy(settings: Any) -> Any:
                   probation_budget=table.probation_budget)
 
 
+def _small(settings: Any, offline: bool, replay_small: Path | None) -> Any:
+    """The small model that writes entries and judges episodes, when one is reachable; None
+    means offline templates and heuristics (no key, `--offline`, or a local one-model server)."""
+    import os
+
+    from once.agent.small import small_ask
+    from once.providers import make_provider
+
+    if offline:
+        return None
+    if replay_small is not None:
+        return small_ask(make_provider("replay", replay=replay_small), settings.small_model, prices=settings.prices)
+    if settings.provider == "anthropic" and not (os.environ.get("ANTHROPIC_API_KEY")
+                                                 or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
+        return None
+    if settings.provider == "replay" or (settings.provider == "openai" and not settings.base_url):
+        return None
+    server = settings.base_url if settings.provider == "openai" else None
+    return small_ask(make_provider(settings.provider, base_url=server, timeout=settings.request_timeout),
+                     settings.small_model, prices=settings.prices)
+
+
 def learn(
     dry_run: bool = typer.Option(False, "--dry-run", help="Run every stage and report, but write nothing."),
     since: Optional[str] = typer.Option(
@@ -55,6 +77,10 @@ def learn(
     model: Optional[str] = typer.Option(
         None, "--model", "-m", help="The model in use now (default: the latest run's). Entries learned "
                                     "under another model go back to probation with a higher holdout."),
+    offline: bool = typer.Option(False, "--offline", help="Write entries from templates and judge episodes by "
+                                                          "heuristics only, even when a model is reachable."),
+    replay_small: Optional[Path] = typer.Option(None, "--replay-small", help="Replay the small model's answers from "
+                                                                             "this cassette (tests, demos)."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     output: str = typer.Option("text", "--output", "-o", help="text or json (same as --json)."),
     db: Optional[Path] = typer.Option(None, "--db", help="The SQLite file [$ONCE_DB]."),
@@ -93,7 +119,8 @@ def learn(
 
         root = find_repo_root(repo_dir(repo))
         options = LearnOptions(dry_run=dry_run, since=parse_since(since, now), model=model or "",
-                               policy=_policy(settings), now=now, repo=str(root) if root else None)
+                               policy=_policy(settings), now=now, repo=str(root) if root else None,
+                               small=_small(settings, offline, replay_small))
         with open_store(str(db) if db else None) as store:
             if not options.model:  # the model in use is the one the latest run used
                 latest = store.latest_run()

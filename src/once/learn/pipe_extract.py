@@ -113,7 +113,7 @@ class _Pending:
 
 def extract_and_merge(conn: sqlite3.Connection, bank: Any, found: Sequence[tuple[SessionData, Any]],
                       sessions: Sequence[SessionData], model: str, tool_version: str, dry_run: bool,
-                      report: Any) -> None:
+                      report: Any, *, small: Any = None) -> None:
     """Store episodes; turn each resolved one not yet used into an added or merged entry; then
     run the admission check of the new entries (and of grown candidates)."""
     from once.learn.cluster import recommended_threshold
@@ -131,7 +131,7 @@ def extract_and_merge(conn: sqlite3.Connection, bank: Any, found: Sequence[tuple
         if episode.status != "resolved":
             continue
         entry_id = _learn_one(conn, bank, index, threshold, session, episode, model, tool_version, dry_run, report,
-                              pending)
+                              pending, small)
         if entry_id and not dry_run:
             _store_episode(conn, session, episode, entry_id)
     for item in pending.values():
@@ -140,13 +140,13 @@ def extract_and_merge(conn: sqlite3.Connection, bank: Any, found: Sequence[tuple
 
 def _learn_one(conn: sqlite3.Connection, bank: Any, index: _Index, threshold: float, session: SessionData,
                episode: Any, model: str, tool_version: str, dry_run: bool, report: Any,
-               pending: dict[str, _Pending]) -> str | None:
+               pending: dict[str, _Pending], small: Any = None) -> str | None:
     from once.learn.extract import ExtractContext, extract_entry, resolving_diff
     from once.learn.pipeline import EntryLine
 
     diff = resolving_diff(session.repo, episode.resolving_commits) if episode.resolving_commits else ""
     ctx = ExtractContext(repo=session.repo, model=session.model or model, tool_version=tool_version, diff=diff)
-    entry = extract_entry(episode, ctx)
+    entry = extract_entry(episode, ctx, small)
     vectors = bank.embedder.embed([entry.retrieval_text()])
     match = index.nearest(vectors[0], entry.repo, threshold)
     if match is not None:

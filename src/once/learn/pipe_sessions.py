@@ -53,7 +53,7 @@ def session_events(conn: sqlite3.Connection, session_id: str) -> list[dict[str, 
     return [json.loads(row[0]) for row in rows]
 
 
-def load_session(conn: sqlite3.Connection, session_id: str, now: float) -> SessionData | None:
+def load_session(conn: sqlite3.Connection, session_id: str, now: float, judge: Any = None) -> SessionData | None:
     """A session with its signals, episodes and insights (None when it has no runs)."""
     from once.learn.episodes import find_episodes, find_insights
     from once.learn.signals import detect_signals
@@ -68,15 +68,16 @@ def load_session(conn: sqlite3.Connection, session_id: str, now: float) -> Sessi
     ended = not running and now - float(head[2]) >= QUIET_SECONDS
     data = SessionData(session_id, head[0], float(head[1]), ended, str(runs[-1][1] or ""), events)
     data.signals = detect_signals(events, session_ended=ended)
-    data.episodes = find_episodes(events, data.signals, session_ended=ended)
+    data.episodes = find_episodes(events, data.signals, session_ended=ended, judge=judge)
     data.insights = find_insights(events)
     return data
 
 
-def load_sessions(conn: sqlite3.Connection, session_ids: Sequence[str], now: float) -> list[SessionData]:
+def load_sessions(conn: sqlite3.Connection, session_ids: Sequence[str], now: float,
+                  judge: Any = None) -> list[SessionData]:
     out = []
     for session_id in session_ids:
-        data = load_session(conn, session_id, now)
+        data = load_session(conn, session_id, now, judge)
         if data is not None:
             out.append(data)
     return out

@@ -37,6 +37,9 @@ class LearnOptions:
     embedder: Any = None
     repo: str | None = None
     """The repository `agent learn` runs in: where a global entry's skill is proposed."""
+    small: Any = None
+    """The small model (a SmallAsk): writes entries and judges stuck episodes. None: offline,
+    the deterministic templates and heuristics decide."""
 
 
 @dataclass
@@ -101,6 +104,8 @@ class LearnReport:
     proposals_made: int = 0
     """Proposals made (or, under dry run, that would be): from corrections and skill-ready entries."""
     weeks: list[WeekStat] = field(default_factory=list)
+    extraction: str = "offline template"
+    """Who wrote the entries and judged the episodes: "small model NAME" or "offline template"."""
 
     def moved(self, action: str) -> list[Decision]:
         return [d for d in self.moves if d.action == action]
@@ -113,6 +118,15 @@ class LearnReport:
         return data
 
 
+JUDGE_SYSTEM = ("You judge a coding-agent session from its events. Answer the question with yes or no first, "
+                "then at most one short sentence of reason.")
+
+
+def episode_judge(small: Any) -> Any:
+    """The small model as the episodes' yes/no judge (the heuristic's decision is kept beside it)."""
+    return lambda question: small(JUDGE_SYSTEM, question)
+
+
 def run_learn(conn: sqlite3.Connection, options: LearnOptions) -> LearnReport:
     """Run every stage over the store behind `conn`; returns what was (or would be) done."""
     from once.learn.bank import Bank
@@ -123,11 +137,14 @@ def run_learn(conn: sqlite3.Connection, options: LearnOptions) -> LearnReport:
     since = options.since if options.since is not None else _last_learn(conn)
     if options.since is None and since is not None:
         since -= QUIET_SECONDS  # sessions still open at the last run may have ended since
-    sessions = load_sessions(conn, sessions_since(conn, since), now)
+    report.extraction = f"small model {getattr(options.small, 'model', '')}".strip() if options.small else report.extraction
+    judge = episode_judge(options.small) if options.small else None
+    sessions = load_sessions(conn, sessions_since(conn, since), now, judge=judge)
     found = _detect(sessions, report)
     from once.learn.pipe_extract import extract_and_merge
 
-    extract_and_merge(conn, bank, found, sessions, options.model, options.tool_version, options.dry_run, report)
+    extract_and_merge(conn, bank, found, sessions, options.model, options.tool_version, options.dry_run, report,
+                      small=options.small)
     from once.learn.pipe_evaluate import evaluate_and_apply
 
     evaluate_and_apply(conn, bank, options, now, report)
