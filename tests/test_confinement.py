@@ -109,3 +109,13 @@ def test_odd_but_legal_names_work_end_to_end(repo: Path, name: str) -> None:
     assert list_files(fresh, pattern=name.rsplit("/", 1)[-1]).text == name
     assert search(fresh, "beta = 3").text == f"{name}:2: beta = 3"
     assert read_file(fresh, name).text.endswith("beta = 3")
+
+
+def test_a_name_of_non_breaking_spaces_is_a_real_file(tmp_path):
+    from once.safety.paths import PathRefused, confine
+
+    (tmp_path / "\xa0").write_text("x")
+    absolute, rel = confine(tmp_path, "\xa0")
+    assert rel == "\xa0" and absolute.read_text() == "x"
+    with pytest.raises(PathRefused):
+        confine(tmp_path, " \t")

@@ -6,6 +6,9 @@ import os
 from pathlib import Path, PurePosixPath
 
 
+ASCII_BLANKS = " \t\r\n\f\v"
+
+
 class Refused(ValueError):
     """An action the agent may not take; the message tells the model why and what to do."""
 
@@ -20,7 +23,7 @@ def confine(root: Path, path: str) -> tuple[Path, str]:
     Refuses `..` escapes, absolute paths outside the root, symlinks that lead out of
     the root, and anything inside a `.git` directory.
     """
-    if not isinstance(path, str) or path.strip() == "":
+    if not isinstance(path, str) or path.strip(ASCII_BLANKS) == "":  # a lone non-breaking space is a real name
         raise PathRefused("Empty path. Give a path relative to the repository root, e.g. 'src/app.py'.")
     if "\x00" in path:
         raise PathRefused("Path contains a NUL byte.")
