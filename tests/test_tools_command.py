@@ -174,3 +174,78 @@ def test_credential_names(name: str, removed: bool) -> None:
     assert is_credential_name(name) is removed
     env = scrubbed_env({name: "sk-ant-test-0000", "KEEP": "1"})
     assert ("KEEP" in env) and ((name in env) is not removed)
+
+
+def _cancel_when(path: Path, cancel: threading.Event) -> threading.Thread:
+    """Sets `cancel` once the command has written its pid file (so it is surely running)."""
+    def later() -> None:
+        wait_for(path)
+        time.sleep(0.1)
+        cancel.set()
+
+    thread = threading.Thread(target=later)
+    thread.start()
+    return thread
+
+
+def test_the_cancel_event_stops_the_whole_group_promptly(tmp_path: Path) -> None:
+    cancel = threading.Event()
+    c = ToolContext(workspace=Workspace(tmp_path), cancel=cancel)
+    thread = _cancel_when(tmp_path / "pgid", cancel)
+    started = time.monotonic()
+    try:
+        out = run_command(c, "echo $$ > pgid; sleep 30 & echo $! > child; echo started; wait", timeout=60)
+    finally:
+        thread.join()
+    assert time.monotonic() - started < 5  # not the 30 s the command wanted
+    assert out.is_error
+    first = out.text.splitlines()[0]
+    assert first.startswith("Exit code: ") and "cancelled by the user" in first
+    assert "started" in out.text  # what it printed before the cancel is kept
+    assert not alive(int((tmp_path / "child").read_text()))
+    assert not group_alive(int((tmp_path / "pgid").read_text()))
+
+
+def test_a_command_ignoring_sigterm_is_killed_after_the_grace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("once.tools.command.TERM_GRACE", 0.3)
+    cancel = threading.Event()
+    c = ToolContext(workspace=Workspace(tmp_path), cancel=cancel)
+    thread = _cancel_when(tmp_path / "pgid", cancel)
+    try:
+        out = run_command(c, "trap '' TERM; echo $$ > pgid; while true; do sleep 0.05; done", timeout=60)
+    finally:
+        thread.join()
+    assert "cancelled by the user" in out.text.splitlines()[0]
+    assert not group_alive(int((tmp_path / "pgid").read_text()))
+
+
+def test_cancel_reaches_a_command_whose_output_is_closed(tmp_path: Path) -> None:
+    # The shell closes its output first, so only waiting on the process (not reading) notices the cancel.
+    cancel = threading.Event()
+    c = ToolContext(workspace=Workspace(tmp_path), cancel=cancel)
+    thread = _cancel_when(tmp_path / "pgid", cancel)
+    started = time.monotonic()
+    try:
+        out = run_command(c, "exec >/dev/null 2>&1; echo $$ > pgid; sleep 30", timeout=60)
+    finally:
+        thread.join()
+    assert time.monotonic() - started < 5
+    assert "cancelled by the user" in out.text.splitlines()[0]
+    assert not group_alive(int((tmp_path / "pgid").read_text()))
+
+
+def test_a_closed_output_command_still_times_out_cleanly(tmp_path: Path) -> None:
+    out = run_command(ctx(tmp_path, max_timeout=0.5), "exec >/dev/null 2>&1; echo $$ > pgid; sleep 30", timeout=9)
+    assert out.is_error and "timed out after 0.5 s" in out.text.splitlines()[0]
+    assert not group_alive(int((tmp_path / "pgid").read_text()))
+
+
+def test_a_cancelled_run_starts_no_command_and_lands_no_staged_edit(tmp_path: Path) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    c = ToolContext(workspace=Workspace(tmp_path), cancel=cancel)
+    c.workspace.stage("half.txt", b"staged\n")
+    out = run_command(c, "touch ran")
+    assert out.is_error and "cancelled by the user" in out.text
+    assert not (tmp_path / "ran").exists()
+    assert not (tmp_path / "half.txt").exists()  # the turn's cleanup drops it, never this tool

@@ -1,3 +1,3 @@
-from once.cli.main import main
+from once.cli.launch import main
 
 main()

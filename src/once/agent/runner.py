@@ -7,6 +7,7 @@ beyond choosing the session and recording the run.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -56,6 +57,8 @@ class RunRequest:
     permission_mode: str = HEADLESS_DEFAULT
     approver: Approver = headless_approver
     """Who answers when an edit or a command needs approval (the TUI asks the user)."""
+    cancel: threading.Event | None = None
+    """Set by the app when the user cancels: a running command stops at once (see ToolContext.cancel)."""
 
 
 def choose_session(store: Store, repo: str, request: RunRequest) -> tuple[str, list[dict[str, Any]]]:
@@ -122,6 +125,7 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
     context = ToolContext(
         workspace=Workspace(repo.root), command_env=scrubbed_env(os.environ),
         default_timeout=float(settings.command_timeout), plan=progress.tracker if progress else None,
+        cancel=request.cancel,
     )
     tools = tools_for_mode(request.mode, executing_plan=progress is not None,
                            always=[_vent_tool(request, repo.root, settings, store, recorder)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -32,6 +33,8 @@ class ToolContext:
     """The approved plan being carried out, if any (for `update_plan`)."""
     check_command: Callable[[str], "str | None"] | None = None
     """The permission gate for commands: None when one may run, else why not."""
+    cancel: threading.Event | None = None
+    """Set by the interface when the user cancels the run: a running command is stopped at once."""
 
 
 ToolFunc = Callable[..., ToolOutput]

@@ -1,8 +1,9 @@
 """`run_command`: a shell command in the repository, bounded in time and output.
 
-The command runs in a session of its own, so on a timeout (or Ctrl-C) the whole
-process group is stopped, background children included. Staged edits are written
-first, so the command sees them.
+The command runs in a session of its own, so on a timeout, Ctrl-C, or a cancel from the
+app (the context's `cancel` event, polled while the command runs) the whole process group
+is stopped, background children included. Staged edits are written first, so the command
+sees them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO, Iterator
+from typing import IO, Iterator, Literal
 
 from once.safety.env import scrubbed_env
 from once.tools.base import Tool, ToolContext, ToolOutput
@@ -31,7 +32,11 @@ TERM_GRACE = 2.0
 DETACH_GRACE = 0.5
 """How long output may stay open after the shell itself has exited."""
 _POLL = 0.1
+"""How often a waiting command checks its deadline and the cancel event (seconds)."""
 _INTERRUPTS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+CANCELLED_NOTE = "cancelled by the user; the command and every process it started were stopped"
+
+Ending = Literal["exited", "timeout", "detached", "cancelled"]
 
 
 @dataclass
@@ -70,6 +75,7 @@ class _Outcome:
     output: str
     timed_out: bool = False
     detached_stopped: bool = False
+    cancelled: bool = False
 
 
 def run_command(ctx: ToolContext, command: str, timeout: float | None = None) -> ToolOutput:
@@ -78,6 +84,8 @@ def run_command(ctx: ToolContext, command: str, timeout: float | None = None) ->
     refusal = ctx.check_command(command) if ctx.check_command is not None else None
     if refusal is not None:
         return ToolOutput(refusal if refusal.startswith("The command was not run") else f"The command was not run. {refusal}", is_error=True)
+    if ctx.cancel is not None and ctx.cancel.is_set():  # e.g. cancelled while the approval dialog was open
+        return ToolOutput("The command was not run: the run was cancelled by the user.", is_error=True)
     try:
         ctx.workspace.flush()
     except OSError as exc:
@@ -85,7 +93,7 @@ def run_command(ctx: ToolContext, command: str, timeout: float | None = None) ->
     limit, note = _limit(ctx, timeout)
     env = ctx.command_env if ctx.command_env is not None else scrubbed_env(os.environ)
     try:
-        outcome = _run(command, str(ctx.workspace.root), env, limit)
+        outcome = _run(command, str(ctx.workspace.root), env, limit, ctx.cancel)
     except OSError as exc:
         return ToolOutput(f"Could not start the command: {exc}", is_error=True)
     return _result(outcome, limit, note)
@@ -119,7 +127,9 @@ def _interrupts_deferred() -> Iterator[list[int]]:
                 signal.signal(sig, handler)
 
 
-def _run(command: str, cwd: str, env: dict[str, str], limit: float) -> _Outcome:
+def _run(command: str, cwd: str, env: dict[str, str], limit: float,
+         cancel: threading.Event | None = None) -> _Outcome:
+    """Run `command` to its end, its deadline, or `cancel` being set; the group is stopped on the way out."""
     with _interrupts_deferred() as caught:
         proc = subprocess.Popen(
             command, shell=True, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -130,22 +140,27 @@ def _run(command: str, cwd: str, env: dict[str, str], limit: float) -> _Outcome:
     try:
         if caught:
             raise KeyboardInterrupt
-        timed_out, detached = _pump(proc, proc.stdout, capture, limit)
-        if timed_out or detached:
-            stop_group(proc)
+        deadline = time.monotonic() + limit
+        ending = _pump(proc, proc.stdout, capture, deadline, cancel)
+        if ending == "exited":
+            ending = _wait_exit(proc, deadline, cancel)  # output closed; the shell may still be running
+        if ending != "exited":
+            _stop(proc)
             _drain(proc.stdout, capture)
         code = proc.wait(timeout=TERM_GRACE * 2)
     except BaseException:  # Ctrl-C included: never leave the command running
-        stop_group(proc)
+        _stop(proc)
         raise
     finally:
         proc.stdout.close()
-    return _Outcome(code, capture.text(), timed_out, detached and not timed_out)
+    return _Outcome(code, capture.text(), timed_out=ending == "timeout", detached_stopped=ending == "detached",
+                    cancelled=ending == "cancelled")
 
 
-def _pump(proc: subprocess.Popen[bytes], stream: IO[bytes], capture: _Capture, limit: float) -> tuple[bool, bool]:
-    """Read output until it closes; (timed out, stopped because the shell had exited)."""
-    deadline = time.monotonic() + limit
+def _pump(proc: subprocess.Popen[bytes], stream: IO[bytes], capture: _Capture, deadline: float,
+          cancel: threading.Event | None) -> Ending:
+    """Read output until it closes ("exited"), the deadline passes, the run is cancelled, or the shell
+    has exited while background children still hold the output open ("detached")."""
     exited_at: float | None = None
     fd = stream.fileno()
     with selectors.DefaultSelector() as selector:
@@ -154,16 +169,41 @@ def _pump(proc: subprocess.Popen[bytes], stream: IO[bytes], capture: _Capture, l
             now = time.monotonic()
             if exited_at is None and proc.poll() is not None:
                 exited_at = now
+            if cancel is not None and cancel.is_set():
+                return "cancelled"
             if now >= deadline:
-                return True, False
+                return "timeout"
             if exited_at is not None and now - exited_at >= DETACH_GRACE:
                 # Background children still hold the output open; stop them rather than wait.
-                return False, True
+                return "detached"
             if selector.select(timeout=_POLL):
                 data = os.read(fd, 65536)
                 if not data:
-                    return False, False
+                    return "exited"
                 capture.add(data)
+
+
+def _wait_exit(proc: subprocess.Popen[bytes], deadline: float, cancel: threading.Event | None) -> Ending:
+    """The output is closed (e.g. `exec >/dev/null`): wait for the shell, still bounded and cancellable."""
+    while True:
+        try:
+            proc.wait(timeout=_POLL)
+            return "exited"
+        except subprocess.TimeoutExpired:
+            pass
+        if cancel is not None and cancel.is_set():
+            return "cancelled"
+        if time.monotonic() >= deadline:
+            return "timeout"
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop the group with interrupts held: a second Ctrl-C must not cut the grace short and leave
+    processes running. One that arrived meanwhile is raised after."""
+    with _interrupts_deferred() as caught:
+        stop_group(proc)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def _drain(stream: IO[bytes], capture: _Capture) -> None:
@@ -255,6 +295,8 @@ def _result(outcome: _Outcome, limit: float, note: str) -> ToolOutput:
     if outcome.timed_out:
         head = (f"Exit code: {outcome.code} (timed out after {limit:g} s{note}; the command and every process "
                 "it started were stopped. Pass a larger timeout, or run something shorter.)")
+    elif outcome.cancelled:
+        head = f"Exit code: {outcome.code} ({CANCELLED_NOTE}.)"
     else:
         head = f"Exit code: {outcome.code}"
     output = trim_output(outcome.output)
@@ -263,7 +305,7 @@ def _result(outcome: _Outcome, limit: float, note: str) -> ToolOutput:
     if outcome.detached_stopped:
         text += ("\n[background processes still writing to the output were stopped when the command finished; "
                  "redirect their output (e.g. `cmd > log.txt 2>&1 &`) to keep them running]")
-    return ToolOutput(text, is_error=outcome.timed_out or outcome.code != 0)
+    return ToolOutput(text, is_error=outcome.timed_out or outcome.cancelled or outcome.code != 0)
 
 
 def run_command_tool() -> Tool:

@@ -14,10 +14,8 @@ from once.tui import records
 from once.tui.commands import Slash, help_text
 from once.tui.messages import ShowCommit
 from once.tui.sessions import conversation, list_summaries, load_session
-from once.tui.widgets.commit_view import CommitScreen, commit_diff
 from once.tui.widgets.conversation import Conversation
 from once.tui.widgets.dialogs import ConfirmScreen
-from once.tui.widgets.session_picker import SessionPicker
 from once.tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
@@ -83,6 +81,8 @@ class Actions:
         self.show_commit(message.sha)
 
     def show_commit(self: OnceApp, sha: str) -> None:
+        from once.tui.widgets.commit_view import CommitScreen, commit_diff  # with pygments: only when asked
+
         try:
             diff = commit_diff(self.backend.repo, sha)
         except OnceError as exc:
@@ -91,6 +91,8 @@ class Actions:
         self.push_screen(CommitScreen(sha, diff))
 
     def action_sessions(self: OnceApp) -> None:
+        from once.tui.widgets.session_picker import SessionPicker
+
         summaries = list_summaries(self.backend.db, str(self.backend.repo.root))
         self.push_screen(SessionPicker(summaries), callback=self._session_picked)
 

@@ -2,8 +2,10 @@
 
 Cancelling raises KeyboardInterrupt inside the worker, which the agent loop already handles
 cleanly (staged edits dropped, landed ones committed, the run recorded as interrupted). It is
-raised only at safe points: a text delta, a model request, or a tool call about to start —
-never between an edit landing and its commit.
+raised only at safe points: a text delta, a model request, a tool call about to start or just
+finished — never between an edit landing and its commit. A command that is running when the
+user cancels sees the same `cancel` event (passed to the run as its token) and stops its
+process group at once; its result then says so, and the run stops right after it.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from collections.abc import Callable
 from textual.message import Message
 
 from once.agent.approvals import Answer, ApprovalRequest, Decision
-from once.events import Event, ModelRequest, ToolCall
+from once.events import Event, ModelRequest, ToolCall, ToolResult
 from once.tui.messages import AgentEvent, AnswerSlot, ApprovalNeeded, TextDelta
 
-SAFE_POINTS = (ModelRequest, ToolCall)
+SAFE_POINTS = (ModelRequest, ToolCall, ToolResult)
 
 
 class RunAdapter:

@@ -91,17 +91,28 @@ class OnceApp(Actions, PlanFlow, QueueFlow, App[None]):
                 with TabPane("Learned", id="learned-tab"):
                     yield LearnedPanel(id="learned")
                 with TabPane("Queue", id="queue-tab"):
-                    yield QueuePanel(self.open_queue(), id="queue")
+                    yield QueuePanel(id="queue")  # its queue is opened after the first paint
         yield StatusBar()
         yield PromptInput(skills=lambda: self.skills, id="prompt")
 
     def on_mount(self) -> None:
-        status = self.query_one(StatusBar).status
-        status.model = self.backend.settings.model
-        status.branch = self.backend.branch()
-        self.skills = self.backend.skill_names()
+        self.query_one(StatusBar).status.model = self.backend.settings.model
         self._refresh_status()
         self.query_one(PromptInput).focus()
+        # What the first frame does not need (git, skill folders, the database) waits until it is on screen;
+        # headless (under test) there is no screen to hurry, so it happens now and in a fixed order.
+        if self.is_headless:
+            self._after_first_paint()
+        else:
+            self.call_after_refresh(self._after_first_paint)
+
+    def _after_first_paint(self) -> None:
+        self.query_one(StatusBar).status.branch = self.backend.branch()
+        self.skills = self.backend.skill_names()
+        panel = self.query_one(QueuePanel)
+        panel.queue = self.open_queue()
+        panel.refresh_items()
+        self._refresh_status()
         if self.continue_session:
             self.open_latest_session()
 
@@ -151,7 +162,7 @@ class OnceApp(Actions, PlanFlow, QueueFlow, App[None]):
         """Blocking: the whole run happens here, never on the UI's event loop."""
         try:
             result = self.backend.run(prompt, sink=adapter, on_text=adapter.text, approver=adapter.approve,
-                                      session_id=self.session_id, plan_text=plan_text)
+                                      session_id=self.session_id, plan_text=plan_text, cancel=adapter.cancel)
         except OnceError as exc:
             self.post_message(RunEnded(prompt, None, error_text(exc)))
         except KeyboardInterrupt:

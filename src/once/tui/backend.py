@@ -6,6 +6,7 @@ lazily, at the first prompt: a missing API key is then a notice in the app, not 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,14 +15,12 @@ from typing import TYPE_CHECKING
 from once.agent.approvals import PERMISSION_MODES, Approver
 from once.config import Settings, load_settings
 from once.errors import UsageError
-from once.events import EventSink
-from once.providers import make_provider
-from once.providers.base import Provider, TextCallback
-from once.store import open_store
 from once.vcs import GitRepo
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the store and the providers load at the first prompt, after the first paint
     from once.agent.result import RunResult
+    from once.events import EventSink
+    from once.providers.base import Provider, TextCallback
 
 TUI_DEFAULT_MODE = "ask"
 
@@ -49,14 +48,19 @@ class Backend:
         return [skill.name for skill in discover_skills(self.repo.root, config_dir())[0]]
 
     def run(self, prompt: str, *, sink: EventSink, on_text: TextCallback, approver: Approver,
-            session_id: str | None, plan_text: str | None = None) -> RunResult:
-        """One prompt (or an approved plan, in Agent mode), run to the end in the calling thread."""
+            session_id: str | None, plan_text: str | None = None,
+            cancel: threading.Event | None = None) -> RunResult:
+        """One prompt (or an approved plan, in Agent mode), run to the end in the calling thread.
+
+        `cancel`, once set, stops a running command at once (the sink stops the loop itself)."""
         from once.agent.runner import RunRequest, run_once  # the whole agent loads at the first prompt, not at start
+        from once.store import open_store
 
         mode = "agent" if plan_text is not None else self.mode
         permission = "plan" if mode == "plan" else self.permission_mode
         request = RunRequest(prompt=prompt, mode=mode, sinks=[sink], on_text=on_text, approver=approver,
-                             permission_mode=permission, session_id=session_id, plan_text=plan_text)
+                             permission_mode=permission, session_id=session_id, plan_text=plan_text,
+                             cancel=cancel)
         provider = self.ensure_provider()
         with open_store(str(self.db) if self.db else None) as store:
             return run_once(request, repo=self.repo, settings=self.settings, provider=provider, store=store)
@@ -80,6 +84,8 @@ def build_backend(repo: Path, *, db: Path | None = None, replay: Path | None = N
     server = settings.base_url if settings.provider == "openai" else None
 
     def provider_now() -> Provider:
+        from once.providers import make_provider
+
         return make_provider(settings.provider, replay=replay, base_url=server, timeout=settings.request_timeout)
 
     permission = permission_mode or settings.permission_mode or TUI_DEFAULT_MODE

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from once.agent.approvals import Answer, ApprovalRequest
-from once.agent.result import RunResult
 from once.events import Event
+
+if TYPE_CHECKING:
+    from once.agent.result import RunResult
 
 
 @dataclass

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from once.agent.plan import parse_steps
 from once.atomic import atomic_write_text
 from once.errors import UsageError
 from once.paths import project_dir
@@ -25,6 +24,8 @@ def check_plan(text: str) -> None:
     """A plan can be approved only with numbered steps (they drive the progress shown)."""
     if not text.strip():
         raise UsageError("the plan is empty", hint="Write a plan in Plan mode first (shift+tab, then a prompt).")
+    from once.agent.plan import parse_steps  # lazily: it brings the agent's tools along
+
     if not parse_steps(text):
         raise UsageError("the plan has no numbered steps under '## Steps'",
                          hint="Add steps like '1. Add the flag to cli.py', then approve again.")

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from textual.widgets import TabbedContent, TextArea
 
-from once.agent.result import RunResult
 from once.errors import OnceError
 from once.tui import records
 from once.tui.plan_file import (
@@ -27,6 +26,7 @@ from once.tui.widgets.dialogs import ReasonScreen
 from once.tui.widgets.plan_panel import PlanPanel
 
 if TYPE_CHECKING:
+    from once.agent.result import RunResult
     from once.tui.app import OnceApp
 
 PLAN_TAB = "plan-tab"

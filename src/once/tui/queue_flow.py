@@ -14,12 +14,12 @@ from textual.timer import Timer
 
 from once.errors import OnceError
 from once.ids import new_id
-from once.queue.store import PromptQueue, QueueItem
 from once.tui.messages import RunEnded
 from once.tui.widgets.conversation import Conversation
 from once.tui.widgets.queue_panel import QueuePanel
 
 if TYPE_CHECKING:
+    from once.queue.store import PromptQueue, QueueItem
     from once.store import Store
     from once.tui.app import OnceApp
 
@@ -28,16 +28,18 @@ APP_LEASE = 120.0
 
 
 class QueueFlow:
-    queue: PromptQueue | None
     queue_item: QueueItem | None
+    _queue: PromptQueue | None
+    _queue_closed: bool
     _queue_store: Store | None
     _queue_owner: str
     _queue_timer: Timer | None
     _queue_run_before: str | None
 
     def init_queue(self: OnceApp) -> None:
-        """Called from __init__: nothing is opened until the app mounts."""
-        self.queue = None
+        """Called from __init__: nothing is opened until first used (at the latest after the first paint)."""
+        self._queue = None
+        self._queue_closed = False
         self.queue_item = None
         """The queue item the current run is running, if it came from the queue."""
         self._queue_store = None
@@ -45,31 +47,38 @@ class QueueFlow:
         self._queue_timer = None
         self._queue_run_before = None
 
+    @property
+    def queue(self: OnceApp) -> PromptQueue | None:
+        """This repository's queue, opened on first use; None when the database cannot be opened."""
+        return self.open_queue()
+
     def open_queue(self: OnceApp) -> PromptQueue | None:
         """This repository's queue on a connection the app keeps until unmount."""
-        if self.queue is None:
+        if self._queue is None and not self._queue_closed:
+            from once.queue.store import PromptQueue
             from once.store import open_store
 
             try:
                 self._queue_store = open_store(str(self.backend.db) if self.backend.db else None)
             except OnceError:
                 return None  # the first run reports the database problem
-            self.queue = PromptQueue(self._queue_store.conn, str(self.backend.repo.root))
-        return self.queue
+            self._queue = PromptQueue(self._queue_store.conn, str(self.backend.repo.root))
+        return self._queue
 
     def close_queue(self: OnceApp) -> None:
-        if self.queue_item is not None and self.queue is not None:
-            self.queue.release(self.queue_item.id, self._queue_owner)
+        self._queue_closed = True  # nothing reopens it after unmount
+        if self.queue_item is not None and self._queue is not None:
+            self._queue.release(self.queue_item.id, self._queue_owner)
             self.queue_item = None
         if self._queue_store is not None:
             self._queue_store.close()
-            self._queue_store, self.queue = None, None
+            self._queue_store, self._queue = None, None
 
     def queued_count(self: OnceApp) -> int:
-        """Items waiting to start (the one this app is running is not waiting)."""
-        if self.queue is None:
+        """Items waiting to start (the one this app is running is not waiting); 0 until the queue is open."""
+        if self._queue is None:
             return 0
-        return sum(1 for item in self.queue.items(include_finished=False) if item.status == "queued")
+        return sum(1 for item in self._queue.items(include_finished=False) if item.status == "queued")
 
     def queue_prompt(self: OnceApp, text: str) -> None:
         """A prompt sent while a run is going waits in the queue (never injected into the run)."""

@@ -7,22 +7,27 @@ learning loop see it exactly like the events the run emitted itself.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from once.errors import UsageError
 from once.events import Cancelled, CorrectionNote, Event, Feedback, PlanDecision
-from once.store import open_store
-from once.agent.undoing import undo_recorded
-from once.vcs import GitRepo
-from once.vcs.undo import UndoResult
+
+if TYPE_CHECKING:  # the store and git are loaded when first used, not before the app's first paint
+    from once.vcs import GitRepo
+    from once.vcs.undo import UndoResult
 
 
 def append(db: Path | None, event: Event) -> None:
+    from once.store import open_store
+
     with open_store(str(db) if db else None) as store:
         store.append_event(event)
 
 
 def last_run_id(db: Path | None, repo: str, session_id: str | None) -> str:
     """The run the user is reacting to: the latest of the session, else of the repository."""
+    from once.store import open_store
+
     with open_store(str(db) if db else None) as store:
         runs = store.list_runs(repo, limit=1, session_id=session_id) if session_id else []
         run = runs[0] if runs else store.latest_run(repo)
@@ -54,4 +59,6 @@ def cancelled(run_id: str) -> Cancelled:
 
 def undo_last_commit(git: GitRepo, db: Path | None, reason: str = "") -> UndoResult:
     """What `agent undo` does: undo the last agent commit under the repo lock, log it on its run."""
+    from once.agent.undoing import undo_recorded
+
     return undo_recorded(git, db, reason=reason)

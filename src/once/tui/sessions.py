@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from once.store import open_store
 
 
 @dataclass(frozen=True)
@@ -35,6 +34,8 @@ class Shown:
 
 
 def list_summaries(db: Path | None, repo: str, limit: int = 30) -> list[SessionSummary]:
+    from once.store import open_store  # lazily: the store is not needed for the app's first paint
+
     with open_store(str(db) if db else None) as store:
         summaries = []
         for session in store.list_sessions(repo, limit=limit):
@@ -49,6 +50,8 @@ def list_summaries(db: Path | None, repo: str, limit: int = 30) -> list[SessionS
 
 def load_session(db: Path | None, session_id: str) -> tuple[list[dict[str, Any]], list[str]]:
     """The session's messages and its runs' prompts, oldest first."""
+    from once.store import open_store
+
     with open_store(str(db) if db else None) as store:
         messages = store.session_messages(session_id)
         prompts = [run.prompt for run in reversed(store.list_runs(None, limit=10_000, session_id=session_id))]

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.containers import VerticalScroll
-from textual.widget import AwaitMount
-from textual.widgets import Collapsible, Markdown, Static
+from textual.widget import AwaitMount, Widget
+from textual.widgets import Collapsible, Static
 
 from once.events import ToolCall, ToolResult
 from once.tui.sessions import Shown
+
+if TYPE_CHECKING:
+    from once.tui.widgets.answer import AnswerView
 
 SUBJECT_KEYS = ("path", "command", "pattern", "query", "name")
 RESULT_LIMIT = 4000
@@ -41,10 +44,19 @@ class Notice(Static):
     """
 
 
-class AnswerView(Markdown):
-    DEFAULT_CSS = """
-    AnswerView { margin: 0 0 0 2; padding: 0; background: transparent; }
-    """
+def __getattr__(name: str) -> Any:
+    """`AnswerView` is still importable from here, loaded only when asked for."""
+    if name == "AnswerView":
+        from once.tui.widgets.answer import AnswerView
+
+        return AnswerView
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _answer_view(text: str = "") -> AnswerView:
+    from once.tui.widgets.answer import AnswerView
+
+    return AnswerView(text)
 
 
 class ToolLine(Collapsible):
@@ -95,7 +107,7 @@ class Conversation(VerticalScroll, can_focus=False):
 
     async def add_text(self, delta: str) -> None:
         if self.answer is None:
-            self.answer = AnswerView()
+            self.answer = _answer_view()
             await self._add(self.answer)  # mounted first: mounting resets a Markdown's source
         await self.answer.append(delta)
         self.scroll_end(animate=False)
@@ -122,7 +134,7 @@ class Conversation(VerticalScroll, can_focus=False):
             if item.kind == "prompt":
                 self.add_prompt(item.text)
             elif item.kind == "text":
-                self._add(AnswerView(item.text))
+                self._add(_answer_view(item.text))
             elif item.kind == "tool":
                 call = ToolCall(run_id="", turn=0, tool_use_id=item.tool_use_id, name=item.name,
                                 input=item.input or {})
@@ -131,7 +143,7 @@ class Conversation(VerticalScroll, can_focus=False):
                     self.finish_tool(ToolResult(run_id="", turn=0, tool_use_id=item.tool_use_id, name=item.name,
                                                 is_error=item.is_error, output=item.result, duration_ms=0))
 
-    def _add(self, widget: Static | Markdown | Collapsible) -> AwaitMount:
+    def _add(self, widget: Widget) -> AwaitMount:
         done = self.mount(widget)
         self.scroll_end(animate=False)
         return done

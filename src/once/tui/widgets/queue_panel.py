@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,7 +17,9 @@ from textual.message import Message
 from textual.widgets import Button, DataTable, Input, Static
 
 from once.errors import OnceError
-from once.queue.store import PromptQueue, QueueItem
+
+if TYPE_CHECKING:
+    from once.queue.store import PromptQueue, QueueItem
 
 STATUS_MARKS = {"queued": "·", "running": "▶", "done": "✓", "failed": "✗"}
 BUTTONS = (("pause", "Pause"), ("up", "Up"), ("down", "Down"), ("top", "Top"), ("edit", "Edit"),

@@ -19,8 +19,8 @@ class Status:
 
     def render_line(self) -> str:
         queue = f" · {self.queued} queued" if self.queued else ""
-        return (f"{self.mode} · {self.model} · {self.tokens:,} tokens · ${self.cost:.4f} · "
-                f"⎇ {self.branch} · {self.state}{queue}")
+        branch = f"⎇ {self.branch} · " if self.branch else ""  # known a moment after the first paint
+        return f"{self.mode} · {self.model} · {self.tokens:,} tokens · ${self.cost:.4f} · {branch}{self.state}{queue}"
 
 
 class StatusBar(Static):
