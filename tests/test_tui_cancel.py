@@ -147,3 +147,31 @@ def test_a_headless_run_stops_its_command_on_sigterm_or_ctrl_c(repo, tmp_path, s
     with open_store(str(db)) as store:
         run = store.latest_run(str(repo.resolve()))
     assert run is not None and run.status == "interrupted"
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="finding the check's process needs /proc")
+async def test_escape_stops_a_running_check_without_recording_it_as_failed(repo, tmp_path):
+    command, marker = sleeper()
+    (repo / ".once").mkdir(exist_ok=True)
+    (repo / ".once" / "config.toml").write_text(f"[verify]\ntest_command = {command!r}\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "a slow check")
+    edit = tool_use_block("e1", "edit_file", {"path": "util.py", "old_string": "return 1", "new_string": "return 2"})
+    backend = backend_for(repo, tmp_path, [message([edit]), message("never reached")])
+    backend.permission_mode = "full-auto"
+    # The user's own config allows the project's check command (a repository cannot allow it itself).
+    backend.settings.policy = type(backend.settings.policy)(allow=(sys.executable + "*",), deny=())
+    app = OnceApp(backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await submit(pilot, "make helper return 2")
+        await wait_until(pilot, lambda: marked_pids(marker), 20, "the check starting")
+        pressed = time.monotonic()
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.finished, 10, "the run ending")
+        took = time.monotonic() - pressed
+        await app.workers.wait_for_complete()
+        assert took < 3.0, f"Escape took {took:.2f} s to end the run"
+        assert marked_pids(marker) == []
+        assert app.finished[-1].result is not None and app.finished[-1].result.status == "interrupted"
+        assert stored(tmp_path / "db", app.run_id, "test_result") == []  # cut short: neither passed nor failed
+        assert git(repo, "status", "--porcelain") == "" and "return 2" in git(repo, "show", "HEAD:util.py")

@@ -156,7 +156,7 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
     if request.mode == "agent":
         checks = detect_checks(repo.root, settings.verify.test_command, settings.verify.lint_command)
         verifier = Verifier(checks, settings.verify, repo.root, context.command_env or {}, recorder,
-                            permit=_check_permit(settings, gate))
+                            permit=_check_permit(settings, gate), cancel=request.cancel)
     compactor = Compactor(settings.context_budget, small=request.small,
                           reinject=_reinjector(assembly.context_block, mode_block, progress))
     loop = AgentLoop(config, provider, turns, recorder, history=history, on_text=request.on_text,

@@ -3,6 +3,7 @@ after `verify.max_retries` failed fix attempts, and say the real status at the e
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -14,8 +15,11 @@ from once.verify import Check, CheckOutcome, run_check, summarize_attempts, summ
 
 class Verifier:
     def __init__(self, checks: list[Check], settings: VerifySettings, repo_root: Path, env: Mapping[str, str],
-                 recorder: Recorder, permit: Callable[[Check], str | None] | None = None) -> None:
+                 recorder: Recorder, permit: Callable[[Check], str | None] | None = None,
+                 cancel: threading.Event | None = None) -> None:
         self.checks = checks
+        self.cancel = cancel
+        """Set by the app's Escape: a running check stops and the run ends as interrupted."""
         self.permit = permit
         """Asks the permission gate about a check a repository configured; None means it may run."""
         self.refused: dict[str, str] = {}
@@ -76,7 +80,8 @@ class Verifier:
         return _feedback(failed)
 
     def _run(self, check: Check, turn: int) -> CheckOutcome:
-        outcome = run_check(check, self.repo_root, timeout=float(self.settings.timeout), env=self.env)
+        outcome = run_check(check, self.repo_root, timeout=float(self.settings.timeout), env=self.env,
+                            cancel=self.cancel)
         self.recorder.emit(TestResult(
             run_id=self.recorder.run_id, turn=turn, check=check.name, command=check.command, passed=outcome.passed,
             passed_count=outcome.passed_count, failed_count=outcome.failed_count, duration_ms=outcome.duration_ms,

@@ -7,6 +7,7 @@ reading of the result.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,18 +55,23 @@ class CheckOutcome:
     """The output around the first error (or its last lines after a timeout), at most ~40 lines."""
 
 
-def run_check(check: Check, repo_root: Path, *, timeout: float, env: Mapping[str, str]) -> CheckOutcome:
+def run_check(check: Check, repo_root: Path, *, timeout: float, env: Mapping[str, str],
+              cancel: threading.Event | None = None) -> CheckOutcome:
     """Run `check.command` in `repo_root` and read the result.
 
     Provider credentials are removed from `env` whatever the caller passes: a project's
     own config may name these commands. A command that cannot start is a failed check.
+    Setting `cancel` stops the check and raises KeyboardInterrupt: a check the user cut
+    short neither passed nor failed, so it is not an outcome.
     """
     started = time.monotonic()
     try:
-        result = run_shell(check.command, str(repo_root), scrubbed_env(env), float(timeout))
+        result = run_shell(check.command, str(repo_root), scrubbed_env(env), float(timeout), cancel)
     except OSError as exc:
         elapsed = (time.monotonic() - started) * 1000
         return build_outcome(check, START_FAILED_CODE, f"could not start the check: {exc}", elapsed)
+    if result.cancelled:
+        raise KeyboardInterrupt
     elapsed = (time.monotonic() - started) * 1000
     return build_outcome(check, result.code, result.output, elapsed, timed_out=result.timed_out, timeout=timeout)
 
