@@ -260,3 +260,45 @@ def test_offline_ignores_a_reachable_model(cli, db: Path, tmp_path: Path, monkey
     assert result.code == 0, result.stderr
     assert result.json()["extraction"] == "offline template"
     assert "expected 3 got 2" in result.json()["added"][0]["title"]
+
+
+def test_with_a_model_a_near_duplicate_is_merged_into_one_generalized_entry(cli, db: Path, tmp_path: Path) -> None:
+    import json
+
+    from tests.conftest import write_cassette
+    from tests.fakes.anthropic_server import message
+
+    lesson = {"title": "Off-by-one in slice ends", "scope": "project",
+              "description": "A parser test fails with AssertionError expected 3 got 2 after slicing a list.",
+              "knowledge": "Slice ends are exclusive: use items[:len(items)], not len(items) - 1."}
+    general = {"title": "Slice ends are exclusive",
+               "description": "A failing parser test: AssertionError expected 3 got 2 (one short) after slicing "
+                              "a list or string.",
+               "knowledge": "Python slice ends are exclusive: never subtract 1 from the end; check with a one-item list."}
+    yes = message("yes")
+    cassette = write_cassette(tmp_path / "small.json", [yes, yes, yes, yes, message(json.dumps(lesson)),
+                                                        message(json.dumps(lesson)), message(json.dumps(general))])
+    with Store(db) as store:
+        _record(store, str(tmp_path), STUCK_TURNS, T0)
+        _record(store, str(tmp_path), STUCK_TURNS, T0 + 3600)
+    result = cli("learn", "--db", str(db), "--json", "--replay-small", str(cassette))
+    assert result.code == 0, result.stderr
+    report = result.json()
+    assert len(report["added"]) == 1 and len(report["merged"]) == 1
+    with Store(db) as store:
+        rows = store.conn.execute("SELECT title, knowledge, merged_count, sources FROM knowledge").fetchall()
+    assert len(rows) == 1
+    assert (rows[0]["title"], rows[0]["knowledge"], rows[0]["merged_count"]) == (
+        general["title"], general["knowledge"], 2)
+    assert len(json.loads(rows[0]["sources"])) == 2
+
+
+def test_offline_a_near_duplicate_keeps_the_representative_text(cli, db: Path, tmp_path: Path) -> None:
+    with Store(db) as store:
+        _record(store, str(tmp_path), STUCK_TURNS, T0)
+        _record(store, str(tmp_path), STUCK_TURNS, T0 + 3600)
+    result = cli("learn", "--db", str(db), "--json", "--offline")
+    assert result.code == 0, result.stderr
+    with Store(db) as store:
+        rows = store.conn.execute("SELECT title, merged_count FROM knowledge").fetchall()
+    assert len(rows) == 1 and rows[0]["merged_count"] == 2 and "expected 3 got 2" in rows[0]["title"]

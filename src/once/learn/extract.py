@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any, Callable, Sequence
 
@@ -228,6 +228,37 @@ def from_model_answer(answer: str, template: KnowledgeEntry, ctx: ExtractContext
         scope = "project"  # the model's word is not enough: a named file ties it to this repository
     return _entry(data["title"], data["description"], data["knowledge"], scope, template.kind,
                   template.sources, ctx)
+
+
+MERGE_SYSTEM = (
+    "Two lessons a coding agent learned describe the same problem. Write the one general lesson that "
+    "covers both, keeping every concrete symptom, error signature and fix that applies. Answer with a "
+    "JSON object only: {\"title\": short, \"description\": the symptoms a future prompt would mention, "
+    "\"knowledge\": the guidance (imperative, under 600 characters)}."
+)
+
+
+def generalize(small: SmallAsk, kept: KnowledgeEntry, joining: KnowledgeEntry) -> KnowledgeEntry | None:
+    """The model's merge of a near-duplicate into the entry it joins: `kept` with a generalized
+    title, description and knowledge (its id, status, scope and evidence stay); None when the
+    model is unreachable or its answer unusable, and the merge keeps `kept`'s text."""
+    question = json.dumps({"lesson_1": {k: getattr(kept, k) for k in ("title", "description", "knowledge")},
+                           "lesson_2": {k: getattr(joining, k) for k in ("title", "description", "knowledge")}},
+                          ensure_ascii=False, indent=1)
+    try:
+        answer = small(MERGE_SYSTEM, question)
+    except Exception:  # the model is an improvement, never a requirement
+        return None
+    match = re.search(r"\{.*\}", answer, re.DOTALL)
+    try:
+        data = json.loads(match.group(0)) if match else None
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) and data[k].strip()
+                                             for k in ("title", "description", "knowledge")):
+        return None
+    return replace(kept, title=shorten(data["title"].strip(), 120), description=data["description"].strip(),
+                   knowledge=data["knowledge"].strip())
 
 
 def resolving_diff(repo_root: str, shas: Sequence[str], limit: int = 20_000) -> str:

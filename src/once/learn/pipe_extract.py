@@ -155,6 +155,7 @@ def _learn_one(conn: sqlite3.Connection, bank: Any, index: _Index, threshold: fl
             target = index.ids[match]
             _note_merge(bank, pending, target, session, episode)
             if not dry_run:
+                _generalize(bank, target, entry, small)
                 bank.merge_into(target, entry.sources)
             report.merged.append(EntryLine(target, entry.title, "merged", f"episode {episode.ref}"))
             return target
@@ -168,6 +169,19 @@ def _learn_one(conn: sqlite3.Connection, bank: Any, index: _Index, threshold: fl
     item = pending[entry_id] = _Pending(entry_id, entry, new=True)
     item.grow(session, episode)
     return entry_id if not dry_run else None
+
+
+def _generalize(bank: Any, target: str, joining: Any, small: Any) -> None:
+    """With a model, the entry a near-duplicate joins is rewritten to cover both (an LLM merge);
+    offline the stored entry stays the representative and only its sources and count grow."""
+    if small is None:
+        return
+    from once.learn.extract import generalize
+
+    kept = bank.get(target)
+    merged = generalize(small, kept, joining) if kept is not None else None
+    if merged is not None:
+        bank.update(merged)
 
 
 def _note_merge(bank: Any, pending: dict[str, _Pending], target: str, session: SessionData, episode: Any) -> None:
