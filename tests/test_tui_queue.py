@@ -16,6 +16,7 @@ from once.tui.app import OnceApp
 from once.tui.backend import Backend, build_backend
 from once.tui.widgets.prompt_input import PromptInput
 from once.tui.widgets.queue_panel import QueuePanel
+from once.tui.widgets.run_view import RunScreen
 from once.tui.widgets.status_bar import StatusBar
 from tests.conftest import write_cassette
 from tests.fakes.anthropic_server import message
@@ -111,6 +112,10 @@ async def test_a_prompt_sent_during_a_run_is_queued_persisted_and_starts_after(r
         panel = await open_queue_tab(pilot)
         table = panel.query_one("#queue-table")
         assert table.row_count == 1 and second_run.run_id in str(table.get_row_at(0))
+        await pilot.press("enter")  # the item's run, step by step
+        await until(pilot, lambda: isinstance(app.screen, RunScreen))
+        shown = str(app.screen.query_one("#run-lines").content)
+        assert f"run {second_run.run_id} · done" in shown and "second answer" in shown
 
 
 async def test_pause_reorder_edit_and_remove_in_the_queue_tab(repo, tmp_path):

@@ -151,7 +151,17 @@ class QueueFlow:
             self._refresh_status()
 
     def on_queue_panel_open_run(self: OnceApp, message: QueuePanel.OpenRun) -> None:
-        self.query_one(Conversation).add_notice(f"queue item ran as {message.run_id}: `agent log {message.run_id}`")
+        """Enter on an item that ran: its run, step by step."""
+        from once.store import open_store
+        from once.tui.widgets.run_view import RunScreen, run_lines
+
+        with open_store(str(self.backend.db) if self.backend.db else None) as store:
+            run = store.get_run(message.run_id)
+            events = store.run_events(run.id) if run is not None else []
+        if run is None:
+            self.query_one(Conversation).add_notice(f"run {message.run_id} is no longer in the database")
+            return
+        self.push_screen(RunScreen(run_lines(run, events)))
 
     def _queue_changed(self: OnceApp) -> None:
         for panel in self.query(QueuePanel):
