@@ -15,8 +15,11 @@ app = typer.Typer(
         "Rate responses and export rated runs as training data.\n\n"
         "A rating is stored with the run, the turn and the model. A thumbs-down with a comment is "
         "also a correction: `agent proposals scan` turns it into a proposed lesson.\n\n"
-        "Examples:  agent feedback up    agent feedback down --comment \"tests live in tests/unit\"    "
-        "agent feedback stats    agent feedback export --format openai --out train.jsonl"
+        "\b\nExamples:\n"
+        "  agent feedback up\n"
+        "  agent feedback down --comment \"tests live in tests/unit\"\n"
+        "  agent feedback stats\n"
+        "  agent feedback export --format openai --out train.jsonl"
     ),
     no_args_is_help=True, add_completion=False, rich_markup_mode=None,
 )

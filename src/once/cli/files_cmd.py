@@ -28,7 +28,10 @@ def files(
     The index (paths, top-level symbols, module docs) is refreshed first; only changed
     files are parsed again. The first files listed are the ones a run would read.
 
-    Examples:  agent files "parse_args fails on empty input"    agent files --json "fix cli.py"
+    \b
+    Examples:
+      agent files "parse_args fails on empty input"
+      agent files --json "fix cli.py"
     """
     from once.errors import UsageError
     from once.index.index import refresh_index

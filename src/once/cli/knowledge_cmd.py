@@ -24,8 +24,10 @@ app = typer.Typer(
         "Project entries belong to one repository; global ones apply everywhere.\n\n"
         "Share entries through git: `agent knowledge export` writes one markdown file per entry to "
         ".once/knowledge/, `agent knowledge import` reads them back (idempotent by id).\n\n"
-        "Examples:  agent knowledge list    agent knowledge search \"No module named\"    "
-        "agent knowledge add --title ... --description ... --knowledge ..."
+        "\b\nExamples:\n"
+        "  agent knowledge list\n"
+        "  agent knowledge search \"No module named\"\n"
+        "  agent knowledge add --title ... --description ... --knowledge ..."
     ),
 )
 

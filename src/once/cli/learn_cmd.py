@@ -102,7 +102,11 @@ def learn(
     pruning waits for an always-valid test (e-value >= 1/alpha), so running this often does
     not inflate false prunes.
 
-    Examples:  agent learn --dry-run    agent learn --since 2w    agent learn --json
+    \b
+    Examples:
+      agent learn --dry-run
+      agent learn --since 2w
+      agent learn --json
     """
     import time
 

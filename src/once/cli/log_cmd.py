@@ -43,7 +43,11 @@ def log(
 ) -> None:
     """List recent runs, or show one run step by step.
 
-    Examples:  agent log    agent log --all --json    agent log r-1m7y
+    \b
+    Examples:
+      agent log
+      agent log --all --json
+      agent log r-1m7y
     """
     from once.errors import UsageError
     from once.store import open_store

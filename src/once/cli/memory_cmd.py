@@ -17,7 +17,10 @@ app = typer.Typer(
         "Memory is always in the agent's context. Your corrections (/note, `agent undo --reason`) "
         "are added to it by `agent proposals scan`; a newer correction that contradicts an older one "
         "replaces it, and both stay in the history. You can also edit the file by hand.\n\n"
-        "Examples:  agent memory show    agent memory history    agent memory revert mh-1m7y"
+        "\b\nExamples:\n"
+        "  agent memory show\n"
+        "  agent memory history\n"
+        "  agent memory revert mh-1m7y"
     ),
     no_args_is_help=True, add_completion=False, rich_markup_mode=None,
 )

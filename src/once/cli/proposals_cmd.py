@@ -19,7 +19,10 @@ app = typer.Typer(
         "knowledge entries on probation; skill proposals (procedures of several steps, or text "
         "starting with 'skill:') wait for `agent proposals approve ID`. A rejected proposal is "
         "never proposed again. Start a correction with 'memory:', 'skill:' or 'knowledge:' to choose.\n\n"
-        "Examples:  agent proposals scan    agent proposals list    agent proposals approve p-1m7y"
+        "\b\nExamples:\n"
+        "  agent proposals scan\n"
+        "  agent proposals list\n"
+        "  agent proposals approve p-1m7y"
     ),
     no_args_is_help=True, add_completion=False, rich_markup_mode=None,
 )

@@ -31,8 +31,12 @@ app = typer.Typer(
         "The queue belongs to the repository and lives in the database, so the app and scripts "
         "share it. Items run one at a time, in order, each as a run of its own (see `agent log`). "
         "An ITEM is its number in `agent queue list`, its id, or a unique start of the id.\n\n"
-        "Examples:  agent queue add \"fix the failing test\"    agent queue add --repeat 3 \"run the "
-        "flaky test\"    agent queue list    agent queue move 3 top    agent queue run --replay c.json"
+        "\b\nExamples:\n"
+        "  agent queue add \"fix the failing test\"\n"
+        "  agent queue add --repeat 3 \"run the flaky test\"\n"
+        "  agent queue list\n"
+        "  agent queue move 3 top\n"
+        "  agent queue run --replay c.json"
     ),
 )
 

@@ -139,7 +139,11 @@ def scan(
         printf '#!/bin/sh\\nexec agent scan --staged\\n' > .git/hooks/pre-commit
         chmod +x .git/hooks/pre-commit
 
-    Examples:  agent scan    agent scan src/    agent scan --staged --json
+    \b
+    Examples:
+      agent scan
+      agent scan src/
+      agent scan --staged --json
     """
     with reported():
         found, count = _run(path, staged)

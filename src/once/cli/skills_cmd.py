@@ -20,7 +20,9 @@ app = typer.Typer(
         "Searched in this order, a later one replacing an earlier one of the same name: "
         "bundled, $XDG_CONFIG_HOME/once/skills/, <repo>/.once/skills/, <repo>/.claude/skills/. "
         "Each skill is a directory NAME/ holding SKILL.md with 'name' and 'description' frontmatter.\n\n"
-        "Examples:  agent skills list    agent skills show python-tests"
+        "\b\nExamples:\n"
+        "  agent skills list\n"
+        "  agent skills show python-tests"
     ),
 )
 

@@ -70,7 +70,10 @@ def list_groups(
 ) -> None:
     """List report groups, most recently reported first.
 
-    Examples:  agent vent list    agent vent list --status open -o json
+    \b
+    Examples:
+      agent vent list
+      agent vent list --status open -o json
     """
     from once.errors import UsageError
     from once.vent.store import STATUSES
@@ -195,7 +198,10 @@ def export(
 ) -> None:
     """Write a bug report per group, with its evidence: what to attach to an issue about once.
 
-    Examples:  agent vent export vg-0kx3 > report.md    agent vent export --all -f json --out vents.json
+    \b
+    Examples:
+      agent vent export vg-0kx3 > report.md
+      agent vent export --all -f json --out vents.json
     """
     import platform
     import sys
