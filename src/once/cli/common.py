@@ -7,7 +7,7 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from once.errors import OnceError
 
@@ -26,6 +26,24 @@ def reported() -> Iterator[None]:
         if should_raise():
             raise
         raise typer.Exit(report_error(exc)) from None
+
+
+def exit_on_error(run: Callable[[], None]) -> None:
+    """Run a whole command: a OnceError becomes its message and exit code; anything else is a bug,
+    said plainly instead of a traceback (ONCE_RAISE_ERRORS=1 or a test run shows the traceback)."""
+    try:
+        run()
+    except OnceError as exc:
+        if should_raise():
+            raise
+        sys.exit(report_error(exc))
+    except Exception as exc:
+        if should_raise() or "PYTEST_CURRENT_TEST" in os.environ:
+            raise
+        sys.exit(report_error(OnceError(
+            f"internal error: {type(exc).__name__}: {exc}",
+            hint=f"This is a bug in once. Rerun with {RAISE_ENV}=1 to see the traceback, and report it.",
+        )))
 
 
 def print_json(data: Any) -> None:

@@ -9,7 +9,6 @@ which stays the one place that defines and documents the command line.
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,21 +76,8 @@ def main(argv: list[str] | None = None) -> None:
 
 def _open_app(app_args: AppArgs) -> None:
     """What `agent` does in a terminal, with the same error reporting as every command."""
-    from once.cli.common import RAISE_ENV, report_error, should_raise
+    from once.cli.common import exit_on_error
     from once.cli.tui_cmd import open_tui
-    from once.errors import OnceError
 
-    try:
-        open_tui(app_args.repo, app_args.db, app_args.replay, app_args.model, app_args.provider,
-                 app_args.permission_mode, continue_session=app_args.continue_session)
-    except OnceError as exc:
-        if should_raise():
-            raise
-        sys.exit(report_error(exc))
-    except Exception as exc:  # a bug: say so plainly instead of a traceback
-        if should_raise() or "PYTEST_CURRENT_TEST" in os.environ:
-            raise
-        sys.exit(report_error(OnceError(
-            f"internal error: {type(exc).__name__}: {exc}",
-            hint=f"This is a bug in once. Rerun with {RAISE_ENV}=1 to see the traceback, and report it.",
-        )))
+    exit_on_error(lambda: open_tui(app_args.repo, app_args.db, app_args.replay, app_args.model, app_args.provider,
+                                   app_args.permission_mode, continue_session=app_args.continue_session))

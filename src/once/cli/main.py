@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -10,12 +9,11 @@ from typing import Optional
 import typer
 
 from once import __version__
+from once.cli.common import exit_on_error
 from once.cli import (
     config_cmd, demo_cmd, feedback_cmd, files_cmd, knowledge_cmd, learn_cmd, log_cmd, memory_cmd, plan_cmd,
     proposals_cmd, queue_cmd, run_cmd, scan_cmd, skills_cmd, undo_cmd, vent_cmd,
 )
-from once.cli.common import RAISE_ENV, report_error, should_raise
-from once.errors import OnceError
 
 app = typer.Typer(
     name="agent",
@@ -84,16 +82,4 @@ def root(
 
 
 def main(argv: list[str] | None = None) -> None:
-    try:
-        app(args=argv, prog_name="agent")
-    except OnceError as exc:
-        if should_raise():
-            raise
-        sys.exit(report_error(exc))
-    except Exception as exc:  # a bug: say so plainly instead of a traceback
-        if should_raise() or "PYTEST_CURRENT_TEST" in os.environ:
-            raise
-        sys.exit(report_error(OnceError(
-            f"internal error: {type(exc).__name__}: {exc}",
-            hint=f"This is a bug in once. Rerun with {RAISE_ENV}=1 to see the traceback, and report it.",
-        )))
+    exit_on_error(lambda: app(args=argv, prog_name="agent"))
