@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from once import config
 from once.cli.common import reported
-from once.config_schema import list_to_text
 from once.errors import OnceError
+
+if TYPE_CHECKING:
+    from once import config
 
 app = typer.Typer(
     name="config",
@@ -32,13 +33,16 @@ _RANK = {"default": 0, "user": 1, "project": 2, "env": 3, "flag": 4}
 _SCOPE_HELP = "Write the project file <repo>/.once/config.toml instead of the user file."
 
 
-
 def _repo_root() -> Path | None:
+    from once import config
+
     return config.find_repo_root(Path.cwd())
 
 
 def _text(value: Any) -> str:
     """A value as a user would type it: true/false, numbers, strings, JSON for tables."""
+    from once.config_schema import list_to_text
+
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict):
@@ -61,6 +65,8 @@ def get_command(
 
     Example: 'agent config get model' prints claude-sonnet-4-6 unless a config file, ONCE_MODEL or a flag says otherwise. Add --json to also see where the value came from.
     """
+    from once import config
+
     with reported():
         key = config.canonical_key(key)
         settings = config.load_settings(_repo_root())
@@ -94,6 +100,8 @@ def set_command(
 
       agent config set max_cost none
     """
+    from once import config
+
     scope = "project" if project else "user"
     with reported():
         key = config.canonical_key(key)
@@ -110,6 +118,8 @@ def set_command(
 
 def _warn_if_shadowed(key: str, scope: str, root: Path | None) -> None:
     """Tell the user when a stronger layer (project file, env var) hides what was just written."""
+    from once import config
+
     try:
         settings = config.load_settings(root)
         source = config.source_of(settings, key)
@@ -125,8 +135,10 @@ def _warn_if_shadowed(key: str, scope: str, root: Path | None) -> None:
         _note_incomplete_price(settings, key)
 
 
-def _note_incomplete_price(settings: config.Settings, key: str) -> None:
+def _note_incomplete_price(settings: "config.Settings", key: str) -> None:
     """A price needs both input and output before runs can use it; say so right away."""
+    from once import config
+
     model = next((m for m in settings.prices if key.startswith(f"prices.{m}.")), None)
     if model is None or config.configured_price(settings, model) is not None:
         return
@@ -144,6 +156,8 @@ def unset_command(
 
     The setting then falls back to the next layer down, ending at its built-in default. Example: 'agent config unset model --project'.
     """
+    from once import config
+
     scope = "project" if project else "user"
     with reported():
         key = config.canonical_key(key)
@@ -163,6 +177,8 @@ def list_command(
 
     Source is one of default, user, project, env or flag. Example: 'ONCE_MAX_TURNS=5 agent config list' shows max_turns = 5 with source env.
     """
+    from once import config
+
     with reported():
         rows = config.settings_rows(config.load_settings(_repo_root()))
     if as_json:
@@ -190,6 +206,8 @@ def path_command(
 
     The project file is only shown inside a git repository. Example: 'agent config path --json'.
     """
+    from once import config
+
     root = _repo_root()
     with reported():
         user = config.config_path("user", root)
