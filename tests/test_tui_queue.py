@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from once.providers.base import ModelRequest, ModelResponse, TextCallback
-from once.providers.replay import ReplayProvider
 from once.queue.store import PromptQueue
 from once.store import open_store
 from once.tui.app import OnceApp
@@ -20,6 +17,7 @@ from once.tui.widgets.run_view import RunScreen
 from once.tui.widgets.status_bar import StatusBar
 from tests.conftest import write_cassette
 from tests.fakes.anthropic_server import message
+from tests.test_tui import GatedReplay
 
 pytestmark = pytest.mark.anyio
 
@@ -27,19 +25,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-class GatedReplay(ReplayProvider):
-    """A cassette whose first response waits until the test opens the gate."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self.gate = threading.Event()
-
-    def complete(self, request: ModelRequest, on_text: TextCallback | None = None) -> ModelResponse:
-        if self.position == 0:
-            assert self.gate.wait(10)
-        return super().complete(request, on_text)
 
 
 def backend_for(repo: Path, tmp_path: Path, responses: list[dict[str, Any]]) -> Backend:
