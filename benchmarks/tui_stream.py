@@ -2,8 +2,10 @@
 
 Drives the real app headlessly (Textual's `run_test`) with a provider that streams N tokens
 at a fixed rate, and measures, for every token, the lag between its arrival (the provider
-handing it over) and the conversation widget holding it (the Markdown updated, ready for the
-next frame). Prints p50 / p95 / max lag and whether the final text is complete.
+handing it over) and (a) the conversation widget holding it (the Markdown updated) and (b) the
+first frame composed after that (Textual's compositor update handed to the display; headless,
+so nothing is written to a terminal). Prints p50 / p95 / max of both and whether the final
+text is complete.
 
     python benchmarks/tui_stream.py [--tokens 2000] [--rate 200] [--json]
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import json
 import statistics
 import subprocess
@@ -26,7 +29,6 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from once.providers.base import ModelRequest, ModelResponse, TextCallback  # noqa: E402
 from once.tui.backend import build_backend  # noqa: E402
-from once.tui.widgets.conversation import Conversation  # noqa: E402
 
 
 class PacedStream:
@@ -67,20 +69,32 @@ def make_repo(root: Path) -> Path:
 
 async def drive(tokens: int, rate: float, tmp: Path) -> dict[str, Any]:
     from once.tui.app import OnceApp
+    from once.tui.widgets.answer import AnswerView
 
     cassette = tmp / "empty.json"
     cassette.write_text(json.dumps({"version": 1, "responses": []}))
     backend = build_backend(make_repo(tmp), db=tmp / "db", replay=cassette)
     provider = PacedStream(tokens, rate)
     backend.provider = provider
-    applied: list[float] = []
-    original = Conversation.add_text
+    held: list[tuple[float, int]] = []
+    """(time, characters of the answer on screen) after each update of one of its Markdown blocks."""
+    append = AnswerView.append
 
-    async def timed_add_text(self: Conversation, delta: str) -> None:
-        await original(self, delta)
-        applied.append(time.perf_counter())
+    async def timed_append(self: AnswerView, markdown: str) -> Any:
+        result = await append(self, markdown)
+        held.append((time.perf_counter(), (held[-1][1] if held else 0) + len(markdown)))
+        return result
 
-    Conversation.add_text = timed_add_text  # type: ignore[method-assign]
+    frames: list[float] = []
+    display = OnceApp._display
+
+    def timed_display(self: OnceApp, screen: Any, renderable: Any) -> None:
+        if renderable is not None:
+            frames.append(time.perf_counter())
+        display(self, screen, renderable)
+
+    AnswerView.append = timed_append  # type: ignore[method-assign]
+    OnceApp._display = timed_display  # type: ignore[method-assign]
     app = OnceApp(backend)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
@@ -88,16 +102,40 @@ async def drive(tokens: int, rate: float, tmp: Path) -> dict[str, Any]:
             await pilot.pause()
             await app.workers.wait_for_complete()
             await pilot.pause()
-            shown = app.query_one(Conversation).answer
-            complete = shown is not None and shown.source == "".join(provider.words)
+            await app.workers.wait_for_complete()  # the answer's stream, flushed at the run's end
+            shown = "".join(view.source for view in app.query(AnswerView))  # a long answer spans blocks
+            complete = shown == "".join(provider.words)
     finally:
-        Conversation.add_text = original  # type: ignore[method-assign]
-    lags = [(done - came) * 1000 for came, done in zip(provider.arrivals, applied)]
-    lags.sort()
-    return {"tokens": tokens, "rate": rate, "applied": len(applied),
-            "lag_p50_ms": round(statistics.median(lags), 1) if lags else None,
-            "lag_p95_ms": round(lags[int(len(lags) * 0.95) - 1], 1) if lags else None,
-            "lag_max_ms": round(lags[-1], 1) if lags else None, "final_text_complete": complete}
+        AnswerView.append = append  # type: ignore[method-assign]
+        OnceApp._display = display  # type: ignore[method-assign]
+    in_widget, in_frame = _lags(provider, held, frames)
+    return {"tokens": tokens, "rate": rate, "updates": len(held), "frames": len(frames),
+            **_spread("lag", in_widget), **_spread("frame_lag", in_frame), "final_text_complete": complete}
+
+
+def _lags(provider: PacedStream, held: list[tuple[float, int]], frames: list[float]) -> tuple[list[float], list[float]]:
+    """Per token: ms from its arrival to the first update holding it, and to the frame after that."""
+    times, sizes = [t for t, _ in held], [n for _, n in held]
+    in_widget, in_frame, end = [], [], 0
+    for word, came in zip(provider.words, provider.arrivals):
+        end += len(word)
+        at = bisect.bisect_left(sizes, end)
+        if at == len(sizes):
+            continue
+        in_widget.append((times[at] - came) * 1000)
+        frame = bisect.bisect_left(frames, times[at])
+        if frame < len(frames):
+            in_frame.append((frames[frame] - came) * 1000)
+    return sorted(in_widget), sorted(in_frame)
+
+
+def _spread(name: str, values: list[float]) -> dict[str, float | None]:
+    """p50, p95 and max of sorted `values`, in ms."""
+    if not values:
+        return {f"{name}_p50_ms": None, f"{name}_p95_ms": None, f"{name}_max_ms": None}
+    return {f"{name}_p50_ms": round(statistics.median(values), 1),
+            f"{name}_p95_ms": round(values[max(int(len(values) * 0.95) - 1, 0)], 1),
+            f"{name}_max_ms": round(values[-1], 1)}
 
 
 def main() -> None:
@@ -111,9 +149,12 @@ def main() -> None:
     if args.json:
         print(json.dumps(figures))
         return
-    print(f"{figures['tokens']} tokens at {figures['rate']:.0f}/s: {figures['applied']} deltas shown; lag from "
-          f"arrival to widget p50 {figures['lag_p50_ms']} ms, p95 {figures['lag_p95_ms']} ms, "
-          f"max {figures['lag_max_ms']} ms; final text complete: {figures['final_text_complete']}")
+    print(f"{figures['tokens']} tokens at {figures['rate']:.0f}/s: {figures['updates']} widget updates, "
+          f"{figures['frames']} frames; final text complete: {figures['final_text_complete']}")
+    print(f"  arrival -> widget:      p50 {figures['lag_p50_ms']} ms, p95 {figures['lag_p95_ms']} ms, "
+          f"max {figures['lag_max_ms']} ms")
+    print(f"  arrival -> next frame:  p50 {figures['frame_lag_p50_ms']} ms, p95 {figures['frame_lag_p95_ms']} ms, "
+          f"max {figures['frame_lag_max_ms']} ms")
 
 
 if __name__ == "__main__":
