@@ -68,6 +68,17 @@ def test_act_two_learns_an_entry_and_the_next_session_sees_it(cli, tmp_path, iso
     assert _data_files(isolated_env) == before
 
 
+def test_two_held_out_sessions_in_a_row_each_start_from_the_same_code(cli, tmp_path, monkeypatch):
+    _force_arms(monkeypatch, ["holdout", "holdout", "injected"])
+    result = cli("demo", "--dir", str(tmp_path / "demo"))
+    assert result.code == 0, result.stderr
+    assert result.stdout.count("This session was held out to measure the entry") == 2
+    assert "the check failed: FAIL: farewell Ana lang=es" in result.stdout
+    assert "¡Adiós" in (tmp_path / "demo" / "greeter" / "greet.py").read_text(encoding="utf-8")
+    arms = _rows(tmp_path / "demo" / "learning.db", "SELECT arm FROM exposures ORDER BY ts, rowid")
+    assert arms == [("holdout",), ("holdout",), ("injected",)]
+
+
 def test_a_held_out_session_is_said_and_another_one_started(cli, tmp_path, monkeypatch):
     drawn = _force_arms(monkeypatch, ["holdout", "injected"])
     result = cli("demo", "--dir", str(tmp_path / "demo"))

@@ -231,7 +231,10 @@ def _next_sessions(git: Any, store: Any, settings: Any, demo: LearningDemo, say:
     demo_dir = _files()
     say("\nSession 2 (recorded), later: a similar task.")
     say(f"  you   > {NEXT_PROMPT}")
+    start = git.head_sha()
     for attempt in range(1, MAX_TRIES + 1):
+        if attempt > 1:  # each new session starts from the same code, not from the held-out one's commit
+            git.text("reset", "-q", "--hard", start)
         provider, watch = ArmReplay(demo_dir / "learn_next.json", demo_dir / "learn_holdout.json"), _Watch()
         result = _run(git, store, settings, provider, NEXT_PROMPT, None, watch)
         block = learned_block(provider.first) if provider.first is not None else ""
