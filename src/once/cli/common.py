@@ -73,6 +73,13 @@ def repo_dir(path: Path | None) -> Path:
     return where
 
 
+def repo_root(path: Path | None) -> Path:
+    """The root of the git repository around `-C PATH` or the cwd; not in one is a usage error."""
+    from once.vcs import GitRepo
+
+    return GitRepo.open(repo_dir(path)).root
+
+
 _CONTROL = {c: None for c in range(32) if c not in (9, 10)}
 _CONTROL[127] = None
 

@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import typer
 
-from once.cli.common import print_json, repo_dir, reported, terminal_safe
+from once.cli.common import print_json, repo_root, reported, terminal_safe
 
 app = typer.Typer(
     help=(
@@ -29,19 +29,13 @@ RepoOption = typer.Option(None, "--repo", "-C", help="The repository (default: t
 BAR_WIDTH = 30
 
 
-def _repo_root(repo: Path | None) -> str:
-    from once.vcs import GitRepo
-
-    return str(GitRepo.open(repo_dir(repo)).root)
-
-
 def _rate(rating: str, run: str | None, comment: str, turn: int | None, db: Path | None,
           repo: Path | None, json_out: bool) -> None:
     from once.corrections.feedback import record_feedback
     from once.store import open_store
 
     with reported():
-        root = None if run else _repo_root(repo)
+        root = None if run else str(repo_root(repo))
         with open_store(str(db) if db else None) as store:
             event = record_feedback(store, repo=root, rating=rating, run_id=run, comment=comment, turn=turn)
     if json_out:
@@ -118,7 +112,7 @@ def stats(
     from once.store import open_store
 
     with reported():
-        root = None if all_repos else _repo_root(repo)
+        root = None if all_repos else str(repo_root(repo))
         with open_store(str(db) if db else None) as store:
             result = summarize(load_ratings(store.conn, root), period)
     if json_out:
@@ -165,7 +159,7 @@ def export(
     with reported():
         if fmt not in FORMATS:
             raise UsageError(f"unknown format '{fmt}'", hint=f"Use one of: {', '.join(FORMATS)}.")
-        root = None if all_repos else _repo_root(repo)
+        root = None if all_repos else str(repo_root(repo))
         with open_store(str(db) if db else None) as store:
             lines, summary = export_lines(store.conn, root, fmt, system=system if system is not None else _system(root),
                                           include_negative=include_negative, balance=balance)

@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import typer
 
-from once.cli.common import print_json, repo_dir, reported, terminal_safe
+from once.cli.common import print_json, repo_root, reported, terminal_safe
 
 app = typer.Typer(
     name="knowledge",
@@ -52,10 +52,9 @@ def _as_json(json_out: bool, output: str) -> bool:
 
 def _repo_root(repo: Path | None, *, required: bool = False) -> str | None:
     from once.errors import NotARepoError
-    from once.vcs import GitRepo
 
     try:
-        return str(GitRepo.open(repo_dir(repo)).root)
+        return str(repo_root(repo))
     except NotARepoError:
         if required:
             raise

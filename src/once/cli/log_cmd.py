@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import typer
 
-from once.cli.common import print_json, repo_dir, terminal_safe
+from once.cli.common import print_json, repo_root, terminal_safe
 
 DbOption = typer.Option(None, "--db", help="The SQLite file to read [$ONCE_DB].")
 
@@ -25,10 +25,9 @@ def _repo_filter(all_repos: bool, repo: Path | None) -> str | None:
     if all_repos:
         return None
     from once.errors import NotARepoError
-    from once.vcs import GitRepo
 
     try:
-        return str(GitRepo.open(repo_dir(repo)).root)
+        return str(repo_root(repo))
     except NotARepoError:
         return None
 

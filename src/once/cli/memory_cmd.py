@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from once.cli.common import print_json, repo_dir, reported, terminal_safe
+from once.cli.common import print_json, repo_root, reported, terminal_safe
 
 app = typer.Typer(
     help=(
@@ -29,12 +29,6 @@ DbOption = typer.Option(None, "--db", help="The SQLite file [$ONCE_DB].")
 RepoOption = typer.Option(None, "--repo", "-C", help="The repository (default: the cwd).")
 
 
-def _repo_root(repo: Path | None) -> Path:
-    from once.vcs import GitRepo
-
-    return GitRepo.open(repo_dir(repo)).root
-
-
 @app.command("show")
 def show(
     json_out: bool = typer.Option(False, "--json", help='Print {"path", "exists", "text"} as JSON.'),
@@ -44,7 +38,7 @@ def show(
     from once.corrections.memory import memory_path, read_memory
 
     with reported():
-        root = _repo_root(repo)
+        root = repo_root(repo)
         text = read_memory(root)
     path = memory_path(root)
     if json_out:
@@ -69,7 +63,7 @@ def history(
     from once.store import open_store
 
     with reported():
-        root = _repo_root(repo)
+        root = repo_root(repo)
         with open_store(str(db) if db else None) as store:
             changes = load_history(store.conn, str(root), limit)
     if json_out:
@@ -107,7 +101,7 @@ def revert(
     from once.store import open_store
 
     with reported():
-        root = _repo_root(repo)
+        root = repo_root(repo)
         with open_store(str(db) if db else None) as store:
             change = revert_memory(store.conn, root, str(root), change_id, change_id=new_id("mh"),
                                    now=time.time(), note=note)

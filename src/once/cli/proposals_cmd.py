@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import typer
 
-from once.cli.common import print_json, repo_dir, reported, terminal_safe
+from once.cli.common import print_json, repo_root, reported, terminal_safe
 
 app = typer.Typer(
     help=(
@@ -32,12 +32,6 @@ RepoOption = typer.Option(None, "--repo", "-C", help="The repository (default: t
 NoteOption = typer.Option("", "--note", "-m", help="Why (kept with the decision).")
 
 
-def _repo_root(repo: Path | None) -> Path:
-    from once.vcs import GitRepo
-
-    return GitRepo.open(repo_dir(repo)).root
-
-
 def _line(p: Any) -> str:
     body = " ".join(p.body.split()) if p.target != "skill" else f"skill {p.location}"
     body = body if len(body) <= 70 else body[:69] + "…"
@@ -56,7 +50,7 @@ def scan(
     from once.store import open_store
 
     with reported():
-        root = _repo_root(repo)
+        root = repo_root(repo)
         with open_store(str(db) if db else None) as store:
             report = scan_repo(store.conn, str(root))
             made = [get_proposal(store.conn, pid) for pid in report.proposed]
@@ -90,7 +84,7 @@ def list_command(
     with reported():
         if status is not None and status not in STATUSES:
             raise UsageError(f"unknown status '{status}'", hint=f"Use one of: {', '.join(STATUSES)}.")
-        root = _repo_root(repo)
+        root = repo_root(repo)
         with open_store(str(db) if db else None) as store:
             rows = list_proposals(store.conn, str(root), status, limit)
     if json_out:
@@ -114,7 +108,7 @@ def show(
     from once.store import open_store
 
     with reported():
-        root = _repo_root(repo)
+        root = repo_root(repo)
         with open_store(str(db) if db else None) as store:
             p = get_proposal(store.conn, proposal_id, str(root))
     if json_out:
@@ -146,7 +140,7 @@ def approve(
     from once.store import open_store
 
     with reported():
-        root = _repo_root(repo)
+        root = repo_root(repo)
         with open_store(str(db) if db else None) as store:
             p = approve_proposal(store.conn, root, proposal_id, note=note, now=time.time)
     typer.echo(terminal_safe(f"{p.id} {p.status}: {p.result}"))
@@ -165,7 +159,7 @@ def reject(
     from once.store import open_store
 
     with reported():
-        root = _repo_root(repo)
+        root = repo_root(repo)
         with open_store(str(db) if db else None) as store:
             p = reject_proposal(store.conn, root, proposal_id, note=note, now=time.time)
     typer.echo(terminal_safe(f"{p.id} rejected: it will not be proposed again"))

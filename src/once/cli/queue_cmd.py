@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from once.cli.common import print_json, repo_dir, reported, terminal_safe
+from once.cli.common import print_json, repo_dir, repo_root, reported, terminal_safe
 from once.cli.run_options import (
     BaseUrlOpt, DbOpt, DirtyOpt, MaxCostOpt, MaxTurnsOpt, ModelOpt, PermissionOpt, ProviderOpt, RecordOpt,
     ReplayOpt, ReplaySmallOpt, RunOptions, SmallModelOpt,
@@ -58,10 +58,9 @@ def _queue(db: Optional[Path], repo: Optional[Path]) -> Iterator["PromptQueue"]:
     """This repository's queue; errors become messages and exit codes."""
     from once.queue.store import PromptQueue
     from once.store import open_store
-    from once.vcs import GitRepo
 
     with reported():
-        root = str(GitRepo.open(repo_dir(repo)).root)
+        root = str(repo_root(repo))
         with open_store(str(db) if db else None) as store:
             yield PromptQueue(store.conn, root)
 
