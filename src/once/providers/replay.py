@@ -1,6 +1,9 @@
 """Cassettes: replay recorded model responses, and record live ones in the same format.
 
     {"version": 1, "responses": [<Anthropic Messages API response>, ...]}
+
+A recorded cassette also keeps what each response answered (`"requests"`, `"systems"`; see
+`digest`); replay ignores them, `agent eval replay` compares them.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 from once.atomic import atomic_write_text
 from once.errors import CassetteError
 from once.providers.base import ModelRequest, ModelResponse, Provider, TextCallback
+from once.providers.digest import digest
 from once.safety.redact import redact_obj
 
 CASSETTE_VERSION = 1
@@ -72,16 +76,23 @@ class RecordingProvider:
         self.path = Path(path)
         self.name = inner.name
         self.responses: list[dict[str, Any]] = []
+        self.requests: list[dict[str, Any]] = []
+        """What each response answered (see `digest`): what a back-test compares."""
+        self.systems: dict[str, str] = {}
         self._save()  # fail early if the file cannot be written
 
     def complete(self, request: ModelRequest, on_text: TextCallback | None = None) -> ModelResponse:
+        record, system = digest(request)
         response = self.inner.complete(request, on_text)
         self.responses.append(redact_obj(copy.deepcopy(response.raw)))
+        self.requests.append(record)
+        self.systems.setdefault(record["system"], redact_obj(system))
         self._save()
         return response
 
     def _save(self) -> None:
-        body = json.dumps({"version": CASSETTE_VERSION, "responses": self.responses}, indent=1)
+        body = json.dumps({"version": CASSETTE_VERSION, "responses": self.responses, "requests": self.requests,
+                           "systems": self.systems}, indent=1)
         try:
             atomic_write_text(self.path, body + "\n")
         except OSError as exc:

@@ -1,0 +1,204 @@
+"""`agent eval`: run task suites against a model, compare arms, back-test recorded runs."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from once.cli.common import print_json, reported
+
+app = typer.Typer(
+    help=(
+        "Measure the agent: run a suite of tasks (a prompt, a starting repository, a check that decides "
+        "success) against any model, compare configurations, and back-test recorded runs.\n\n"
+        "Examples:\n\n"
+        "  agent eval run builtin --provider openai --base-url http://127.0.0.1:8080/v1 -m local\n\n"
+        "  agent eval run builtin --repeat 3 --arm small=model=m-0.5b --arm big=model=m-1.5b\n\n"
+        "  agent eval replay            back-test the latest eval's recordings with this code\n\n"
+        "  agent eval list / agent eval show EVAL"
+    ),
+    no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+)
+
+DbOpt = typer.Option(None, "--db", help="The SQLite file results are stored in [$ONCE_DB].")
+JsonOpt = typer.Option(False, "--json", help="Print the report as JSON.")
+
+
+@app.command("run")
+def run(
+    suite: str = typer.Argument(..., help="A folder of task folders, one task folder, or `builtin`."),
+    provider: Optional[str] = typer.Option(None, "--provider", help="anthropic, openai or replay."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model for generation."),
+    small_model: Optional[str] = typer.Option(None, "--small-model", help="Model for routing and judging."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="Server for --provider openai."),
+    replay: Optional[Path] = typer.Option(None, "--replay",
+                                          help="A folder of cassettes: <task>.json (and <task>.<n>.json for step n)."),
+    repeat: int = typer.Option(1, "--repeat", min=1, max=100, help="Runs of each task in each arm."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=32, help="Task runs at the same time."),
+    arm: list[str] = typer.Option([], "--arm", help="NAME=key=value[,key=value] or NAME=FILE.toml; repeatable."),
+    task: list[str] = typer.Option([], "--task", "-t", help="Only this task (repeatable)."),
+    tag: list[str] = typer.Option([], "--tag", help="Only tasks with this tag (repeatable)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for cassettes and the runs' log [data dir]."),
+    keep: bool = typer.Option(False, "--keep", help="Keep each run's repository (for a look afterwards)."),
+    db: Optional[Path] = DbOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Run every task of SUITE in each arm, check it, and report pass rates with intervals.
+
+    Each run starts from a fresh copy of the task's repository; hidden files are copied in
+    only for the check. Every step's model responses are recorded (so `agent eval replay` can
+    back-test them) and its events go to the eval's own database (`agent log --db FOLDER/runs.db`).
+    Exit code 0 when every run ended (passed or not), 1 when stopped early, 2 for bad input.
+    """
+    from once.evals.arms import base_arm, parse_arms
+    from once.evals.task import load_suite
+
+    with reported():
+        tasks = load_suite(suite, only=task or None, tags=tag or None)
+        flags = {"provider": provider, "model": model, "small_model": small_model, "base_url": base_url,
+                 "replay": replay}
+        if replay is not None and provider is None:
+            flags["provider"] = "replay"
+        arms = parse_arms(arm, base_arm(flags))
+        report = _run(suite, tasks, arms, repeat=repeat, jobs=jobs, out=out, keep=keep, db=db, quiet=as_json)
+    _print_report(report, as_json)
+    raise typer.Exit(0 if report["status"] == "done" else 1)
+
+
+def _run(suite: str, tasks: list[Any], arms: list[Any], *, repeat: int, jobs: int, out: Path | None, keep: bool,
+         db: Path | None, quiet: bool) -> dict[str, Any]:
+    from once.evals.runner import RunSetup
+    from once.evals.suite_run import EvalPlan, run_suite
+    from once.ids import new_id
+    from once.paths import data_dir
+    from once.store import open_store
+
+    eval_id = new_id("e")
+    folder = (out.expanduser() if out else data_dir() / "evals" / eval_id).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    plan = EvalPlan(eval_id, str(suite), tasks, arms, repeat, jobs,
+                    RunSetup(db=folder / "runs.db", out=folder, keep_repos=keep))
+    total = len(tasks) * len(arms) * repeat
+    _say(quiet, f"eval {eval_id}: {len(tasks)} tasks x {len(arms)} arm(s) x {repeat} = {total} runs, "
+                f"{jobs} at a time; recordings in {folder}")
+    for one in arms:
+        _say(quiet, f"  arm {one.name}: {one.describe()}")
+    with open_store(str(db) if db else None) as store:
+        _, report = run_suite(plan, store, progress=None if quiet else _progress, stop=threading.Event())
+    return report
+
+
+def _progress(run: Any, ended: int, total: int) -> None:
+    verdict = "pass" if run.passed else f"FAIL ({run.kind})"
+    print(f"[{ended}/{total}] {run.task} [{run.arm} #{run.repeat}] {verdict}: {run.turns} turns, "
+          f"{run.tokens:,} tokens, {run.seconds:.1f} s", file=sys.stderr, flush=True)
+
+
+def _say(quiet: bool, text: str) -> None:
+    if not quiet:
+        print(text, file=sys.stderr, flush=True)
+
+
+def _print_report(report: dict[str, Any], as_json: bool) -> None:
+    from once.evals.report import render_text
+
+    if as_json:
+        print_json(report)
+        return
+    print(render_text(report))
+    if report.get("status") == "stopped":
+        print("stopped early: the figures cover the runs that ended.")
+    print(f"eval {report['eval_id']}: `agent eval show {report['eval_id']}`, "
+          f"`agent eval replay {report['eval_id']}`")
+
+
+@app.command("list")
+def list_(db: Optional[Path] = DbOpt, as_json: bool = JsonOpt,
+          limit: int = typer.Option(20, "--limit", min=1, help="How many, newest first.")) -> None:
+    """Earlier evals, newest first: suite, arms, runs and passes."""
+    import datetime as dt
+
+    from once.evals.results import list_evals
+    from once.store import open_store
+
+    with reported(), open_store(str(db) if db else None) as store:
+        rows = list_evals(store.conn, limit)
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        print("no evals yet: try `agent eval run builtin ...`")
+        return
+    for row in rows:
+        when = dt.datetime.fromtimestamp(row["started_at"]).strftime("%Y-%m-%d %H:%M")
+        arms = ",".join(a["name"] for a in row["arms"])
+        print(f"{row['id']}  {when}  {row['kind']:<8} {row['status']:<8} {row['suite']}  arms {arms}  "
+              f"passed {row['passed']}/{row['runs']}")
+
+
+@app.command("show")
+def show(eval_id: Optional[str] = typer.Argument(None, help="An eval id or prefix [the latest]."),
+         db: Optional[Path] = DbOpt, as_json: bool = JsonOpt) -> None:
+    """One eval's report again, from the database."""
+    from once.errors import UsageError
+    from once.evals.results import get_eval, latest_eval
+    from once.store import open_store
+
+    with reported(), open_store(str(db) if db else None) as store:
+        wanted = eval_id or latest_eval(store.conn)
+        row = get_eval(store.conn, wanted) if wanted else None
+        if row is None:
+            raise UsageError(f"no eval {eval_id!r}" if eval_id else "no evals yet",
+                             hint="List them with `agent eval list`.")
+    if row["report"] is None:
+        print(f"eval {row['id']} has not ended ({len(row['results'])} runs so far)")
+        return
+    _print_report(row["report"], as_json)
+
+
+@app.command("replay")
+def replay_(
+    eval_id: Optional[str] = typer.Argument(None, help="The eval whose recordings to back-test [the latest run]."),
+    task: list[str] = typer.Option([], "--task", "-t", help="Only this task (repeatable)."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=32, help="Replays at the same time."),
+    suite: Optional[str] = typer.Option(None, "--suite", help="Read the tasks from here instead of where the eval did."),
+    db: Optional[Path] = DbOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Back-test: re-run an eval's recorded runs with this code and prompts, against their cassettes.
+
+    No model is called. Each run is compared with its recording: the system prompt, the tools,
+    what the model was shown at each call (tool results, attached files), the run's status,
+    the files it left and the check. Exit code 0 when nothing diverged, 1 when something did:
+    the prompt-regression check for CI.
+    """
+    from once.evals.replay_run import replay_eval
+
+    with reported():
+        report = replay_eval(eval_id, tasks=task or None, jobs=jobs, suite=suite, db=db,
+                             say=None if as_json else (lambda text: _say(False, text)))
+    if as_json:
+        print_json(report)
+    else:
+        print(render_replay(report))
+    raise typer.Exit(0 if report["diverged"] == 0 else 1)
+
+
+def render_replay(report: dict[str, Any]) -> str:
+    lines = []
+    for run in report["runs"]:
+        head = f"{run['task']} [{run['arm']} #{run['repeat']}]"
+        if run["same"]:
+            lines.append(f"{head}: same as recorded")
+            continue
+        lines.append(f"{head}: DIVERGED")
+        for item in run["divergences"]:
+            where = f"step {item['step']}" + (f", model call {item['call']}" if item["call"] else "")
+            lines.append(f"  {item['kind']} ({where}): {item['detail']}")
+    lines.append(f"{report['same']} of {len(report['runs'])} runs replayed as recorded; {report['diverged']} diverged"
+                 + (f"; {report['unrecorded']} had no request record to compare" if report.get("unrecorded") else ""))
+    return "\n".join(lines)
