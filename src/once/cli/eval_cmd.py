@@ -157,7 +157,14 @@ def show(eval_id: Optional[str] = typer.Argument(None, help="An eval id or prefi
     if row["report"] is None:
         print(f"eval {row['id']} has not ended ({len(row['results'])} runs so far)")
         return
-    _print_report(row["report"], as_json)
+    if as_json or row["kind"] == "run":
+        _print_report(row["report"], as_json)
+    elif row["kind"] == "replay":
+        print(render_replay(row["report"]))
+    else:
+        from once.evals.learning import render_experiment
+
+        print(render_experiment(row["report"]))
 
 
 @app.command("replay")
@@ -202,3 +209,62 @@ def render_replay(report: dict[str, Any]) -> str:
     lines.append(f"{report['same']} of {len(report['runs'])} runs replayed as recorded; {report['diverged']} diverged"
                  + (f"; {report['unrecorded']} had no request record to compare" if report.get("unrecorded") else ""))
     return "\n".join(lines)
+
+
+@app.command("learning")
+def learning(
+    suite: str = typer.Argument("learning", help="A suite of task families (`[family]` in task.toml) [learning]."),
+    provider: Optional[str] = typer.Option(None, "--provider", help="anthropic or openai."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model for generation."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="Server for --provider openai."),
+    setting: list[str] = typer.Option([], "--set", help="key=value of any config key for the agent (repeatable)."),
+    rounds: int = typer.Option(1, "--rounds", min=1, max=50, help="Independent replications (a new project each)."),
+    with_model: bool = typer.Option(False, "--learn-with-model",
+                                    help="Let `agent learn` use the small model (default: its offline templates)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the experiment's repositories and database."),
+    db: Optional[Path] = DbOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """The learning experiment: family members in order, a scripted correction after a failure,
+    `agent learn` after each round of members, and the holdout draw deciding injection.
+
+    Reports the first-attempt pass rate of later members with the entry injected against held
+    out, and the difference with its 95% interval. A replayed model cannot answer a correction
+    it was not recorded for, so this needs a live provider (or a local server).
+    """
+    from once.errors import UsageError
+    from once.evals.arms import base_arm, parse_arm
+    from once.evals.learning import LearningPlan, families_of, render_experiment, run_experiment
+    from once.evals.results import finish_eval, start_eval
+    from once.evals.runner import RunSetup
+    from once.evals.task import load_suite
+    from once.ids import new_id
+    from once.paths import data_dir
+    from once.store import open_store
+
+    with reported():
+        families = families_of(load_suite(suite))
+        if not families:
+            raise UsageError(f"{suite} has no task families", hint="Members say [family] name, order, correction.")
+        arm = base_arm({"provider": provider, "model": model, "base_url": base_url})
+        if setting:
+            arm = parse_arm("default=" + ",".join(setting), arm)
+        if arm.settings.get("provider") == "replay":
+            raise UsageError("the learning experiment needs a live model", hint="Use --provider openai or anthropic.")
+        eval_id = new_id("e")
+        folder = (out.expanduser() if out else data_dir() / "evals" / eval_id).resolve()
+        plan = LearningPlan(families, arm, RunSetup(db=folder / "learn.db", out=folder), rounds=rounds,
+                            offline_learn=not with_model)
+        members = sum(len(m) for m in families.values())
+        _say(as_json, f"learning experiment {eval_id}: {len(families)} families, {members} members, "
+                      f"{rounds} round(s); files in {folder}")
+        with open_store(str(db) if db else None) as store:
+            start_eval(store.conn, eval_id, kind="learning", suite=str(suite), folder=str(folder),
+                       arms=[arm.to_json()], repeat=rounds)
+            report = run_experiment(plan, say=None if as_json else (lambda text: _say(False, text)))
+            report["eval_id"] = eval_id
+            finish_eval(store.conn, eval_id, status="done", report=report)
+    if as_json:
+        print_json(report)
+    else:
+        print(render_experiment(report))

@@ -52,18 +52,20 @@ def _arm_total(runs: Sequence[TaskRun]) -> dict[str, Any]:
     }
 
 
+def _cell(cell: dict[str, Any]) -> str:
+    kinds = ", ".join(f"{kind}{'' if n == 1 else f' x{n}'}" for kind, n in sorted(cell["kinds"].items()))
+    return f"{cell['passed']}/{cell['total']}" + (f" ({kinds})" if kinds else "")
+
+
 def render_text(report: dict[str, Any]) -> str:
     """The report for a person: a line per task, then the totals and the comparisons."""
     arms: list[str] = report["arms"]
-    width = max([len("task"), *(len(row["task"]) for row in report["tasks"])])
-    lines = [f"{'task':<{width}}  " + "  ".join(f"{arm:>14}" for arm in arms)]
-    for row in report["tasks"]:
-        cells = []
-        for arm in arms:
-            cell = row[arm]
-            why = ",".join(sorted(cell["kinds"])) if cell["kinds"] else ""
-            cells.append(f"{cell['passed']}/{cell['total']} {why[:8]:<8}".rjust(14))
-        lines.append(f"{row['task']:<{width}}  " + "  ".join(cells))
+    cells = {row["task"]: [_cell(row[arm]) for arm in arms] for row in report["tasks"]}
+    width = max([len("task"), *(len(task) for task in cells)])
+    widths = [max([len(arm), *(len(row[i]) for row in cells.values())]) for i, arm in enumerate(arms)]
+    lines = [f"{'task':<{width}}  " + "  ".join(f"{arm:<{w}}" for arm, w in zip(arms, widths))]
+    for task, row in cells.items():
+        lines.append(f"{task:<{width}}  " + "  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths)).rstrip())
     lines.append("")
     for arm in arms:
         total = report["totals"][arm]

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +35,8 @@ class Step:
     """"run", "plan" or "approve"."""
     prompt: str | None
     continue_: bool
+    max_turns: int | None = None
+    """Overrides the task's turn limit (a closing "thanks" needs one)."""
 
 
 @dataclass
@@ -129,15 +133,28 @@ class RunSetup:
 
 def run_task(task: Task, arm: Arm, repeat: int, setup: RunSetup, *,
              stopped: Callable[[], bool] = lambda: False) -> TaskRun:
-    """Run every step of `task` in `arm`, then its check; never raises for what the agent does."""
+    """Run every step of `task` in `arm` on a fresh copy, then its check; never raises for what
+    the agent does."""
+    repo = prepare_repo(task)
+    try:
+        return run_in_repo(task, arm, repeat, repo, setup, steps_for(task), stopped=stopped)
+    finally:
+        if not setup.keep_repos:
+            remove_repo(repo)
+
+
+def run_in_repo(task: Task, arm: Arm, repeat: int, repo: Path, setup: RunSetup, steps: list[Step], *,
+                stopped: Callable[[], bool] = lambda: False, check_copy: bool = False,
+                label: str = "") -> TaskRun:
+    """The steps in an existing repository, then the check (on a copy when `check_copy`, so the
+    hidden files never reach a later step)."""
     outcome = TaskRun(task=task.name, arm=arm.name, repeat=repeat)
-    folder = setup.out / "runs" / f"{task.name}.{arm.name}.{repeat}"
+    folder = setup.out / "runs" / (label or f"{task.name}.{arm.name}.{repeat}")
     folder.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     deadline = started + task.limits.time
-    repo = prepare_repo(task)
     try:
-        for number, step in enumerate(steps_for(task), 1):
+        for number, step in enumerate(steps, 1):
             if stopped():
                 break
             result = _run_step(task, arm, step, number, repo, folder, setup, deadline)
@@ -149,11 +166,9 @@ def run_task(task: Task, arm: Arm, repeat: int, setup: RunSetup, *,
                 break
         outcome.files_changed = changed_files(repo)
         outcome.tree = head_tree(repo)
-        _check(task, repo, outcome, setup)
+        run_check_on(task, repo, outcome, setup, copy=check_copy)
     finally:
         outcome.seconds = time.monotonic() - started
-        if not setup.keep_repos:
-            remove_repo(repo)
     return outcome
 
 
@@ -165,7 +180,7 @@ def agent_argv(task: Task, arm: Arm, step: Step, number: int, repo: Path, folder
     argv = [setup.python, "-m", "once", step.command]
     if step.prompt is not None:
         argv.append(step.prompt)
-    argv += ["-C", str(repo), "--db", str(setup.db), "-o", "json", "--max-turns", str(task.limits.turns)]
+    argv += ["-C", str(repo), "--db", str(setup.db), "-o", "json", "--max-turns", str(step.max_turns or task.limits.turns)]
     if step.command == "run" and step.continue_:
         argv.append("--continue")
     cassette = arm.cassette(task.name, number)
@@ -218,21 +233,20 @@ def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
 
 
 def parse_step(step: Step, exit_code: int | None, stdout: str, stderr: str) -> StepResult:
-    """What one `agent ... -o json` invocation reported (pure)."""
-    if exit_code is None:
-        data = _json_object(stdout)
-        return StepResult(step, None, "timeout", run_id=(data or {}).get("run_id"),
-                          message="stopped at the task's time limit")
+    """What one `agent ... -o json` invocation reported (pure). A step stopped at the time limit
+    (exit_code None) is a timeout, with whatever the agent reported as it stopped."""
     data = _json_object(stdout)
     if data is None:
-        return StepResult(step, exit_code, "crash", message=(stderr or stdout)[-OUTPUT_TAIL:].strip())
+        status, message = ("timeout", "stopped at the task's time limit") if exit_code is None else ("crash", "")
+        return StepResult(step, exit_code, status, message=message or (stderr or stdout)[-OUTPUT_TAIL:].strip())
     if data.get("status") == "error":
         error = data.get("error") or {}
-        return StepResult(step, exit_code, "error", error_kind=str(error.get("kind", "")),
-                          message=str(error.get("message", "")))
+        return StepResult(step, exit_code, "error" if exit_code is not None else "timeout",
+                          error_kind=str(error.get("kind", "")), message=str(error.get("message", "")))
     usage = data.get("usage") or {}
     return StepResult(
-        step, exit_code, str(data.get("status", "")), run_id=data.get("run_id"), turns=int(data.get("turns", 0)),
+        step, exit_code, str(data.get("status", "")) if exit_code is not None else "timeout",
+        run_id=data.get("run_id"), turns=int(data.get("turns", 0)),
         input_tokens=int(usage.get("input_tokens", 0)) + int(usage.get("cache_read_input_tokens", 0))
         + int(usage.get("cache_creation_input_tokens", 0)),
         output_tokens=int(usage.get("output_tokens", 0)), cost_usd=float(usage.get("cost_usd", 0.0)),
@@ -252,14 +266,23 @@ def _json_object(stdout: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _check(task: Task, repo: Path, outcome: TaskRun, setup: RunSetup) -> None:
+def run_check_on(task: Task, repo: Path, outcome: TaskRun, setup: RunSetup, *, copy: bool = False) -> None:
+    """Overlay the hidden files and run the task's check; on a throwaway copy when `copy`."""
     from once.safety.env import scrubbed_env
     from once.verify.detect import Check
     from once.verify.run import run_check
 
-    overlay_hidden(task, repo)
-    check = Check("task check", task.check_command(setup.python), "eval")
-    result = run_check(check, repo, timeout=task.limits.check_timeout, env=scrubbed_env(os.environ))
+    where = repo
+    if copy:
+        where = Path(tempfile.mkdtemp(prefix="once-eval-check-")) / repo.name
+        shutil.copytree(repo, where, ignore=shutil.ignore_patterns(".git"))
+    try:
+        overlay_hidden(task, where)
+        check = Check("task check", task.check_command(setup.python), "eval")
+        result = run_check(check, where, timeout=task.limits.check_timeout, env=scrubbed_env(os.environ))
+    finally:
+        if copy:
+            shutil.rmtree(where.parent, ignore_errors=True)
     outcome.check_passed = result.passed
     outcome.check_summary = result.summary
     outcome.check_output = result.output[-OUTPUT_TAIL:]
