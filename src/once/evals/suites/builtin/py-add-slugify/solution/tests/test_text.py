@@ -1,0 +1,15 @@
+from text import normalize_spaces, slugify, truncate
+
+
+def test_normalize_spaces():
+    assert normalize_spaces("  a \t b\n c ") == "a b c"
+
+
+def test_truncate():
+    assert truncate("abcdef", 3) == "abc"
+    assert truncate("ab", 3) == "ab"
+
+
+def test_slugify():
+    assert slugify("Hello, World!") == "hello-world"
+    assert slugify("  snake_case  name ") == "snake-case-name"

@@ -1,0 +1,5 @@
+from scores import report
+
+
+def test_empty_report():
+    assert report([]) == ""

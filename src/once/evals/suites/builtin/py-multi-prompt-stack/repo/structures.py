@@ -1,0 +1,19 @@
+"""Simple container types."""
+
+
+class Queue:
+    """First in, first out."""
+
+    def __init__(self):
+        self._items = []
+
+    def enqueue(self, item):
+        self._items.append(item)
+
+    def dequeue(self):
+        if not self._items:
+            raise IndexError("dequeue from empty queue")
+        return self._items.pop(0)
+
+    def __len__(self):
+        return len(self._items)
