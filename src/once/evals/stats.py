@@ -41,7 +41,9 @@ def wilson(passed: int, total: int, z: float = Z95) -> Rate:
     denominator = 1 + z * z / total
     centre = (p + z * z / (2 * total)) / denominator
     half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
-    return Rate(passed, total, max(0.0, centre - half), min(1.0, centre + half))
+    low = 0.0 if passed == 0 else max(0.0, centre - half)
+    high = 1.0 if passed == total else min(1.0, centre + half)
+    return Rate(passed, total, low, high)
 
 
 @dataclass(frozen=True)
