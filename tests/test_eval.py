@@ -289,3 +289,46 @@ def test_replay_matches_a_recording_then_catches_a_changed_prompt_and_a_changed_
     moved = cli("eval", "replay", "--db", db, "--json").json()
     kinds = [d["kind"] for d in moved["runs"][0]["divergences"]]
     assert kinds[0] == "observation" and "outcome" in kinds
+
+
+def test_ctrl_c_stops_the_running_agents_and_reports_what_ended(tmp_path: Path) -> None:
+    import os
+    import signal
+    import sys
+    import time
+
+    root = tmp_path / "suite"
+    write_task(root, "fix-add")
+    write_task(root, "hangs", extra='[limits]\ntime = 120\n[agent]\nallow = ["sleep*"]\n')
+    cassettes = write_cassettes(tmp_path / "c", {"fix-add": fix_add_responses(), "hangs": hanging_responses()})
+    env = {**os.environ, "ONCE_DB": str(tmp_path / "x.db")}
+    proc = subprocess.Popen([sys.executable, "-m", "once", "eval", "run", str(root), "--replay", str(cassettes),
+                             "-j", "2", "--out", str(tmp_path / "o")], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    hanging = tmp_path / "o" / "runs" / "hangs.default.1" / "step-1.json"
+    deadline = time.monotonic() + 60
+    while not hanging.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(5)  # the other task ends meanwhile; the hanging one sleeps on
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert time.monotonic() - started < 30, "the hanging agent was stopped, not waited for"
+    assert proc.returncode == 1, err
+    assert "stopped early" in out
+    table = out.split("default:")[0]
+    assert "fix-add" in table and "hangs" not in table, "a run cut short is not a result"
+
+
+def test_checks_that_cannot_run_here_are_named_before_anything_runs(tmp_path: Path) -> None:
+    from once.evals.task import missing_tools
+
+    no_pytest = tmp_path / "python-without-pytest"
+    no_pytest.write_text("#!/bin/sh\nexit 1\n")
+    no_pytest.chmod(0o755)
+    write_task(tmp_path / "s", "py")
+    write_task(tmp_path / "s", "js", check="node --test hidden.mjs")
+    tasks = load_suite(tmp_path / "s")
+    problems = missing_tools(tasks, python=str(no_pytest))
+    assert len(problems) == 1 and "1 task checks run pytest" in problems[0] and "pip install pytest" in problems[0]
+    assert missing_tools(tasks) == []  # this interpreter has pytest, and node is installed where tests run

@@ -54,11 +54,15 @@ def run(
     back-test them) and its events go to the eval's own database (`agent log --db FOLDER/runs.db`).
     Exit code 0 when every run ended (passed or not), 1 when stopped early, 2 for bad input.
     """
+    from once.errors import UsageError
     from once.evals.arms import base_arm, parse_arms
-    from once.evals.task import load_suite
+    from once.evals.task import load_suite, missing_tools
 
     with reported():
         tasks = load_suite(suite, only=task or None, tags=tag or None)
+        problems = missing_tools(tasks)
+        if problems:
+            raise UsageError("the checks cannot run here: " + "; ".join(problems))
         flags = {"provider": provider, "model": model, "small_model": small_model, "base_url": base_url,
                  "replay": replay}
         if replay is not None and provider is None:

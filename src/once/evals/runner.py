@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,8 @@ from once.evals.arms import Arm
 from once.evals.task import Task
 from once.evals.workspace import changed_files, head_tree, overlay_hidden, prepare_repo, remove_repo
 
+_LIVE: set[subprocess.Popen[str]] = set()
+_LIVE_LOCK = threading.Lock()
 GRACE_SECONDS = 10.0
 """After SIGTERM at a task's time limit, how long the agent gets to record its run before SIGKILL."""
 OUTPUT_TAIL = 2000
@@ -206,16 +209,34 @@ def _run_step(task: Task, arm: Arm, step: Step, number: int, repo: Path, folder:
     started = time.monotonic()
     proc = subprocess.Popen(argv, cwd=repo, env=agent_env(task, arm, setup), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    with _LIVE_LOCK:
+        _LIVE.add(proc)
     try:
         stdout, stderr = proc.communicate(timeout=max(0.1, deadline - time.monotonic()))
         exit_code: int | None = proc.returncode
     except subprocess.TimeoutExpired:
         stdout, stderr = _stop(proc)
         exit_code = None
+    finally:
+        with _LIVE_LOCK:
+            _LIVE.discard(proc)
     result = parse_step(step, exit_code, stdout, stderr)
     result.seconds = time.monotonic() - started
     result.cassette = str(record) if record.exists() else None
     return result
+
+
+def interrupt_running() -> int:
+    """Ctrl-C in the eval: each running agent (in its own session, so it did not get the
+    SIGINT) is told to stop as a user's Ctrl-C would; it records its run as interrupted."""
+    with _LIVE_LOCK:
+        running = list(_LIVE)
+    for proc in running:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    return len(running)
 
 
 def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:

@@ -12,7 +12,7 @@ from once.evals.arms import Arm
 from once.evals.outcome import classify
 from once.evals.report import build_report
 from once.evals.results import add_result, finish_eval, start_eval
-from once.evals.runner import RunSetup, TaskRun, run_task
+from once.evals.runner import RunSetup, TaskRun, interrupt_running, run_task
 from once.evals.task import Task
 from once.store import Store
 
@@ -41,7 +41,7 @@ def run_events(runs_db: Path, run_ids: Sequence[str]) -> list[dict[str, Any]]:
 
 def run_suite(plan: EvalPlan, store: Store, *, progress: Progress | None = None,
               stop: threading.Event | None = None, kind: str = "run") -> tuple[list[TaskRun], dict[str, Any]]:
-    """Run the plan; Ctrl-C (or `stop`) lets running tasks end and starts no more."""
+    """Run the plan; Ctrl-C stops the running agents and starts no more (`stop` only starts no more)."""
     stop = stop or threading.Event()
     Store(plan.setup.db).close()  # created and migrated once, before agents open it side by side
     work = [(task, arm, repeat) for repeat in range(1, plan.repeat + 1) for task in plan.tasks for arm in plan.arms]
@@ -87,6 +87,5 @@ def _drive(plan: EvalPlan, work: list[tuple[Task, Arm, int]], store: Store, runs
                         progress(run, len(runs), len(work))
         except KeyboardInterrupt:
             stop.set()
-            for future in running:  # let started tasks end (each agent gets its own SIGINT)
-                future.cancel()
+            interrupt_running()  # runs cut short are not recorded as results
             raise

@@ -262,3 +262,22 @@ def load_suite(suite: str | Path, *, only: list[str] | None = None, tags: list[s
         if not tasks:
             raise UsageError(f"no task in {root} has the tag(s) {', '.join(tags)}")
     return tasks
+
+
+def missing_tools(tasks: list[Task], python: str = sys.executable) -> list[str]:
+    """What the checks of these tasks need and this machine lacks, said for a person."""
+    import shutil
+    import subprocess
+
+    problems = []
+    pytest_tasks = [t.name for t in tasks if "-m pytest" in t.check]
+    if pytest_tasks:
+        found = subprocess.run([python, "-c", "import pytest"], capture_output=True).returncode == 0
+        if not found:
+            problems.append(f"{len(pytest_tasks)} task checks run pytest, which {python} cannot import "
+                            "(install it: python3 -m pip install pytest)")
+    node_tasks = [t.name for t in tasks if t.check.lstrip().startswith("node ")]
+    if node_tasks and shutil.which("node") is None:
+        problems.append(f"{len(node_tasks)} task checks run node, which is not installed "
+                        "(or leave them out with --tag python)")
+    return problems
