@@ -73,6 +73,10 @@ class SetupError(Exception):
     """A step could not be done; the message says which and why."""
 
 
+class BudgetError(SetupError):
+    """A step was stopped because the caller's time budget ran out."""
+
+
 def default_cache() -> Path:
     env = os.environ.get("ONCE_REALMODEL_CACHE")
     return Path(env) if env else Path.home() / ".cache" / "once" / "realmodel"
@@ -111,16 +115,28 @@ def _locked(cache: Path, say: Say) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _run(cmd: list[str], log: Path, cwd: Path | None = None) -> None:
-    """Run a command with its output in `log`; a failure names the log's last lines."""
+def _run(cmd: list[str], log: Path, cwd: Path | None = None, deadline: float | None = None) -> None:
+    """Run a command with its output in `log`; a failure names the log's last lines. With a
+    `deadline` (epoch seconds) the command and everything it started are stopped at it."""
     with log.open("ab") as out:
         out.write(f"\n$ {' '.join(cmd)}\n".encode())
         out.flush()
         try:
-            code = subprocess.run(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL, check=False).returncode
+            process = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, start_new_session=True)
         except FileNotFoundError as exc:
             raise SetupError(f"{cmd[0]} is not installed ({exc})") from None
+        try:
+            code = process.wait(timeout=None if deadline is None else max(1.0, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise BudgetError(f"`{' '.join(cmd[:4])} ...` was stopped: the time budget ran out "
+                              "(a later run resumes where it stopped)") from None
+        except BaseException:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise
     if code != 0:
         tail = log.read_text(errors="replace").splitlines()[-15:]
         raise SetupError(f"`{' '.join(cmd[:4])} ...` failed (exit {code}); see {log}:\n" + "\n".join(tail))
@@ -144,13 +160,14 @@ def _sibling(path: Path, extension: str) -> Path:
     return path.with_name(path.name + extension)
 
 
-def ensure_binary(cache: Path, say: Say = _stderr, jobs: int | None = None) -> Path:
-    """Build llama-server once; later calls return the cached binary."""
+def ensure_binary(cache: Path, say: Say = _stderr, jobs: int | None = None, deadline: float | None = None) -> Path:
+    """Build llama-server once; later calls return the cached binary. A build stopped at
+    `deadline` (epoch seconds) keeps its objects, so the next call continues it."""
     with _locked(cache, say):
-        return _ensure_binary(cache, say, jobs)
+        return _ensure_binary(cache, say, jobs, deadline)
 
 
-def _ensure_binary(cache: Path, say: Say, jobs: int | None) -> Path:
+def _ensure_binary(cache: Path, say: Say, jobs: int | None, deadline: float | None = None) -> Path:
     target = binary_path(cache)
     stamp = _sibling(target, ".json")
     if target.exists() and stamp.exists():
@@ -169,7 +186,8 @@ def _ensure_binary(cache: Path, say: Say, jobs: int | None) -> Path:
         _run(["cmake", "-S", str(source), "-B", str(build), *generator, *CMAKE_FLAGS], logs / "build.log")
     jobs = jobs or os.cpu_count() or 2
     with step(say, f"compile llama-server with {jobs} jobs (minutes; log: {logs / 'build.log'})"):
-        _run(["cmake", "--build", str(build), "--target", "llama-server", "-j", str(jobs)], logs / "build.log")
+        _run(["cmake", "--build", str(build), "--target", "llama-server", "-j", str(jobs)], logs / "build.log",
+             deadline=deadline)
     built = build / "bin" / "llama-server"
     if not built.exists():
         raise SetupError(f"the build finished but {built} is missing; see {logs / 'build.log'}")

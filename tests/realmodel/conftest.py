@@ -5,6 +5,11 @@ run builds llama-server and assembles the model into the cache of `scripts/real_
 (minutes); later runs reuse them. Set `ONCE_REALMODEL_URL` (and `ONCE_REALMODEL_NAME`) to
 test a server that is already running instead, and `ONCE_REALMODEL_MODEL=1.5b` for the
 larger model. Tests skip, naming what failed, when the server cannot be had.
+
+The lane keeps to a time budget: `ONCE_REALMODEL_BUDGET` seconds from its start (default
+1200), and never past `ONCE_REALMODEL_DEADLINE` (epoch seconds; CI sets it from its own
+limit). A build that would overrun is stopped (the next run resumes it) and tests that would
+start too late are skipped, each saying so, instead of the run being killed from outside.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -29,6 +35,35 @@ REAL_HOME = Path.home()
 URL_ENV = os.environ.get("ONCE_REALMODEL_URL")
 NAME_ENV = os.environ.get("ONCE_REALMODEL_NAME")
 MODEL_KEY = os.environ.get("ONCE_REALMODEL_MODEL", "0.5b")
+LANE_STARTED = time.time()
+BUDGET = float(os.environ.get("ONCE_REALMODEL_BUDGET") or 1200)
+DEADLINE = min(LANE_STARTED + BUDGET, float(os.environ.get("ONCE_REALMODEL_DEADLINE") or "inf"))
+SERVER_ARGS = ("--seed", "42", "--temp", "0")
+"""Greedy decoding with a fixed seed: what the model measurably can do, it does every time."""
+
+
+def seconds_left() -> float:
+    return DEADLINE - time.time()
+
+
+def over_budget(needed: float) -> str | None:
+    """Why a step that needs `needed` seconds must not start, or None when it fits."""
+    left = seconds_left()
+    if left >= needed:
+        return None
+    spent = time.time() - LANE_STARTED
+    return (f"realmodel: the lane's time budget is used up ({spent:.0f} s spent, {max(left, 0):.0f} s left, "
+            f"this needs about {needed:.0f} s); skipped so the run ends in time "
+            "(raise ONCE_REALMODEL_BUDGET to run it)")
+
+
+@pytest.fixture(autouse=True)
+def within_budget(request: pytest.FixtureRequest) -> None:
+    """Each lane test declares what it needs with `@pytest.mark.cost(seconds)` (default 120)."""
+    marker = request.node.get_closest_marker("cost")
+    why = over_budget(float(marker.args[0]) if marker else 120.0)
+    if why:
+        pytest.skip(why)
 
 
 @dataclass(frozen=True)
@@ -93,7 +128,9 @@ def real_server(request: pytest.FixtureRequest) -> Iterator[RealServer]:
     say = _live_printer(request.config)
     cache = Path(CACHE_ENV) if CACHE_ENV else REAL_HOME / ".cache" / "once" / "realmodel"
     try:
-        binary = script.ensure_binary(cache, say)
+        binary = script.ensure_binary(cache, say, deadline=DEADLINE - 300)  # 5 minutes kept for the tests
+    except script.BudgetError as exc:
+        pytest.skip(f"realmodel: {exc}")
     except (script.SetupError, OSError) as exc:
         pytest.skip(f"realmodel: llama-server could not be built: {exc}")
     try:
@@ -103,9 +140,8 @@ def real_server(request: pytest.FixtureRequest) -> Iterator[RealServer]:
     spec = script.MODELS[MODEL_KEY]
     log = cache / "logs" / "server-pytest.log"
     try:
-        # A fixed seed makes a session's sampling repeatable, so a failure can be replayed.
         server = script.start_server(binary, model, alias=spec.alias, log=log, say=say,
-                                     extra_args=("--seed", "42"))
+                                     extra_args=SERVER_ARGS)
     except (script.SetupError, OSError) as exc:
         pytest.skip(f"realmodel: llama-server did not start: {exc}")
     try:

@@ -1,8 +1,8 @@
 """once against a real llama-server and a small Qwen coder (the `realmodel` lane).
 
-These assert on the protocol and the loop, never on the model's cleverness: a 0.5B model
-may read the wrong file or never edit, but every reply must parse, every tool call must get
-a result, every edit must land in one well-formed commit, and nothing may crash.
+The protocol tests assert that every reply parses, every tool call gets a result and nothing
+crashes; the whole-loop test that a refused tool ends the run cleanly. Task success, on what
+the lane's model measurably does, is asserted in test_real_eval.py.
 """
 
 from __future__ import annotations
@@ -204,30 +204,7 @@ def run_task(server: RealServer, tmp_path: Path, name: str, prompt: str,
     return assert_sound_run(result, repo, start), repo
 
 
-def test_agent_run_reads_and_edits_with_a_real_model(real_server: RealServer, tmp_path: Path) -> None:
-    prompts = ["read hello.py and add a docstring to greet",
-               ("Use the read_file tool to read hello.py, then use the edit_file tool to add a docstring "
-                "to the greet function.")]
-    tool_calls = 0
-    for index, prompt in enumerate(prompts):
-        events, _repo = run_task(real_server, tmp_path, f"try{index}", prompt)
-        assert any(e["type"] == "model_response" for e in events)
-        tool_calls += sum(e["type"] == "tool_call" for e in events)
-        if tool_calls:
-            break  # the loop ran tools; a second prompt would only test the model
-    assert tool_calls, "with both prompts the model answered without calling a tool"
-
-
-def test_agent_run_write_file_lands_in_one_commit(real_server: RealServer, tmp_path: Path) -> None:
-    events, repo = run_task(real_server, tmp_path, "write",
-                            "Use the write_file tool to create the file notes.txt containing the word hello.",
-                            turns=3)
-    # `assert_sound_run` already checked: one `agent:` commit per editing turn, trailers, clean tree.
-    changed = {e["path"] for e in events if e["type"] == "file_changed"}
-    for path in changed:
-        assert git(repo, "log", "--format=%s", "-1", "--", path).startswith("agent: "), path
-
-
+@pytest.mark.cost(240)
 def test_a_request_for_a_missing_tool_ends_with_a_recorded_status(real_server: RealServer, tmp_path: Path) -> None:
     """Malformed or invented tool calls must end the run cleanly, and the log must say how."""
     repo = make_repo(tmp_path / "repo", {"hello.py": HELLO})

@@ -1,0 +1,2 @@
+TIMEOUT = 10
+RETRIES = 3
