@@ -335,3 +335,21 @@ def test_checks_that_cannot_run_here_are_named_before_anything_runs(tmp_path: Pa
 
     expected = [] if shutil.which("node") else ["1 task checks run node, which is not installed"]
     assert [p.split(" (")[0] for p in missing_tools(tasks)] == expected
+
+
+def test_an_eval_folder_is_back_tested_on_its_own_wherever_it_was_moved(cli, tmp_path: Path) -> None:
+    import shutil
+
+    root = tmp_path / "suite"
+    write_task(root, "fix-add")
+    cassettes = write_cassettes(tmp_path / "c", {"fix-add": fix_add_responses()})
+    ran = cli("eval", "run", str(root), "--replay", str(cassettes), "--db", str(tmp_path / "a.db"),
+              "--out", str(tmp_path / "recorded"))
+    assert ran.code == 0, ran.stderr
+    moved = tmp_path / "committed" / "eval"
+    shutil.copytree(tmp_path / "recorded", moved)
+    shutil.rmtree(tmp_path / "recorded")
+    replay = cli("eval", "replay", str(moved), "--suite", str(root), "--db", str(tmp_path / "fresh.db"), "--json")
+    assert replay.code == 0, replay.stdout + replay.stderr
+    assert replay.json()["same"] == 1 and replay.json()["unrecorded"] == 0
+    assert cli("eval", "replay", str(tmp_path / "nothing-here"), "--db", str(tmp_path / "fresh.db")).code == 2

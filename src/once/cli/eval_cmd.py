@@ -84,7 +84,10 @@ def _run(suite: str, tasks: list[Any], arms: list[Any], *, repeat: int, jobs: in
     eval_id = new_id("e")
     folder = (out.expanduser() if out else data_dir() / "evals" / eval_id).resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    plan = EvalPlan(eval_id, str(suite), tasks, arms, repeat, jobs,
+    from once.evals.task import bundled_suites
+
+    where = str(suite) if str(suite) in bundled_suites() else str(Path(suite).expanduser().resolve())
+    plan = EvalPlan(eval_id, where, tasks, arms, repeat, jobs,
                     RunSetup(db=folder / "runs.db", out=folder, keep_repos=keep))
     total = len(tasks) * len(arms) * repeat
     _say(quiet, f"eval {eval_id}: {len(tasks)} tasks x {len(arms)} arm(s) x {repeat} = {total} runs, "
@@ -173,7 +176,8 @@ def show(eval_id: Optional[str] = typer.Argument(None, help="An eval id or prefi
 
 @app.command("replay")
 def replay_(
-    eval_id: Optional[str] = typer.Argument(None, help="The eval whose recordings to back-test [the latest run]."),
+    eval_id: Optional[str] = typer.Argument(
+        None, help="An eval id, or an eval folder with its report.json (e.g. committed for CI) [the latest run]."),
     task: list[str] = typer.Option([], "--task", "-t", help="Only this task (repeatable)."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, max=32, help="Replays at the same time."),
     suite: Optional[str] = typer.Option(None, "--suite", help="Read the tasks from here instead of where the eval did."),

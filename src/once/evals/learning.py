@@ -30,7 +30,7 @@ from once.evals.arms import Arm
 from once.evals.runner import RunSetup, Step, TaskRun, run_in_repo, steps_for
 from once.evals.stats import Rate, wilson
 from once.evals.task import Task
-from once.evals.workspace import git
+from once.evals.workspace import REPO_NAME, git
 from once.store import Store
 
 Say = Callable[[str], None]
@@ -140,7 +140,7 @@ def run_experiment(plan: LearningPlan, say: Say | None = None) -> dict[str, Any]
         folder = plan.setup.out / f"round-{round_number}"
         setup = replace(plan.setup, out=folder, db=folder / "learn.db")
         Store(setup.db).close()
-        repos = {name: folder / "repos" / name for name in plan.families}
+        repos = {name: folder / "repos" / name / REPO_NAME for name in plan.families}
         for order in range(depth):
             for family, tasks in plan.families.items():
                 if order >= len(tasks):

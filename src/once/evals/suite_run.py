@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from once.atomic import atomic_write_text
 from once.evals.arms import Arm
 from once.evals.outcome import classify
 from once.evals.report import build_report
@@ -61,6 +63,8 @@ def run_suite(plan: EvalPlan, store: Store, *, progress: Progress | None = None,
                    "folder": str(plan.setup.out), "arm_settings": [arm.to_json() for arm in plan.arms],
                    "runs": [run.to_json() for run in runs]})
     finish_eval(store.conn, plan.eval_id, status=status, report=report)
+    # Beside the cassettes, so the folder alone can be back-tested (committed, copied to CI).
+    atomic_write_text(plan.setup.out / "report.json", json.dumps(report, indent=1) + "\n")
     return runs, report
 
 

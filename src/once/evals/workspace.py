@@ -1,7 +1,9 @@
 """A fresh copy of a task's starting repository for each run, and the hidden files for its check.
 
-The copy's folder is named after the task, so the system prompt (which names the repository)
-is the same in every run and a replayed run can be compared with its recording.
+Every copy's folder has the same neutral name: the system prompt (which names the repository)
+is then the same in every run, so a replay can be compared with its recording, a local
+server reuses its cached prompt prefix from one task to the next, and no task name hints
+at the answer ("fix-mean").
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from once.errors import UsageError
 from once.evals.task import Task
 
+REPO_NAME = "project"
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "once eval", "GIT_AUTHOR_EMAIL": "eval@once.invalid",
     "GIT_COMMITTER_NAME": "once eval", "GIT_COMMITTER_EMAIL": "eval@once.invalid",
@@ -35,9 +38,9 @@ def git(args: list[str], cwd: Path) -> str:
 
 
 def prepare_repo(task: Task, base: Path | None = None) -> Path:
-    """A new folder `<tmp>/<task name>` holding the task's starting repository, committed."""
+    """A new folder `<tmp>/project` holding the task's starting repository, committed."""
     parent = Path(tempfile.mkdtemp(prefix="once-eval-", dir=base))
-    repo = parent / task.name
+    repo = parent / REPO_NAME
     if task.bundle is not None:
         git(["clone", "--quiet", str(task.bundle), str(repo)], parent)
         if task.rev:
