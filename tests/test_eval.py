@@ -291,7 +291,8 @@ def test_replay_matches_a_recording_then_catches_a_changed_prompt_and_a_changed_
     assert kinds[0] == "observation" and "outcome" in kinds
 
 
-def test_ctrl_c_stops_the_running_agents_and_reports_what_ended(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_stops_the_running_agents_and_reports_what_ended(tmp_path: Path, how: str) -> None:
     import os
     import signal
     import sys
@@ -311,7 +312,7 @@ def test_ctrl_c_stops_the_running_agents_and_reports_what_ended(tmp_path: Path) 
         time.sleep(0.2)
     time.sleep(5)  # the other task ends meanwhile; the hanging one sleeps on
     started = time.monotonic()
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(getattr(signal, how))
     out, err = proc.communicate(timeout=60)
     assert time.monotonic() - started < 30, "the hanging agent was stopped, not waited for"
     assert proc.returncode == 1, err

@@ -94,7 +94,11 @@ def _run(suite: str, tasks: list[Any], arms: list[Any], *, repeat: int, jobs: in
                 f"{jobs} at a time; recordings in {folder}")
     for one in arms:
         _say(quiet, f"  arm {one.name}: {one.describe()}")
-    with open_store(str(db) if db else None) as store:
+    from once.cli.executor import stop_on_terminate
+
+    # SIGTERM and SIGHUP stop an eval like Ctrl-C: its agents run in sessions of their own, so
+    # an eval killed outright would leave them running.
+    with stop_on_terminate(), open_store(str(db) if db else None) as store:
         _, report = run_suite(plan, store, progress=None if quiet else _progress, stop=threading.Event())
     return report
 

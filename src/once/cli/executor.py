@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 def execute(prompt: str, options: RunOptions, *, mode: str = "agent", plan_text: str | None = None) -> bool:
     """Run one prompt; True when the agent finished. JSON modes print errors as JSON too."""
     try:
-        with _stop_on_terminate():
+        with stop_on_terminate():
             return _execute(prompt, options, mode=mode, plan_text=plan_text)
     except OnceError as exc:
         if options.output_format is not OutputFormat.text:
@@ -140,7 +140,7 @@ def _print_error_object(exc: OnceError, output_format: OutputFormat) -> None:
 
 
 @contextmanager
-def _stop_on_terminate() -> Iterator[None]:
+def stop_on_terminate() -> Iterator[None]:
     """SIGTERM and SIGHUP (a closed terminal) stop a run like Ctrl-C: cleanly, recorded."""
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt

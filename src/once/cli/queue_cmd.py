@@ -222,9 +222,9 @@ def run(
                          replay_small=replay_small, record=record, max_turns=max_turns, max_cost=max_cost,
                          dirty=dirty, permission_mode=permission_mode, db=db, repo=repo)
     as_json = _json(output_format, json_out)
-    from once.cli.executor import _stop_on_terminate
+    from once.cli.executor import stop_on_terminate
 
-    with reported(), _stop_on_terminate():  # SIGTERM stops the drain like Ctrl-C: the item goes back
+    with reported(), stop_on_terminate():  # SIGTERM stops the drain like Ctrl-C: the item goes back
         report = _drain(options, lease=lease, max_items=max_items, as_json=as_json)
     if as_json:
         print_json({"stopped": report.stopped, "items": [
