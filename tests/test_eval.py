@@ -354,3 +354,23 @@ def test_an_eval_folder_is_back_tested_on_its_own_wherever_it_was_moved(cli, tmp
     assert replay.code == 0, replay.stdout + replay.stderr
     assert replay.json()["same"] == 1 and replay.json()["unrecorded"] == 0
     assert cli("eval", "replay", str(tmp_path / "nothing-here"), "--db", str(tmp_path / "fresh.db")).code == 2
+
+
+def test_an_arm_can_run_another_install_of_the_agent(cli, tmp_path: Path) -> None:
+    """Two prompt versions are two installs: here the "other" one is this agent, read-only."""
+    import sys
+
+    other = tmp_path / "other-agent"
+    other.write_text(f'#!/bin/sh\nONCE_PERMISSION_MODE=plan exec "{sys.executable}" -m once "$@"\n')
+    other.chmod(0o755)
+    root = tmp_path / "suite"
+    write_task(root, "fix-add")
+    cassettes = write_cassettes(tmp_path / "c", {"fix-add": fix_add_responses()})
+    result = cli("eval", "run", str(root), "--replay", str(cassettes), "--arm", "this=max_turns=12",
+                 "--arm", f"other=agent={other}", "--db", str(tmp_path / "x.db"), "--out", str(tmp_path / "o"),
+                 "--json")
+    assert result.code == 0, result.stderr
+    report = result.json()
+    assert report["totals"]["this"]["passed"] == 1 and report["totals"]["other"]["passed"] == 0
+    assert report["arm_settings"][1]["agent"] == str(other.resolve())
+    assert cli("eval", "run", str(root), "--arm", "x=agent=/no/such/agent").code == 2

@@ -168,3 +168,14 @@ def test_similarity_is_rescaled_from_the_embedders_unrelated_floor():
     assert combine(0.36, 0.0, semantic_floor("minilm-l6-int8")) < 0.05
     assert combine(0.36, 0.0, semantic_floor("hashed-ngram-512")) == 0.18
     assert combine(1.0, 1.0, 0.3) == 1.0
+
+
+@pytest.mark.parametrize("arm", ["injected", "holdout"])
+def test_a_forced_arm_applies_to_every_entry_and_stays_out_of_the_evaluation(store, arm):
+    bank = Bank(store.conn, embedder=EMBEDDER)
+    add(bank, title="pytest import one")
+    add(bank, title="pytest import two", knowledge="Set pythonpath in pyproject.")
+    results = [turn(store, f"s-{i}", force_arm=arm) for i in range(20)]
+    assert {e.arm for r in results for e in r.exposures} == {arm}
+    assert all(bool(r.block) == (arm == "injected") for r in results)
+    assert store.conn.execute("SELECT COUNT(*) FROM exposures").fetchone()[0] == 0

@@ -81,6 +81,7 @@ class LearnSettings:
     change_holdout: float = KEYS["learn.change_holdout"].default
     decay_days: float = KEYS["learn.decay_days"].default
     probation_budget: int = KEYS["learn.probation_budget"].default
+    arm: str = KEYS["learn.arm"].default
 
 
 @dataclass

@@ -128,6 +128,10 @@ _KEY_LIST: tuple[Key, ...] = (
         check=_positive),
     Key("learn.probation_budget", int, 150, "ONCE_LEARN_PROBATION_BUDGET",
         "Sessions on probation without a clear benefit after which an entry is demoted.", check=_at_least(10)),
+    Key("learn.arm", str, "draw", "ONCE_LEARN_ARM",
+        "Which arm retrieved entries go to: a random draw (draw), or, for experiments such as "
+        "`agent eval --arm`, always injected or always held out (those sessions stay out of the entries' evaluation).",
+        choices=("draw", "injected", "holdout")),
 )
 USER_ONLY_WHY = ("a repository's own config could otherwise send your API key or the agent's reports to a server "
                  "of its choosing, or allow commands on your behalf")

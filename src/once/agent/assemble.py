@@ -107,7 +107,7 @@ def _unknown_skill_warnings(prompt: str, names: list[str]) -> list[str]:
 
 
 def load_learned(conn: sqlite3.Connection, repo_root: Path, prompt: str, recorder: Recorder,
-                 assembly: Assembly) -> None:
+                 assembly: Assembly, arm: str = "draw") -> None:
     """Knowledge learned from earlier sessions: each retrieved entry is injected or held out,
     and both arms are logged (an empty bank costs one indexed query, no embedding)."""
     from once.events import KnowledgeExposure
@@ -115,7 +115,7 @@ def load_learned(conn: sqlite3.Connection, repo_root: Path, prompt: str, recorde
 
     try:
         injection = learned_for_turn(conn, repo=str(repo_root), session_id=recorder.session_id,
-                                     run_id=recorder.run_id, prompt=prompt)
+                                     run_id=recorder.run_id, prompt=prompt, force_arm=None if arm == "draw" else arm)
     except Exception as exc:  # learning must never stop a run: say so and go on without it
         warn(recorder, [f"learned knowledge was skipped: {type(exc).__name__}: {exc}"])
         return

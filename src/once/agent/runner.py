@@ -140,7 +140,7 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
     if not history:  # a continued session already has its files in the conversation
         select_context_files(store.conn, repo.root, request.prompt, request.small, settings.max_files, recorder,
                              assembly)
-    load_learned(store.conn, repo.root, request.prompt, recorder, assembly)
+    load_learned(store.conn, repo.root, request.prompt, recorder, assembly, arm=settings.learn.arm)
     turns.nested = assembly.nested
     mode_block = execution_instructions(request.plan_text) if request.plan_text else (
         PLAN_MODE_INSTRUCTIONS if request.mode == "plan" else "")

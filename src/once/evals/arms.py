@@ -4,10 +4,11 @@
     --arm big=model=qwen2.5-coder-1.5b-instruct,max_turns=20
     --arm held=learn.arm=holdout
     --arm rec=replay=cassettes/          (a folder of <task>.json cassettes)
+    --arm old=agent=../old/.venv/bin/agent  (another install of once: two prompt versions)
     --arm lean=arm.toml                  (a TOML file of the same keys)
 
 Every key is a config key (`agent config list`), given to the agent through its environment
-variable, or one of `provider`, `model`, `base_url`, `replay` (a folder of cassettes).
+variable, or `replay` (a folder of cassettes) or `agent` (the `agent` program to run).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from once.config_schema import KEYS, coerce_text, normalize_key
 from once.errors import ConfigError, UsageError
 
 REPLAY_KEY = "replay"
+AGENT_KEY = "agent"
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,11 @@ class Arm:
     """Config key -> value as text (what its environment variable would hold)."""
     replay: Path | None = None
     """A folder of cassettes: `<task>.json` for the first step, `<task>.<n>.json` for step n."""
+    agent: str | None = None
+    """Another `agent` program (e.g. an older install, to compare prompt versions); None: this one."""
+
+    def command(self, python: str) -> list[str]:
+        return [self.agent] if self.agent else [python, "-m", "once"]
 
     def env(self) -> dict[str, str]:
         return {KEYS[key].env: value for key, value in self.settings.items() if KEYS[key].env}
@@ -38,6 +45,8 @@ class Arm:
         parts = [f"{k}={v}" for k, v in sorted(self.settings.items())]
         if self.replay is not None:
             parts.append(f"replay={self.replay}")
+        if self.agent is not None:
+            parts.append(f"agent={self.agent}")
         return ", ".join(parts) or "defaults"
 
     def cassette(self, task: str, step: int) -> Path | None:
@@ -47,7 +56,7 @@ class Arm:
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "settings": dict(self.settings),
-                "replay": str(self.replay) if self.replay else None}
+                "replay": str(self.replay) if self.replay else None, "agent": self.agent}
 
 
 def base_arm(flags: Mapping[str, Any]) -> Arm:
@@ -74,13 +83,15 @@ def parse_arm(spec: str, base: Arm) -> Arm:
     if not name.replace("-", "").replace("_", "").isalnum():
         raise UsageError(f"--arm {spec!r}: an arm's name is letters, digits, - and _")
     pairs = _pairs_from_file(Path(config.strip())) if config.strip().endswith(".toml") else _pairs(config, spec)
-    settings, replay = dict(base.settings), base.replay
+    settings, replay, agent = dict(base.settings), base.replay, base.agent
     for key, value in pairs:
         if key == REPLAY_KEY:
             replay = _replay_dir(value, f"--arm {name}")
+        elif key == AGENT_KEY:
+            agent = _program(value, f"--arm {name}")
         else:
             settings[normalize_key(key)] = _checked(normalize_key(key), value, f"--arm {name}")
-    return Arm(name, settings, replay)
+    return Arm(name, settings, replay, agent)
 
 
 def parse_arms(specs: list[str], base: Arm) -> list[Arm]:
@@ -131,12 +142,23 @@ def _text(value: Any) -> str:
 def _checked(key: str, value: str, where: str) -> str:
     if key not in KEYS:
         raise UsageError(f"{where}: unknown setting {key!r}",
-                         hint="Any key of `agent config list`, or replay=FOLDER.")
+                         hint="Any key of `agent config list`, replay=FOLDER or agent=PROGRAM.")
     try:
         coerce_text(KEYS[key], value, where)
     except ConfigError as exc:
         raise UsageError(exc.message, hint=exc.hint) from None
     return value
+
+
+def _program(value: str, where: str) -> str:
+    import os
+    import shutil
+
+    found = shutil.which(os.path.expanduser(value))
+    if found is None:
+        raise UsageError(f"{where}: agent={value} is not a program that can be run",
+                         hint="Give the path of another install's `agent`, e.g. ../old/.venv/bin/agent.")
+    return str(Path(found).resolve())
 
 
 def _replay_dir(value: str, where: str) -> Path:

@@ -180,7 +180,7 @@ def _over_tokens(task: Task, outcome: TaskRun) -> bool:
 
 
 def agent_argv(task: Task, arm: Arm, step: Step, number: int, repo: Path, folder: Path, setup: RunSetup) -> list[str]:
-    argv = [setup.python, "-m", "once", step.command]
+    argv = [*arm.command(setup.python), step.command]
     if step.prompt is not None:
         argv.append(step.prompt)
     argv += ["-C", str(repo), "--db", str(setup.db), "-o", "json", "--max-turns", str(step.max_turns or task.limits.turns)]

@@ -99,8 +99,11 @@ def fit_budget(entries: list[KnowledgeEntry], k: int, budget_chars: int) -> list
 
 def learned_for_turn(conn: sqlite3.Connection, *, repo: str, session_id: str, run_id: str, prompt: str,
                      k: int = DEFAULT_K, budget_chars: int = DEFAULT_BUDGET_CHARS, embedder: Any = None,
-                     now: float | None = None) -> Injection:
-    """Retrieve, draw arms, store the exposures; the block holds only the injected entries."""
+                     now: float | None = None, force_arm: str | None = None) -> Injection:
+    """Retrieve, draw arms, store the exposures; the block holds only the injected entries.
+
+    `force_arm` ("injected" or "holdout", for experiments) puts every entry in that arm and
+    stores no exposure: a chosen arm is not a random draw, so it must not enter the evaluation."""
     if k <= 0 or not has_live_entries(conn, repo):
         return Injection()
     from once.learn.retrieve import retrieve
@@ -113,11 +116,13 @@ def learned_for_turn(conn: sqlite3.Connection, *, repo: str, session_id: str, ru
         return Injection()
     salt = install_salt(conn)
     exposures = [
-        Exposure(entry.id, entry.title, draw_arm(salt, entry.id, session_id, holdout_for(entry.status, entry.holdout)),
+        Exposure(entry.id, entry.title,
+                 force_arm or draw_arm(salt, entry.id, session_id, holdout_for(entry.status, entry.holdout)),
                  round(by_id[entry.id].score, 4), entry.status, holdout_for(entry.status, entry.holdout))
         for entry in chosen
     ]
-    _store_exposures(conn, exposures, session_id, run_id, time.time() if now is None else now)
+    if force_arm is None:
+        _store_exposures(conn, exposures, session_id, run_id, time.time() if now is None else now)
     injected = [entry for entry, exp in zip(chosen, exposures) if exp.arm == "injected"]
     return Injection(block=render_block(injected), exposures=exposures)
 
