@@ -127,3 +127,31 @@ def test_the_project_loader_reads_every_task() -> None:
     tasks = load_suite("builtin")
     assert sorted(t.name for t in tasks) == [t.name for t in TASKS]
     assert {t.mode for t in tasks} == {"agent", "plan-then-execute"}
+
+
+LEARNING = SUITE.parent / "learning"
+FAMILY_TASKS = sorted(p for p in LEARNING.iterdir() if p.is_dir()) if LEARNING.is_dir() else []
+
+
+@pytest.mark.parametrize("task", FAMILY_TASKS, ids=[t.name for t in FAMILY_TASKS])
+def test_a_family_members_check_fails_before_and_passes_with_its_solution(task: Path, tmp_path: Path) -> None:
+    spec = _load(task)
+    start = _run_check(spec, _workdir(task, tmp_path, solved=False))
+    assert start.returncode != 0, f"check passes on the unsolved repo:\n{start.stdout}\n{start.stderr}"
+    solved = _run_check(spec, _workdir(task, tmp_path, solved=True))
+    assert solved.returncode == 0, f"check fails with the reference solution:\n{solved.stdout}\n{solved.stderr}"
+    # The trap is in no file the agent starts with: only the correction (or a learned entry) says it.
+    rule = {"cents": "int number of cents", "log": "never prints", "changes": "every change adds a line"}
+    said = rule[spec["family"]["name"]]
+    assert said in spec["family"]["correction"]
+    seen = "\n".join(p.read_text() for p in (task / "repo").rglob("*") if p.is_file())
+    assert said not in seen
+
+
+def test_the_learning_suite_has_three_families_of_three() -> None:
+    from once.evals.learning import families_of
+    from once.evals.task import load_suite
+
+    families = families_of(load_suite("learning"))
+    assert sorted(families) == ["cents", "changes", "log"]
+    assert all([t.family.order for t in members] == [1, 2, 3] for members in families.values())

@@ -1,0 +1,17 @@
+PRICES = {"apple": 120, "bread": 349, "milk": 99}
+
+
+def price(item):
+    return PRICES[item]
+
+
+def with_tax(amount):
+    return round(amount * 108 / 100)
+
+
+def discount(amount, percent):
+    return round(amount * (100 - percent) / 100)
+
+
+def share(amount, people):
+    return round(amount / people)

@@ -1,0 +1,6 @@
+def words(text):
+    return text.split()
+
+
+def shout(text):
+    return text.upper() + "!"

@@ -1,0 +1,5 @@
+MESSAGES = []
+
+
+def log(message):
+    MESSAGES.append(message)

@@ -1,0 +1,12 @@
+from app.log import log
+
+LEVELS = {"apples": 3, "pears": 12}
+
+
+def level(item):
+    return LEVELS[item]
+
+
+def warn_low(item):
+    if LEVELS[item] < 5:
+        log(f"low stock: {item}")
