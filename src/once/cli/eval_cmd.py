@@ -15,11 +15,16 @@ app = typer.Typer(
     help=(
         "Measure the agent: run a suite of tasks (a prompt, a starting repository, a check that decides "
         "success) against any model, compare configurations, and back-test recorded runs.\n\n"
-        "Examples:\n\n"
-        "  agent eval run builtin --provider openai --base-url http://127.0.0.1:8080/v1 -m local\n\n"
-        "  agent eval run builtin --repeat 3 --arm small=model=m-0.5b --arm big=model=m-1.5b\n\n"
-        "  agent eval replay            back-test the latest eval's recordings with this code\n\n"
-        "  agent eval list / agent eval show EVAL"
+        "A task is a folder: task.toml (prompt, check, tags, [limits], [agent]), repo/ (the starting "
+        "repository) and hidden/ (files copied in only for the check). `builtin` ships with once.\n\n"
+        "\b\nExamples:\n"
+        "  agent eval run builtin --provider openai --base-url http://127.0.0.1:8080/v1 -m local\n"
+        "  agent eval run builtin --repeat 3 --arm small=model=m-0.5b --arm big=model=m-1.5b\n"
+        "  agent eval run builtin --arm inj=learn.arm=injected --arm held=learn.arm=holdout\n"
+        "  agent eval replay                 (back-test the latest eval with this code; exit 1 on a divergence)\n"
+        "  agent eval learning -m local --provider openai --base-url http://127.0.0.1:8080/v1\n"
+        "  agent eval list\n"
+        "  agent eval show EVAL"
     ),
     no_args_is_help=True, add_completion=False, rich_markup_mode=None,
 )
@@ -99,7 +104,8 @@ def _run(suite: str, tasks: list[Any], arms: list[Any], *, repeat: int, jobs: in
     # SIGTERM and SIGHUP stop an eval like Ctrl-C: its agents run in sessions of their own, so
     # an eval killed outright would leave them running.
     with stop_on_terminate(), open_store(str(db) if db else None) as store:
-        _, report = run_suite(plan, store, progress=None if quiet else _progress, stop=threading.Event())
+        _, report = run_suite(plan, store, progress=None if quiet else _progress, stop=threading.Event(),
+                              started=None if quiet else (lambda what: _say(False, f"  started {what}")))
     return report
 
 

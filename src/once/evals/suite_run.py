@@ -42,7 +42,8 @@ def run_events(runs_db: Path, run_ids: Sequence[str]) -> list[dict[str, Any]]:
 
 
 def run_suite(plan: EvalPlan, store: Store, *, progress: Progress | None = None,
-              stop: threading.Event | None = None, kind: str = "run") -> tuple[list[TaskRun], dict[str, Any]]:
+              stop: threading.Event | None = None, kind: str = "run",
+              started: Callable[[str], None] | None = None) -> tuple[list[TaskRun], dict[str, Any]]:
     """Run the plan; Ctrl-C stops the running agents and starts no more (`stop` only starts no more)."""
     stop = stop or threading.Event()
     Store(plan.setup.db).close()  # created and migrated once, before agents open it side by side
@@ -52,7 +53,7 @@ def run_suite(plan: EvalPlan, store: Store, *, progress: Progress | None = None,
     runs: list[TaskRun] = []
     status = "done"
     try:
-        _drive(plan, work, store, runs, stop, progress)
+        _drive(plan, work, store, runs, stop, progress, started)
     except KeyboardInterrupt:
         stop.set()
         status = "stopped"
@@ -69,7 +70,7 @@ def run_suite(plan: EvalPlan, store: Store, *, progress: Progress | None = None,
 
 
 def _drive(plan: EvalPlan, work: list[tuple[Task, Arm, int]], store: Store, runs: list[TaskRun],
-           stop: threading.Event, progress: Progress | None) -> None:
+           stop: threading.Event, progress: Progress | None, started: Callable[[str], None] | None) -> None:
     pending = list(reversed(work))
     with ThreadPoolExecutor(max_workers=max(1, plan.jobs)) as pool:
         running: dict[Future[TaskRun], Task] = {}
@@ -77,6 +78,8 @@ def _drive(plan: EvalPlan, work: list[tuple[Task, Arm, int]], store: Store, runs
             while pending or running:
                 while pending and len(running) < plan.jobs and not stop.is_set():
                     task, arm, repeat = pending.pop()
+                    if started is not None:
+                        started(f"{task.name} [{arm.name} #{repeat}]")
                     running[pool.submit(run_task, task, arm, repeat, plan.setup, stopped=stop.is_set)] = task
                 if not running:
                     break
