@@ -95,8 +95,8 @@ def _run(suite: str, tasks: list[Any], arms: list[Any], *, repeat: int, jobs: in
     plan = EvalPlan(eval_id, where, tasks, arms, repeat, jobs,
                     RunSetup(db=folder / "runs.db", out=folder, keep_repos=keep))
     total = len(tasks) * len(arms) * repeat
-    _say(quiet, f"eval {eval_id}: {len(tasks)} tasks x {len(arms)} arm(s) x {repeat} = {total} runs, "
-                f"{jobs} at a time; recordings in {folder}")
+    _say(quiet, f"eval {eval_id}: {_count(len(tasks), 'task')} x {_count(len(arms), 'arm')} x {repeat} = "
+                f"{_count(total, 'run')}, {jobs} at a time; recordings in {folder}")
     for one in arms:
         _say(quiet, f"  arm {one.name}: {one.describe()}")
     from once.cli.executor import stop_on_terminate
@@ -113,6 +113,10 @@ def _progress(run: Any, ended: int, total: int) -> None:
     verdict = "pass" if run.passed else f"FAIL ({run.kind})"
     print(f"[{ended}/{total}] {run.task} [{run.arm} #{run.repeat}] {verdict}: {run.turns} turns, "
           f"{run.tokens:,} tokens, {run.seconds:.1f} s", file=sys.stderr, flush=True)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _say(quiet: bool, text: str) -> None:
