@@ -204,6 +204,6 @@ def test_idempotent_on_generated_text(text: str) -> None:
 
 def test_fast_on_large_ordinary_text() -> None:
     text = ORDINARY_CODE * 400  # ~380 KB of code full of trigger words
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: a busy machine slows the wall clock, not the work
     assert redact(text) == text
-    assert time.perf_counter() - start < 0.5
+    assert time.process_time() - start < 0.5
