@@ -241,6 +241,7 @@ def learning(
     base_url: Optional[str] = typer.Option(None, "--base-url", help="Server for --provider openai."),
     setting: list[str] = typer.Option([], "--set", help="key=value of any config key for the agent (repeatable)."),
     rounds: int = typer.Option(1, "--rounds", min=1, max=50, help="Independent replications (a new project each)."),
+    family: list[str] = typer.Option([], "--family", help="Only this family (repeatable)."),
     with_model: bool = typer.Option(False, "--learn-with-model",
                                     help="Let `agent learn` use the small model (default: its offline templates)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the experiment's repositories and database."),
@@ -268,6 +269,10 @@ def learning(
         families = families_of(load_suite(suite))
         if not families:
             raise UsageError(f"{suite} has no task families", hint="Members say [family] name, order, correction.")
+        unknown = sorted(set(family) - set(families))
+        if unknown:
+            raise UsageError(f"no family {unknown[0]!r} in {suite}", hint=f"Families: {', '.join(families)}.")
+        families = {name: members for name, members in families.items() if not family or name in family}
         arm = base_arm({"provider": provider, "model": model, "base_url": base_url})
         if setting:
             arm = parse_arm("default=" + ",".join(setting), arm)
