@@ -107,3 +107,15 @@ def test_the_report_counts_only_later_members_and_gives_newcombe_intervals() -> 
     assert same[0] == 0 and same[1] < 0 < same[2]
     assert newcombe(wilson(0, 0), wilson(3, 4)) == (0.0, -1.0, 1.0)
     assert experiment_report([])["later"]["injected"]["total"] == 0
+
+
+def test_the_command_refuses_what_cannot_measure_learning(cli, tmp_path: Path) -> None:
+    unknown = cli("eval", "learning", "--family", "nope", "--db", str(tmp_path / "x.db"))
+    assert unknown.code == 2 and "no family 'nope'" in unknown.stderr and "cents" in unknown.stderr
+    replayed = cli("eval", "learning", "--provider", "replay", "--db", str(tmp_path / "x.db"))
+    assert replayed.code == 2 and "needs a live model" in replayed.stderr
+    plain = tmp_path / "plain"
+    (plain / "one" / "repo").mkdir(parents=True)
+    (plain / "one" / "task.toml").write_text('prompt = "p"\ncheck = "true"\n')
+    none = cli("eval", "learning", str(plain), "--db", str(tmp_path / "x.db"))
+    assert none.code == 2 and "has no task families" in none.stderr
