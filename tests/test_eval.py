@@ -105,7 +105,7 @@ def test_a_bundle_at_a_commit_is_the_starting_repository(tmp_path: Path) -> None
     task = load_task(folder)
     run = run_task(task, Arm("a", {"provider": "replay"}, write_cassettes(tmp_path / "c", {
         "bundled": [message([text_block("Nothing to do.")])]})), 1,
-        RunSetup(db=tmp_path / "runs.db", out=tmp_path / "out"))
+        RunSetup(out=tmp_path / "out"))
     # The bundle's first commit, not its newest one: the hidden test of add fails there.
     assert run.check_passed is False and run.steps[0].status == "done"
 
@@ -229,7 +229,8 @@ def test_a_suite_run_reports_each_kind_and_stores_it(cli, suite: Path, cassettes
     recorded = json.loads(Path(fixed["steps"][0]["cassette"]).read_text())
     assert len(recorded["responses"]) == 3 and len(recorded["requests"]) == 3
     assert recorded["requests"][1]["new"][0].startswith("tool_result: ")
-    log = cli("log", fixed["steps"][0]["run_id"], "--db", str(out / "runs.db"))
+    log = cli("log", fixed["steps"][0]["run_id"], "--db", fixed["db"])
+    assert fixed["db"] == str(out / "runs" / "fix-add.default.1" / "runs.db")
     assert log.code == 0 and "edit_file" in log.stdout
     shown = cli("eval", "show", "--db", str(db), "--json").json()
     assert shown["eval_id"] == report["eval_id"] and shown["totals"] == report["totals"]
@@ -374,3 +375,26 @@ def test_an_arm_can_run_another_install_of_the_agent(cli, tmp_path: Path) -> Non
     assert report["totals"]["this"]["passed"] == 1 and report["totals"]["other"]["passed"] == 0
     assert report["arm_settings"][1]["agent"] == str(other.resolve())
     assert cli("eval", "run", str(root), "--arm", "x=agent=/no/such/agent").code == 2
+
+
+def test_a_run_cut_at_the_time_limit_while_the_model_thought_replays_as_recorded(cli, tmp_path: Path) -> None:
+    import time
+
+    from tests.fakes.openai_server import FakeOpenAIServer, completion, tool_call
+
+    def slow_second_answer(request):
+        if len(request.body["messages"]) > 2:
+            time.sleep(8)  # the task's limit (4 s) stops the agent while it waits
+        return completion(None, [tool_call("read_file", {"path": "calc.py"}, id="call_1")])
+
+    root = tmp_path / "suite"
+    write_task(root, "slow", extra="[limits]\ntime = 4\n")
+    db = str(tmp_path / "x.db")
+    with FakeOpenAIServer([], fallback=slow_second_answer) as server:
+        ran = cli("eval", "run", str(root), "--provider", "openai", "--base-url", server.base_url, "-m", "fake",
+                  "--db", db, "--out", str(tmp_path / "o"), "--json")
+    assert ran.code == 0, ran.stderr
+    assert ran.json()["runs"][0]["kind"] == "timeout"
+    replay = cli("eval", "replay", "--db", db, "--json")
+    assert replay.code == 0, replay.stdout
+    assert replay.json()["same"] == 1

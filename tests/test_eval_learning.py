@@ -82,7 +82,7 @@ def test_a_correction_is_learned_and_later_members_pass_when_it_is_injected(
         suite: dict[str, list[Any]], tmp_path: Path) -> None:
     with FakeOpenAIServer([], fallback=cents_model) as server:
         arm = Arm("default", {"provider": "openai", "base_url": server.base_url, "model": "fake-coder"})
-        plan = LearningPlan({"cents": suite["cents"]}, arm, RunSetup(db=tmp_path / "x.db", out=tmp_path / "out"))
+        plan = LearningPlan({"cents": suite["cents"]}, arm, RunSetup(out=tmp_path / "out", db=tmp_path / "x.db"))
         report = run_experiment(plan)
     assert report["problems"] == []
     members = {m["task"]: m for m in report["members"]}

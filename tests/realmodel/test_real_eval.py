@@ -44,16 +44,16 @@ def test_the_lane_model_passes_the_tasks_it_measurably_can(real_server: RealServ
         print("\n[realmodel] " + render_text(report).replace("\n", "\n[realmodel] "), file=sys.stderr)
     assert MEASURED <= passed, f"measured tasks failed: {sorted(MEASURED - passed)}; passed: {sorted(passed)}"
     assert {row["task"] for row in report["tasks"]} == {p.name for p in TASKS.iterdir() if p.is_dir()}
-    assert_sound_runs(tmp_path / "eval" / "runs.db", [run for run in report["runs"] if run["task"] in MEASURED])
+    assert_sound_runs([run for run in report["runs"] if run["task"] in MEASURED])
 
 
-def assert_sound_runs(db: Path, runs: list[dict]) -> None:
+def assert_sound_runs(runs: list[dict]) -> None:
     """Whatever the model did: each run ended and was logged, each tool call got one result,
     and each agent commit has a well-formed subject."""
     from once.store import Store
 
-    with Store(db) as store:
-        for run in runs:
+    for run in runs:
+        with Store(Path(run["db"])) as store:
             for run_id in [step["run_id"] for step in run["steps"] if step["run_id"]]:
                 events = store.run_events(run_id)
                 kinds = [e["type"] for e in events]

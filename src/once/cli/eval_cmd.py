@@ -56,7 +56,7 @@ def run(
 
     Each run starts from a fresh copy of the task's repository; hidden files are copied in
     only for the check. Every step's model responses are recorded (so `agent eval replay` can
-    back-test them) and its events go to the eval's own database (`agent log --db FOLDER/runs.db`).
+    back-test them) and its events to a database of its own (`agent log --db FOLDER/runs/TASK.ARM.N/runs.db`).
     Exit code 0 when every run ended (passed or not), 1 when stopped early, 2 for bad input.
     """
     from once.errors import UsageError
@@ -93,7 +93,7 @@ def _run(suite: str, tasks: list[Any], arms: list[Any], *, repeat: int, jobs: in
 
     where = str(suite) if str(suite) in bundled_suites() else str(Path(suite).expanduser().resolve())
     plan = EvalPlan(eval_id, where, tasks, arms, repeat, jobs,
-                    RunSetup(db=folder / "runs.db", out=folder, keep_repos=keep))
+                    RunSetup(out=folder, keep_repos=keep))
     total = len(tasks) * len(arms) * repeat
     _say(quiet, f"eval {eval_id}: {_count(len(tasks), 'task')} x {_count(len(arms), 'arm')} x {repeat} = "
                 f"{_count(total, 'run')}, {jobs} at a time; recordings in {folder}")
@@ -280,7 +280,7 @@ def learning(
             raise UsageError("the learning experiment needs a live model", hint="Use --provider openai or anthropic.")
         eval_id = new_id("e")
         folder = (out.expanduser() if out else data_dir() / "evals" / eval_id).resolve()
-        plan = LearningPlan(families, arm, RunSetup(db=folder / "learn.db", out=folder), rounds=rounds,
+        plan = LearningPlan(families, arm, RunSetup(out=folder, db=folder / "learn.db"), rounds=rounds,
                             offline_learn=not with_model)
         members = sum(len(m) for m in families.values())
         _say(as_json, f"learning experiment {eval_id}: {len(families)} families, {members} members, "

@@ -139,7 +139,7 @@ def run_experiment(plan: LearningPlan, say: Say | None = None) -> dict[str, Any]
         # Each round is a new project with its own database: rounds replicate, they do not share.
         folder = plan.setup.out / f"round-{round_number}"
         setup = replace(plan.setup, out=folder, db=folder / "learn.db")
-        Store(setup.db).close()
+        Store(setup.db).close()  # created and migrated once, before agents open it
         repos = {name: folder / "repos" / name / REPO_NAME for name in plan.families}
         for order in range(depth):
             for family, tasks in plan.families.items():

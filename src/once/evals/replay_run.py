@@ -33,7 +33,7 @@ def replay_eval(eval_ref: str | None, *, tasks: list[str] | None, jobs: int, sui
             raise UsageError(f"the suite no longer has the task {missing[0]!r}", hint="Give --suite FOLDER.")
         replay_id = new_id("e")
         out = Path(recorded["folder"]) / "replays" / replay_id
-        setup = RunSetup(db=out / "runs.db", out=out)
+        setup = RunSetup(out=out)
         settings = {arm["name"]: arm.get("settings", {}) for arm in recorded["arms"]}
         start_eval(store.conn, replay_id, kind="replay", suite=recorded["suite"], folder=str(out),
                    arms=recorded["arms"], repeat=recorded["repeat"])

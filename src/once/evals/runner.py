@@ -73,6 +73,8 @@ class TaskRun:
     arm: str
     repeat: int
     steps: list[StepResult] = field(default_factory=list)
+    db: str = ""
+    """The database the run's agent logged to (`agent log --db DB RUN_ID`)."""
     check_passed: bool = False
     check_summary: str = ""
     check_output: str = ""
@@ -108,6 +110,7 @@ class TaskRun:
                 "kind": self.kind, "turns": self.turns, "tokens": self.tokens, "cost_usd": round(self.cost_usd, 6),
                 "seconds": round(self.seconds, 3), "timed_out": self.timed_out,
                 "files_changed": self.files_changed, "tree": self.tree, "check_summary": self.check_summary,
+                "db": self.db,
                 "steps": [s.to_json() for s in self.steps]}
 
 
@@ -122,13 +125,18 @@ def steps_for(task: Task) -> list[Step]:
     return steps
 
 
+RUN_DB = "runs.db"
+
+
 @dataclass(frozen=True)
 class RunSetup:
     """What every run of an eval shares."""
 
-    db: Path
     out: Path
-    """The eval's folder: cassettes go to out/runs/<task>.<arm>.<repeat>/."""
+    """The eval's folder: each run's cassettes and database go to out/runs/<task>.<arm>.<repeat>/."""
+    db: Path | None = None
+    """One database for every run (the learning experiment's project); None: each run has its own,
+    so nothing one task leaves in a database (its file index, its sessions) reaches another."""
     python: str = sys.executable
     keep_repos: bool = False
     base_env: dict[str, str] | None = None
@@ -151,16 +159,17 @@ def run_in_repo(task: Task, arm: Arm, repeat: int, repo: Path, setup: RunSetup, 
                 label: str = "") -> TaskRun:
     """The steps in an existing repository, then the check (on a copy when `check_copy`, so the
     hidden files never reach a later step)."""
-    outcome = TaskRun(task=task.name, arm=arm.name, repeat=repeat)
     folder = setup.out / "runs" / (label or f"{task.name}.{arm.name}.{repeat}")
     folder.mkdir(parents=True, exist_ok=True)
+    db = setup.db or folder / RUN_DB
+    outcome = TaskRun(task=task.name, arm=arm.name, repeat=repeat, db=str(db))
     started = time.monotonic()
     deadline = started + task.limits.time
     try:
         for number, step in enumerate(steps, 1):
             if stopped():
                 break
-            result = _run_step(task, arm, step, number, repo, folder, setup, deadline)
+            result = _run_step(task, arm, step, number, repo, folder, setup, deadline, db)
             outcome.steps.append(result)
             if result.status == "timeout":
                 outcome.timed_out = True
@@ -179,11 +188,12 @@ def _over_tokens(task: Task, outcome: TaskRun) -> bool:
     return task.limits.tokens is not None and outcome.tokens > task.limits.tokens
 
 
-def agent_argv(task: Task, arm: Arm, step: Step, number: int, repo: Path, folder: Path, setup: RunSetup) -> list[str]:
+def agent_argv(task: Task, arm: Arm, step: Step, number: int, repo: Path, folder: Path, setup: RunSetup,
+               db: Path) -> list[str]:
     argv = [*arm.command(setup.python), step.command]
     if step.prompt is not None:
         argv.append(step.prompt)
-    argv += ["-C", str(repo), "--db", str(setup.db), "-o", "json", "--max-turns", str(step.max_turns or task.limits.turns)]
+    argv += ["-C", str(repo), "--db", str(db), "-o", "json", "--max-turns", str(step.max_turns or task.limits.turns)]
     if step.command == "run" and step.continue_:
         argv.append("--continue")
     cassette = arm.cassette(task.name, number)
@@ -202,10 +212,10 @@ def agent_env(task: Task, arm: Arm, setup: RunSetup) -> dict[str, str]:
 
 
 def _run_step(task: Task, arm: Arm, step: Step, number: int, repo: Path, folder: Path, setup: RunSetup,
-              deadline: float) -> StepResult:
+              deadline: float, db: Path) -> StepResult:
     record = folder / f"step-{number}.json"
     record.unlink(missing_ok=True)
-    argv = agent_argv(task, arm, step, number, repo, folder, setup)
+    argv = agent_argv(task, arm, step, number, repo, folder, setup, db)
     started = time.monotonic()
     proc = subprocess.Popen(argv, cwd=repo, env=agent_env(task, arm, setup), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)

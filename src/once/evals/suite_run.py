@@ -46,7 +46,6 @@ def run_suite(plan: EvalPlan, store: Store, *, progress: Progress | None = None,
               started: Callable[[str], None] | None = None) -> tuple[list[TaskRun], dict[str, Any]]:
     """Run the plan; Ctrl-C stops the running agents and starts no more (`stop` only starts no more)."""
     stop = stop or threading.Event()
-    Store(plan.setup.db).close()  # created and migrated once, before agents open it side by side
     work = [(task, arm, repeat) for repeat in range(1, plan.repeat + 1) for task in plan.tasks for arm in plan.arms]
     start_eval(store.conn, plan.eval_id, kind=kind, suite=plan.suite, folder=str(plan.setup.out),
                arms=[arm.to_json() for arm in plan.arms], repeat=plan.repeat)
@@ -87,7 +86,7 @@ def _drive(plan: EvalPlan, work: list[tuple[Task, Arm, int]], store: Store, runs
                 for future in done:
                     task = running.pop(future)
                     run = future.result()
-                    run.kind = classify(run, run_events(plan.setup.db, run.run_ids), token_limit=task.limits.tokens)
+                    run.kind = classify(run, run_events(Path(run.db), run.run_ids), token_limit=task.limits.tokens)
                     add_result(store.conn, plan.eval_id, run)
                     runs.append(run)
                     if progress is not None:
