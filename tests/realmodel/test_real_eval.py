@@ -22,8 +22,9 @@ from tests.realmodel.conftest import RealServer, seconds_left
 pytestmark = pytest.mark.realmodel
 
 TASKS = Path(__file__).parent / "tasks"
-MEASURED = {"write-notes"}
-"""2 of 2 runs each (0.5B, temperature 0): the others were answered without an edit or looped."""
+MEASURED = {"write-notes", "first-file"}
+"""2 of 2 runs each (0.5B, temperature 0): the others were answered without an edit or looped.
+(With a README titled "# notes", write-notes failed: the model edited README.md instead.)"""
 
 
 @pytest.mark.cost(600)
