@@ -99,6 +99,9 @@ def _run(suite: str, tasks: list[Any], arms: list[Any], *, repeat: int, jobs: in
                 f"{_count(total, 'run')}, {jobs} at a time; recordings in {folder}")
     for one in arms:
         _say(quiet, f"  arm {one.name}: {one.describe()}")
+    allowed = sorted({rule for task in tasks for rule in task.allow})
+    if allowed:  # granted inside each run's throwaway copy only
+        _say(quiet, f"  commands the tasks allow: {', '.join(allowed)}")
     from once.cli.executor import stop_on_terminate
 
     # SIGTERM and SIGHUP stop an eval like Ctrl-C: its agents run in sessions of their own, so
