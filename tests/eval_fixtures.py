@@ -33,10 +33,6 @@ def write_task(suite: Path, name: str, *, prompt: str = "Make add() return the s
     return folder
 
 
-def usage() -> dict[str, int]:
-    return {"input_tokens": 100, "output_tokens": 20, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
-
-
 def fix_add_responses() -> list[dict[str, Any]]:
     """Read calc.py, fix it, say so."""
     return [

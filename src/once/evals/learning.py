@@ -35,6 +35,7 @@ from once.store import Store
 
 Say = Callable[[str], None]
 THANKS = "Thanks, that works now."
+LEARN_TIMEOUT = 1800.0
 
 
 @dataclass
@@ -112,7 +113,11 @@ def session_of(db: Path, run_id: str | None) -> str:
 def learn(db: Path, setup: RunSetup, env: dict[str, str], offline: bool) -> str:
     """`agent learn` on the experiment's database, as a user would run it between tasks."""
     argv = [setup.python, "-m", "once", "learn", "--db", str(db), "--json"] + (["--offline"] if offline else [])
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=1800)
+    try:
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                              timeout=LEARN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return f"agent learn did not finish within {LEARN_TIMEOUT:.0f} s"
     if done.returncode != 0:
         return f"agent learn failed: {(done.stderr or done.stdout).strip()[-500:]}"
     return ""
