@@ -28,7 +28,8 @@ def request() -> ModelRequest:
 
 def run_with(server: FakeOpenAIServer, repo: Path, tmp_path: Path, events: list) -> object:
     provider = OpenAIProvider(server.base_url, retry_backoff=0, max_retries=1)
-    settings = load_settings(repo, env={}, flags={"provider": "openai", "model": "qwen", "max_turns": 6})
+    settings = load_settings(repo, env={}, flags={"provider": "openai", "model": "qwen", "max_turns": 6,
+                                                       "edit_format": "tools"})
     with Store(tmp_path / "db") as store:
         return run_once(RunRequest(prompt="read util.py", sinks=[events.append]), repo=GitRepo.open(repo),
                         settings=settings, provider=provider, store=store)

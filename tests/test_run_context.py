@@ -62,7 +62,9 @@ def test_compaction_keeps_the_task_agents_md_and_the_plan(cli, tmp_path, monkeyp
     repo = make_repo(tmp_path / "r", {"AGENTS.md": "Always run the linter.\n", "big.txt": "line\n" * 3000})
     plan = tmp_path / "plan.md"
     plan.write_text("## Overview\nRead things.\n\n## Steps\n1. Read big.txt\n2. Report\n")
-    reads = [message([text_block(f"Reading {i}."), tool_use_block(f"t{i}", "read_file", {"path": "big.txt"})])
+    # Each read from another line: the same call with the same output three times would stop the run.
+    reads = [message([text_block(f"Reading {i}."), tool_use_block(f"t{i}", "read_file",
+                                                                  {"path": "big.txt", "offset": i + 1})])
              for i in range(6)]
     monkeypatch.setenv("ONCE_CONTEXT_BUDGET", "12000")
     main_script = [*reads, message("Done.")]
@@ -92,7 +94,7 @@ def test_offline_compaction_truncates_deterministically(cli, tmp_path, monkeypat
     from tests.conftest import write_cassette
 
     repo = make_repo(tmp_path / "r", {"big.txt": "line\n" * 3000})
-    reads = [message([tool_use_block(f"t{i}", "read_file", {"path": "big.txt"})]) for i in range(6)]
+    reads = [message([tool_use_block(f"t{i}", "read_file", {"path": "big.txt", "offset": i + 1})]) for i in range(6)]
     cassette = write_cassette(tmp_path / "c.json", [*reads, message("Done.")])
     monkeypatch.setenv("ONCE_CONTEXT_BUDGET", "12000")
     result = cli("run", "--replay", str(cassette), "--db", str(tmp_path / "db"), "-o", "stream-json", "read", cwd=repo)
@@ -139,7 +141,7 @@ def test_a_mistyped_skill_name_is_warned_about(cli, repo, tmp_path):
     from tests.conftest import write_cassette
 
     cassette = write_cassette(tmp_path / "c.json", [message("ok")])
-    result = cli("run", "--replay", str(cassette), "--db", str(tmp_path / "db"), "/pyhton-tests add tests for /usr",
+    result = cli("run", "--replay", str(cassette), "--db", str(tmp_path / "db"), "/pyhton-tests which tests cover /usr?",
                  cwd=repo)
     assert result.code == 0
     assert "no skill named 'pyhton-tests'; did you mean /python-tests?" in result.stderr

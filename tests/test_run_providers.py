@@ -115,10 +115,12 @@ def test_openai_compatible_server_drives_the_loop(cli, repo, tmp_path):
     call = openai_server.tool_call("edit_file", {"path": "util.py", "old_string": "return 1", "new_string": "return 7"})
     script = [openai_server.completion("Changing the helper.", tool_calls=[call]),
               openai_server.completion("Done: helper returns 7.")]
-    with openai_server.FakeOpenAIServer([], fallback=openai_server.by_tools(script)) as server:
+    with openai_server.FakeOpenAIServer(script) as server:
         result = cli("run", "--provider", "openai", "--base-url", server.base_url, "-m", "qwen2.5-coder",
                      "--db", str(tmp_path / "db"), "-o", "json", "make it 7", cwd=repo)
-        second = openai_server.main_requests(server)[1].body
+        # The lean prompt offers no tools, but a structured call to one still lands.
+        assert "tools" not in server.requests[0].body
+        second = server.requests[1].body
         # a local server's one model is not asked to route too (it would evict its prompt cache)
         assert len(server.requests) == 2
     assert result.code == 0, result.stderr

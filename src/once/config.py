@@ -101,6 +101,9 @@ class Settings:
     request_timeout: float = KEYS["request_timeout"].default
     max_files: int = KEYS["max_files"].default
     context_budget: int = KEYS["context_budget"].default
+    edit_format: str = KEYS["edit_format"].default
+    prompt_style: str = KEYS["prompt_style"].default
+    temperature: float | None = KEYS["temperature"].default
     verify: VerifySettings = field(default_factory=VerifySettings)
     policy: PolicySettings = field(default_factory=PolicySettings)
     vent: VentSettings = field(default_factory=VentSettings)

@@ -41,6 +41,10 @@ def _http_url(value: Any) -> str | None:
     return None if ok else "must be an http:// or https:// URL, e.g. http://127.0.0.1:11434/v1"
 
 
+def _temperature(value: Any) -> str | None:
+    return None if 0 <= value <= 2 and math.isfinite(value) else "must be a number from 0 to 2"
+
+
 @dataclass(frozen=True)
 class Key:
     """One known setting: its type, default, env var and a one-line help."""
@@ -89,6 +93,17 @@ _KEY_LIST: tuple[Key, ...] = (
     Key("max_files", int, 8, "ONCE_MAX_FILES",
         "Most files the small model may pick for the first model call (stage two of file selection).",
         check=_at_least(1)),
+    Key("edit_format", str, "auto", "ONCE_EDIT_FORMAT",
+        "How the model edits files: tools (edit_file/write_file calls), blocks (SEARCH/REPLACE blocks in its "
+        "reply) or whole (whole files in fenced blocks); auto picks per provider.",
+        choices=("auto", "tools", "blocks", "whole")),
+    Key("prompt_style", str, "auto", "ONCE_PROMPT_STYLE",
+        "full (every tool, skills loaded by routing) or lean (short prompt, fewer tools, skills only by /name) "
+        "for small models; auto picks lean for OpenAI-compatible servers.",
+        choices=("auto", "full", "lean")),
+    Key("temperature", float, None, "ONCE_TEMPERATURE",
+        "Sampling temperature sent with each request; unset sends 0 to OpenAI-compatible servers and nothing "
+        "to Anthropic (its default).", optional=True, check=_temperature),
     Key("context_budget", int, 120_000, "ONCE_CONTEXT_BUDGET",
         "Tokens of conversation allowed before older turns are compacted.", check=_at_least(1)),
     # The [verify] table. A project's config may set these: the checks are the project's

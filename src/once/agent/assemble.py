@@ -20,7 +20,7 @@ from once.agent.small import SmallAsk
 from once.events import ContextLoaded, FilesSelected, WarningEvent
 from once.index.index import refresh_index
 from once.index.rank import rank_files
-from once.index.render import render_selected
+from once.index.render import render_plain, render_selected
 from once.index.select import select_files
 from once.paths import config_dir
 from once.skills.discovery import discover_skills
@@ -28,6 +28,8 @@ from once.skills.routing import render_skill_bodies, route, skills_prompt
 
 SELECTED_FILES_CHARS = 40_000
 """Budget for the picked files in the first model call (about 10k tokens)."""
+LEAN_FILES_CHARS = 16_000
+"""The lean prompt's budget: small local models often run with 8-16k tokens of context."""
 
 SKILLS_LOAD_LINE = ("A skill's full instructions are added to the conversation when the user writes /name "
                     "or when it applies to the task.")
@@ -60,13 +62,17 @@ def load_context(repo_root: Path, recorder: Recorder) -> Assembly:
 
 
 def load_skills(repo_root: Path, prompt: str, small: SmallAsk | None, recorder: Recorder,
-                assembly: Assembly) -> None:
-    """Skill names for the system prompt; the bodies of the skills this prompt calls for."""
+                assembly: Assembly, lean: bool = False) -> None:
+    """Skill names for the system prompt; the bodies of the skills this prompt calls for.
+
+    Lean: no list in the prompt and no routing, only the skills the user names with /name
+    (a small model takes a loaded playbook for its answer and echoes it back)."""
     skills, warnings = discover_skills(repo_root, config_dir())
     warn(recorder, warnings)
-    assembly.skills_block = skills_prompt(skills, how_to_load=SKILLS_LOAD_LINE)
+    if not lean:
+        assembly.skills_block = skills_prompt(skills, how_to_load=SKILLS_LOAD_LINE)
     warn(recorder, _unknown_skill_warnings(prompt, [skill.name for skill in skills]))
-    chosen = route(prompt, skills, small).skills
+    chosen = route(prompt, skills, small, limit=0 if lean else 2).skills
     for skill in chosen:
         body = skill.body()
         recorder.emit(ContextLoaded(run_id=recorder.run_id, kind="skill", path=str(skill.path), chars=len(body)))
@@ -75,7 +81,7 @@ def load_skills(repo_root: Path, prompt: str, small: SmallAsk | None, recorder: 
 
 
 def select_context_files(conn: sqlite3.Connection, repo_root: Path, prompt: str, small: SmallAsk | None,
-                         max_files: int, recorder: Recorder, assembly: Assembly) -> None:
+                         max_files: int, recorder: Recorder, assembly: Assembly, lean: bool = False) -> None:
     """Two-stage file selection: rank the repo index (refreshed), let the small model pick."""
     refresh_index(conn, repo_root)
     candidates = rank_files(conn, repo_root, prompt)
@@ -84,6 +90,12 @@ def select_context_files(conn: sqlite3.Connection, repo_root: Path, prompt: str,
     selection = select_files(prompt, candidates, small, max_files=max_files)
     recorder.emit(FilesSelected(run_id=recorder.run_id, files=selection.files, candidates=len(candidates),
                                 method=selection.method))
+    if lean:
+        shown, left_out = render_plain(repo_root, selection.files, LEAN_FILES_CHARS)
+        more = f"\n\nAlso relevant, not shown (read_file shows them): {', '.join(left_out)}" if left_out else ""
+        if shown:
+            assembly.first_blocks.append({"type": "text", "text": "The files for this task:\n\n" + shown + more})
+        return
     rendered = render_selected(repo_root, selection.files, SELECTED_FILES_CHARS, prompt=prompt)
     if rendered:
         intro = ("Files that look relevant to the task, picked from the repository's index "

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from once.agent.compactor import Compactor
+from once.agent.completion import RepeatGuard, missing_work
+from once.agent.text_edits import ParsedEdits, parse_text_edits
 from once.agent.recorder import Recorder
 from once.agent.small import SmallModel
 from once.agent.verifier import Verifier
@@ -35,6 +37,9 @@ class RunConfig:
     prices: dict[str, dict[str, float]] = field(default_factory=dict)
     max_output_errors: int = 3
     """Consecutive replies the server could not parse before the run gives up."""
+    temperature: float | None = None
+    text_edits: bool = False
+    """Read SEARCH/REPLACE blocks and whole-file blocks in the model's replies as edits."""
 
 
 class AgentLoop:
@@ -71,6 +76,10 @@ class AgentLoop:
         self.changed: list[str] = []
         self.last_text = ""
         self.output_errors = 0
+        self.repeats = RepeatGuard()
+        self.nudged = False
+        self.stop_note = ""
+        """Why the run ended incomplete, added to its result."""
 
     @property
     def run_id(self) -> str:
@@ -106,19 +115,16 @@ class AgentLoop:
             response = self._call_model_or_feed_back()
             if response is None:
                 continue
-            content = response.content
-            self._add_message("assistant", content)
+            self._add_message("assistant", response.content)
             if response.text:
                 self.last_text = response.text
-            if not response.tool_uses:
-                feedback = self.verifier.at_end(self.turn) if self.verifier else None
-                if feedback is None:
-                    return "done"
-                self._add_user_content([{"type": "text", "text": feedback}])
-                if self.verifier and self.verifier.exhausted:
-                    return "checks_failed"
+            text_edits = self._text_edits(response.text)
+            if not response.tool_uses and text_edits is None:
+                status = self._at_stop()
+                if status is not None:
+                    return status
                 continue
-            outcome = self.turns.run(self.turn, response, self.recorder)
+            outcome = self.turns.run(self.turn, response, self.recorder, text_edits)
             self.commits.extend(outcome.commits)
             self.changed.extend(outcome.changed)
             self._add_user_content(outcome.results)
@@ -127,6 +133,48 @@ class AgentLoop:
                 self._add_user_content([{"type": "text", "text": feedback}])
                 if self.verifier and self.verifier.exhausted:
                     return "checks_failed"
+            hint, stop = self.repeats.observe(outcome.repeats, bool(outcome.changed))
+            if stop is not None:
+                self.stop_note = f"Stopped: {stop}"
+                return "incomplete"
+            if hint is not None:
+                self._add_user_content([{"type": "text", "text": hint}])
+            if feedback is None and not response.tool_uses and not outcome.failures and outcome.changed:
+                # Edits written as text, all landed, checks fine: the reply was the answer.
+                status = self._at_stop()
+                if status is not None:
+                    return status
+
+    def _text_edits(self, text: str) -> ParsedEdits | None:
+        """The edits written in a reply's text, when the run reads them; None when there are none."""
+        if not self.config.text_edits or not text:
+            return None
+        parsed = parse_text_edits(text, exists=self._exists)
+        return parsed if parsed.edits or parsed.problems else None
+
+    def _exists(self, path: str) -> bool:
+        try:
+            return self.turns.context.workspace.exists(path)
+        except Exception:  # a path outside the repository is not a file of it
+            return False
+
+    def _at_stop(self) -> str | None:
+        """The model stopped: the status to end with, or None after telling it what is missing."""
+        feedback = self.verifier.at_end(self.turn) if self.verifier else None
+        if feedback is not None:
+            self._add_user_content([{"type": "text", "text": feedback}])
+            return "checks_failed" if self.verifier and self.verifier.exhausted else None
+        if self.config.mode != "agent":
+            return "done"
+        missing = missing_work(self.config.prompt, self.last_text, bool(self.changed))
+        if missing is None:
+            return "done"
+        if self.nudged:
+            self.stop_note = f"Incomplete: {missing.reason}."
+            return "incomplete"
+        self.nudged = True
+        self._add_user_content([{"type": "text", "text": missing.message}])
+        return None
 
     def _call_model_or_feed_back(self) -> ModelResponse | None:
         """A model reply; None after telling the model its last output could not be used."""
@@ -153,7 +201,7 @@ class AgentLoop:
         self.recorder.emit(ModelRequestEvent(
             run_id=self.run_id, turn=self.turn, model=cfg.model, messages=len(self.messages)))
         request = ModelRequest(model=cfg.model, system=cfg.system_prompt, messages=self.messages,
-                               tools=self.turns.schemas(), max_tokens=cfg.max_tokens)
+                               tools=self.turns.schemas(), max_tokens=cfg.max_tokens, temperature=cfg.temperature)
         started = time.perf_counter()
         response = self.provider.complete(request, self.on_text)
         usage = response.usage
@@ -206,9 +254,11 @@ class AgentLoop:
         if small is not None:  # the small model's calls count toward the run's usage and cost
             self.usage, self.cost = self.usage + small.usage, self.cost + small.cost
             self.small_costs = None
+        if result is None:
+            result = f"{self.last_text}\n\n{self.stop_note}".strip() if self.stop_note else self.last_text
         outcome = RunResult(
             run_id=self.run_id, session_id=self.recorder.session_id, status=status,
-            result=self.last_text if result is None else result, turns=self.turn, usage=self.usage,
+            result=result, turns=self.turn, usage=self.usage,
             cost_usd=self.cost, commits=list(self.commits), changed=list(self.changed),
         )
         if self.finalize is not None and status != "error":

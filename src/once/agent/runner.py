@@ -33,8 +33,9 @@ from once.store import RunRecord, Store
 from once.agent.permissions import HEADLESS_DEFAULT, Approver, PermissionGate, headless_approver
 from once.agent.plan import PLAN_MODE_INSTRUCTIONS, execution_instructions
 from once.agent.plan_run import PlanProgress, finish_plan_run
+from once.agent.profile import resolve_profile
 from once.agent.small import SmallAsk, SmallModel
-from once.tools import tools_for_mode
+from once.tools import EDIT_TOOL_NAMES, tools_for_mode
 from once.tools.base import Tool, ToolContext, ToolRegistry
 from once.tools.workspace import Workspace
 from once.vcs import GitRepo
@@ -127,19 +128,26 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
         default_timeout=float(settings.command_timeout), plan=progress.tracker if progress else None,
         cancel=request.cancel,
     )
-    tools = tools_for_mode(request.mode, executing_plan=progress is not None,
-                           always=[_vent_tool(request, repo.root, settings, store, recorder)])
-    turns = TurnRunner(ToolRegistry(tools), context, repo, run_id=recorder.run_id, model=settings.model,
-                       dirty=settings.dirty)
+    profile = resolve_profile(settings, getattr(provider, "recorded_as", None) or provider.name)
+    text_edits = profile.text_edits and request.mode == "agent"
+    # A small model files bogus reports through the vent tool, so the lean prompt goes without it.
+    always = [] if profile.lean else [_vent_tool(request, repo.root, settings, store, recorder)]
+    tools = tools_for_mode(request.mode, executing_plan=progress is not None, always=always, lean=profile.lean)
+    # Lean with text edits offers no tools at all: the files are in the prompt, the checks run by
+    # themselves, and a small model given tools calls them instead of editing. Stray calls still work.
+    hidden = frozenset(tool.name for tool in tools) if profile.lean and text_edits else (
+        EDIT_TOOL_NAMES if text_edits else frozenset())
+    registry = ToolRegistry(tools, hidden=hidden)
+    turns = TurnRunner(registry, context, repo, run_id=recorder.run_id, model=settings.model, dirty=settings.dirty)
     gate = PermissionGate(request.permission_mode, Policy.from_settings(settings.policy), request.approver,
                           repo.root, repo, recorder)
     context.check_command = gate.check_command
     context.workspace.approve = gate.check_edit
     assembly = load_context(repo.root, recorder)
-    load_skills(repo.root, request.prompt, request.small, recorder, assembly)
+    load_skills(repo.root, request.prompt, request.small, recorder, assembly, lean=profile.lean)
     if not history:  # a continued session already has its files in the conversation
         select_context_files(store.conn, repo.root, request.prompt, request.small, settings.max_files, recorder,
-                             assembly)
+                             assembly, lean=profile.lean)
     load_learned(store.conn, repo.root, request.prompt, recorder, assembly, arm=settings.learn.arm)
     turns.nested = assembly.nested
     mode_block = execution_instructions(request.plan_text) if request.plan_text else (
@@ -148,9 +156,10 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
         prompt=request.prompt, model=settings.model, provider_name=provider.name,
         system_prompt=build_system_prompt(PromptContext(
             repo_name=repo.root.name, branch=repo.branch(), mode_block=mode_block,
-            context_block=assembly.context_block, skills_block=assembly.skills_block)),
-        max_turns=settings.max_turns, max_cost=settings.max_cost, max_tokens=settings.max_tokens,
-        mode=request.mode, prices=settings.prices,
+            context_block=assembly.context_block, skills_block=assembly.skills_block, lean=profile.lean,
+            edit_format=profile.edit_format if request.mode == "agent" else "none")),
+        max_turns=settings.max_turns, max_cost=settings.max_cost, max_tokens=profile.max_tokens,
+        mode=request.mode, prices=settings.prices, temperature=profile.temperature, text_edits=text_edits,
     )
     verifier = None
     if request.mode == "agent":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -9,6 +11,8 @@ from typing import Any, Protocol
 
 from once.agent.nested import NestedContext
 from once.agent.recorder import Recorder
+from once.agent.text_edit_apply import apply_call, as_call, render_outcomes
+from once.agent.text_edits import ParsedEdits
 from once.agent.result import CommitInfo
 from once.errors import DirtyWorktreeError
 from once.events import CommitMade, FileChanged, ToolCall, ToolResult
@@ -39,6 +43,18 @@ class Repo(Protocol):
     def commit_committable(self, targets: list[str], message: str) -> str: ...
 
 
+def failure_key(name: str, tool_input: Any, error: Any) -> str:
+    """The same tool on the same path failing with the same message gives the same key."""
+    path = tool_input.get("path", "") if isinstance(tool_input, dict) else ""
+    return f"{name} {path}: {str(error)[:300]}"
+
+
+def call_key(name: str, tool_input: Any, output: Any) -> str:
+    """A successful call and what it returned, as one comparable line."""
+    digest = hashlib.sha256(json.dumps([tool_input, str(output)], sort_keys=True, default=str).encode()).hexdigest()
+    return f"{name} (same input, same output {digest[:12]})"
+
+
 def _trim_for_log(text: str) -> str:
     if len(text) <= EVENT_OUTPUT_CHARS:
         return text
@@ -52,6 +68,12 @@ class TurnOutcome:
     commits: list[CommitInfo] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     """Every file the turn changed on disk, committed or not (ignored files are not)."""
+    failures: list[str] = field(default_factory=list)
+    """One line per failed call (tool, path, error), for spotting the same failure repeated."""
+    repeats: list[str] = field(default_factory=list)
+    """A key per call: the failure line, or the call and its output (the same call, the same answer)."""
+    text_edits: int = 0
+    """Edits written as text in the reply (see once.agent.text_edits)."""
 
 
 # Caches and build output a command leaves behind are not the agent's work.
@@ -81,13 +103,43 @@ class TurnRunner:
     def schemas(self) -> list[dict[str, Any]]:
         return self.registry.schemas()
 
-    def run(self, turn: int, response: ModelResponse, recorder: Recorder) -> TurnOutcome:
+    def run(self, turn: int, response: ModelResponse, recorder: Recorder,
+            text_edits: ParsedEdits | None = None) -> TurnOutcome:
         self._turn, self._recorder = turn, recorder
         outcome = TurnOutcome()
         for block in response.tool_uses:
-            outcome.results.append(self._call(block, recorder))
+            result = self._call(block, recorder)
+            outcome.results.append(result)
+            if result["is_error"]:
+                outcome.failures.append(failure_key(block.get("name", ""), block.get("input"), result["content"]))
+                outcome.repeats.append(outcome.failures[-1])
+            else:
+                outcome.repeats.append(call_key(block.get("name", ""), block.get("input"), result["content"]))
+        if text_edits is not None and (text_edits.edits or text_edits.problems):
+            self._apply_text_edits(text_edits, outcome, recorder)
         self._land(response.text, outcome, recorder)
         return outcome
+
+    def _apply_text_edits(self, parsed: ParsedEdits, outcome: TurnOutcome, recorder: Recorder) -> None:
+        done = []
+        for number, edit in enumerate(parsed.edits, start=1):
+            call = as_call(edit, self.context)
+            use_id = f"text_{self._turn}_{number}"
+            recorder.emit(ToolCall(run_id=self.run_id, turn=self._turn, tool_use_id=use_id, name=call.name,
+                                   input={**call.input, "written_as": "text"}))
+            started = time.perf_counter()
+            output = apply_call(call, self.context)
+            recorder.emit(ToolResult(
+                run_id=self.run_id, turn=self._turn, tool_use_id=use_id, name=call.name, is_error=output.is_error,
+                output=_trim_for_log(output.text), duration_ms=(time.perf_counter() - started) * 1000))
+            done.append((call, output))
+            if output.is_error:
+                outcome.failures.append(failure_key(call.name, call.input, output.text))
+                outcome.repeats.append(outcome.failures[-1])
+        outcome.failures.extend(f"text edit: {problem}" for problem in parsed.problems)
+        outcome.repeats.extend(f"text edit: {problem}" for problem in parsed.problems)
+        outcome.text_edits = len(parsed.edits)
+        outcome.results.append({"type": "text", "text": render_outcomes(parsed, done)})
 
     def abort(self, turn: int, recorder: Recorder) -> TurnOutcome:
         """After Ctrl-C or an error: staged edits are dropped, landed ones are committed."""

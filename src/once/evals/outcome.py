@@ -8,8 +8,11 @@ The kinds, in the order they are tried:
     provider        the model could not be reached or used (server down, cassette exhausted)
     tokens          the task's token limit was passed
     bad_tool_call   the server could not parse the model's calls, or most calls were malformed
-    loop            the same call with the same result, four times in a row
+    loop            the same call with the same result four times in a row, or the same failing
+                    call three times (the agent stops itself then)
     max_turns       the turn limit ended a step
+    incomplete      the agent ended a step as incomplete: it changed nothing, or claimed a change
+                    it did not make
     check_failed    the agent stopped, and the check says the task is not done
 """
 
@@ -19,7 +22,10 @@ from typing import Any, Mapping, Sequence
 
 from once.evals.runner import TaskRun
 
-KINDS = ("pass", "timeout", "crash", "provider", "tokens", "bad_tool_call", "loop", "max_turns", "check_failed")
+KINDS = ("pass", "timeout", "crash", "provider", "tokens", "bad_tool_call", "loop", "max_turns", "incomplete",
+         "check_failed")
+REPEATED_FAILURES = 3
+"""Identical failing calls in a row that make a loop (the agent's own RepeatGuard stops there)."""
 _MALFORMED_PREFIXES = ("Unknown tool", "Tool input for", "Bad input for")
 
 
@@ -42,6 +48,8 @@ def classify(run: TaskRun, events: Sequence[Mapping[str, Any]], *, token_limit: 
         return "loop"
     if "max_turns" in statuses or "max_cost" in statuses:
         return "max_turns"
+    if "incomplete" in statuses:
+        return "incomplete"
     return "check_failed"
 
 
@@ -54,4 +62,19 @@ def _mostly_malformed(events: Sequence[Mapping[str, Any]]) -> bool:
 def _looped(events: Sequence[Mapping[str, Any]]) -> bool:
     from once.learn.signals import detect_self_loops
 
-    return bool(detect_self_loops(events))
+    return bool(detect_self_loops(events)) or _repeated_failures(events)
+
+
+def _repeated_failures(events: Sequence[Mapping[str, Any]]) -> bool:
+    calls = {e.get("tool_use_id"): e for e in events if e.get("type") == "tool_call"}
+    run, last = 0, None
+    for event in events:
+        if event.get("type") != "tool_result":
+            continue
+        call = calls.get(event.get("tool_use_id"), {})
+        key = (event.get("name"), repr(call.get("input")), event.get("output")) if event.get("is_error") else None
+        run = run + 1 if key is not None and key == last else (1 if key is not None else 0)
+        last = key
+        if run >= REPEATED_FAILURES:
+            return True
+    return False

@@ -135,3 +135,25 @@ def _named(symbols: list[Symbol], wanted: set[str]) -> list[Symbol]:
 def _outline(symbol: Symbol, lines: list[str]) -> str:
     first = lines[symbol.line - 1].strip() if symbol.line <= len(lines) else symbol.name
     return number_line(symbol.line, first[:160])
+
+
+def render_plain(repo_root: Path, files: list[str], budget_chars: int) -> tuple[str, list[str]]:
+    """Whole files as `path` then a fenced block, best first, within the budget; and the files left out.
+
+    The form small models copy when they write edits as text: no line numbers to strip.
+    """
+    blocks: list[str] = []
+    left_out: list[str] = []
+    used = 0
+    for path in dict.fromkeys(files):
+        text = _read(Path(repo_root), path)
+        if text is None:
+            continue
+        fence = "````" if "```" in text else "```"
+        block = f"{path}\n{fence}\n{text.rstrip(chr(10))}\n{fence}"
+        if used + len(block) + 2 > budget_chars:
+            left_out.append(path)
+            continue
+        blocks.append(block)
+        used += len(block) + 2
+    return "\n\n".join(blocks), left_out

@@ -80,6 +80,8 @@ def build_params(request: ModelRequest) -> dict[str, Any]:
         "max_tokens": request.max_tokens,
         "messages": messages,
     }
+    if request.temperature is not None:
+        params["temperature"] = request.temperature
     if request.system:
         params["system"] = [{"type": "text", "text": request.system, "cache_control": dict(CACHE_CONTROL)}]
     if request.tools:

@@ -52,6 +52,8 @@ class ModelRequest:
     tools: list[dict[str, Any]] = field(default_factory=list)
     """Tool schemas: `{"name", "description", "input_schema"}`."""
     max_tokens: int = 8192
+    temperature: float | None = None
+    """None leaves sampling to the server's default."""
 
 
 @dataclass

@@ -109,6 +109,8 @@ class OpenAIProvider:
         }
         if request.tools:
             body["tools"] = to_openai_tools(request.tools)
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
         if self.stream:
             body["stream_options"] = {"include_usage": True}
         return body

@@ -24,6 +24,10 @@ CASSETTE_VERSION = 1
 
 def load_cassette(path: Path) -> list[dict[str, Any]]:
     """The responses of a cassette file; a clear `CassetteError` for anything wrong."""
+    return _load(path)["responses"]
+
+
+def _load(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -40,7 +44,7 @@ def load_cassette(path: Path) -> list[dict[str, Any]]:
     for index, response in enumerate(responses, 1):
         if not isinstance(response.get("content"), list):
             raise CassetteError(f"cassette {path}: response {index} has no \"content\" list")
-    return responses
+    return data
 
 
 class ReplayProvider:
@@ -50,7 +54,10 @@ class ReplayProvider:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.responses = load_cassette(self.path)
+        data = _load(self.path)
+        self.responses: list[dict[str, Any]] = data["responses"]
+        self.recorded_as: str | None = data.get("provider") if isinstance(data.get("provider"), str) else None
+        """The provider the cassette came from: a replay talks to the model the same way (see profile)."""
         self.position = 0
 
     def complete(self, request: ModelRequest, on_text: TextCallback | None = None) -> ModelResponse:
@@ -75,6 +82,7 @@ class RecordingProvider:
         self.inner = inner
         self.path = Path(path)
         self.name = inner.name
+        self.recorded_as: str | None = getattr(inner, "recorded_as", None) or inner.name
         self.responses: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
         """What each response answered (see `digest`): what a back-test compares."""
@@ -91,8 +99,8 @@ class RecordingProvider:
         return response
 
     def _save(self) -> None:
-        body = json.dumps({"version": CASSETTE_VERSION, "responses": self.responses, "requests": self.requests,
-                           "systems": self.systems}, indent=1)
+        body = json.dumps({"version": CASSETTE_VERSION, "provider": self.recorded_as, "responses": self.responses,
+                           "requests": self.requests, "systems": self.systems}, indent=1)
         try:
             atomic_write_text(self.path, body + "\n")
         except OSError as exc:

@@ -14,6 +14,9 @@ from once.tools.search import search_tool
 
 TOOL_NAMES: tuple[str, ...] = ("list_files", "read_file", "search", "edit_file", "write_file", "run_command")
 READ_ONLY_TOOL_NAMES: tuple[str, ...] = ("list_files", "read_file", "search")
+LEAN_TOOL_NAMES: tuple[str, ...] = ("list_files", "read_file", "edit_file", "write_file", "run_command")
+"""A small model's tools: no search (it reads the files it is shown), no report tool."""
+EDIT_TOOL_NAMES: frozenset[str] = frozenset({"edit_file", "write_file"})
 MODES = ("agent", "plan")
 
 
@@ -23,12 +26,15 @@ def default_tools() -> list[Tool]:
             run_command_tool()]
 
 
-def tools_for_mode(mode: str, *, executing_plan: bool = False, always: Iterable[Tool] = ()) -> list[Tool]:
+def tools_for_mode(mode: str, *, executing_plan: bool = False, always: Iterable[Tool] = (),
+                   lean: bool = False) -> list[Tool]:
     """Plan mode reads only; agent mode gets every tool, and `update_plan` when a plan is being carried out.
 
-    `always` (e.g. `vent`) is offered in every mode, after the others.
+    `always` (e.g. `vent`) is offered in every mode, after the others; `lean` keeps LEAN_TOOL_NAMES.
     """
     tools = default_tools()
+    if lean:
+        tools = [tool for tool in tools if tool.name in LEAN_TOOL_NAMES]
     if mode == "plan":
         return [*(tool for tool in tools if tool.name in READ_ONLY_TOOL_NAMES), *always]
     return [*tools, *([update_plan_tool()] if executing_plan else []), *always]
@@ -46,4 +52,4 @@ def build_registry(
     return registry
 
 
-__all__ = ["MODES", "READ_ONLY_TOOL_NAMES", "TOOL_NAMES", "Tool", "ToolContext", "ToolOutput", "ToolRegistry", "build_registry", "default_tools", "tools_for_mode"]
+__all__ = ["EDIT_TOOL_NAMES", "LEAN_TOOL_NAMES", "MODES", "READ_ONLY_TOOL_NAMES", "TOOL_NAMES", "Tool", "ToolContext", "ToolOutput", "ToolRegistry", "build_registry", "default_tools", "tools_for_mode"]

@@ -57,11 +57,13 @@ class ToolRegistry:
     # Errors that must stop the run rather than become an observation.
     passthrough: tuple[type[BaseException], ...] = ()
 
-    def __init__(self, tools: list[Tool]) -> None:
+    def __init__(self, tools: list[Tool], hidden: frozenset[str] = frozenset()) -> None:
         self.tools = {tool.name: tool for tool in tools}
+        self.hidden = hidden
+        """Tools callable but not offered (edits written as text: a stray edit_file call still works)."""
 
     def schemas(self) -> list[dict[str, Any]]:
-        return [tool.schema() for tool in self.tools.values()]
+        return [tool.schema() for tool in self.tools.values() if tool.name not in self.hidden]
 
     def call(self, name: str, arguments: Any, ctx: ToolContext) -> ToolOutput:
         tool = self.tools.get(name)

@@ -65,7 +65,7 @@ def _snippet(text: str, line: int, new: str) -> str:
     return "\n".join(number_line(n, lines[n - 1], 400) for n in range(first, last + 1))
 
 
-def write_file(ctx: ToolContext, path: str, content: str) -> ToolOutput:
+def write_file(ctx: ToolContext, path: str, content: str, rewrite: bool = False) -> ToolOutput:
     try:
         absolute, rel = ctx.workspace.resolve(path)
         if absolute.is_dir():
@@ -74,6 +74,10 @@ def write_file(ctx: ToolContext, path: str, content: str) -> ToolOutput:
         if blocker is not None:
             return ToolOutput(f"Cannot write '{rel}': '{blocker}' is a file, not a directory.", is_error=True)
         existed = ctx.workspace.exists(path)
+        if existed and not rewrite:
+            refusal = _destructive_overwrite(rel, ctx.workspace.read_bytes(path), content)
+            if refusal:
+                return ToolOutput(refusal, is_error=True)
         ctx.workspace.stage(path, content.encode("utf-8"))
     except Refused as exc:
         return ToolOutput(str(exc), is_error=True)
@@ -85,6 +89,29 @@ def write_file(ctx: ToolContext, path: str, content: str) -> ToolOutput:
     count = len(split_lines(content))
     noun = "line" if count == 1 else "lines"
     return ToolOutput(f"{'Overwrote' if existed else 'Created'} {rel} ({count} {noun}).")
+
+
+KEEP_AT_LEAST = 0.5
+"""A write that keeps less than this share of an existing file's lines needs `rewrite`."""
+_GUARDED_LINES = 6
+"""Files shorter than this (non-blank lines) may be overwritten freely."""
+
+
+def _destructive_overwrite(rel: str, old: bytes, content: str) -> str | None:
+    """Why a write would throw most of an existing file away, or None.
+
+    Small models answer "add a function to dates.py" with a write_file of just that function.
+    """
+    old_lines = [line.strip() for line in old.decode("utf-8", "replace").splitlines() if line.strip()]
+    if len(old_lines) < _GUARDED_LINES:
+        return None
+    new_lines = {line.strip() for line in content.splitlines() if line.strip()}
+    kept = sum(1 for line in old_lines if line in new_lines)
+    if kept >= KEEP_AT_LEAST * len(old_lines):
+        return None
+    return (f"Refused: this would replace '{rel}' and delete {len(old_lines) - kept} of its {len(old_lines)} "
+            "lines. To change part of a file, use edit_file (or add to it); write the complete file, including "
+            "every line you keep, only when you mean to replace it all, and then set rewrite=true.")
 
 
 def _file_in_the_way(ctx: ToolContext, rel: str) -> str | None:
@@ -124,13 +151,16 @@ def write_file_tool() -> Tool:
         name="write_file",
         description=(
             "Create a file, or replace a file's whole content. Parent directories are created. Prefer "
-            "edit_file for changing part of an existing file."
+            "edit_file for changing part of an existing file: a write that would delete most of an existing "
+            "file is refused unless rewrite is true."
         ),
         input_schema={
             "type": "object",
             "properties": {
                 "path": {"type": "string", "description": "File path relative to the repository root."},
                 "content": {"type": "string", "description": "The complete new content of the file."},
+                "rewrite": {"type": "boolean",
+                            "description": "True to replace an existing file even when most of it goes."},
             },
             "required": ["path", "content"],
         },

@@ -89,6 +89,9 @@ def _python_check(root: Path) -> Check | None:
         return Check("tox", "tox", "detected: pyproject.toml [tool.tox]")
     if (root / "noxfile.py").is_file():
         return Check("nox", "nox", "detected: noxfile.py")
+    root_tests = [p for pattern in ("test_*.py", "*_test.py") for p in root.glob(pattern) if p.is_file()]
+    if root_tests:  # small projects keep their tests beside the code
+        return Check("pytest", f"{python} -m pytest -q", "detected: test_*.py at the root")
     return None
 
 

@@ -1,0 +1,124 @@
+"""Landing edits written as text (`once.agent.text_edits`) through the file tools.
+
+Each edit becomes an `edit_file` or `write_file` call, so it gets the same fuzzy
+matching, path confinement, secret refusal and approval as a tool call, and is staged
+with the turn's other edits (they land together and are committed once).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Iterator
+
+from once.agent.text_edits import ParsedEdits, TextEdit
+from once.safety.paths import Refused
+from once.tools.base import ToolContext, ToolOutput
+from once.tools.edit import edit_file, write_file
+from once.tools.read import decode_text
+
+
+@dataclass(frozen=True)
+class TextEditCall:
+    """One text edit as the tool call that lands it (what the event log records)."""
+
+    name: str
+    input: dict[str, Any]
+    edit: TextEdit
+
+
+def as_call(edit: TextEdit, ctx: ToolContext) -> TextEditCall:
+    if not edit.path:
+        holders = locate(edit.search, ctx)
+        if len(holders) == 1:
+            edit = replace(edit, path=holders[0])
+        elif edit.previous_path:
+            edit = replace(edit, path=edit.previous_path)
+    if edit.kind == "whole":
+        return TextEditCall("write_file", {"path": edit.path, "content": edit.replace}, edit)
+    if not edit.search.strip():
+        return TextEditCall("write_file", {"path": edit.path, "append": edit.replace}, edit)
+    return TextEditCall("edit_file", {"path": edit.path, "old_string": edit.search, "new_string": edit.replace},
+                        edit)
+
+
+MAX_SCANNED_FILES = 2_000
+MAX_SCANNED_BYTES = 256_000
+
+
+def locate(search: str, ctx: ToolContext) -> list[str]:
+    """The files whose text holds `search` (its lines, ignoring indentation): for a block with no file name."""
+    wanted = [line.strip() for line in search.splitlines() if line.strip()]
+    if not wanted:
+        return []
+    found: list[str] = []
+    root = ctx.workspace.root
+    for count, path in enumerate(_repo_files(root)):
+        if count >= MAX_SCANNED_FILES:
+            break
+        try:
+            data = path.read_bytes() if path.stat().st_size <= MAX_SCANNED_BYTES else b""
+        except OSError:
+            continue
+        text = decode_text(data) if data else None
+        if text is not None and _holds(text, wanted):
+            found.append(path.relative_to(root).as_posix())
+    return found
+
+
+def _repo_files(root: Path) -> Iterator[Path]:
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d != ".git" and not d.startswith((".", "__pycache__", "node_modules")))
+        for name in sorted(files):
+            yield Path(folder) / name
+
+
+def _holds(text: str, wanted: list[str]) -> bool:
+    lines = [line.strip() for line in text.splitlines()]
+    size = len(wanted)
+    return any(lines[i:i + size] == wanted for i in range(len(lines) - size + 1))
+
+
+def apply_call(call: TextEditCall, ctx: ToolContext) -> ToolOutput:
+    edit = call.edit
+    if not edit.path:
+        return ToolOutput("A SEARCH/REPLACE block had no file name on the line above it, and its SEARCH text was "
+                          "not found in exactly one file. Write the file's path on the line above SEARCH.",
+                          is_error=True)
+    if call.name == "edit_file":
+        return edit_file(ctx, edit.path, edit.search, edit.replace)
+    if "append" in call.input:
+        return _append(ctx, edit.path, edit.replace)
+    return write_file(ctx, edit.path, edit.replace)
+
+
+def _append(ctx: ToolContext, path: str, text: str) -> ToolOutput:
+    """An empty SEARCH: add to the end of the file, or create it."""
+    try:
+        exists = ctx.workspace.exists(path)
+        old = decode_text(ctx.workspace.read_bytes(path)) if exists else ""
+    except (Refused, OSError):
+        return write_file(ctx, path, text)  # it says why the path cannot be written
+    if old is None:
+        return ToolOutput(f"'{path}' is a binary file; it cannot be edited as text.", is_error=True)
+    if not exists or not old.strip():
+        return write_file(ctx, path, text.rstrip("\n") + "\n")
+    joined = old.rstrip("\n") + "\n\n" + text.strip("\n") + "\n"
+    output = write_file(ctx, path, joined)
+    if output.is_error:
+        return output
+    return ToolOutput(f"Added {len(text.strip(chr(10)).splitlines())} lines at the end of {path}.")
+
+
+def render_outcomes(parsed: ParsedEdits, outcomes: list[tuple[TextEditCall, ToolOutput]]) -> str:
+    """What the model is told about the edits in its reply."""
+    lines = ["Edits in your reply:"]
+    for call, output in outcomes:
+        mark = "FAILED" if output.is_error else "applied"
+        lines.append(f"- {call.edit.path}: {mark}. {output.text}")
+    lines += [f"- not applied: {problem}" for problem in parsed.problems]
+    if any(output.is_error for _, output in outcomes) or parsed.problems:
+        lines.append("Only the applied edits landed. Fix the failed ones: the SEARCH part must copy the current "
+                     "lines of the file exactly, and a block needs its file name on the line above it.")
+    return "\n".join(lines)

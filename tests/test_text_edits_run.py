@@ -1,0 +1,128 @@
+"""Edits written as text, landed by a real run against a local fake OpenAI-compatible server:
+exact, fuzzy, ambiguous and malformed blocks, whole files, the lean request itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from once.agent.runner import RunRequest, run_once
+from once.config import load_settings
+from once.providers.openai import OpenAIProvider
+from once.store import Store
+from once.vcs import GitRepo
+from tests.conftest import git, make_repo
+from tests.fakes.openai_server import FakeOpenAIServer, completion
+
+FILES = {
+    "app/hello.py": 'def greet(name):\n    return "hello " + name\n\n\ndef bye():\n    return "bye"\n',
+    "app/twice.py": "x = 1\ny = 2\nx = 1\n",
+    "README.md": "# demo\n",
+}
+
+
+def run_lean(repo: Path, tmp_path: Path, script: list[Any], prompt: str = "Make greet shout in app/hello.py",
+             **flags: Any) -> tuple[Any, list[Any], FakeOpenAIServer]:
+    events: list[Any] = []
+    with FakeOpenAIServer(script) as server:
+        provider = OpenAIProvider(server.base_url, retry_backoff=0, max_retries=0)
+        settings = load_settings(repo, env={}, flags={"provider": "openai", "model": "qwen", "max_turns": 6,
+                                                       "small_model": "qwen", **flags})
+        with Store(tmp_path / "db") as store:
+            result = run_once(RunRequest(prompt=prompt, sinks=[events.append]), repo=GitRepo.open(repo),
+                              settings=settings, provider=provider, store=store)
+    return result, events, server
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "repo", FILES)
+
+
+SHOUT = ('app/hello.py\n<<<<<<< SEARCH\n    return "hello " + name\n=======\n    return "HELLO " + name.upper()\n'
+         ">>>>>>> REPLACE\n\nI made greet shout.")
+
+
+def test_an_exact_block_lands_as_one_commit_and_the_reply_is_the_answer(repo: Path, tmp_path: Path) -> None:
+    result, events, server = run_lean(repo, tmp_path, [completion(SHOUT)])
+    assert result.status == "done" and result.turns == 1
+    assert 'return "HELLO " + name.upper()' in (repo / "app/hello.py").read_text()
+    assert git(repo, "log", "--format=%s", "-1").strip().startswith("agent:")
+    assert git(repo, "status", "--porcelain").strip() == ""
+    calls = [e for e in events if e.type == "tool_call"]
+    assert [(c.name, c.input["written_as"]) for c in calls] == [("edit_file", "text")]
+    # The lean request: no tools offered, greedy sampling, the file shown whole and unnumbered.
+    body = server.requests[0].body
+    assert "tools" not in body and body["temperature"] == 0
+    first = body["messages"][1]["content"]
+    first = first if isinstance(first, str) else "".join(part["text"] for part in first)
+    assert 'app/hello.py\n```\ndef greet(name):\n    return "hello " + name' in first
+    assert "<<<<<<< SEARCH" in body["messages"][0]["content"]
+
+
+def test_a_block_with_other_indentation_lands_reindented(repo: Path, tmp_path: Path) -> None:
+    fuzzy = 'app/hello.py\n<<<<<<< SEARCH\nreturn "bye"\n=======\nreturn "see you"\n>>>>>>> REPLACE\n'
+    result, _, _ = run_lean(repo, tmp_path, [completion(fuzzy)], prompt="Change bye to say see you")
+    assert result.status == "done"
+    assert '\n    return "see you"\n' in (repo / "app/hello.py").read_text()
+
+
+def test_an_ambiguous_block_is_refused_and_the_model_told_why(repo: Path, tmp_path: Path) -> None:
+    ambiguous = "app/twice.py\n<<<<<<< SEARCH\nx = 1\n=======\nx = 3\n>>>>>>> REPLACE\n"
+    fixed = "app/twice.py\n<<<<<<< SEARCH\ny = 2\nx = 1\n=======\ny = 2\nx = 3\n>>>>>>> REPLACE\n"
+    result, _, server = run_lean(repo, tmp_path, [completion(ambiguous), completion(fixed)],
+                                 prompt="Set the second x in app/twice.py to 3")
+    assert result.status == "done" and result.turns == 2
+    assert (repo / "app/twice.py").read_text() == "x = 1\ny = 2\nx = 3\n"
+    told = server.requests[1].body["messages"][-1]["content"]
+    told = told if isinstance(told, str) else "".join(part["text"] for part in told)
+    assert "app/twice.py: FAILED" in told and "occurs 2 times" in told
+
+
+def test_a_malformed_block_changes_nothing_and_is_reported(repo: Path, tmp_path: Path) -> None:
+    broken = 'app/hello.py\n<<<<<<< SEARCH\n    return "hello " + name\n=======\n    return "HELLO"\n'
+    result, _, server = run_lean(repo, tmp_path, [completion(broken), completion("Sorry, I cannot."),
+                                                  completion("I cannot.")])
+    assert result.status == "incomplete"
+    assert (repo / "app/hello.py").read_text() == FILES["app/hello.py"]
+    told = server.requests[1].body["messages"][-1]["content"]
+    told = told if isinstance(told, str) else "".join(part["text"] for part in told)
+    assert "not applied: app/hello.py: a block with no >>>>>>> REPLACE line" in told
+
+
+def test_whole_files_create_and_rewrite_but_never_gut_a_file(repo: Path, tmp_path: Path) -> None:
+    (repo / "app/big.py").write_text("".join(f"def f{i}():\n    return {i}\n\n\n" for i in range(8)))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "big")
+    reply = ("app/cli.py\n```python\nimport sys\n\n\ndef main():\n    print(sys.argv)\n```\n\n"
+             "app/big.py\n```python\ndef g():\n    return 0\n```\n")
+    result, events, server = run_lean(repo, tmp_path, [completion(reply), completion("Done.")],
+                                      prompt="Create app/cli.py and add g to app/big.py", edit_format="whole")
+    assert (repo / "app/cli.py").read_text() == "import sys\n\n\ndef main():\n    print(sys.argv)\n"
+    assert "def f7" in (repo / "app/big.py").read_text(), "a whole file that drops most lines is refused"
+    refused = [e for e in events if e.type == "tool_result" and e.is_error]
+    assert len(refused) == 1 and "delete" in refused[0].output and "app/big.py" in refused[0].output
+    assert "app/cli.py" in result.files_changed and "app/big.py" not in result.files_changed
+    assert "<<<<<<<" not in server.requests[0].body["messages"][0]["content"], "the whole-file prompt"
+
+
+def test_an_empty_search_appends_and_a_nameless_block_finds_its_file(repo: Path, tmp_path: Path) -> None:
+    reply = ('app/hello.py\n<<<<<<< SEARCH\n=======\ndef wave():\n    return "o/"\n>>>>>>> REPLACE\n\n'
+             '<<<<<<< SEARCH\ny = 2\n=======\ny = 20\n>>>>>>> REPLACE\n')
+    result, _, _ = run_lean(repo, tmp_path, [completion(reply)], prompt="Add wave() and set y to 20")
+    assert result.status == "done"
+    assert (repo / "app/hello.py").read_text().endswith('return "bye"\n\n\ndef wave():\n    return "o/"\n') is False
+    assert (repo / "app/hello.py").read_text().endswith('return "bye"\n\ndef wave():\n    return "o/"\n')
+    assert (repo / "app/twice.py").read_text() == "x = 1\ny = 20\nx = 1\n"
+
+
+def test_a_secret_in_a_text_edit_is_refused_like_a_tool_edit(repo: Path, tmp_path: Path) -> None:
+    key = "sk-ant-api03-" + "A1b2C3d4E5f6G7h8" * 6
+    reply = f'app/conf.py\n<<<<<<< SEARCH\n=======\nKEY = "{key}"\n>>>>>>> REPLACE\n'
+    result, events, _ = run_lean(repo, tmp_path, [completion(reply), completion("ok"), completion("ok")],
+                                 prompt="Add the API key to app/conf.py")
+    assert not (repo / "app/conf.py").exists()
+    assert any(e.type == "tool_result" and e.is_error and "secret" in e.output for e in events)
+    assert result.status == "incomplete"
