@@ -75,6 +75,12 @@ def test_prose_and_unlabelled_code_are_not_edits() -> None:
     assert parse_text_edits("").edits == []
 
 
+def test_unnamed_code_that_defines_something_is_kept_to_be_placed_by_name() -> None:
+    parsed = parse_text_edits("Fixed:\n```python\ndef median(v):\n    return 1\n```\n")
+    assert parsed.edits == [TextEdit("", "snippet", replace="def median(v):\n    return 1\n", previous_path=".py")]
+    assert parse_text_edits("```bash\ndef() { :; }\n```\n").edits == []
+
+
 def test_an_unclosed_whole_file_block_is_not_an_edit() -> None:
     # A reply cut off mid-file must not write half a file.
     assert parse_text_edits("cli.py\n```python\nimport sys\n\ndef main(").edits == []

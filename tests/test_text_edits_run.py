@@ -92,20 +92,38 @@ def test_a_malformed_block_changes_nothing_and_is_reported(repo: Path, tmp_path:
     assert "not applied: app/hello.py: a block with no >>>>>>> REPLACE line" in told
 
 
-def test_whole_files_create_and_rewrite_but_never_gut_a_file(repo: Path, tmp_path: Path) -> None:
+def test_whole_files_create_merge_definitions_and_never_gut_a_file(repo: Path, tmp_path: Path) -> None:
     (repo / "app/big.py").write_text("".join(f"def f{i}():\n    return {i}\n\n\n" for i in range(8)))
+    (repo / "app/consts.py").write_text("".join(f"C{i} = {i}\n" for i in range(8)))
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "big")
     reply = ("app/cli.py\n```python\nimport sys\n\n\ndef main():\n    print(sys.argv)\n```\n\n"
-             "app/big.py\n```python\ndef g():\n    return 0\n```\n")
+             "app/big.py\n```python\ndef f7():\n    return 70\n\n\ndef g():\n    return 0\n```\n\n"
+             "app/consts.py\n```python\nC9 = 9\n```\n")
     result, events, server = run_lean(repo, tmp_path, [completion(reply), completion("Done.")],
-                                      prompt="Create app/cli.py and add g to app/big.py", edit_format="whole")
+                                      prompt="Create app/cli.py, add g to app/big.py, C9 to consts",
+                                      edit_format="whole")
     assert (repo / "app/cli.py").read_text() == "import sys\n\n\ndef main():\n    print(sys.argv)\n"
-    assert "def f7" in (repo / "app/big.py").read_text(), "a whole file that drops most lines is refused"
+    big = (repo / "app/big.py").read_text()
+    assert "def f0():" in big and "def f7():\n    return 70\n" in big and big.endswith("def g():\n    return 0\n")
+    assert (repo / "app/consts.py").read_text().startswith("C0 = 0\n"), "a block that is not definitions is refused"
     refused = [e for e in events if e.type == "tool_result" and e.is_error]
-    assert len(refused) == 1 and "delete" in refused[0].output and "app/big.py" in refused[0].output
-    assert "app/cli.py" in result.files_changed and "app/big.py" not in result.files_changed
+    assert len(refused) == 1 and "delete" in refused[0].output and "app/consts.py" in refused[0].output
+    merged = [e for e in events if e.type == "tool_result" and e.output.startswith("Merged into app/big.py")]
+    assert merged and "replaced f7" in merged[0].output and "added g" in merged[0].output
     assert "<<<<<<<" not in server.requests[0].body["messages"][0]["content"], "the whole-file prompt"
+
+
+def test_an_unnamed_code_block_replaces_the_definition_of_the_same_name(repo: Path, tmp_path: Path) -> None:
+    reply = 'The fix:\n```python\ndef bye():\n    return "goodbye"\n```\nThat is all.'
+    result, events, _ = run_lean(repo, tmp_path, [completion(reply)], prompt="Make bye say goodbye")
+    assert result.status == "done"
+    assert (repo / "app/hello.py").read_text() == FILES["app/hello.py"].replace('"bye"', '"goodbye"')
+    # A block defining nothing the repository has is not applied anywhere.
+    result, events, _ = run_lean(repo, tmp_path, [completion('```python\ndef nowhere():\n    pass\n```'),
+                                                  completion("ok"), completion("ok")], prompt="Add nowhere()")
+    assert result.status == "incomplete"
+    assert any(e.type == "tool_result" and "no file defines nowhere" in e.output for e in events)
 
 
 def test_an_empty_search_appends_and_a_nameless_block_finds_its_file(repo: Path, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ beyond choosing the session and recording the run.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -166,12 +167,27 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
         checks = detect_checks(repo.root, settings.verify.test_command, settings.verify.lint_command)
         verifier = Verifier(checks, settings.verify, repo.root, context.command_env or {}, recorder,
                             permit=_check_permit(settings, gate), cancel=request.cancel)
+    if profile.lean and verifier is not None and not history and _FAILURE_WORDS.search(request.prompt):
+        _attach_baseline(verifier, assembly)
     compactor = Compactor(settings.context_budget, small=request.small,
                           reinject=_reinjector(assembly.context_block, mode_block, progress))
     loop = AgentLoop(config, provider, turns, recorder, history=history, on_text=request.on_text,
                      finalize=_finalizer(request, repo.root, verifier, progress), compactor=compactor,
                      verifier=verifier, small_costs=request.small if isinstance(request.small, SmallModel) else None)
     return loop, assembly.first_blocks
+
+
+_FAILURE_WORDS = re.compile(r"\b(fail\w*|error\w*|traceback|exception|crash\w*|broken|bug\w*|test\w*)\b",
+                            re.IGNORECASE)
+
+
+def _attach_baseline(verifier: Verifier, assembly: Any) -> None:
+    """Lean, and the task is about a failure: run the checks first and show what fails, so a small
+    model starts from the error instead of guessing (it cannot run commands itself)."""
+    feedback = verifier.baseline()
+    text = (f"The project's checks, run before you start:\n\n{feedback}" if feedback
+            else "The project's checks pass before you start.")
+    assembly.first_blocks.append({"type": "text", "text": text})
 
 
 def _vent_tool(request: RunRequest, root: Path, settings: Settings, store: Store, recorder: Recorder) -> Tool:

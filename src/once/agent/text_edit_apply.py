@@ -8,6 +8,7 @@ with the turn's other edits (they land together and are committed once).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator
@@ -15,8 +16,9 @@ from typing import Any, Iterator
 from once.agent.text_edits import ParsedEdits, TextEdit
 from once.safety.paths import Refused
 from once.tools.base import ToolContext, ToolOutput
-from once.tools.edit import edit_file, write_file
-from once.tools.read import decode_text
+from once.agent.snippet_merge import merge_definitions, top_definitions
+from once.tools.edit import DESTRUCTIVE_PREFIX, edit_file, write_file
+from once.tools.read import decode_text, read_text
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class TextEditCall:
 
 
 def as_call(edit: TextEdit, ctx: ToolContext) -> TextEditCall:
+    if edit.kind == "snippet":
+        return TextEditCall("edit_file", {"path": "", "merge": edit.replace}, edit)
     if not edit.path:
         holders = locate(edit.search, ctx)
         if len(holders) == 1:
@@ -82,6 +86,8 @@ def _holds(text: str, wanted: list[str]) -> bool:
 
 def apply_call(call: TextEditCall, ctx: ToolContext) -> ToolOutput:
     edit = call.edit
+    if edit.kind == "snippet":
+        return _merge_snippet(ctx, edit)
     if not edit.path:
         return ToolOutput("A SEARCH/REPLACE block had no file name on the line above it, and its SEARCH text was "
                           "not found in exactly one file. Write the file's path on the line above SEARCH.",
@@ -90,7 +96,62 @@ def apply_call(call: TextEditCall, ctx: ToolContext) -> ToolOutput:
         return edit_file(ctx, edit.path, edit.search, edit.replace)
     if "append" in call.input:
         return _append(ctx, edit.path, edit.replace)
-    return write_file(ctx, edit.path, edit.replace)
+    output = write_file(ctx, edit.path, edit.replace)
+    if output.is_error and output.text.startswith(DESTRUCTIVE_PREFIX):
+        return _merge_into(ctx, edit.path, edit.replace) or output
+    return output
+
+
+def _merge_into(ctx: ToolContext, path: str, snippet: str) -> ToolOutput | None:
+    """A block holding only some definitions of `path`, merged into it; None when it is not that."""
+    loaded = read_text(ctx, path, "edit_file")
+    if isinstance(loaded, ToolOutput):
+        return None
+    rel, old = loaded
+    merge = merge_definitions(rel, old, snippet)
+    if merge is None:
+        return None
+    output = write_file(ctx, rel, merge.text)
+    if output.is_error:
+        return output
+    parts = [f"replaced {', '.join(merge.replaced)}" if merge.replaced else "",
+             f"added {', '.join(merge.added)} at the end" if merge.added else ""]
+    return ToolOutput(f"Merged into {rel}: {'; '.join(p for p in parts if p)} (the block held only part of the "
+                      "file, so the rest of it was kept).")
+
+
+def _merge_snippet(ctx: ToolContext, edit: TextEdit) -> ToolOutput:
+    """Unnamed code: the one file that defines its first definition gets it."""
+    names = [s.name for s in top_definitions(f"block{edit.previous_path}", edit.replace)]
+    if not names:
+        return ToolOutput(_UNNAMED, is_error=True)
+    holders = [path for path in _defining(ctx, names[0], edit.previous_path)]
+    if len(holders) != 1:
+        where = f"{len(holders)} files define {names[0]}" if holders else f"no file defines {names[0]}"
+        return ToolOutput(f"{_UNNAMED} ({where}).", is_error=True)
+    return _merge_into(ctx, holders[0], edit.replace) or ToolOutput(_UNNAMED, is_error=True)
+
+
+_UNNAMED = ("A code block had no file name on the line above it, so it was not applied. Write the file's path on "
+            "its own line above the block")
+
+
+def _defining(ctx: ToolContext, name: str, suffix: str) -> list[str]:
+    pattern = re.compile(rf"^\s*(?:async\s+)?(?:def|class|function)\s+{re.escape(name)}\b", re.MULTILINE)
+    found = []
+    root = ctx.workspace.root
+    for count, path in enumerate(_repo_files(root)):
+        if count >= MAX_SCANNED_FILES:
+            break
+        if path.suffix != suffix:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8") if path.stat().st_size <= MAX_SCANNED_BYTES else ""
+        except (OSError, UnicodeDecodeError):
+            continue
+        if pattern.search(text):
+            found.append(path.relative_to(root).as_posix())
+    return found
 
 
 def _append(ctx: ToolContext, path: str, text: str) -> ToolOutput:
@@ -116,7 +177,7 @@ def render_outcomes(parsed: ParsedEdits, outcomes: list[tuple[TextEditCall, Tool
     lines = ["Edits in your reply:"]
     for call, output in outcomes:
         mark = "FAILED" if output.is_error else "applied"
-        lines.append(f"- {call.edit.path}: {mark}. {output.text}")
+        lines.append(f"- {call.edit.path or 'a code block'}: {mark}. {output.text}")
     lines += [f"- not applied: {problem}" for problem in parsed.problems]
     if any(output.is_error for _, output in outcomes) or parsed.problems:
         lines.append("Only the applied edits landed. Fix the failed ones: the SEARCH part must copy the current "

@@ -32,6 +32,10 @@ _FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([^`\s]*)\s*(.*?)\s*$")
 _PATHLIKE = re.compile(r"^(?![-/])[^\s`'\"<>|*?:]*[^\s`'\"<>|*?:.]\.[A-Za-z0-9_+-]{1,10}$|^[\w.-]+/[^\s`'\"<>|*?]+$")
 _BACKTICKED = re.compile(r"`([^`\n]+)`")
 _LABEL_PREFIX = re.compile(r"^(?:file(?:name)?|path|in|update|updated|create|new file)\s*[:=]?\s*", re.IGNORECASE)
+_CODE_LANGUAGES = {"python": ".py", "py": ".py", "python3": ".py", "javascript": ".js", "js": ".js",
+                   "jsx": ".jsx", "typescript": ".ts", "ts": ".ts", "tsx": ".tsx", "mjs": ".mjs"}
+"""Fence languages whose unnamed blocks may be definitions to merge (value: the file suffix)."""
+_DEFINES = re.compile(r"^(?:async\s+)?(?:def|class|function)\s+\w")
 _LOOKBACK = 3
 """Lines above a block searched for its file name."""
 
@@ -40,7 +44,9 @@ _LOOKBACK = 3
 class TextEdit:
     path: str
     kind: str
-    """"replace" (a SEARCH/REPLACE block; empty search appends or creates) or "whole" (a whole file)."""
+    """"replace" (a SEARCH/REPLACE block; empty search appends or creates), "whole" (a whole file),
+    or "snippet" (unnamed code: definitions merged into the file that has them; previous_path holds
+    the language's file suffix)."""
     search: str = ""
     replace: str = ""
     """The new text; for "whole" the file's complete content."""
@@ -87,6 +93,10 @@ def parse_text_edits(text: str, exists: Exists | None = None) -> ParsedEdits:
             if path and end < len(lines):
                 parsed.edits.append(TextEdit(path, "whole", replace="\n".join(body) + "\n"))
                 last_path = path
+            elif end < len(lines) and fence.group(2).lower() in _CODE_LANGUAGES and any(map(_DEFINES.match, body)):
+                # No file name: a definition the model rewrote; placed by its name when applied.
+                parsed.edits.append(TextEdit("", "snippet", replace="\n".join(body) + "\n",
+                                             previous_path=_CODE_LANGUAGES[fence.group(2).lower()]))
             i = end + 1
             continue
         i += 1

@@ -61,6 +61,15 @@ class Verifier:
         self.failures += 1  # it stopped without fixing what failed: that attempt failed too
         return _feedback(failed)
 
+    def baseline(self) -> str | None:
+        """The checks before any edit (turn 0): their failures, or None. Not counted as a fix attempt."""
+        if not self.active:
+            return None
+        feedback = self._check(0)
+        self.failures = 0
+        self.failed_runs = []
+        return feedback
+
     def _check(self, turn: int) -> str | None:
         self.changed_since_check = False
         allowed = []

@@ -91,6 +91,7 @@ def write_file(ctx: ToolContext, path: str, content: str, rewrite: bool = False)
     return ToolOutput(f"{'Overwrote' if existed else 'Created'} {rel} ({count} {noun}).")
 
 
+DESTRUCTIVE_PREFIX = "Refused: this would replace"
 KEEP_AT_LEAST = 0.5
 """A write that keeps less than this share of an existing file's lines needs `rewrite`."""
 _GUARDED_LINES = 6
@@ -109,7 +110,7 @@ def _destructive_overwrite(rel: str, old: bytes, content: str) -> str | None:
     kept = sum(1 for line in old_lines if line in new_lines)
     if kept >= KEEP_AT_LEAST * len(old_lines):
         return None
-    return (f"Refused: this would replace '{rel}' and delete {len(old_lines) - kept} of its {len(old_lines)} "
+    return (f"{DESTRUCTIVE_PREFIX} '{rel}' and delete {len(old_lines) - kept} of its {len(old_lines)} "
             "lines. To change part of a file, use edit_file (or add to it); write the complete file, including "
             "every line you keep, only when you mean to replace it all, and then set rewrite=true.")
 

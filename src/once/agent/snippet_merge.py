@@ -1,0 +1,71 @@
+"""Merging a code block that holds only some definitions of a file into that file.
+
+Small models answer "add is_leap to dates.py" or "fix median" with the function alone, as if
+it were the whole file. Each top-level definition in the block replaces the one of the same
+name in the file, or is added at the end; imports the file lacks go on top. Anything else in
+the block (a statement, a call) makes it not a definitions-only block, and nothing is merged.
+Pure: text in, text out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from once.index.symbols import Symbol, extract
+
+_TOP_KINDS = frozenset({"function", "class"})
+_IMPORT = re.compile(r"^(import\s|from\s+\S+\s+import\s|const\s+\w+\s*=\s*require\(|import\s*\{)")
+_IGNORABLE = re.compile(r"^\s*(#.*|//.*)?$")
+
+
+@dataclass(frozen=True)
+class Merge:
+    text: str
+    replaced: list[str]
+    added: list[str]
+
+
+def top_definitions(path: str, text: str) -> list[Symbol]:
+    symbols = extract(path, text.encode("utf-8")).symbols
+    return [s for s in symbols if s.kind in _TOP_KINDS and "." not in s.name]
+
+
+def merge_definitions(path: str, old: str, snippet: str) -> Merge | None:
+    """`old` with the snippet's definitions merged in, or None when the snippet is not definitions only."""
+    new_defs = top_definitions(path, snippet)
+    if not new_defs:
+        return None
+    lines = snippet.splitlines()
+    covered = {n for s in new_defs for n in range(s.line, s.end_line + 1)}
+    imports = []
+    for number, line in enumerate(lines, 1):
+        if number in covered or _IGNORABLE.match(line):
+            continue
+        if _IMPORT.match(line):
+            imports.append(line)
+            continue
+        return None  # a statement outside any definition: not ours to place
+    old_lines = old.splitlines()
+    by_name = {s.name: s for s in top_definitions(path, old)}
+    replaced: list[str] = []
+    added: list[str] = []
+    appended: list[list[str]] = []
+    spans = []
+    for symbol in new_defs:
+        body = lines[symbol.line - 1:symbol.end_line]
+        target = by_name.get(symbol.name)
+        if target is None:
+            added.append(symbol.name)
+            appended.append(body)
+        else:
+            replaced.append(symbol.name)
+            spans.append((target.line, target.end_line, body))
+    for first, last, body in sorted(spans, reverse=True):
+        old_lines[first - 1:last] = body
+    missing = [line for line in imports if line not in old_lines]
+    merged = "\n".join([*missing, *old_lines]).rstrip("\n") + "\n"
+    if appended:
+        gap = "\n\n\n" if path.endswith(".py") else "\n\n"  # PEP 8's two blank lines between definitions
+        merged = merged.rstrip("\n") + gap + gap.join("\n".join(body) for body in appended) + "\n"
+    return Merge(merged, replaced, added)
