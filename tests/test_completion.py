@@ -138,3 +138,13 @@ def test_write_file_will_not_gut_a_file_unless_asked(cli, tmp_path: Path) -> Non
     assert outputs[0]["is_error"] and "delete 15 of its 16 lines" in outputs[0]["output"]
     assert "rewrite=true" in outputs[0]["output"]
     assert not outputs[1]["is_error"] and (repo / "dates.py").read_text() == "X = 1\n"
+
+
+def test_a_model_that_fumbles_tool_calls_may_write_its_edit_as_text(cli, repo: Path, tmp_path: Path) -> None:
+    bad = [message([tool_use_block(f"t{i}", "edit", {"file": "util.py"})], stop_reason="tool_use") for i in range(3)]
+    whole = message("util.py\n```python\ndef helper():\n    return 2\n```\n")
+    result = run(cli, repo, tmp_path, [*bad, whole], "Make helper return 2", "-o", "stream-json")
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert any(e["type"] == "warning" and "malformed tool calls" in e["message"] for e in events)
+    assert result.code == 0 and events[-1]["status"] == "done"
+    assert (repo / "util.py").read_text() == "def helper():\n    return 2\n"

@@ -9,13 +9,17 @@ from typing import Any, Callable
 from once.agent.compactor import Compactor
 from once.agent.completion import RepeatGuard, missing_work
 from once.agent.text_edits import ParsedEdits, parse_text_edits
+
+MALFORMED = ("Unknown tool", "Tool input for", "Bad input for")
+"""How the registry's answers to a malformed call begin."""
 from once.agent.recorder import Recorder
 from once.agent.small import SmallModel
 from once.agent.verifier import Verifier
 from once.agent.result import CommitInfo, RunResult
 from once.agent.turn import TurnRunner
 from once.errors import ModelOutputError, OnceError
-from once.events import ErrorEvent, ModelRequest as ModelRequestEvent
+from once.agent.prompt import EDIT_INSTRUCTIONS
+from once.events import ErrorEvent, ModelRequest as ModelRequestEvent, WarningEvent
 from once.events import ModelResponse as ModelResponseEvent
 from once.events import RunFinished, UserMessage
 from once.providers.base import ModelRequest, ModelResponse, Provider, TextCallback, Usage
@@ -40,6 +44,8 @@ class RunConfig:
     temperature: float | None = None
     text_edits: bool = False
     """Read SEARCH/REPLACE blocks and whole-file blocks in the model's replies as edits."""
+    switch_after_malformed: int = 3
+    """Malformed tool calls (or unparseable replies) before a tools-format run also accepts text edits."""
 
 
 class AgentLoop:
@@ -77,6 +83,7 @@ class AgentLoop:
         self.last_text = ""
         self.output_errors = 0
         self.repeats = RepeatGuard()
+        self.malformed = 0
         self.nudged = False
         self.stop_note = ""
         """Why the run ended incomplete, added to its result."""
@@ -133,6 +140,8 @@ class AgentLoop:
                 self._add_user_content([{"type": "text", "text": feedback}])
                 if self.verifier and self.verifier.exhausted:
                     return "checks_failed"
+            self._count_malformed(sum(1 for r in outcome.results if r.get("is_error")
+                                      and str(r.get("content", "")).startswith(MALFORMED)))
             hint, stop = self.repeats.observe(outcome.repeats, bool(outcome.changed))
             if stop is not None:
                 self.stop_note = f"Stopped: {stop}"
@@ -144,6 +153,18 @@ class AgentLoop:
                 status = self._at_stop()
                 if status is not None:
                     return status
+
+    def _count_malformed(self, count: int) -> None:
+        """A model that keeps fumbling tool calls is offered edits written as text (and keeps its tools)."""
+        self.malformed += count
+        if self.config.text_edits or self.malformed < self.config.switch_after_malformed:
+            return
+        self.config.text_edits = True
+        self.repeats.counts = {}  # a new way to edit: the old failures say nothing about it
+        self.recorder.emit(WarningEvent(run_id=self.run_id, message=(
+            f"{self.malformed} malformed tool calls: edits written as text are accepted from now on")))
+        self._add_user_content([{"type": "text", "text": "Your tool calls keep failing. You can also edit by "
+                                 "writing the change in your reply instead:\n\n" + EDIT_INSTRUCTIONS["whole"]}])
 
     def _text_edits(self, text: str) -> ParsedEdits | None:
         """The edits written in a reply's text, when the run reads them; None when there are none."""
@@ -182,6 +203,7 @@ class AgentLoop:
             response = self._call_model()
         except ModelOutputError as exc:
             self.output_errors += 1
+            self._count_malformed(1)
             if self.output_errors >= self.config.max_output_errors:
                 raise
             self.recorder.emit(ErrorEvent(run_id=self.run_id, kind="model_output", message=exc.message))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from once.config import Settings
 
-LOCAL_EDIT_FORMAT = "blocks"
+LOCAL_EDIT_FORMAT = "whole"
 """The measured default for OpenAI-compatible servers."""
 TEXT_FORMATS = ("blocks", "whole")
 LEAN_MAX_TOKENS = 4096
