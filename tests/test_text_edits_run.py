@@ -144,3 +144,15 @@ def test_a_secret_in_a_text_edit_is_refused_like_a_tool_edit(repo: Path, tmp_pat
     assert not (repo / "app/conf.py").exists()
     assert any(e.type == "tool_result" and e.is_error and "secret" in e.output for e in events)
     assert result.status == "incomplete"
+
+
+def test_a_nameless_block_never_lands_outside_the_repository(repo: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.py"
+    outside.write_text("def secret_helper():\n    return 1\n")
+    (repo / "link.py").symlink_to(outside)
+    reply = "```python\ndef secret_helper():\n    return 2\n```\n"
+    result, events, _ = run_lean(repo, tmp_path, [completion(reply), completion("ok"), completion("ok")],
+                                 prompt="Make secret_helper return 2")
+    assert outside.read_text() == "def secret_helper():\n    return 1\n"
+    assert result.status == "incomplete"
+    assert any(e.type == "tool_result" and "no file defines secret_helper" in e.output for e in events)

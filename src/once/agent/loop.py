@@ -16,7 +16,7 @@ from once.agent.recorder import Recorder
 from once.agent.small import SmallModel
 from once.agent.verifier import Verifier
 from once.agent.result import CommitInfo, RunResult
-from once.agent.turn import TurnRunner
+from once.agent.turn import TurnOutcome, TurnRunner
 from once.errors import ModelOutputError, OnceError
 from once.agent.prompt import EDIT_INSTRUCTIONS
 from once.events import ErrorEvent, ModelRequest as ModelRequestEvent, WarningEvent
@@ -132,27 +132,31 @@ class AgentLoop:
                     return status
                 continue
             outcome = self.turns.run(self.turn, response, self.recorder, text_edits)
-            self.commits.extend(outcome.commits)
-            self.changed.extend(outcome.changed)
-            self._add_user_content(outcome.results)
-            feedback = self.verifier.after_turn(self.turn, bool(outcome.changed)) if self.verifier else None
-            if feedback is not None:
-                self._add_user_content([{"type": "text", "text": feedback}])
-                if self.verifier and self.verifier.exhausted:
-                    return "checks_failed"
-            self._count_malformed(sum(1 for r in outcome.results if r.get("is_error")
-                                      and str(r.get("content", "")).startswith(MALFORMED)))
-            hint, stop = self.repeats.observe(outcome.repeats, bool(outcome.changed))
-            if stop is not None:
-                self.stop_note = f"Stopped: {stop}"
-                return "incomplete"
-            if hint is not None:
-                self._add_user_content([{"type": "text", "text": hint}])
-            if feedback is None and not response.tool_uses and not outcome.failures and outcome.changed:
-                # Edits written as text, all landed, checks fine: the reply was the answer.
-                status = self._at_stop()
-                if status is not None:
-                    return status
+            status = self._after_turn(response, outcome)
+            if status is not None:
+                return status
+
+    def _after_turn(self, response: ModelResponse, outcome: TurnOutcome) -> str | None:
+        """Checks, repeats and malformed calls after a turn's calls ran: a status to end with, or None."""
+        self.commits.extend(outcome.commits)
+        self.changed.extend(outcome.changed)
+        self._add_user_content(outcome.results)
+        feedback = self.verifier.after_turn(self.turn, bool(outcome.changed)) if self.verifier else None
+        if feedback is not None:
+            self._add_user_content([{"type": "text", "text": feedback}])
+            if self.verifier and self.verifier.exhausted:
+                return "checks_failed"
+        self._count_malformed(sum(1 for r in outcome.results if r.get("is_error")
+                                  and str(r.get("content", "")).startswith(MALFORMED)))
+        hint, stop = self.repeats.observe(outcome.repeats, bool(outcome.changed))
+        if stop is not None:
+            self.stop_note = f"Stopped: {stop}"
+            return "incomplete"
+        if hint is not None:
+            self._add_user_content([{"type": "text", "text": hint}])
+        if feedback is None and not response.tool_uses and not outcome.failures and outcome.changed:
+            return self._at_stop()  # edits written as text, all landed, checks fine: the reply was the answer
+        return None
 
     def _count_malformed(self, count: int) -> None:
         """A model that keeps fumbling tool calls is offered edits written as text (and keeps its tools)."""

@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator
 
+from once.agent.snippet_merge import merge_definitions, top_definitions
 from once.agent.text_edits import ParsedEdits, TextEdit
 from once.safety.paths import Refused
 from once.tools.base import ToolContext, ToolOutput
-from once.agent.snippet_merge import merge_definitions, top_definitions
 from once.tools.edit import DESTRUCTIVE_PREFIX, edit_file, write_file
 from once.tools.read import decode_text, read_text
 
@@ -72,10 +72,13 @@ def locate(search: str, ctx: ToolContext) -> list[str]:
 
 
 def _repo_files(root: Path) -> Iterator[Path]:
+    """The repository's files, hidden folders and links left out (a link may point outside it)."""
     for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d != ".git" and not d.startswith((".", "__pycache__", "node_modules")))
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__pycache__", "node_modules")))
         for name in sorted(files):
-            yield Path(folder) / name
+            path = Path(folder) / name
+            if not path.is_symlink():
+                yield path
 
 
 def _holds(text: str, wanted: list[str]) -> bool:
