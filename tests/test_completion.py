@@ -103,7 +103,8 @@ def test_checks_still_failing_at_the_end_is_not_done(cli, tmp_path: Path) -> Non
                                                       "    assert add(2, 3) == 5\n"})
     wrong = message([tool_use_block("t1", "edit_file", {"path": "calc.py", "old_string": "a - b",
                                                         "new_string": "a * b"})], stop_reason="tool_use")
-    result = run(cli, repo, tmp_path, [wrong] + [message("Fixed.")] * 6, "Fix add()", "--max-turns", "8")
+    stops = [message(f"Fixed ({i}).") for i in range(6)]
+    result = run(cli, repo, tmp_path, [wrong, *stops], "Fix add()", "--max-turns", "8")
     data = result.json()
     assert result.code == 1 and data["status"] == "checks_failed", "root-level test files are found and run"
     assert "Checks: FAILING" in data["result"]
@@ -148,3 +149,16 @@ def test_a_model_that_fumbles_tool_calls_may_write_its_edit_as_text(cli, repo: P
     assert any(e["type"] == "warning" and "malformed tool calls" in e["message"] for e in events)
     assert result.code == 0 and events[-1]["status"] == "done"
     assert (repo / "util.py").read_text() == "def helper():\n    return 2\n"
+
+
+def test_the_same_reply_three_times_stops_the_run(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = make_repo(tmp_path / "r", {"calc.py": "def add(a, b):\n    return a - b\n",
+                                      "test_calc.py": "from calc import add\n\n\ndef test_add():\n"
+                                                      "    assert add(2, 3) == 5\n"})
+    monkeypatch.setenv("ONCE_EDIT_FORMAT", "whole")
+    wrong = message("calc.py\n```python\ndef add(a, b):\n    return a * b\n```\n")
+    result = run(cli, repo, tmp_path, [wrong] * 6, "Fix add()", "-o", "stream-json")
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.code == 1 and events[-1]["status"] == "incomplete"
+    assert "same reply 3 times" in events[-1]["result"]
+    assert len([e for e in events if e["type"] == "model_request"]) == 3

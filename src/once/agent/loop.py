@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -10,6 +11,7 @@ from once.agent.compactor import Compactor
 from once.agent.completion import RepeatGuard, missing_work
 from once.agent.text_edits import ParsedEdits, parse_text_edits
 
+SAME_REPLY_LIMIT = 3
 MALFORMED = ("Unknown tool", "Tool input for", "Bad input for")
 """How the registry's answers to a malformed call begin."""
 from once.agent.recorder import Recorder
@@ -84,6 +86,7 @@ class AgentLoop:
         self.output_errors = 0
         self.repeats = RepeatGuard()
         self.malformed = 0
+        self.replies: dict[str, int] = {}
         self.nudged = False
         self.stop_note = ""
         """Why the run ended incomplete, added to its result."""
@@ -125,6 +128,8 @@ class AgentLoop:
             self._add_message("assistant", response.content)
             if response.text:
                 self.last_text = response.text
+            if self._same_reply_again(response):
+                return "incomplete"
             text_edits = self._text_edits(response.text)
             if not response.tool_uses and text_edits is None:
                 status = self._at_stop()
@@ -157,6 +162,15 @@ class AgentLoop:
         if feedback is None and not response.tool_uses and not outcome.failures and outcome.changed:
             return self._at_stop()  # edits written as text, all landed, checks fine: the reply was the answer
         return None
+
+    def _same_reply_again(self, response: ModelResponse) -> bool:
+        """The same reply, word for word, for the third time: a model at temperature 0 stuck in a loop."""
+        key = json.dumps(response.content, sort_keys=True, default=str)
+        self.replies[key] = self.replies.get(key, 0) + 1
+        if self.replies[key] < SAME_REPLY_LIMIT:
+            return False
+        self.stop_note = f"Stopped: the model sent the same reply {SAME_REPLY_LIMIT} times."
+        return True
 
     def _count_malformed(self, count: int) -> None:
         """A model that keeps fumbling tool calls is offered edits written as text (and keeps its tools)."""
