@@ -297,6 +297,7 @@ def test_ctrl_c_stops_the_running_agents_and_reports_what_ended(tmp_path: Path, 
     import os
     import signal
     import sys
+    import threading
     import time
 
     root = tmp_path / "suite"
@@ -307,14 +308,19 @@ def test_ctrl_c_stops_the_running_agents_and_reports_what_ended(tmp_path: Path, 
     proc = subprocess.Popen([sys.executable, "-m", "once", "eval", "run", str(root), "--replay", str(cassettes),
                              "-j", "2", "--out", str(tmp_path / "o")], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")), daemon=True)
+    reader.start()
     hanging = tmp_path / "o" / "runs" / "hangs.default.1" / "step-1.json"
-    deadline = time.monotonic() + 60
-    while not hanging.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(5)  # the other task ends meanwhile; the hanging one sleeps on
+    deadline = time.monotonic() + 120  # a busy machine is slow, so wait for what matters, not a fixed time
+    while time.monotonic() < deadline and not (hanging.exists() and any("] fix-add" in line for line in lines[:])):
+        time.sleep(0.2)  # the other task ends meanwhile; the hanging one sleeps on
     started = time.monotonic()
     proc.send_signal(getattr(signal, how))
-    out, err = proc.communicate(timeout=60)
+    proc.wait(timeout=60)
+    out = proc.stdout.read()  # the report is small: it cannot fill the pipe and block the exit
+    reader.join(timeout=10)
+    err = "".join(lines)
     assert time.monotonic() - started < 30, "the hanging agent was stopped, not waited for"
     assert proc.returncode == 1, err
     assert "stopped early" in out
