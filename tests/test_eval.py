@@ -320,6 +320,8 @@ def test_ctrl_c_stops_the_running_agents_and_reports_what_ended(tmp_path: Path, 
     proc.wait(timeout=60)
     out = proc.stdout.read()  # the report is small: it cannot fill the pipe and block the exit
     reader.join(timeout=10)
+    proc.stdout.close()
+    proc.stderr.close()
     err = "".join(lines)
     assert time.monotonic() - started < 30, "the hanging agent was stopped, not waited for"
     assert proc.returncode == 1, err
