@@ -156,3 +156,12 @@ def test_a_nameless_block_never_lands_outside_the_repository(repo: Path, tmp_pat
     assert outside.read_text() == "def secret_helper():\n    return 1\n"
     assert result.status == "incomplete"
     assert any(e.type == "tool_result" and "no file defines secret_helper" in e.output for e in events)
+
+
+def test_a_file_named_without_its_folder_is_the_repositorys_one_file_of_that_name(repo: Path,
+                                                                                  tmp_path: Path) -> None:
+    reply = 'hello.py\n```python\ndef greet(name):\n    return "hi " + name\n```\n'
+    result, _, _ = run_lean(repo, tmp_path, [completion(reply)], prompt="Make greet say hi")
+    assert result.status == "done" and not (repo / "hello.py").exists()
+    assert (repo / "app/hello.py").read_text().startswith('def greet(name):\n    return "hi " + name\n')
+    assert "def bye" in (repo / "app/hello.py").read_text()

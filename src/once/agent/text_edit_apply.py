@@ -39,6 +39,7 @@ def as_call(edit: TextEdit, ctx: ToolContext) -> TextEditCall:
             edit = replace(edit, path=holders[0])
         elif edit.previous_path:
             edit = replace(edit, path=edit.previous_path)
+    edit = replace(edit, path=_existing_file(edit.path, ctx))
     if edit.kind == "whole":
         return TextEditCall("write_file", {"path": edit.path, "content": edit.replace}, edit)
     if not edit.search.strip():
@@ -71,6 +72,26 @@ def locate(search: str, ctx: ToolContext) -> list[str]:
     return found
 
 
+def _existing_file(path: str, ctx: ToolContext) -> str:
+    """`cart.py` for the repository's one `app/cart.py`: small models drop the folder they were shown.
+    A name that exists as written, or ends more than one path, is kept as written."""
+    try:
+        if not path or ctx.workspace.exists(path):
+            return path
+    except Refused:
+        return path
+    tail = "/" + path.lstrip("./")
+    root = ctx.workspace.root
+    matches = []
+    for count, file in enumerate(_repo_files(root)):
+        if count >= MAX_SCANNED_FILES:
+            break
+        rel = file.relative_to(root).as_posix()
+        if ("/" + rel).endswith(tail):
+            matches.append(rel)
+    return matches[0] if len(matches) == 1 else path
+
+
 def _repo_files(root: Path) -> Iterator[Path]:
     """The repository's files, hidden folders and links left out (a link may point outside it)."""
     for folder, dirs, files in os.walk(root):
@@ -99,10 +120,25 @@ def apply_call(call: TextEditCall, ctx: ToolContext) -> ToolOutput:
         return edit_file(ctx, edit.path, edit.search, edit.replace)
     if "append" in call.input:
         return _append(ctx, edit.path, edit.replace)
+    if _drops_definitions(ctx, edit.path, edit.replace):
+        merged = _merge_into(ctx, edit.path, edit.replace)
+        if merged is not None:
+            return merged
     output = write_file(ctx, edit.path, edit.replace)
     if output.is_error and output.text.startswith(DESTRUCTIVE_PREFIX):
         return _merge_into(ctx, edit.path, edit.replace) or output
     return output
+
+
+def _drops_definitions(ctx: ToolContext, path: str, content: str) -> bool:
+    """A "whole file" that leaves out some of the file's top-level definitions: a part, not the whole.
+    (Deleting a definition takes a SEARCH/REPLACE block.)"""
+    loaded = read_text(ctx, path, "edit_file")
+    if isinstance(loaded, ToolOutput):
+        return False
+    rel, old = loaded
+    kept = {s.name for s in top_definitions(rel, content)}
+    return bool(kept) and any(s.name not in kept for s in top_definitions(rel, old))
 
 
 def _merge_into(ctx: ToolContext, path: str, snippet: str) -> ToolOutput | None:
