@@ -96,3 +96,21 @@ def test_plain_rendering_shows_whole_files_within_the_budget(tmp_path: Path) -> 
     shown, left_out = render_plain(repo, ["a.py", "b.py", "c.md", "missing.py"], budget_chars=200)
     assert shown.startswith("a.py\n```\nA = 1\n```") and "c.md\n````\n```\ncode\n```\n````" in shown
     assert left_out == ["b.py"] and len(shown) <= 200
+
+
+def test_a_replayed_local_recording_talks_to_the_model_as_the_recording_did(cli, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", {"a.py": "def f():\n    return 1\n"})
+    reply = completion("a.py\n```python\ndef f():\n    return 2\n```\n")
+    cassette = tmp_path / "rec.json"
+    with FakeOpenAIServer([reply]) as server:
+        live = cli("run", "--provider", "openai", "--base-url", server.base_url, "-m", "q", "--db",
+                   str(tmp_path / "db"), "--record", str(cassette), "-o", "json", "make f return 2", cwd=repo)
+    assert live.code == 0 and json.loads(cassette.read_text())["provider"] == "openai"
+    from tests.conftest import git
+
+    git(repo, "reset", "-q", "--hard", "HEAD~1")
+    replayed = cli("run", "--replay", str(cassette), "--db", str(tmp_path / "db"), "-o", "json", "make f return 2",
+                   cwd=repo)
+    # The reply holds a whole file and no tool call: only a replay that reads text edits lands it.
+    assert replayed.code == 0 and replayed.json()["files_changed"] == ["a.py"]
+    assert (repo / "a.py").read_text() == "def f():\n    return 2\n"
