@@ -165,3 +165,15 @@ def test_a_file_named_without_its_folder_is_the_repositorys_one_file_of_that_nam
     assert result.status == "done" and not (repo / "hello.py").exists()
     assert (repo / "app/hello.py").read_text().startswith('def greet(name):\n    return "hi " + name\n')
     assert "def bye" in (repo / "app/hello.py").read_text()
+
+
+def test_a_reply_repeated_word_for_word_is_retried_with_sampling(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", {"calc.py": "def add(a, b):\n    return a - b\n",
+                                      "test_calc.py": "from calc import add\n\n\ndef test_add():\n"
+                                                      "    assert add(2, 3) == 5\n"})
+    wrong = completion("calc.py\n```python\ndef add(a, b):\n    return a * b\n```\n")
+    right = completion("calc.py\n```python\ndef add(a, b):\n    return a + b\n```\n")
+    result, _, server = run_lean(repo, tmp_path, [wrong, wrong, right], prompt="Fix add() in calc.py",
+                                 edit_format="whole")
+    assert result.status == "done" and (repo / "calc.py").read_text().endswith("return a + b\n")
+    assert [r.body["temperature"] for r in server.requests] == [0, 0, 0.7]

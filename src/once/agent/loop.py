@@ -12,6 +12,9 @@ from once.agent.completion import RepeatGuard, missing_work
 from once.agent.text_edits import ParsedEdits, parse_text_edits
 
 SAME_REPLY_LIMIT = 3
+RETRY_TEMPERATURE = 0.7
+"""Sampling after a reply repeated word for word, when the run chose the temperature (greedy decoding
+answers the same prompt the same way, so one more greedy try is wasted)."""
 MALFORMED = ("Unknown tool", "Tool input for", "Bad input for")
 """How the registry's answers to a malformed call begin."""
 from once.agent.recorder import Recorder
@@ -87,6 +90,7 @@ class AgentLoop:
         self.repeats = RepeatGuard()
         self.malformed = 0
         self.replies: dict[str, int] = {}
+        self.temperature = config.temperature
         self.nudged = False
         self.stop_note = ""
         """Why the run ended incomplete, added to its result."""
@@ -167,6 +171,8 @@ class AgentLoop:
         """The same reply, word for word, for the third time: a model at temperature 0 stuck in a loop."""
         key = json.dumps(response.content, sort_keys=True, default=str)
         self.replies[key] = self.replies.get(key, 0) + 1
+        if self.replies[key] == SAME_REPLY_LIMIT - 1 and self.temperature is not None:
+            self.temperature = max(self.temperature, RETRY_TEMPERATURE)
         if self.replies[key] < SAME_REPLY_LIMIT:
             return False
         self.stop_note = f"Stopped: the model sent the same reply {SAME_REPLY_LIMIT} times."
@@ -241,7 +247,7 @@ class AgentLoop:
         self.recorder.emit(ModelRequestEvent(
             run_id=self.run_id, turn=self.turn, model=cfg.model, messages=len(self.messages)))
         request = ModelRequest(model=cfg.model, system=cfg.system_prompt, messages=self.messages,
-                               tools=self.turns.schemas(), max_tokens=cfg.max_tokens, temperature=cfg.temperature)
+                               tools=self.turns.schemas(), max_tokens=cfg.max_tokens, temperature=self.temperature)
         started = time.perf_counter()
         response = self.provider.complete(request, self.on_text)
         usage = response.usage
