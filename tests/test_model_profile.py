@@ -114,3 +114,9 @@ def test_a_replayed_local_recording_talks_to_the_model_as_the_recording_did(cli,
     # The reply holds a whole file and no tool call: only a replay that reads text edits lands it.
     assert replayed.code == 0 and replayed.json()["files_changed"] == ["a.py"]
     assert (repo / "a.py").read_text() == "def f():\n    return 2\n"
+
+
+def test_the_examples_use_the_file_whose_echo_is_refused() -> None:
+    from once.agent.prompt import EDIT_INSTRUCTIONS, EXAMPLE_PATH
+
+    assert all(f"\n{EXAMPLE_PATH}\n" in EDIT_INSTRUCTIONS[name] for name in ("blocks", "whole"))

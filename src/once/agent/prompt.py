@@ -71,6 +71,9 @@ Your files are written and committed when your reply ends, and then the project'
 """,
 }
 
+EXAMPLE_PATH = "app/hello.py"
+"""The file of the prompts' examples: an edit to it that the repository lacks is an echo, not work."""
+
 LEAN_ENDING = """\
 Never say a change is made unless your reply holds it. After the edits, say in one sentence what you
 changed.

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator
 
+from once.agent.prompt import EXAMPLE_PATH
 from once.agent.snippet_merge import merge_definitions, top_definitions
 from once.agent.text_edits import ParsedEdits, TextEdit
 from once.safety.paths import Refused
@@ -110,6 +111,9 @@ def _holds(text: str, wanted: list[str]) -> bool:
 
 def apply_call(call: TextEditCall, ctx: ToolContext) -> ToolOutput:
     edit = call.edit
+    if edit.path == EXAMPLE_PATH and not ctx.workspace.exists(EXAMPLE_PATH):
+        return ToolOutput(f"{EXAMPLE_PATH} is the example from the instructions, not a file of this repository: "
+                          "nothing was written. Write the files the task is about.", is_error=True)
     if edit.kind == "snippet":
         return _merge_snippet(ctx, edit)
     if not edit.path:
