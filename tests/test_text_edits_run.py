@@ -188,3 +188,11 @@ def test_the_instructions_example_echoed_back_is_not_written(tmp_path: Path) -> 
     assert not (repo / "app").exists() and (repo / "notes.txt").read_text() == "hello\n"
     assert result.status == "done"
     assert any(e.type == "tool_result" and "example from the instructions" in e.output for e in events)
+
+
+def test_the_repositorys_own_name_before_a_path_is_dropped(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "project", {"textstats.py": "def count(t):\n    return len(t)\n"})
+    reply = completion("project/wc.py\n```python\nimport sys\n```\n")
+    result, _, _ = run_lean(repo, tmp_path, [reply], prompt="Create wc.py", edit_format="whole")
+    assert (repo / "wc.py").read_text() == "import sys\n" and not (repo / "project").exists()
+    assert result.files_changed == ["wc.py"]

@@ -74,15 +74,19 @@ def locate(search: str, ctx: ToolContext) -> list[str]:
 
 
 def _existing_file(path: str, ctx: ToolContext) -> str:
-    """`cart.py` for the repository's one `app/cart.py`: small models drop the folder they were shown.
-    A name that exists as written, or ends more than one path, is kept as written."""
+    """`cart.py` for the repository's one `app/cart.py`: small models drop the folder they were shown,
+    or add the repository's own name. A name that exists as written, or ends more than one path, is
+    kept as written."""
+    root = ctx.workspace.root
+    first, _, rest = path.partition("/")
+    if rest and first == root.name and not (root / first).exists():
+        path = rest  # `project/wc.py` in a repository named project: small models prefix its name
     try:
         if not path or ctx.workspace.exists(path):
             return path
     except Refused:
         return path
     tail = "/" + path.lstrip("./")
-    root = ctx.workspace.root
     matches = []
     for count, file in enumerate(_repo_files(root)):
         if count >= MAX_SCANNED_FILES:
