@@ -22,30 +22,37 @@ from tests.realmodel.conftest import RealServer, seconds_left
 pytestmark = pytest.mark.realmodel
 
 TASKS = Path(__file__).parent / "tasks"
-MEASURED = {"write-notes", "first-file"}
-"""2 of 2 runs each (0.5B, temperature 0): the others were answered without an edit or looped.
-(With a README titled "# notes", write-notes failed: the model edited README.md instead.)"""
+MEASURED = {"tools": {"write-notes", "first-file"}, "lean": {"docstring"}}
+"""Per arm, the tasks the 0.5B model passed in every run at temperature 0 (2 of 2 each).
+tools (structured calls, the full prompt): the others were answered without an edit or looped.
+lean (the local default: whole files written as text): docstring passes; the 0.5B copies the
+prompt's example or describes the change for the rest (the 1.5B passes half of `builtin`'s
+Python tasks this way, see the README)."""
+ARMS = {"tools": "edit_format=tools,prompt_style=full", "lean": "edit_format=auto,prompt_style=auto"}
 
 
-@pytest.mark.cost(600)
+@pytest.mark.cost(900)
 def test_the_lane_model_passes_the_tasks_it_measurably_can(real_server: RealServer, tmp_path: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     env = {**os.environ, "ONCE_DB": str(tmp_path / "once.db")}
     env.pop("ONCE_RAISE_ERRORS", None)
     done = subprocess.run(
         [sys.executable, "-m", "once", "eval", "run", str(TASKS), "--provider", "openai", "--base-url",
-         real_server.base_url, "-m", real_server.model, "--out", str(tmp_path / "eval"), "--json"],
+         real_server.base_url, "-m", real_server.model, "--out", str(tmp_path / "eval"), "--json",
+         *(f"--arm={name}={settings}" for name, settings in ARMS.items())],
         capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=max(60.0, seconds_left()))
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
-    passed = {row["task"] for row in report["tasks"] if row["default"]["passed"]}
+    passed = {arm: {row["task"] for row in report["tasks"] if row[arm]["passed"]} for arm in ARMS}
     with capsys.disabled():
         from once.evals.report import render_text
 
         print("\n[realmodel] " + render_text(report).replace("\n", "\n[realmodel] "), file=sys.stderr)
-    assert MEASURED <= passed, f"measured tasks failed: {sorted(MEASURED - passed)}; passed: {sorted(passed)}"
+    for arm, tasks in MEASURED.items():
+        assert tasks <= passed[arm], f"{arm}: measured tasks failed: {sorted(tasks - passed[arm])}; " \
+                                     f"passed: {sorted(passed[arm])}"
     assert {row["task"] for row in report["tasks"]} == {p.name for p in TASKS.iterdir() if p.is_dir()}
-    assert_sound_runs([run for run in report["runs"] if run["task"] in MEASURED])
+    assert_sound_runs([run for run in report["runs"] if run["task"] in MEASURED[run["arm"]]])
 
 
 def assert_sound_runs(runs: list[dict]) -> None:
