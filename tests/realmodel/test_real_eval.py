@@ -22,16 +22,16 @@ from tests.realmodel.conftest import RealServer, seconds_left
 pytestmark = pytest.mark.realmodel
 
 TASKS = Path(__file__).parent / "tasks"
-MEASURED = {"tools": {"write-notes", "first-file"}, "lean": {"docstring"}}
-"""Per arm, the tasks the 0.5B model passed in every run at temperature 0 (2 of 2 each).
-tools (structured calls, the full prompt): the others were answered without an edit or looped.
-lean (the local default: whole files written as text): docstring passes; the 0.5B copies the
-prompt's example or describes the change for the rest (the 1.5B passes half of `builtin`'s
-Python tasks this way, see the README)."""
-ARMS = {"tools": "edit_format=tools,prompt_style=full", "lean": "edit_format=auto,prompt_style=auto"}
+MEASURED = {"lean": {"docstring"}}
+"""Per arm, the tasks the 0.5B model passed in every run at temperature 0 (docstring: 3 of 3).
+With the local default (whole files written as text) the 0.5B copies the prompt's example or
+describes the change for the rest; with structured tool calls (`edit_format=tools`) it created
+notes.txt in earlier runs and then kept editing it, so no task passes every run. The 1.5B model
+passes `builtin`'s py-add-is-leap and py-convention-app-error in every run (see the README)."""
+ARMS = {"lean": "edit_format=auto,prompt_style=auto"}
 
 
-@pytest.mark.cost(900)
+@pytest.mark.cost(600)
 def test_the_lane_model_passes_the_tasks_it_measurably_can(real_server: RealServer, tmp_path: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     env = {**os.environ, "ONCE_DB": str(tmp_path / "once.db")}
