@@ -84,3 +84,15 @@ def test_unnamed_code_that_defines_something_is_kept_to_be_placed_by_name() -> N
 def test_an_unclosed_whole_file_block_is_not_an_edit() -> None:
     # A reply cut off mid-file must not write half a file.
     assert parse_text_edits("cli.py\n```python\nimport sys\n\ndef main(").edits == []
+
+
+def test_a_definitions_block_may_open_with_a_module_docstring() -> None:
+    from once.agent.snippet_merge import merge_definitions
+
+    old = '"""Words."""\n\n\ndef count(t):\n    return len(t.split(" "))\n\n\ndef first(t):\n    return t[0]\n'
+    block = '"""Word statistics,\nfor short texts."""\n\nimport re\n\ndef count(t):\n    return len(t.split())\n'
+    merged = merge_definitions("words.py", old, block)
+    assert merged is not None and merged.replaced == ["count"]
+    assert merged.text == ('"""Words."""\nimport re\n\n\ndef count(t):\n    return len(t.split())\n\n\n'
+                           'def first(t):\n    return t[0]\n')
+    assert merge_definitions("words.py", old, 'print("hi")\n\ndef count(t):\n    return 0\n') is None

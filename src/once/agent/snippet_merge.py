@@ -26,6 +26,18 @@ class Merge:
     added: list[str]
 
 
+def _module_docstring(lines: list[str]) -> set[int]:
+    """Line numbers of a leading module docstring (the file's own stays as it is)."""
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None or not lines[first].lstrip().startswith(('"""', "'''")):
+        return set()
+    quote = lines[first].lstrip()[:3]
+    if lines[first].count(quote) >= 2:
+        return {first + 1}
+    end = next((i for i in range(first + 1, len(lines)) if quote in lines[i]), None)
+    return set(range(first + 1, end + 2)) if end is not None else set()
+
+
 def top_definitions(path: str, text: str) -> list[Symbol]:
     symbols = extract(path, text.encode("utf-8")).symbols
     return [s for s in symbols if s.kind in _TOP_KINDS and "." not in s.name]
@@ -37,7 +49,7 @@ def merge_definitions(path: str, old: str, snippet: str) -> Merge | None:
     if not new_defs:
         return None
     lines = snippet.splitlines()
-    covered = {n for s in new_defs for n in range(s.line, s.end_line + 1)}
+    covered = {n for s in new_defs for n in range(s.line, s.end_line + 1)} | _module_docstring(lines)
     imports = []
     for number, line in enumerate(lines, 1):
         if number in covered or _IGNORABLE.match(line):
@@ -64,7 +76,8 @@ def merge_definitions(path: str, old: str, snippet: str) -> Merge | None:
     for first, last, body in sorted(spans, reverse=True):
         old_lines[first - 1:last] = body
     missing = [line for line in imports if line not in old_lines]
-    merged = "\n".join([*missing, *old_lines]).rstrip("\n") + "\n"
+    after = max(_module_docstring(old_lines), default=0)  # imports go below the file's docstring
+    merged = "\n".join([*old_lines[:after], *missing, *old_lines[after:]]).rstrip("\n") + "\n"
     if appended:
         gap = "\n\n\n" if path.endswith(".py") else "\n\n"  # PEP 8's two blank lines between definitions
         merged = merged.rstrip("\n") + gap + gap.join("\n".join(body) for body in appended) + "\n"
