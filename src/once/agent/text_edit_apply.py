@@ -58,19 +58,7 @@ def locate(search: str, ctx: ToolContext) -> list[str]:
     wanted = [line.strip() for line in search.splitlines() if line.strip()]
     if not wanted:
         return []
-    found: list[str] = []
-    root = ctx.workspace.root
-    for count, path in enumerate(_repo_files(root)):
-        if count >= MAX_SCANNED_FILES:
-            break
-        try:
-            data = path.read_bytes() if path.stat().st_size <= MAX_SCANNED_BYTES else b""
-        except OSError:
-            continue
-        text = decode_text(data) if data else None
-        if text is not None and _holds(text, wanted):
-            found.append(path.relative_to(root).as_posix())
-    return found
+    return [rel for rel, text in _repo_texts(ctx.workspace.root) if _holds(text, wanted)]
 
 
 def _existing_file(path: str, ctx: ToolContext) -> str:
@@ -87,24 +75,39 @@ def _existing_file(path: str, ctx: ToolContext) -> str:
     except Refused:
         return path
     tail = "/" + path.lstrip("./")
-    matches = []
-    for count, file in enumerate(_repo_files(root)):
-        if count >= MAX_SCANNED_FILES:
-            break
-        rel = file.relative_to(root).as_posix()
-        if ("/" + rel).endswith(tail):
-            matches.append(rel)
+    matches = [rel for rel in _repo_files(root) if ("/" + rel).endswith(tail)]
     return matches[0] if len(matches) == 1 else path
 
 
-def _repo_files(root: Path) -> Iterator[Path]:
-    """The repository's files, hidden folders and links left out (a link may point outside it)."""
+def _repo_files(root: Path) -> Iterator[str]:
+    """The repository's files (at most MAX_SCANNED_FILES), repo-relative; hidden folders and links
+    left out (a link may point outside it)."""
+    count = 0
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__pycache__", "node_modules")))
         for name in sorted(files):
             path = Path(folder) / name
-            if not path.is_symlink():
-                yield path
+            if path.is_symlink():
+                continue
+            if count >= MAX_SCANNED_FILES:
+                return
+            count += 1
+            yield path.relative_to(root).as_posix()
+
+
+def _repo_texts(root: Path, suffix: str = "") -> Iterator[tuple[str, str]]:
+    """(path, text) of the repository's small text files, optionally only those ending in `suffix`."""
+    for rel in _repo_files(root):
+        if not rel.endswith(suffix):
+            continue
+        path = root / rel
+        try:
+            data = path.read_bytes() if path.stat().st_size <= MAX_SCANNED_BYTES else b""
+        except OSError:
+            continue
+        text = decode_text(data) if data else None
+        if text is not None:
+            yield rel, text
 
 
 def _holds(text: str, wanted: list[str]) -> bool:
@@ -172,7 +175,7 @@ def _merge_snippet(ctx: ToolContext, edit: TextEdit) -> ToolOutput:
     names = [s.name for s in top_definitions(f"block{edit.previous_path}", edit.replace)]
     if not names:
         return ToolOutput(_UNNAMED, is_error=True)
-    holders = [path for path in _defining(ctx, names[0], edit.previous_path)]
+    holders = _defining(ctx, names[0], edit.previous_path)
     if len(holders) != 1:
         where = f"{len(holders)} files define {names[0]}" if holders else f"no file defines {names[0]}"
         return ToolOutput(f"{_UNNAMED} ({where}).", is_error=True)
@@ -185,20 +188,7 @@ _UNNAMED = ("A code block had no file name on the line above it, so it was not a
 
 def _defining(ctx: ToolContext, name: str, suffix: str) -> list[str]:
     pattern = re.compile(rf"^\s*(?:async\s+)?(?:def|class|function)\s+{re.escape(name)}\b", re.MULTILINE)
-    found = []
-    root = ctx.workspace.root
-    for count, path in enumerate(_repo_files(root)):
-        if count >= MAX_SCANNED_FILES:
-            break
-        if path.suffix != suffix:
-            continue
-        try:
-            text = path.read_text(encoding="utf-8") if path.stat().st_size <= MAX_SCANNED_BYTES else ""
-        except (OSError, UnicodeDecodeError):
-            continue
-        if pattern.search(text):
-            found.append(path.relative_to(root).as_posix())
-    return found
+    return [rel for rel, text in _repo_texts(ctx.workspace.root, suffix) if pattern.search(text)]
 
 
 def _append(ctx: ToolContext, path: str, text: str) -> ToolOutput:
