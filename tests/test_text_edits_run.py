@@ -196,3 +196,42 @@ def test_the_repositorys_own_name_before_a_path_is_dropped(tmp_path: Path) -> No
     result, _, _ = run_lean(repo, tmp_path, [reply], prompt="Create wc.py", edit_format="whole")
     assert (repo / "wc.py").read_text() == "import sys\n" and not (repo / "project").exists()
     assert result.files_changed == ["wc.py"]
+
+
+def test_a_folder_the_model_made_up_means_the_repositorys_one_file_of_that_name(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", {"pricing.py": "def calc_total(p):\n    return sum(p)\n"})
+    reply = completion("app/pricing.py\n```python\ndef compute_total(p):\n    return sum(p)\n```\n")
+    result, _, _ = run_lean(repo, tmp_path, [reply], prompt="Rename calc_total to compute_total",
+                            edit_format="whole")
+    assert not (repo / "app").exists() and "def compute_total" in (repo / "pricing.py").read_text()
+    assert result.files_changed == ["pricing.py"]
+    # A path the user's request names is meant as written: a move into a new folder stays a move.
+    repo2 = make_repo(tmp_path / "r2", {"pricing.py": "def calc_total(p):\n    return sum(p)\n"})
+    run_lean(repo2, tmp_path, [reply], prompt="Copy pricing.py to app/pricing.py, renaming calc_total",
+             edit_format="whole")
+    assert "def compute_total" in (repo2 / "app/pricing.py").read_text()
+    assert "def calc_total" in (repo2 / "pricing.py").read_text()
+
+
+def test_program_output_under_a_sentence_naming_a_file_is_not_written_into_it(tmp_path: Path) -> None:
+    files = {"scores.py": 'def line(s):\n    return ", ".join(s)\n',
+             "make_report.py": "from scores import line\n\nprint(line([1, 2]))\n"}
+    repo = make_repo(tmp_path / "r", files)
+    reply = completion('Here is the fix:\n\n```python\ndef line(s):\n    return ", ".join(map(str, s))\n```\n\n'
+                       "Now, when we run `python make_report.py`, the output should be:\n\n```\n1, 2\n```\n")
+    result, _, _ = run_lean(repo, tmp_path, [reply], prompt="Fix line() in scores.py", edit_format="whole")
+    assert (repo / "make_report.py").read_text() == files["make_report.py"]
+    assert "map(str, s)" in (repo / "scores.py").read_text()
+    assert result.status == "done" and result.files_changed == ["scores.py"]
+
+
+def test_a_whole_python_file_that_does_not_compile_is_refused(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", {"calc.py": "def add(a, b):\n    return a - b\n"})
+    broken = completion("calc.py\n```\nadd(2, 3) returns 5\n```\n")
+    right = completion("calc.py\n```python\ndef add(a, b):\n    return a + b\n```\n")
+    result, events, _ = run_lean(repo, tmp_path, [broken, right], prompt="Fix add() in calc.py",
+                                 edit_format="whole")
+    refused = [e for e in events if e.type == "tool_result" and e.is_error]
+    assert refused and "not valid Python (invalid syntax, line 1)" in refused[0].output
+    assert (repo / "calc.py").read_text().endswith("return a + b\n") and result.status == "done"
+    assert len(git(repo, "log", "--format=%s").splitlines()) == 2  # the setup commit and the right edit

@@ -127,7 +127,7 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
     context = ToolContext(
         workspace=Workspace(repo.root), command_env=scrubbed_env(os.environ),
         default_timeout=float(settings.command_timeout), plan=progress.tracker if progress else None,
-        cancel=request.cancel,
+        cancel=request.cancel, task=request.prompt,
     )
     profile = resolve_profile(settings, getattr(provider, "recorded_as", None) or provider.name)
     text_edits = profile.text_edits and request.mode == "agent"

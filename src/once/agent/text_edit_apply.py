@@ -74,9 +74,18 @@ def _existing_file(path: str, ctx: ToolContext) -> str:
             return path
     except Refused:
         return path
+    files = list(_repo_files(root))
     tail = "/" + path.lstrip("./")
-    matches = [rel for rel in _repo_files(root) if ("/" + rel).endswith(tail)]
-    return matches[0] if len(matches) == 1 else path
+    matches = [rel for rel in files if ("/" + rel).endswith(tail)]
+    if len(matches) == 1:
+        return matches[0]
+    folder, _, name = path.rpartition("/")
+    if folder and not matches and not (root / folder).exists() and path not in ctx.task:
+        # `app/pricing.py` for the repository's one `pricing.py`: a folder the model made up.
+        namesakes = [rel for rel in files if rel.rpartition("/")[2] == name]
+        if len(namesakes) == 1:
+            return namesakes[0]
+    return path
 
 
 def _repo_files(root: Path) -> Iterator[str]:
@@ -131,6 +140,10 @@ def apply_call(call: TextEditCall, ctx: ToolContext) -> ToolOutput:
         return edit_file(ctx, edit.path, edit.search, edit.replace)
     if "append" in call.input:
         return _append(ctx, edit.path, edit.replace)
+    broken = _not_python(edit.path, edit.replace)
+    if broken:
+        return ToolOutput(f"The block for {edit.path} is not valid Python ({broken}), so nothing was written. "
+                          "Write the file's complete code in the block, and nothing else.", is_error=True)
     if _drops_definitions(ctx, edit.path, edit.replace):
         merged = _merge_into(ctx, edit.path, edit.replace)
         if merged is not None:
@@ -139,6 +152,20 @@ def apply_call(call: TextEditCall, ctx: ToolContext) -> ToolOutput:
     if output.is_error and output.text.startswith(DESTRUCTIVE_PREFIX):
         return _merge_into(ctx, edit.path, edit.replace) or output
     return output
+
+
+def _not_python(path: str, content: str) -> str:
+    """Why a whole `.py` file does not compile ("" when it does): a block of program output or prose
+    under a sentence that names the file is not its new content."""
+    if not path.endswith(".py"):
+        return ""
+    try:
+        compile(content, path, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return f"{exc.msg}, line {exc.lineno}"
+    except ValueError as exc:  # null bytes
+        return str(exc)
+    return ""
 
 
 def _drops_definitions(ctx: ToolContext, path: str, content: str) -> bool:

@@ -31,6 +31,7 @@ _REPLACE = re.compile(r"^\s*>{3,9}\s*REPLACE\s*$")
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([^`\s]*)\s*(.*?)\s*$")
 _PATHLIKE = re.compile(r"^(?![-/])[^\s`'\"<>|*?:]*[^\s`'\"<>|*?:.]\.[A-Za-z0-9_+-]{1,10}$|^[\w.-]+/[^\s`'\"<>|*?]+$")
 _BACKTICKED = re.compile(r"`([^`\n]+)`")
+_COMMAND = re.compile(r"`[^`\n]*\s[^`\n]*`")
 _LABEL_PREFIX = re.compile(r"^(?:file(?:name)?|path|in|update|updated|create|new file)\s*[:=]?\s*", re.IGNORECASE)
 _CODE_LANGUAGES = {"python": ".py", "py": ".py", "python3": ".py", "javascript": ".js", "js": ".js",
                    "jsx": ".jsx", "typescript": ".ts", "ts": ".ts", "tsx": ".tsx", "mjs": ".mjs"}
@@ -202,7 +203,8 @@ def _path_in(line: str, exists: Exists | None, fence_info: bool = False) -> str 
     ticked = [t for t in _BACKTICKED.findall(line) if _looks_like_path(t, exists)]
     if ticked:
         return _clean(ticked[-1])
-    words = [w.strip("`'\"*,;:()[]") for w in line.split()]
+    # A file named inside a backticked command (`python make_report.py`) is run, not written.
+    words = [w.strip("`'\"*,;:()[]") for w in _COMMAND.sub(" ", line).split()]
     named = [w for w in words if _looks_like_path(w, exists)]
     return _clean(named[-1]) if named else None
 

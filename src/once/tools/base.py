@@ -35,6 +35,8 @@ class ToolContext:
     """The permission gate for commands: None when one may run, else why not."""
     cancel: threading.Event | None = None
     """Set by the interface when the user cancels the run: a running command is stopped at once."""
+    task: str = ""
+    """The user's request: a path it names is meant as written, never repaired into another."""
 
 
 ToolFunc = Callable[..., ToolOutput]
