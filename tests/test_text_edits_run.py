@@ -29,7 +29,8 @@ def run_lean(repo: Path, tmp_path: Path, script: list[Any], prompt: str = "Make 
     with FakeOpenAIServer(script) as server:
         provider = OpenAIProvider(server.base_url, retry_backoff=0, max_retries=0)
         settings = load_settings(repo, env={}, flags={"provider": "openai", "model": "qwen", "max_turns": 6,
-                                                       "small_model": "qwen", "edit_format": "blocks", **flags})
+                                                       "small_model": "qwen", "edit_format": "blocks", "attempts": 1,
+                                                       **flags})
         with Store(tmp_path / "db") as store:
             result = run_once(RunRequest(prompt=prompt, sinks=[events.append]), repo=GitRepo.open(repo),
                               settings=settings, provider=provider, store=store)

@@ -104,6 +104,7 @@ class Settings:
     edit_format: str = KEYS["edit_format"].default
     prompt_style: str = KEYS["prompt_style"].default
     temperature: float | None = KEYS["temperature"].default
+    attempts: int | None = KEYS["attempts"].default
     verify: VerifySettings = field(default_factory=VerifySettings)
     policy: PolicySettings = field(default_factory=PolicySettings)
     vent: VentSettings = field(default_factory=VentSettings)

@@ -169,6 +169,19 @@ class Undone(Event):
 
 
 @dataclass(kw_only=True)
+class AttemptDiscarded(Event):
+    type: ClassVar[str] = "attempt_discarded"
+    attempt: int
+    """The attempt given up (1 is the run's first)."""
+    reason: str
+    """What failed: the checks' summary, or the work that was missing."""
+    shas: list[str]
+    """Its commits, undone (the run's own, never the user's)."""
+    method: str = ""
+    """"reset" or "revert", as for `undo`; "" when it had no commits."""
+
+
+@dataclass(kw_only=True)
 class ContextLoaded(Event):
     type: ClassVar[str] = "context_loaded"
     kind: str

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from once.agent.attempts import FAILED_CHECKS_BEFORE_AFRESH, FreshAttempts, restart_note
 from once.agent.compactor import Compactor
 from once.agent.completion import RepeatGuard, missing_work
 from once.agent.text_edits import ParsedEdits, parse_text_edits
@@ -24,7 +25,7 @@ from once.agent.result import CommitInfo, RunResult
 from once.agent.turn import TurnOutcome, TurnRunner
 from once.errors import ModelOutputError, OnceError
 from once.agent.prompt import EDIT_INSTRUCTIONS
-from once.events import ErrorEvent, ModelRequest as ModelRequestEvent, WarningEvent
+from once.events import AttemptDiscarded, ErrorEvent, ModelRequest as ModelRequestEvent, WarningEvent
 from once.events import ModelResponse as ModelResponseEvent
 from once.events import RunFinished, UserMessage
 from once.providers.base import ModelRequest, ModelResponse, Provider, TextCallback, Usage
@@ -69,6 +70,7 @@ class AgentLoop:
         compactor: Compactor | None = None,
         verifier: Verifier | None = None,
         small_costs: SmallModel | None = None,
+        fresh: FreshAttempts | None = None,
     ) -> None:
         self.config = config
         self.provider = provider
@@ -80,6 +82,10 @@ class AgentLoop:
         self.compactor = compactor
         self.verifier = verifier
         self.small_costs = small_costs
+        self.fresh = fresh
+        self.history_length = len(self.messages)
+        self.first_content: list[dict[str, Any]] = []
+        """The task as first asked (files, prompt): what a fresh attempt asks again."""
         self.usage = Usage()
         self.cost = 0.0
         self.turn = 0
@@ -107,7 +113,9 @@ class AgentLoop:
         """
         cfg = self.config
         self.recorder.emit(UserMessage(run_id=self.run_id, text=cfg.prompt))
-        self._add_user_content([*(first_blocks or []), {"type": "text", "text": cfg.prompt}])
+        self.history_length = len(self.messages)
+        self.first_content = [*(first_blocks or []), {"type": "text", "text": cfg.prompt}]
+        self._add_user_content(self.first_content)
         try:
             status = self._loop()
         except KeyboardInterrupt:
@@ -152,6 +160,8 @@ class AgentLoop:
         self._add_user_content(outcome.results)
         feedback = self.verifier.after_turn(self.turn, bool(outcome.changed)) if self.verifier else None
         if feedback is not None:
+            if self._afresh_after_checks():
+                return None
             self._add_user_content([{"type": "text", "text": feedback}])
             if self.verifier and self.verifier.exhausted:
                 return "checks_failed"
@@ -207,6 +217,8 @@ class AgentLoop:
         """The model stopped: the status to end with, or None after telling it what is missing."""
         feedback = self.verifier.at_end(self.turn) if self.verifier else None
         if feedback is not None:
+            if self._afresh_after_checks():
+                return None
             self._add_user_content([{"type": "text", "text": feedback}])
             return "checks_failed" if self.verifier and self.verifier.exhausted else None
         if self.config.mode != "agent":
@@ -215,11 +227,47 @@ class AgentLoop:
         if missing is None:
             return "done"
         if self.nudged:
+            if self._start_afresh(f"it ended without the work ({missing.reason})"):
+                return None
             self.stop_note = f"Incomplete: {missing.reason}."
             return "incomplete"
         self.nudged = True
         self._add_user_content([{"type": "text", "text": missing.message}])
         return None
+
+    def _afresh_after_checks(self) -> bool:
+        """The attempt's edit and its fix both failed the checks: start over, if attempts are left."""
+        verifier = self.verifier
+        if verifier is None or verifier.failures < FAILED_CHECKS_BEFORE_AFRESH:
+            return False
+        failed = "; ".join(o.summary for o in verifier.last if not o.passed) or "the checks failed"
+        return self._start_afresh(f"the project's checks failed after it: {failed}")
+
+    def _start_afresh(self, reason: str) -> bool:
+        """Undo this attempt's commits and ask the task again, sampled; False when that cannot be done."""
+        fresh = self.fresh
+        if fresh is None or fresh.left <= 0 or self.turn >= self.config.max_turns - 1:
+            return False
+        undone = fresh.discard() if self.commits else None
+        if self.commits and undone is None:
+            return False
+        self.recorder.emit(AttemptDiscarded(run_id=self.run_id, attempt=fresh.number, reason=reason,
+                                            shas=undone.shas if undone else [], method=undone.method if undone else ""))
+        fresh.number += 1
+        if undone is not None and undone.method == "reset":
+            self.commits = [c for c in self.commits if c.sha not in undone.shas]
+            self.changed = [path for c in self.commits for path in c.files]
+        elif undone is not None:  # published: revert commits undid it
+            self.commits += [CommitInfo(sha=sha, subject="undo of a failed attempt", files=undone.files)
+                             for sha in undone.revert_shas]
+        if self.verifier is not None:
+            self.verifier.start_over()
+        self.messages = self.messages[:self.history_length]
+        self._add_user_content([*self.first_content, {"type": "text", "text": restart_note(reason)}])
+        self.nudged, self.replies, self.repeats, self.stop_note = False, {}, RepeatGuard(), ""
+        if self.temperature is not None:  # the same greedy question gets the same answer
+            self.temperature = max(self.temperature, RETRY_TEMPERATURE)
+        return True
 
     def _call_model_or_feed_back(self) -> ModelResponse | None:
         """A model reply; None after telling the model its last output could not be used."""

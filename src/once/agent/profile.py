@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from once.agent.attempts import DEFAULT_LEAN_ATTEMPTS
 from once.config import Settings
 
 LOCAL_EDIT_FORMAT = "whole"
@@ -26,6 +27,8 @@ class ModelProfile:
     """None sends no temperature (the server's default)."""
     max_tokens: int
     """Per reply; lean caps the default, since a small model at 0 temperature can repeat itself for minutes."""
+    attempts: int = 1
+    """Times the task may be tried from the start (see `once.agent.attempts`)."""
 
     @property
     def text_edits(self) -> bool:
@@ -45,4 +48,6 @@ def resolve_profile(settings: Settings, provider_name: str) -> ModelProfile:
     max_tokens = settings.max_tokens
     if lean and settings.sources.get("max_tokens", "default") == "default":
         max_tokens = min(max_tokens, LEAN_MAX_TOKENS)
-    return ModelProfile(edit_format=edit_format, lean=lean, temperature=temperature, max_tokens=max_tokens)
+    attempts = settings.attempts if settings.attempts is not None else (DEFAULT_LEAN_ATTEMPTS if lean else 1)
+    return ModelProfile(edit_format=edit_format, lean=lean, temperature=temperature, max_tokens=max_tokens,
+                        attempts=attempts)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from once.agent.attempts import FreshAttempts
 from once.agent.assemble import load_context, load_learned, load_skills, select_context_files
 from once.agent.compactor import Compactor
 from once.agent.verifier import Verifier
@@ -40,6 +41,7 @@ from once.tools import EDIT_TOOL_NAMES, tools_for_mode
 from once.tools.base import Tool, ToolContext, ToolRegistry
 from once.tools.workspace import Workspace
 from once.vcs import GitRepo
+from once.vcs.undo import UndoResult, undo_run
 from once.verify import Check, detect_checks
 
 
@@ -173,8 +175,23 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
                           reinject=_reinjector(assembly.context_block, mode_block, progress))
     loop = AgentLoop(config, provider, turns, recorder, history=history, on_text=request.on_text,
                      finalize=_finalizer(request, repo.root, verifier, progress), compactor=compactor,
-                     verifier=verifier, small_costs=request.small if isinstance(request.small, SmallModel) else None)
+                     verifier=verifier, small_costs=request.small if isinstance(request.small, SmallModel) else None,
+                     fresh=_fresh_attempts(profile.attempts, repo, recorder.run_id) if request.mode == "agent" else None)
     return loop, assembly.first_blocks
+
+
+def _fresh_attempts(limit: int, repo: GitRepo, run_id: str) -> FreshAttempts | None:
+    """Starting over undoes the run's own commits (the run holds the repository's lock)."""
+    if limit <= 1:
+        return None
+
+    def discard() -> UndoResult | None:
+        try:
+            return undo_run(repo, run_id)
+        except OnceError:  # e.g. the commits are no longer on top: the attempt goes on
+            return None
+
+    return FreshAttempts(limit=limit, discard=discard)
 
 
 _FAILURE_WORDS = re.compile(r"\b(fail\w*|error\w*|traceback|exception|crash\w*|broken|bug\w*|test\w*)\b",

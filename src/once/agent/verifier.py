@@ -32,6 +32,8 @@ class Verifier:
         self.failed_runs: list[CheckOutcome] = []
         self.last: list[CheckOutcome] = []
         self.changed_since_check = False
+        self.initial: list[CheckOutcome] = []
+        """The checks before any edit, when they were run (`baseline`)."""
 
     @property
     def active(self) -> bool:
@@ -68,7 +70,15 @@ class Verifier:
         feedback = self._check(0)
         self.failures = 0
         self.failed_runs = []
+        self.initial = list(self.last)
         return feedback
+
+    def start_over(self) -> None:
+        """The run's edits were undone: the tree is the one the checks saw before any edit."""
+        self.failures = 0
+        self.failed_runs = []
+        self.changed_since_check = False
+        self.last = list(self.initial)
 
     def _check(self, turn: int) -> str | None:
         self.changed_since_check = False

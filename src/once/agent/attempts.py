@@ -1,0 +1,41 @@
+"""Fresh attempts: a small model whose edits keep failing the checks starts the task over.
+
+In one long conversation a small model repeats its first wrong idea; asked again from the
+start, sampled, and told what failed, it often writes a different and right one. The failed
+attempt's commits are undone first (they are the run's own; the user's saved changes come
+back as they were), so each attempt starts from the tree the user had.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from once.vcs.undo import UndoResult
+
+FAILED_CHECKS_BEFORE_AFRESH = 2
+"""The attempt's edit failed the checks, and so did its one fix: start over."""
+DEFAULT_LEAN_ATTEMPTS = 3
+
+
+@dataclass
+class FreshAttempts:
+    """How many attempts a run may make, and how to undo the current one."""
+
+    limit: int
+    """Attempts in all (1: never start over)."""
+    discard: Callable[[], UndoResult | None]
+    """Undoes the run's commits; None when they cannot be undone (then the attempt goes on)."""
+    number: int = 1
+    """The attempt under way."""
+
+    @property
+    def left(self) -> int:
+        return self.limit - self.number
+
+
+def restart_note(reason: str) -> str:
+    """What the model is told when the task starts again."""
+    return ("An earlier attempt at this task was undone, because " + reason.rstrip(".") + ".\n"
+            "Solve the task again from the start, with a different approach if the first one was wrong. "
+            "Before you write the code, check it by hand against the task's examples.")
