@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from once.evals.arms import Arm
-from once.evals.runner import RunSetup, TaskRun, run_check_on, run_task
+from once.evals.runner import RunSetup, TaskRun, interrupt_running, run_check_on, run_task
 from once.evals.stats import wilson
 from once.evals.task import Task, load_suite
 from once.evals.workspace import changed_files, prepare_repo, remove_repo
@@ -181,6 +181,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def run_rounds(args: argparse.Namespace, tasks: list[Task], arm: Arm, command: list[str]) -> list[Result]:
+    """Each round, each task: once, then aider; a line per run as it ends."""
+    results: list[Result] = []
+    for number in range(1, args.rounds + 1):
+        for task in tasks:
+            runs = [once_run(task, arm, number, args.out)]
+            if not args.no_aider:
+                runs.append(aider_run(task, number, command, args.base_url, args.model, args.out))
+            for result in runs:
+                results.append(result)
+                mark = "pass" if result.passed else "FAIL"
+                print(f"round {number} {task.name:28} {result.agent:6} {mark} {result.status:>10} "
+                      f"{result.seconds:6.1f} s {result.tokens:>7,} tokens", flush=True)
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     tasks = load_suite(args.suite, only=args.task or None)
@@ -195,17 +211,16 @@ def main(argv: list[str] | None = None) -> int:
     settings.update(dict(item.split("=", 1) for item in args.once_setting))
     arm = Arm("once", settings, args.replay)
     args.out.mkdir(parents=True, exist_ok=True)
-    results: list[Result] = []
-    for number in range(1, args.rounds + 1):
-        for task in tasks:
-            runs = [once_run(task, arm, number, args.out)]
-            if not args.no_aider:
-                runs.append(aider_run(task, number, command, args.base_url, args.model, args.out))
-            for result in runs:
-                results.append(result)
-                mark = "pass" if result.passed else "FAIL"
-                print(f"round {number} {task.name:28} {result.agent:6} {mark} {result.status:>10} "
-                      f"{result.seconds:6.1f} s {result.tokens:>7,} tokens", flush=True)
+    # The agents run in sessions of their own: a stopped benchmark stops them too.
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        results = run_rounds(args, tasks, arm, command)
+    except KeyboardInterrupt:
+        interrupt_running()
+        print("stopped: the runs under way were told to stop", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     table = summary(results)
     print()
     print_report(results, table)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from once.agent.profile import LOCAL_EDIT_FORMAT, resolve_profile
+from once.agent.profile import LEAN_MAX_TOKENS, LOCAL_EDIT_FORMAT, resolve_profile
 from once.config import load_settings
 from once.index.render import render_plain
 from once.verify.detect import detect_checks
@@ -20,7 +20,7 @@ def test_auto_resolves_by_provider_and_explicit_settings_win(tmp_path: Path) -> 
     hosted = resolve_profile(load_settings(repo, env={}, flags={}), "anthropic")
     assert (hosted.edit_format, hosted.lean, hosted.temperature, hosted.max_tokens) == ("tools", False, None, 8192)
     local = resolve_profile(load_settings(repo, env={}, flags={}), "openai")
-    assert (local.edit_format, local.lean, local.temperature, local.max_tokens) == (LOCAL_EDIT_FORMAT, True, 0.0, 4096)
+    assert (local.edit_format, local.lean, local.temperature, local.max_tokens) == (LOCAL_EDIT_FORMAT, True, 0.0, LEAN_MAX_TOKENS)
     chosen = resolve_profile(load_settings(repo, env={"ONCE_EDIT_FORMAT": "blocks", "ONCE_PROMPT_STYLE": "full",
                                                       "ONCE_TEMPERATURE": "0.7", "ONCE_MAX_TOKENS": "9000"},
                                            flags={}), "openai")

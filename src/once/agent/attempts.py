@@ -1,7 +1,7 @@
-"""Fresh attempts: a small model whose edits keep failing the checks starts the task over.
+"""Fresh attempts: a small model whose edit fails the checks starts the task over.
 
-In one long conversation a small model repeats its first wrong idea; asked again from the
-start, sampled, and told what failed, it often writes a different and right one. The failed
+Shown its failing check, a small model mostly repeats its first wrong idea; asked again from
+the start, sampled, and told what failed, it often writes a different and right one. The failed
 attempt's commits are undone first (they are the run's own; the user's saved changes come
 back as they were), so each attempt starts from the tree the user had.
 """
@@ -13,8 +13,11 @@ from typing import Callable
 
 from once.vcs.undo import UndoResult
 
-FAILED_CHECKS_BEFORE_AFRESH = 2
-"""The attempt's edit failed the checks, and so did its one fix: start over."""
+FAILED_CHECKS_BEFORE_AFRESH = 1
+"""The attempt's edit failed the checks: start over (a 1.5B model shown its failing check mostly
+repeats its fix, and a turn costs half a minute on a laptop's CPU)."""
+FRESH_TEMPERATURE = 0.4
+"""Sampling for a fresh attempt: a different answer, without the runaway replies of hotter sampling."""
 DEFAULT_LEAN_ATTEMPTS = 3
 
 

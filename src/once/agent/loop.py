@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from once.agent.attempts import FAILED_CHECKS_BEFORE_AFRESH, FreshAttempts, restart_note
+from once.agent.attempts import FAILED_CHECKS_BEFORE_AFRESH, FRESH_TEMPERATURE, FreshAttempts, restart_note
 from once.agent.compactor import Compactor
 from once.agent.completion import RepeatGuard, missing_work
 from once.agent.text_edits import ParsedEdits, parse_text_edits
@@ -236,7 +236,7 @@ class AgentLoop:
         return None
 
     def _afresh_after_checks(self) -> bool:
-        """The attempt's edit and its fix both failed the checks: start over, if attempts are left."""
+        """The attempt's edit failed the checks: start over, if attempts are left."""
         verifier = self.verifier
         if verifier is None or verifier.failures < FAILED_CHECKS_BEFORE_AFRESH:
             return False
@@ -266,7 +266,7 @@ class AgentLoop:
         self._add_user_content([*self.first_content, {"type": "text", "text": restart_note(reason)}])
         self.nudged, self.replies, self.repeats, self.stop_note = False, {}, RepeatGuard(), ""
         if self.temperature is not None:  # the same greedy question gets the same answer
-            self.temperature = max(self.temperature, RETRY_TEMPERATURE)
+            self.temperature = max(self.temperature, FRESH_TEMPERATURE)
         return True
 
     def _call_model_or_feed_back(self) -> ModelResponse | None:
