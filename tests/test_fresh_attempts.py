@@ -26,25 +26,27 @@ def text_of(message: dict[str, Any]) -> str:
     return content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
 
 
-def test_an_attempt_whose_edit_fails_the_checks_is_undone_and_the_task_asked_again(tmp_path: Path) -> None:
+def test_an_attempt_whose_edit_and_fix_fail_is_undone_and_the_task_asked_again(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "r", CALC)
     setup = git(repo, "rev-parse", "HEAD").strip()
     result, events, server = run_lean(repo, tmp_path, [body(1), body(2), RIGHT], prompt="Fix add() in calc.py",
                                       edit_format="whole", attempts=3)
     assert result.status == "done" and (repo / "calc.py").read_text().endswith("return a + b\n")
     discarded = [e for e in events if e.type == "attempt_discarded"]
-    assert [(e.attempt, e.method, len(e.shas)) for e in discarded] == [(1, "reset", 1), (2, "reset", 1)]
-    assert "pytest failed" in discarded[0].reason and "assert 1 == 5" in discarded[0].reason
+    assert [(e.attempt, e.method, len(e.shas)) for e in discarded] == [(1, "reset", 2)]
+    assert "pytest failed" in discarded[0].reason and "assert 2 == 5" in discarded[0].reason
     # History holds the setup and the right edit only; the run's result lists the commit that stands.
     assert git(repo, "rev-list", "--count", f"{setup}..HEAD").strip() == "1"
     assert [c.sha for c in result.commits] == [git(repo, "rev-parse", "HEAD").strip()]
-    # Each request after a failure starts over: the task again, the failed conversation gone, sampled.
+    # The third request starts over: the task again, the failed attempt's conversation gone, sampled.
     third = server.requests[2].body
     users = [m for m in third["messages"] if m["role"] == "user"]
     assert len(users) == 1 and "Fix add() in calc.py" in text_of(users[0])
     assert "An earlier attempt at this task was undone, because the project's checks failed" in text_of(users[0])
-    assert "assert 2 == 5" in text_of(users[0]) and "assert 1 == 5" not in text_of(users[0])
-    assert [r.body["temperature"] for r in server.requests] == [0, 0.4, 0.4]
+    assert "assert 2 == 5" in text_of(users[0]) and "return 2" not in text_of(users[0])
+    # The fix request in between was the usual one: the failing check fed back in the conversation.
+    assert "assert 1 == 5" in text_of(server.requests[1].body["messages"][-1])
+    assert [r.body["temperature"] for r in server.requests] == [0, 0, 0.4]
 
 
 def test_the_last_attempt_stands_and_the_run_ends_as_before(tmp_path: Path) -> None:
@@ -54,7 +56,7 @@ def test_the_last_attempt_stands_and_the_run_ends_as_before(tmp_path: Path) -> N
                                       edit_format="whole", attempts=2, max_turns=12)
     assert len([e for e in events if e.type == "attempt_discarded"]) == 1
     # The last attempt gets the usual loop: its failing check fed back, then fix after fix.
-    assert "assert 11 == 5" in text_of(server.requests[2].body["messages"][-1])
+    assert "assert 12 == 5" in text_of(server.requests[3].body["messages"][-1])
     assert result.status == "checks_failed"
     # The second attempt's commits stay, for the user to see and undo.
     assert "return a + b" not in (repo / "calc.py").read_text()
@@ -66,6 +68,7 @@ def test_the_users_uncommitted_changes_survive_a_discarded_attempt(tmp_path: Pat
     (repo / "calc.py").write_text("# mine\ndef add(a, b):\n    return a - b\n")
     (repo / "notes.md").write_text("# notes\nmy own line\n")
     result, _, _ = run_lean(repo, tmp_path, [completion("calc.py\n```python\n# mine\ndef add(a, b):\n    return 1\n```\n"),
+                                             completion("calc.py\n```python\n# mine\ndef add(a, b):\n    return 2\n```\n"),
                                              completion("calc.py\n```python\n# mine\ndef add(a, b):\n"
                                                         "    return a + b\n```\n")],
                             prompt="Fix add() in calc.py", edit_format="whole", attempts=3)

@@ -96,3 +96,21 @@ def test_a_definitions_block_may_open_with_a_module_docstring() -> None:
     assert merged.text == ('"""Words."""\nimport re\n\n\ndef count(t):\n    return len(t.split())\n\n\n'
                            'def first(t):\n    return t[0]\n')
     assert merge_definitions("words.py", old, 'print("hi")\n\ndef count(t):\n    return 0\n') is None
+
+
+def test_a_definition_under_a_new_name_with_the_same_body_is_a_rename_in_place() -> None:
+    from once.agent.snippet_merge import merge_definitions
+
+    old = ('"""Prices."""\n\n\ndef calc_total(p):\n    """Sum."""\n    return sum(p)\n\n\n'
+           'def fmt(x):\n    return str(x)\n')
+    whole = '"""Prices."""\n\n\ndef compute_total(p):\n    """Sum."""\n    return sum(p)\n'
+    merged = merge_definitions("pricing.py", old, whole)
+    assert merged is not None and merged.renamed == [("calc_total", "compute_total")]
+    assert merged.text == old.replace("calc_total", "compute_total")
+    # A new definition with another body is an addition; the old one stays.
+    changed = merge_definitions("pricing.py", old, "def compute_total(p):\n    return sum(p) * 2\n")
+    assert changed is not None and changed.renamed == [] and changed.added == ["compute_total"]
+    assert "def calc_total" in changed.text
+    # A one-line body is no evidence of a rename.
+    short = merge_definitions("m.py", "def f0():\n    return 0\n", "def g():\n    return 0\n")
+    assert short is not None and short.renamed == [] and short.added == ["g"]

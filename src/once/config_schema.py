@@ -105,8 +105,8 @@ _KEY_LIST: tuple[Key, ...] = (
         "Sampling temperature sent with each request; unset sends 0 to OpenAI-compatible servers and nothing "
         "to Anthropic (its default).", optional=True, check=_temperature),
     Key("attempts", int, None, "ONCE_ATTEMPTS",
-        "Times a run may try the task: when an attempt's edit fails the checks, its commits are undone "
-        "and the task asked again from the start. Unset: 3 with the lean prompt, 1 otherwise.",
+        "Times a run may try the task: when an attempt's edit and its one fix fail the checks, its commits "
+        "are undone and the task asked again from the start. Unset: 3 with the lean prompt, 1 otherwise.",
         optional=True, check=_at_least(1)),
     Key("context_budget", int, 120_000, "ONCE_CONTEXT_BUDGET",
         "Tokens of conversation allowed before older turns are compacted.", check=_at_least(1)),

@@ -1,4 +1,4 @@
-"""Fresh attempts: a small model whose edit fails the checks starts the task over.
+"""Fresh attempts: a small model whose edit and fix fail the checks starts the task over.
 
 Shown its failing check, a small model mostly repeats its first wrong idea; asked again from
 the start, sampled, and told what failed, it often writes a different and right one. The failed
@@ -13,9 +13,9 @@ from typing import Callable
 
 from once.vcs.undo import UndoResult
 
-FAILED_CHECKS_BEFORE_AFRESH = 1
-"""The attempt's edit failed the checks: start over (a 1.5B model shown its failing check mostly
-repeats its fix, and a turn costs half a minute on a laptop's CPU)."""
+FAILED_CHECKS_BEFORE_AFRESH = 2
+"""The attempt's edit failed the checks, and so did its one fix: start over. (A near miss, such as a
+missing `.lower()`, is fixed from the failing check; a wrong idea is repeated, fix after fix.)"""
 FRESH_TEMPERATURE = 0.4
 """Sampling for a fresh attempt: a different answer, without the runaway replies of hotter sampling."""
 DEFAULT_LEAN_ATTEMPTS = 3

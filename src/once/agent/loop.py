@@ -236,7 +236,7 @@ class AgentLoop:
         return None
 
     def _afresh_after_checks(self) -> bool:
-        """The attempt's edit failed the checks: start over, if attempts are left."""
+        """The attempt's edit and its fix both failed the checks: start over, if attempts are left."""
         verifier = self.verifier
         if verifier is None or verifier.failures < FAILED_CHECKS_BEFORE_AFRESH:
             return False

@@ -10,13 +10,15 @@ Pure: text in, text out.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from once.index.symbols import Symbol, extract
 
 _TOP_KINDS = frozenset({"function", "class"})
 _IMPORT = re.compile(r"^(import\s|from\s+\S+\s+import\s|const\s+\w+\s*=\s*require\(|import\s*\{)")
 _IGNORABLE = re.compile(r"^\s*(#.*|//.*)?$")
+MIN_RENAMED_BODY = 2
+"""Lines a body needs before the same body under a new name counts as a rename (`return 0` is no evidence)."""
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class Merge:
     text: str
     replaced: list[str]
     added: list[str]
+    renamed: list[tuple[str, str]] = field(default_factory=list)
+    """(old, new): a definition the block holds under a new name with the same body, in its place."""
 
 
 def _module_docstring(lines: list[str]) -> set[int]:
@@ -60,18 +64,20 @@ def merge_definitions(path: str, old: str, snippet: str) -> Merge | None:
         return None  # a statement outside any definition: not ours to place
     old_lines = old.splitlines()
     by_name = {s.name: s for s in top_definitions(path, old)}
+    renames = _renames(new_defs, lines, by_name, old_lines)
     replaced: list[str] = []
     added: list[str] = []
     appended: list[list[str]] = []
     spans = []
     for symbol in new_defs:
         body = lines[symbol.line - 1:symbol.end_line]
-        target = by_name.get(symbol.name)
+        target = by_name.get(renames.get(symbol.name, symbol.name))
         if target is None:
             added.append(symbol.name)
             appended.append(body)
         else:
-            replaced.append(symbol.name)
+            if symbol.name not in renames:
+                replaced.append(symbol.name)
             spans.append((target.line, target.end_line, body))
     for first, last, body in sorted(spans, reverse=True):
         old_lines[first - 1:last] = body
@@ -81,4 +87,27 @@ def merge_definitions(path: str, old: str, snippet: str) -> Merge | None:
     if appended:
         gap = "\n\n\n" if path.endswith(".py") else "\n\n"  # PEP 8's two blank lines between definitions
         merged = merged.rstrip("\n") + gap + gap.join("\n".join(body) for body in appended) + "\n"
-    return Merge(merged, replaced, added)
+    return Merge(merged, replaced, added, [(old, new) for new, old in renames.items()])
+
+
+def _renames(new_defs: list[Symbol], lines: list[str], old_defs: dict[str, Symbol],
+             old_lines: list[str]) -> dict[str, str]:
+    """{new name: old name} for a new definition whose body is, line for line, that of a definition
+    the block leaves out: a rename, which replaces the old one where it stood."""
+    new_names = {s.name for s in new_defs}
+
+    def body(symbol: Symbol, text: list[str]) -> list[str]:
+        return [line.strip() for line in text[symbol.line:symbol.end_line] if line.strip()]
+
+    dropped = {name: body(s, old_lines) for name, s in old_defs.items() if name not in new_names}
+    renames: dict[str, str] = {}
+    for symbol in new_defs:
+        if symbol.name in old_defs:
+            continue
+        mine = body(symbol, lines)
+        if len(mine) < MIN_RENAMED_BODY:
+            continue
+        same = [name for name, theirs in dropped.items() if theirs == mine and name not in renames.values()]
+        if len(same) == 1:
+            renames[symbol.name] = same[0]
+    return renames

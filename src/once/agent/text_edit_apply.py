@@ -192,6 +192,7 @@ def _merge_into(ctx: ToolContext, path: str, snippet: str) -> ToolOutput | None:
     if output.is_error:
         return output
     parts = [f"replaced {', '.join(merge.replaced)}" if merge.replaced else "",
+             ", ".join(f"renamed {old} to {new}" for old, new in merge.renamed),
              f"added {', '.join(merge.added)} at the end" if merge.added else ""]
     return ToolOutput(f"Merged into {rel}: {'; '.join(p for p in parts if p)} (the block held only part of the "
                       "file, so the rest of it was kept).")
