@@ -100,3 +100,18 @@ def test_one_attempt_means_no_starting_over(tmp_path: Path) -> None:
 def test_the_note_says_why_without_doubling_its_full_stop() -> None:
     assert restart_note("the checks failed.").startswith("An earlier attempt at this task was undone, because "
                                                          "the checks failed.\n")
+
+
+def test_a_check_that_fails_before_any_edit_without_running_a_test_is_no_reason_to_start_over(
+        tmp_path: Path) -> None:
+    # pytest missing, a broken setup: no attempt mends it, so the run goes on as one attempt.
+    repo = make_repo(tmp_path / "r", CALC)
+    broken = 'python -c "import a_module_nobody_has"'
+    script = [body(n) for n in range(10, 16)]
+    result, events, _ = run_lean(repo, tmp_path, script, prompt="Fix the failing test of add() in calc.py",
+                                 edit_format="whole", attempts=3, max_turns=12,
+                                 **{"verify.test_command": broken})
+    checks = [e for e in events if e.type == "test_result"]
+    assert checks[0].turn == 0 and not checks[0].passed  # the baseline, before any edit
+    assert not [e for e in events if e.type == "attempt_discarded"]
+    assert result.status == "checks_failed"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from once.vcs.undo import UndoResult
+from once.verify import CheckOutcome
 
 FAILED_CHECKS_BEFORE_AFRESH = 2
 """The attempt's edit failed the checks, and so did its one fix: start over. (A near miss, such as a
@@ -35,6 +36,13 @@ class FreshAttempts:
     @property
     def left(self) -> int:
         return self.limit - self.number
+
+
+def caused_by_attempt(failing: list[CheckOutcome], before: list[CheckOutcome]) -> bool:
+    """Whether the attempt can be blamed for the failing checks: not when a check that ran no test fails
+    as it did before any edit (pytest missing, a broken setup), which no fresh attempt mends."""
+    failed_before = {o.signature for o in before if not o.passed}
+    return any(o.failed_count or o.passed_count or o.signature not in failed_before for o in failing)
 
 
 def restart_note(reason: str) -> str:

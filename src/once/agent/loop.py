@@ -7,7 +7,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from once.agent.attempts import FAILED_CHECKS_BEFORE_AFRESH, FRESH_TEMPERATURE, FreshAttempts, restart_note
+from once.agent.attempts import FAILED_CHECKS_BEFORE_AFRESH, FRESH_TEMPERATURE, FreshAttempts, caused_by_attempt
+from once.agent.attempts import restart_note
 from once.agent.compactor import Compactor
 from once.agent.completion import RepeatGuard, missing_work
 from once.agent.text_edits import ParsedEdits, parse_text_edits
@@ -240,7 +241,10 @@ class AgentLoop:
         verifier = self.verifier
         if verifier is None or verifier.failures < FAILED_CHECKS_BEFORE_AFRESH:
             return False
-        failed = "; ".join(o.summary for o in verifier.last if not o.passed) or "the checks failed"
+        failing = [o for o in verifier.last if not o.passed]
+        if not caused_by_attempt(failing, verifier.initial):
+            return False
+        failed = "; ".join(o.summary for o in failing) or "the checks failed"
         return self._start_afresh(f"the project's checks failed after it: {failed}")
 
     def _start_afresh(self, reason: str) -> bool:
