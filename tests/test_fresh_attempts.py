@@ -115,3 +115,19 @@ def test_a_check_that_fails_before_any_edit_without_running_a_test_is_no_reason_
     assert checks[0].turn == 0 and not checks[0].passed  # the baseline, before any edit
     assert not [e for e in events if e.type == "attempt_discarded"]
     assert result.status == "checks_failed"
+
+
+def test_a_discarded_attempt_shows_in_the_progress_output_and_the_apps_details() -> None:
+    import io
+
+    from once.cli.render import ProgressRenderer
+    from once.events import AttemptDiscarded
+    from once.tui.widgets.details import describe
+
+    event = AttemptDiscarded(run_id="r-1", attempt=1, reason="the project's checks failed after it: pytest\nfailed",
+                             shas=["a" * 40, "b" * 40], method="reset")
+    out = io.StringIO()
+    ProgressRenderer(out)(event)
+    assert out.getvalue() == ("  ↺ attempt 1 given up, 2 commits undone: the project's checks failed after it: "
+                              "pytest failed; starting over\n")
+    assert describe(event) == "↺ " + out.getvalue().strip()[2:]

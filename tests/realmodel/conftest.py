@@ -3,8 +3,8 @@
 Run with `python -m pytest -m realmodel` (the default run deselects these tests). The first
 run builds llama-server and assembles the model into the cache of `scripts/real_model.py`
 (minutes); later runs reuse them. Set `ONCE_REALMODEL_URL` (and `ONCE_REALMODEL_NAME`) to
-test a server that is already running instead, and `ONCE_REALMODEL_MODEL=1.5b` for the
-larger model. Tests skip, naming what failed, when the server cannot be had.
+test a server that is already running instead, and `ONCE_REALMODEL_MODEL=0.5b` for the
+smaller model (the default is the 1.5B, the smallest that passes builtin tasks). Tests skip, naming what failed, when the server cannot be had.
 
 The lane keeps to a time budget: `ONCE_REALMODEL_BUDGET` seconds from its start (default
 1200), and never past `ONCE_REALMODEL_DEADLINE` (epoch seconds; CI sets it from its own
@@ -34,7 +34,7 @@ CACHE_ENV = os.environ.get("ONCE_REALMODEL_CACHE")
 REAL_HOME = Path.home()
 URL_ENV = os.environ.get("ONCE_REALMODEL_URL")
 NAME_ENV = os.environ.get("ONCE_REALMODEL_NAME")
-MODEL_KEY = os.environ.get("ONCE_REALMODEL_MODEL", "0.5b")
+MODEL_KEY = os.environ.get("ONCE_REALMODEL_MODEL", "1.5b")
 LANE_STARTED = time.time()
 BUDGET = float(os.environ.get("ONCE_REALMODEL_BUDGET") or 1200)
 DEADLINE = min(LANE_STARTED + BUDGET, float(os.environ.get("ONCE_REALMODEL_DEADLINE") or "inf"))

@@ -1,10 +1,10 @@
 """`agent eval` against the lane's real model: the lane's task suite, with success asserted on
 the tasks the model measurably does, and every task's result printed for the record.
 
-MEASURED holds the tasks the lane's 0.5B model passed in every run at greedy decoding (seed
-42, temperature 0) when this list was last measured; the others run and are reported, so a
-change that makes the model do more shows here before it is asserted. With the 1.5B model
-(`ONCE_REALMODEL_MODEL=1.5b`) the same list is asserted.
+MEASURED holds, per lane model, the tasks it passed in every run at greedy decoding (seed 42,
+temperature 0) when this list was last measured; the others run and are reported, so a change
+that makes the model do more shows here before it is asserted. With the lane's default model,
+the 1.5B, two tasks of `builtin` are asserted too (BUILTIN).
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from tests.realmodel.conftest import MODEL_KEY, RealServer, seconds_left
 pytestmark = pytest.mark.realmodel
 
 TASKS = Path(__file__).parent / "tasks"
-MEASURED = {"lean": {"docstring"}}
-"""Per arm, the tasks the 0.5B model passed in every run at temperature 0 (docstring: 3 of 3).
-With the local default (whole files written as text) the 0.5B copies the prompt's example or
+MEASURED = {"0.5b": {"lean": {"docstring"}}, "1.5b": {"lean": set()}}
+"""Per lane model and arm, the lane's tasks it passed in every run at temperature 0 (0.5B: docstring, 3
+of 3). With the local default (whole files written as text) the 0.5B copies the prompt's example or
 describes the change for the rest; with structured tool calls (`edit_format=tools`) it created
-notes.txt in earlier runs and then kept editing it, so no task passes every run. The 1.5B model
-passes `builtin`'s py-add-is-leap and py-convention-app-error in every run (see the README)."""
+notes.txt in earlier runs and then kept editing it, so no task passes every run. The 1.5B's results on
+these tasks are reported, not yet asserted; what it passes every run is in BUILTIN."""
 ARMS = {"lean": "edit_format=auto,prompt_style=auto"}
 BUILTIN = {"1.5b": ("py-add-is-leap", "py-convention-app-error")}
 """Per lane model, tasks of `builtin` it passed in every measured run with the local defaults (the
@@ -59,11 +59,12 @@ def test_the_lane_model_passes_the_tasks_it_measurably_can(real_server: RealServ
                       *(f"--arm={name}={settings}" for name, settings in ARMS.items()))
     passed = {arm: {row["task"] for row in report["tasks"] if row[arm]["passed"]} for arm in ARMS}
     print_report(report, capsys)
-    for arm, tasks in MEASURED.items():
+    measured = MEASURED.get(MODEL_KEY, {})
+    for arm, tasks in measured.items():
         assert tasks <= passed[arm], f"{arm}: measured tasks failed: {sorted(tasks - passed[arm])}; " \
                                      f"passed: {sorted(passed[arm])}"
     assert {row["task"] for row in report["tasks"]} == {p.name for p in TASKS.iterdir() if p.is_dir()}
-    assert_sound_runs([run for run in report["runs"] if run["task"] in MEASURED[run["arm"]]])
+    assert_sound_runs([run for run in report["runs"] if run["task"] in measured.get(run["arm"], set())])
 
 
 @pytest.mark.cost(600)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from once.events import AttemptDiscarded
 from once.vcs.undo import UndoResult
 from once.verify import CheckOutcome
 
@@ -50,3 +51,12 @@ def restart_note(reason: str) -> str:
     return ("An earlier attempt at this task was undone, because " + reason.rstrip(".") + ".\n"
             "Solve the task again from the start, with a different approach if the first one was wrong. "
             "Before you write the code, check it by hand against the task's examples.")
+
+
+def describe_discarded(event: AttemptDiscarded) -> str:
+    """One line for the progress output and the app's details."""
+    count = len(event.shas)
+    undone = f", {count} commit{'s' if count != 1 else ''} undone" if count else ""
+    reason = " ".join(event.reason.split())
+    reason = reason if len(reason) <= 100 else reason[:99] + "…"
+    return f"attempt {event.attempt} given up{undone}: {reason}; starting over"

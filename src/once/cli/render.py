@@ -18,7 +18,9 @@ from once.events import (
     ToolCall,
     ToolResult,
     WarningEvent,
+    AttemptDiscarded,
 )
+from once.agent.attempts import describe_discarded
 from once.cli.common import terminal_safe
 from once.safety.redact import redact_obj
 
@@ -74,6 +76,8 @@ class ProgressRenderer:
             self._print(self._style("31", f"    blocked a secret ({', '.join(event.kinds)}) in {event.path}"))
         elif isinstance(event, WarningEvent):
             self._print(self._style("33", f"  warning: {event.message}"))
+        elif isinstance(event, AttemptDiscarded):
+            self._print(self._style("33", f"  ↺ {describe_discarded(event)}"))
         elif isinstance(event, RunFinished):
             usage = event.usage
             self._print(self._style("1", (

@@ -22,7 +22,9 @@ from once.events import (
     ToolResult,
     VentFiled,
     WarningEvent,
+    AttemptDiscarded,
 )
+from once.agent.attempts import describe_discarded
 from once.tui.messages import ShowCommit
 from once.tui.widgets.conversation import tool_subject
 
@@ -58,6 +60,8 @@ def describe(event: Event, subject: str = "") -> str | None:
         return f"! {event.kind}: {event.message}"
     if isinstance(event, WarningEvent):
         return f"! {event.message}"
+    if isinstance(event, AttemptDiscarded):
+        return f"↺ {describe_discarded(event)}"
     if isinstance(event, RunFinished):
         return f"run {event.status} · {event.turns} turns · ${event.cost_usd:.4f}"
     return None
