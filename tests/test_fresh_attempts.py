@@ -80,8 +80,8 @@ def test_the_users_uncommitted_changes_survive_a_discarded_attempt(tmp_path: Pat
 
 def test_an_attempt_that_ends_without_the_work_starts_over_too(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "r", CALC)
-    idle = completion("I fixed add().")
-    result, events, server = run_lean(repo, tmp_path, [idle, idle, RIGHT], prompt="Fix add() in calc.py",
+    idle = [completion("I fixed add()."), completion("add() is fixed now.")]
+    result, events, server = run_lean(repo, tmp_path, [*idle, RIGHT], prompt="Fix add() in calc.py",
                                       edit_format="whole", attempts=2)
     discarded = [e for e in events if e.type == "attempt_discarded"]
     assert len(discarded) == 1 and discarded[0].shas == [] and "ended without the work" in discarded[0].reason
@@ -131,3 +131,15 @@ def test_a_discarded_attempt_shows_in_the_progress_output_and_the_apps_details()
     assert out.getvalue() == ("  ↺ attempt 1 given up, 2 commits undone: the project's checks failed after it: "
                               "pytest failed; starting over\n")
     assert describe(event) == "↺ " + out.getvalue().strip()[2:]
+
+
+def test_the_same_reply_sent_again_starts_over_instead_of_ending_the_run(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", CALC)
+    wrong = body(1)
+    result, events, server = run_lean(repo, tmp_path, [wrong, wrong, RIGHT], prompt="Fix add() in calc.py",
+                                      edit_format="whole", attempts=2)
+    discarded = [e for e in events if e.type == "attempt_discarded"]
+    assert len(discarded) == 1 and discarded[0].reason.startswith("it sent the same reply again")
+    assert "assert 1 == 5" in discarded[0].reason and len(discarded[0].shas) == 1
+    assert result.status == "done" and (repo / "calc.py").read_text().endswith("return a + b\n")
+    assert [r.body["temperature"] for r in server.requests] == [0, 0, 0.4]

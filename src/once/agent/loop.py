@@ -141,7 +141,11 @@ class AgentLoop:
             self._add_message("assistant", response.content)
             if response.text:
                 self.last_text = response.text
-            if self._same_reply_again(response):
+            repeated = self._same_reply_again(response)
+            if repeated and self._start_afresh(self._with_failures("it sent the same reply again, word for word")):
+                continue  # a stuck attempt: its reply changes nothing, so start over
+            if repeated and self.replies[self._reply_key(response)] >= SAME_REPLY_LIMIT:
+                self.stop_note = f"Stopped: the model sent the same reply {SAME_REPLY_LIMIT} times."
                 return "incomplete"
             text_edits = self._text_edits(response.text)
             if not response.tool_uses and text_edits is None:
@@ -179,15 +183,18 @@ class AgentLoop:
         return None
 
     def _same_reply_again(self, response: ModelResponse) -> bool:
-        """The same reply, word for word, for the third time: a model at temperature 0 stuck in a loop."""
-        key = json.dumps(response.content, sort_keys=True, default=str)
+        """The same reply, word for word, as before: a model at temperature 0 stuck in a loop. The third
+        one ends the run; the second is sampled, when the run chose the temperature (greedy decoding
+        answers the same prompt the same way, so one more greedy try is wasted)."""
+        key = self._reply_key(response)
         self.replies[key] = self.replies.get(key, 0) + 1
         if self.replies[key] == SAME_REPLY_LIMIT - 1 and self.temperature is not None:
             self.temperature = max(self.temperature, RETRY_TEMPERATURE)
-        if self.replies[key] < SAME_REPLY_LIMIT:
-            return False
-        self.stop_note = f"Stopped: the model sent the same reply {SAME_REPLY_LIMIT} times."
-        return True
+        return self.replies[key] > 1
+
+    @staticmethod
+    def _reply_key(response: ModelResponse) -> str:
+        return json.dumps(response.content, sort_keys=True, default=str)
 
     def _count_malformed(self, count: int) -> None:
         """A model that keeps fumbling tool calls is offered edits written as text (and keeps its tools)."""
@@ -244,8 +251,12 @@ class AgentLoop:
         failing = [o for o in verifier.last if not o.passed]
         if not caused_by_attempt(failing, verifier.initial):
             return False
-        failed = "; ".join(o.summary for o in failing) or "the checks failed"
-        return self._start_afresh(f"the project's checks failed after it: {failed}")
+        return self._start_afresh(self._with_failures("the project's checks failed after it"))
+
+    def _with_failures(self, reason: str) -> str:
+        """A reason to start over, with the failing checks' one-line summaries when there are some."""
+        failing = [o.summary for o in (self.verifier.last if self.verifier else []) if not o.passed]
+        return f"{reason}: {'; '.join(failing)}" if failing else reason
 
     def _start_afresh(self, reason: str) -> bool:
         """Undo this attempt's commits and ask the task again, sampled; False when that cannot be done."""
@@ -269,8 +280,8 @@ class AgentLoop:
         self.messages = self.messages[:self.history_length]
         self._add_user_content([*self.first_content, {"type": "text", "text": restart_note(reason)}])
         self.nudged, self.replies, self.repeats, self.stop_note = False, {}, RepeatGuard(), ""
-        if self.temperature is not None:  # the same greedy question gets the same answer
-            self.temperature = max(self.temperature, FRESH_TEMPERATURE)
+        if self.config.temperature is not None:  # the same greedy question gets the same answer
+            self.temperature = max(self.config.temperature, FRESH_TEMPERATURE)
         return True
 
     def _call_model_or_feed_back(self) -> ModelResponse | None:
