@@ -181,12 +181,14 @@ def test_a_reply_repeated_word_for_word_is_retried_with_sampling(tmp_path: Path)
 
 
 def test_the_instructions_example_echoed_back_is_not_written(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "r", {"README.md": "# notes\n"})
-    echo = completion('app/hello.py\n```python\ndef greet(name):\n    return "HELLO " + name.upper()\n```\n')
+    # Not even into the repository's one greet.py, which a made-up folder would otherwise mean.
+    repo = make_repo(tmp_path / "r", {"README.md": "# notes\n", "greet.py": "X = 1\n"})
+    echo = completion('path/to/greet.py\n```python\ndef greet(name):\n    return "HELLO " + name.upper()\n```\n')
     notes = completion("notes.txt\n```\nhello\n```\n")
     result, events, _ = run_lean(repo, tmp_path, [echo, notes], prompt="Create notes.txt containing hello",
                                  edit_format="whole")
-    assert not (repo / "app").exists() and (repo / "notes.txt").read_text() == "hello\n"
+    assert not (repo / "path").exists() and (repo / "notes.txt").read_text() == "hello\n"
+    assert (repo / "greet.py").read_text() == "X = 1\n"
     assert result.status == "done"
     assert any(e.type == "tool_result" and "example from the instructions" in e.output for e in events)
 

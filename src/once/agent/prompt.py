@@ -42,9 +42,9 @@ call write_file. Read a file before you change it if it is not shown.
     "blocks": """\
 To change a file, write a SEARCH/REPLACE block: the file's path on its own line, then
 <<<<<<< SEARCH, the exact lines to replace copied from the file, =======, the new lines,
-and >>>>>>> REPLACE. For example, to make greet() shout in app/hello.py:
+and >>>>>>> REPLACE. For example, to make greet() shout in a file path/to/greet.py:
 
-app/hello.py
+path/to/greet.py
 <<<<<<< SEARCH
 def greet(name):
     return "hello " + name
@@ -59,9 +59,10 @@ and committed when your reply ends, and then the project's tests run.
 """,
     "whole": """\
 To change or create a file, write its path on its own line, then its complete new content in a
-fenced block: every line of the file, including the lines you keep. For example:
+fenced block: every line of the file, including the lines you keep. For example, for a file
+path/to/greet.py:
 
-app/hello.py
+path/to/greet.py
 ```python
 def greet(name):
     return "HELLO " + name.upper()
@@ -71,7 +72,7 @@ Your files are written and committed when your reply ends, and then the project'
 """,
 }
 
-EXAMPLE_PATH = "app/hello.py"
+EXAMPLE_PATH = "path/to/greet.py"
 """The file of the prompts' examples: an edit to it that the repository lacks is an echo, not work."""
 
 LEAN_ENDING = """\

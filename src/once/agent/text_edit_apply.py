@@ -40,7 +40,8 @@ def as_call(edit: TextEdit, ctx: ToolContext) -> TextEditCall:
             edit = replace(edit, path=holders[0])
         elif edit.previous_path:
             edit = replace(edit, path=edit.previous_path)
-    edit = replace(edit, path=_existing_file(edit.path, ctx))
+    if edit.path != EXAMPLE_PATH:  # an echo of the example is refused as written, never repaired
+        edit = replace(edit, path=_existing_file(edit.path, ctx))
     if edit.kind == "whole":
         return TextEditCall("write_file", {"path": edit.path, "content": edit.replace}, edit)
     if not edit.search.strip():
