@@ -238,3 +238,15 @@ def test_a_whole_python_file_that_does_not_compile_is_refused(tmp_path: Path) ->
     assert refused and "not valid Python (invalid syntax, line 1)" in refused[0].output
     assert (repo / "calc.py").read_text().endswith("return a + b\n") and result.status == "done"
     assert len(git(repo, "log", "--format=%s").splitlines()) == 2  # the setup commit and the right edit
+
+
+def test_the_examples_placeholder_folder_before_a_new_file_is_dropped(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", {"textstats.py": "def count(t):\n    return len(t)\n"})
+    reply = completion("path/to/wc.py\n```python\nimport sys\n```\n")
+    result, _, _ = run_lean(repo, tmp_path, [reply], prompt="Create wc.py", edit_format="whole")
+    assert (repo / "wc.py").read_text() == "import sys\n" and not (repo / "path").exists()
+    assert result.files_changed == ["wc.py"]
+    # A repository that has a path/to folder keeps it.
+    repo2 = make_repo(tmp_path / "r2", {"path/to/keep.txt": "x\n"})
+    run_lean(repo2, tmp_path, [reply], prompt="Create wc.py", edit_format="whole")
+    assert (repo2 / "path/to/wc.py").exists() and not (repo2 / "wc.py").exists()

@@ -72,7 +72,9 @@ Your files are written and committed when your reply ends, and then the project'
 """,
 }
 
-EXAMPLE_PATH = "path/to/greet.py"
+PLACEHOLDER_FOLDER = "path/to/"
+"""The examples' folder: a path a model writes under it means the same path without it."""
+EXAMPLE_PATH = PLACEHOLDER_FOLDER + "greet.py"
 """The file of the prompts' examples: an edit to it that the repository lacks is an echo, not work."""
 
 LEAN_ENDING = """\

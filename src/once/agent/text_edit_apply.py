@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator
 
-from once.agent.prompt import EXAMPLE_PATH
+from once.agent.prompt import EXAMPLE_PATH, PLACEHOLDER_FOLDER
 from once.agent.snippet_merge import merge_definitions, top_definitions
 from once.agent.text_edits import ParsedEdits, TextEdit
 from once.safety.paths import Refused
@@ -70,6 +70,8 @@ def _existing_file(path: str, ctx: ToolContext) -> str:
     first, _, rest = path.partition("/")
     if rest and first == root.name and not (root / first).exists():
         path = rest  # `project/wc.py` in a repository named project: small models prefix its name
+    if path.startswith(PLACEHOLDER_FOLDER) and not (root / PLACEHOLDER_FOLDER).exists():
+        path = path[len(PLACEHOLDER_FOLDER):]  # the examples' placeholder folder, copied
     try:
         if not path or ctx.workspace.exists(path):
             return path
