@@ -27,6 +27,9 @@ from tests.test_tui import backend_for, submit
 
 pytestmark = pytest.mark.anyio
 
+STOPPED_WITHIN = 10.0
+"""Seconds: well under the 30-second command, so the run did not wait for it, with room for a busy machine."""
+
 
 @pytest.fixture
 def anyio_backend() -> str:
@@ -98,7 +101,7 @@ async def test_escape_stops_a_running_command_promptly_and_cleanly(repo, tmp_pat
         took = time.monotonic() - pressed
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert took < 3.0, f"Escape took {took:.2f} s to end the run"
+        assert took < STOPPED_WITHIN, f"Escape took {took:.2f} s to end the run"
         assert marked_pids(marker) == []  # the command's process is gone
         result = app.finished[-1].result
         assert result is not None and result.status == "interrupted"
@@ -140,7 +143,7 @@ def test_a_headless_run_stops_its_command_on_sigterm_or_ctrl_c(repo, tmp_path, s
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    assert took < 5.0, f"the run took {took:.2f} s to stop"
+    assert took < STOPPED_WITHIN, f"the run took {took:.2f} s to stop"
     assert marked_pids(marker) == []
     assert git(repo, "status", "--porcelain") == ""
     assert "argparse" in (repo / "cli.py").read_text()
@@ -170,7 +173,7 @@ async def test_escape_stops_a_running_check_without_recording_it_as_failed(repo,
         await wait_until(pilot, lambda: app.finished, 10, "the run ending")
         took = time.monotonic() - pressed
         await app.workers.wait_for_complete()
-        assert took < 3.0, f"Escape took {took:.2f} s to end the run"
+        assert took < STOPPED_WITHIN, f"Escape took {took:.2f} s to end the run"
         assert marked_pids(marker) == []
         assert app.finished[-1].result is not None and app.finished[-1].result.status == "interrupted"
         assert stored(tmp_path / "db", app.run_id, "test_result") == []  # cut short: neither passed nor failed
