@@ -193,14 +193,6 @@ def test_the_instructions_example_echoed_back_is_not_written(tmp_path: Path) -> 
     assert any(e.type == "tool_result" and "example from the instructions" in e.output for e in events)
 
 
-def test_the_repositorys_own_name_before_a_path_is_dropped(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "project", {"textstats.py": "def count(t):\n    return len(t)\n"})
-    reply = completion("project/wc.py\n```python\nimport sys\n```\n")
-    result, _, _ = run_lean(repo, tmp_path, [reply], prompt="Create wc.py", edit_format="whole")
-    assert (repo / "wc.py").read_text() == "import sys\n" and not (repo / "project").exists()
-    assert result.files_changed == ["wc.py"]
-
-
 def test_a_folder_the_model_made_up_means_the_repositorys_one_file_of_that_name(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "r", {"pricing.py": "def calc_total(p):\n    return sum(p)\n"})
     reply = completion("app/pricing.py\n```python\ndef compute_total(p):\n    return sum(p)\n```\n")
@@ -240,12 +232,20 @@ def test_a_whole_python_file_that_does_not_compile_is_refused(tmp_path: Path) ->
     assert len(git(repo, "log", "--format=%s").splitlines()) == 2  # the setup commit and the right edit
 
 
-def test_the_examples_placeholder_folder_before_a_new_file_is_dropped(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "r", {"textstats.py": "def count(t):\n    return len(t)\n"})
-    reply = completion("path/to/wc.py\n```python\nimport sys\n```\n")
+@pytest.mark.parametrize(("repo_name", "written", "made_up"),
+                         [("project", "project/wc.py", "project"),  # the repository's own name
+                          ("r", "path/to/wc.py", "path")])  # the examples' placeholder folder
+def test_a_made_up_folder_before_a_new_file_is_dropped(tmp_path: Path, repo_name: str, written: str,
+                                                        made_up: str) -> None:
+    repo = make_repo(tmp_path / repo_name, {"textstats.py": "def count(t):\n    return len(t)\n"})
+    reply = completion(f"{written}\n```python\nimport sys\n```\n")
     result, _, _ = run_lean(repo, tmp_path, [reply], prompt="Create wc.py", edit_format="whole")
-    assert (repo / "wc.py").read_text() == "import sys\n" and not (repo / "path").exists()
+    assert (repo / "wc.py").read_text() == "import sys\n" and not (repo / made_up).exists()
     assert result.files_changed == ["wc.py"]
+
+
+def test_a_repository_with_a_path_to_folder_keeps_it(tmp_path: Path) -> None:
+    reply = completion("path/to/wc.py\n```python\nimport sys\n```\n")
     # A repository that has a path/to folder keeps it.
     repo2 = make_repo(tmp_path / "r2", {"path/to/keep.txt": "x\n"})
     run_lean(repo2, tmp_path, [reply], prompt="Create wc.py", edit_format="whole")
