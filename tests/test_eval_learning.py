@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from once.evals.arms import Arm
-from once.evals.learning import LearningPlan, experiment_report, families_of, newcombe, run_experiment
+from once.evals.learning import (LearningPlan, experiment_report, families_of, newcombe, paired_newcombe,
+                                 run_experiment)
 from once.evals.runner import RunSetup
 from once.evals.stats import wilson
 from once.evals.task import load_suite
@@ -97,6 +98,16 @@ def test_a_correction_is_learned_and_later_members_pass_when_it_is_injected(
         assert member["passed_first"] is (member["arm"] == "injected"), member
     injected = report["later"]["injected"]
     assert injected["total"] + report["later"]["holdout"]["total"] == len(later)
+    # Paired: each later member also ran in the other arm, on a twin taken before it ran.
+    for member in later:
+        twin = member["twin"]
+        assert twin is not None and twin["arm"] != member["arm"], member
+        assert twin["passed_first"] is (twin["arm"] == "injected"), member
+    paired = report["paired"]
+    assert paired["members"] == len(later) == paired["injected_passed"] and paired["holdout_passed"] == 0
+    assert paired["difference"] == 1.0 and paired["low"] > 0
+    # The twins log to their own database: the experiment learned only from the members' sessions.
+    assert not any(f"{m['task']}.twin" in str(run) for m in later for run in (tmp_path / "out").glob("round-1/runs/*"))
 
 
 def test_the_report_counts_only_later_members_and_gives_newcombe_intervals() -> None:
@@ -107,6 +118,16 @@ def test_the_report_counts_only_later_members_and_gives_newcombe_intervals() -> 
     assert same[0] == 0 and same[1] < 0 < same[2]
     assert newcombe(wilson(0, 0), wilson(3, 4)) == (0.0, -1.0, 1.0)
     assert experiment_report([])["later"]["injected"]["total"] == 0
+
+
+def test_paired_lift_matches_newcombes_published_example() -> None:
+    # Newcombe (1998), paired proportions, method 10: 36 both, 12 and 2 discordant, 0 neither.
+    pairs = [(True, True)] * 36 + [(True, False)] * 12 + [(False, True)] * 2
+    diff, low, high = paired_newcombe(pairs)
+    assert diff == pytest.approx(0.2)
+    assert (round(low, 4), round(high, 4)) == (0.0569, 0.3404)
+    assert paired_newcombe([(True, True), (False, False)])[0] == 0.0
+    assert paired_newcombe([]) == (0.0, -1.0, 1.0)
 
 
 def test_the_command_refuses_what_cannot_measure_learning(cli, tmp_path: Path) -> None:

@@ -244,6 +244,9 @@ def learning(
     base_url: Optional[str] = typer.Option(None, "--base-url", help="Server for --provider openai."),
     setting: list[str] = typer.Option([], "--set", help="key=value of any config key for the agent (repeatable)."),
     rounds: int = typer.Option(1, "--rounds", min=1, max=50, help="Independent replications (a new project each)."),
+    paired: bool = typer.Option(True, "--paired/--no-paired",
+                                help="Also run each later member's first attempt in the other arm, on a copy "
+                                     "(a lift from every member, not only those the draw held out)."),
     family: list[str] = typer.Option([], "--family", help="Only this family (repeatable)."),
     with_model: bool = typer.Option(False, "--learn-with-model",
                                     help="Let `agent learn` use the small model (default: its offline templates)."),
@@ -255,7 +258,8 @@ def learning(
     `agent learn` after each round of members, and the holdout draw deciding injection.
 
     Reports the first-attempt pass rate of later members with the entry injected against held
-    out, and the difference with its 95% interval. A replayed model cannot answer a correction
+    out, and the difference with its 95% interval; with --paired (the default) also each later
+    member's first attempt in the other arm, on a copy that the experiment does not learn from. A replayed model cannot answer a correction
     it was not recorded for, so this needs a live provider (or a local server).
     """
     from once.errors import UsageError
@@ -284,7 +288,7 @@ def learning(
         eval_id = new_id("e")
         folder = (out.expanduser() if out else data_dir() / "evals" / eval_id).resolve()
         plan = LearningPlan(families, arm, RunSetup(out=folder, db=folder / "learn.db"), rounds=rounds,
-                            offline_learn=not with_model)
+                            offline_learn=not with_model, paired=paired)
         members = sum(len(m) for m in families.values())
         _say(as_json, f"learning experiment {eval_id}: {len(families)} families, {members} members, "
                       f"{rounds} round(s); files in {folder}")

@@ -10,10 +10,17 @@ project would see them, all logging to one database:
    runs after each: the session got stuck and, with luck, unstuck (then the user says thanks);
 3. after each round (member n of every family) `agent learn` runs on the database;
 4. a later member's prompt retrieves the entry, and the holdout draw decides whether the
-   model sees it. Its first attempt is the outcome, read against the arm the draw chose.
+   model sees it. Its first attempt is the outcome, read against the arm the draw chose;
+5. with `paired`, that member's first attempt also runs in the other arm, forced, on a twin:
+   a copy of its repository and database taken before it ran, so the twin changes nothing
+   the experiment later learns from. A deterministic local model (temperature 0) then gives
+   each member's outcome with and without the entry, and the lift is measured on every
+   member, not only on those the draw happened to hold out.
 
-The figure is the pass rate of later members with an entry injected against held out, with
-a Newcombe interval for the difference. Nothing here decides "helps" from text: only checks.
+The figures are the pass rate of later members with an entry injected against held out (a
+Newcombe interval for the difference) and, paired, the mean of (injected - held out) over
+twinned members (Newcombe's interval for paired proportions). Nothing here decides "helps"
+from text: only checks.
 """
 
 from __future__ import annotations
@@ -50,13 +57,28 @@ class MemberRun:
     arm: str = "none"
     """injected, holdout, or none (no entry was retrieved for its prompt)."""
     entries: list[str] = field(default_factory=list)
+    twin: TaskRun | None = None
+    """The first attempt again in the other arm, on a copy taken before the member ran."""
+
+    @property
+    def twin_arm(self) -> str:
+        return {"injected": "holdout", "holdout": "injected"}.get(self.arm, "none")
+
+    def pair(self) -> tuple[bool, bool] | None:
+        """(passed with the entry injected, passed with it held out), when twinned."""
+        if self.twin is None or self.twin_arm == "none":
+            return None
+        mine, other = self.first.passed, self.twin.passed
+        return (mine, other) if self.arm == "injected" else (other, mine)
 
     def to_json(self) -> dict[str, Any]:
         return {"family": self.family, "order": self.order, "task": self.task, "round": self.round,
                 "passed_first": self.first.passed, "kind": self.first.kind,
                 "passed_after_correction": None if self.corrected is None else self.corrected.passed,
                 "session_id": self.session_id, "arm": self.arm, "entries": self.entries,
-                "turns": self.first.turns, "tokens": self.first.tokens, "seconds": round(self.first.seconds, 2)}
+                "turns": self.first.turns, "tokens": self.first.tokens, "seconds": round(self.first.seconds, 2),
+                "twin": None if self.twin is None else {"arm": self.twin_arm, "passed_first": self.twin.passed,
+                                                        "seconds": round(self.twin.seconds, 2)}}
 
 
 def families_of(tasks: list[Task]) -> dict[str, list[Task]]:
@@ -130,6 +152,7 @@ class LearningPlan:
     setup: RunSetup
     rounds: int = 1
     offline_learn: bool = True
+    paired: bool = True
 
 
 def run_experiment(plan: LearningPlan, say: Say | None = None) -> dict[str, Any]:
@@ -151,14 +174,16 @@ def run_experiment(plan: LearningPlan, say: Say | None = None) -> dict[str, Any]
                 if order >= len(tasks):
                     continue
                 task = tasks[order]
-                member = _run_member(task, family, round_number, repos[family], plan.arm, setup)
+                member = _run_member(task, family, round_number, repos[family], plan.arm, setup, plan.paired)
                 member.first.kind = classify(member.first, run_events(setup.db, member.first.run_ids))
                 members.append(member)
                 if say:
                     said = "pass" if member.first.passed else f"fail ({member.first.kind})"
                     fixed = "" if member.corrected is None else (
                         "; after the correction: " + ("pass" if member.corrected.passed else "still failing"))
-                    say(f"round {round_number} {task.name}: entry {member.arm}; first attempt {said}{fixed}")
+                    twin = "" if member.twin is None else (
+                        f"; {member.twin_arm} twin: " + ("pass" if member.twin.passed else "fail"))
+                    say(f"round {round_number} {task.name}: entry {member.arm}; first attempt {said}{fixed}{twin}")
             any_task = next(iter(plan.families.values()))[0]
             problem = learn(setup.db, setup, agent_env(any_task, plan.arm, setup), plan.offline_learn)
             if problem:
@@ -168,13 +193,19 @@ def run_experiment(plan: LearningPlan, say: Say | None = None) -> dict[str, Any]
     return experiment_report(members, problems)
 
 
-def _run_member(task: Task, family: str, round_number: int, repo: Path, arm: Arm, setup: RunSetup) -> MemberRun:
+def _run_member(task: Task, family: str, round_number: int, repo: Path, arm: Arm, setup: RunSetup,
+                paired: bool = False) -> MemberRun:
     assert task.family is not None
     reset_repo(repo, task)
+    twin_setup = _twin(repo, setup, task.name) if paired and task.family.order > 1 else None
     first = run_in_repo(task, arm, round_number, repo, setup, steps_for(task), check_copy=True, label=task.name)
     member = MemberRun(family, task.family.order, task.name, round_number, first)
     member.session_id = session_of(setup.db, first.run_ids[0] if first.run_ids else None)
     member.arm, member.entries = session_arms(setup.db, member.session_id)
+    if twin_setup is not None and member.twin_arm != "none":
+        forced = replace(arm, name=f"{arm.name}.{member.twin_arm}",
+                         settings={**arm.settings, "learn.arm": member.twin_arm})
+        member.twin = _run_twin(task, forced, round_number, repo, twin_setup)
     if first.passed or not member.session_id:
         return member
     # The scripted user: first says it still fails (as most do), then gives the fix it knows.
@@ -187,6 +218,36 @@ def _run_member(task: Task, family: str, round_number: int, repo: Path, arm: Arm
         run_in_repo(task, arm, round_number, repo, setup, [Step("run", THANKS, True, max_turns=1)],
                     check_copy=True, label=f"{task.name}.thanks")
     return member
+
+
+def _twin(repo: Path, setup: RunSetup, name: str) -> RunSetup:
+    """A copy of the member's repository and of the project's database as they are now."""
+    assert setup.db is not None
+    folder = setup.out / "twins" / name
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(repo, folder / REPO_NAME, symlinks=True)
+    db = folder / "learn.db"
+    source, target = sqlite3.connect(setup.db), sqlite3.connect(db)
+    try:
+        source.backup(target)  # consistent under WAL, unlike copying the file
+    finally:
+        source.close()
+        target.close()
+    return replace(setup, out=folder, db=db)
+
+
+def _run_twin(task: Task, arm: Arm, round_number: int, repo: Path, twin: RunSetup) -> TaskRun:
+    """The twin runs at the member's own path (project entries are scoped to it), with the
+    member's repository moved aside meanwhile and put back after."""
+    copy, aside = twin.out / REPO_NAME, repo.with_name(repo.name + ".member")
+    repo.rename(aside)
+    copy.rename(repo)
+    try:
+        return run_in_repo(task, arm, round_number, repo, twin, steps_for(task), check_copy=True,
+                           label=f"{task.name}.twin")
+    finally:
+        repo.rename(copy)
+        aside.rename(repo)
 
 
 def nudge_text(run: TaskRun) -> str:
@@ -206,8 +267,33 @@ def newcombe(a: Rate, b: Rate) -> tuple[float, float, float]:
     return diff, max(-1.0, low), min(1.0, high)
 
 
+def paired_newcombe(pairs: list[tuple[bool, bool]]) -> tuple[float, float, float]:
+    """Mean of a - b over paired outcomes with Newcombe's interval for paired proportions
+    (his method 10: Wilson intervals of both margins, joined through the phi correlation)."""
+    n = len(pairs)
+    if not n:
+        return 0.0, -1.0, 1.0
+    both = sum(a and b for a, b in pairs)
+    only_a = sum(a and not b for a, b in pairs)
+    only_b = sum(b and not a for a, b in pairs)
+    neither = n - both - only_a - only_b
+    rate_a, rate_b = wilson(both + only_a, n), wilson(both + only_b, n)
+    margins = (both + only_a) * (only_b + neither) * (both + only_b) * (only_a + neither)
+    cross = both * neither - only_a * only_b
+    cross = max(cross - n / 2, 0.0) if cross > 0 else cross  # Newcombe's continuity adjustment
+    phi = cross / margins ** 0.5 if margins else 0.0
+    a_down, a_up = rate_a.value - rate_a.low, rate_a.high - rate_a.value
+    b_down, b_up = rate_b.value - rate_b.low, rate_b.high - rate_b.value
+    diff = rate_a.value - rate_b.value
+    low = diff - max(0.0, a_down ** 2 - 2 * phi * a_down * b_up + b_up ** 2) ** 0.5
+    high = diff + max(0.0, a_up ** 2 - 2 * phi * a_up * b_down + b_down ** 2) ** 0.5
+    return diff, max(-1.0, low), min(1.0, high)
+
+
 def experiment_report(members: list[MemberRun], problems: list[str] | None = None) -> dict[str, Any]:
     later = [m for m in members if m.order > 1]
+    pairs = [pair for pair in (m.pair() for m in later) if pair is not None]
+    paired_diff, paired_low, paired_high = paired_newcombe(pairs)
     rates = {arm: wilson(sum(m.first.passed for m in later if m.arm == arm), sum(m.arm == arm for m in later))
              for arm in ("injected", "holdout", "none")}
     first_members = [m for m in members if m.order == 1]
@@ -219,6 +305,9 @@ def experiment_report(members: list[MemberRun], problems: list[str] | None = Non
                         "unstuck": sum(bool(m.corrected and m.corrected.passed) for m in members)},
         "later": {arm: rate.to_json() for arm, rate in rates.items()},
         "lift": {"difference": round(diff, 4), "low": round(low, 4), "high": round(high, 4)},
+        "paired": {"members": len(pairs), "injected_passed": sum(a for a, _ in pairs),
+                   "holdout_passed": sum(b for _, b in pairs), "difference": round(paired_diff, 4),
+                   "low": round(paired_low, 4), "high": round(paired_high, 4)},
         "problems": problems or [],
     }
 
@@ -239,5 +328,11 @@ def render_experiment(report: dict[str, Any]) -> str:
         f"lift of an injected entry over the holdout: {lift['difference']:+.0%} "
         f"(95% CI {lift['low']:+.0%} to {lift['high']:+.0%})",
     ]
+    paired = report.get("paired") or {}
+    if paired.get("members"):
+        lines.append(
+            f"paired (each later member in both arms): injected {paired['injected_passed']}/{paired['members']}, "
+            f"held out {paired['holdout_passed']}/{paired['members']}; lift {paired['difference']:+.0%} "
+            f"(95% CI {paired['low']:+.0%} to {paired['high']:+.0%})")
     lines += [f"problem: {p}" for p in report["problems"]]
     return "\n".join(lines)
