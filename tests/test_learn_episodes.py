@@ -82,8 +82,14 @@ def test_abandonment_when_the_session_ends_stuck() -> None:
     assert [e.status for e in episodes(s, session_ended=False)] == ["open"]
 
 
-def test_undo_alone_starts_an_episode_and_self_loop_too() -> None:
+def test_undo_alone_is_evidence_not_an_episode_but_self_loop_is() -> None:
+    alone = Session().prompt("speed up the index").commit().undo().finish()
+    alone.prompt("add a progress bar").commit("c9").finish()
+    assert episodes(alone) == []
+    twice = Session().prompt("speed up the index").commit().undo().finish().undo().finish()
+    assert episodes(twice) == []
     s = Session().prompt("speed up the index").commit().undo("made it slower").finish()
+    s.prompt("that didn't help, it is still slow").finish()
     s.prompt("add a progress bar").commit("c9").finish().prompt("a").finish().prompt("b").finish()
     s.prompt("c").finish()
     [episode] = episodes(s)

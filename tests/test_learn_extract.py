@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 
 from once.learn.bank import Bank
@@ -110,3 +112,29 @@ def test_bare_complaints_are_left_out_of_the_injected_advice():
     assert instructive("that didn't work") == ""
     assert instructive("use the UTC clock from utils.time, never datetime.now") == (
         "use the UTC clock from utils.time, never datetime.now")
+
+
+@pytest.mark.parametrize("line", [
+    "No, put the fixture in conftest.py",
+    "no, use pathlib",
+    "you forgot to import os",
+    "that's wrong, it should return None",
+    "Nope, round to whole cents",
+])
+def test_short_corrections_are_kept_though_they_start_as_complaints(line: str) -> None:
+    from once.learn.extract import instructive
+
+    assert instructive(line) == line
+
+
+@pytest.mark.parametrize("line", [
+    "it's still failing with the same error: KeyError 'id'",
+    "still broken",
+    "that didn't work, try again",
+    "same error",
+    "no, still the same error",
+])
+def test_bare_complaints_without_an_instruction_are_dropped(line: str) -> None:
+    from once.learn.extract import instructive
+
+    assert instructive(line) == ""

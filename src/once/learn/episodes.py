@@ -1,7 +1,7 @@
 """Stuck episodes: a pure state machine over one session's signals, and fixes inside one run.
 
 Stuck starts when the weight of negative signals since the last good moment reaches a
-threshold; it ends `resolved` (explicit success words, a thumbs-up, or checks passing /
+threshold and they are not undos alone; it ends `resolved` (explicit success words, a thumbs-up, or checks passing /
 a commit followed by `quiet_turns` user turns without a complaint) or `abandoned` (the
 session ended while stuck). An optional judge (the small model) confirms a start and a
 resolution; the heuristic decision is kept beside its verdict. No IO, clock or randomness.
@@ -18,6 +18,9 @@ from once.learn.signals import NEGATIVE_KINDS, Signal, make_ref, session_of, use
 WEIGHTS = {"complaint": 1, "repeated_request": 1, "correction": 1, "same_failure": 1,
            "thumbs_down": 2, "undo": 2, "self_loop": 2}
 START_THRESHOLD = 2
+# Evidence that weighs in but never starts an episode alone: a lone /undo is as often a change
+# of mind ("let's not do that after all") as a sign of being stuck.
+_NOT_ALONE = frozenset({"undo"})
 # Signals in the user's words are about the previous attempt, not the turn that carries them.
 _ABOUT_PREVIOUS = ("complaint", "repeated_request", "correction")
 
@@ -135,7 +138,8 @@ class _Machine:
                 current.pending, current.pending_run, current.quiet = "", None, 0
                 return
             self.pending_neg.append(signal)
-            if sum(WEIGHTS.get(s.kind, 1) for s in self.pending_neg) >= self.threshold:
+            weight = sum(WEIGHTS.get(s.kind, 1) for s in self.pending_neg)
+            if weight >= self.threshold and any(s.kind not in _NOT_ALONE for s in self.pending_neg):
                 notes: list[str] = []
                 if _ask(self.judge, _start_question(self.pending_neg), notes, "start"):
                     self.open = _Open(signals=list(self.pending_neg), judge_notes=notes)

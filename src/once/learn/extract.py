@@ -56,8 +56,19 @@ class ExtractContext:
     files: Sequence[str] = field(default_factory=tuple)
 
 
-BARE_COMPLAINT_WORDS = 8
-"""A complaint line shorter than this many words carries no instruction."""
+# A line with a complaint in it teaches only if what is left once the complaint is taken out
+# says what should happen: "No, put the fixture in conftest.py", not "still the same error: X".
+_TEACHING = re.compile(
+    r"\b(use|put|add|call|import|move|rename|return|keep|make|set|pass|write|change|replace|remove|delete|"
+    r"wrap|raise|catch|check|avoid|prefer|install|run|store|convert|round|sort|skip|need|needs|must|should|"
+    r"instead|rather|always|never|don'?t|do not|has to|have to|only)\b", re.IGNORECASE)
+_QUOTED_ERROR = re.compile(r"\b\w*(Error|Exception|Warning)\b.*", re.IGNORECASE)
+_NOT_CONTENT = frozenset(
+    "a an the it its s is are was were be been this that these those with to of in on at for and or but so "
+    "still now again same just please fail fails failed failing broken error errors wrong work works working "
+    "happens happening problem issue bug".split())
+TEACHING_WORDS = 3
+"""Content words left after the complaint that make a line an instruction without a cue word."""
 
 
 def changed_files(diff: str, files: Sequence[str] = ()) -> list[str]:
@@ -121,12 +132,22 @@ def _first_sentence(text: str) -> str:
 
 def instructive(corrective: str) -> str:
     """The user's corrective lines that teach something: a bare complaint ("still failing, same
-    error") says the agent was stuck, not what it should have known, so it is left out."""
-    from once.learn.phrases import complaint_phrase
+    error") says the agent was stuck, not what it should have known, so it is left out; a short
+    correction ("No, put the fixture in conftest.py") says what should happen, so it stays."""
+    return "\n".join(line.strip() for line in corrective.splitlines() if line.strip() and not _bare_complaint(line))
 
-    kept = [line.strip() for line in corrective.splitlines()
-            if line.strip() and not (complaint_phrase(line) and len(line.split()) < BARE_COMPLAINT_WORDS)]
-    return "\n".join(kept)
+
+def _bare_complaint(line: str) -> bool:
+    from once.learn.phrases import COMPLAINT
+
+    if not any(pattern.search(line) for pattern in COMPLAINT):
+        return False
+    rest = line
+    for pattern in COMPLAINT:
+        rest = pattern.sub(" ", rest)
+    rest = _QUOTED_ERROR.sub(" ", rest)
+    words = [w for w in re.findall(r"\w+", rest.lower()) if w not in _NOT_CONTENT]
+    return not words or (len(words) < TEACHING_WORDS and not _TEACHING.search(rest))
 
 
 def template_from_episode(episode: Any, ctx: ExtractContext) -> KnowledgeEntry:
