@@ -62,6 +62,21 @@ def test_arm_is_stable_within_a_session_and_varies_across_sessions(store):
         "holdout": 2 * sum(a == "holdout" for a in arms.values())}
 
 
+def test_a_holdout_change_between_two_turns_does_not_move_a_session_to_the_other_arm(store):
+    bank = Bank(store.conn, embedder=EMBEDDER)
+    entry_id = add(bank, holdout=0.2)
+    before = {f"s-{i}": turn(store, f"s-{i}", run="r-a").exposures[0] for i in range(80)}
+    store.conn.execute("UPDATE knowledge SET holdout = 0.5 WHERE id = ?", (entry_id,))  # `agent learn` doubted it
+    after = {session: turn(store, session, run="r-b").exposures[0] for session in before}
+    assert all(after[s].arm == before[s].arm and after[s].holdout == before[s].holdout == 0.2 for s in before)
+    # A new session draws with the new rate: some that would have been injected at 0.2 are held out now.
+    salt = install_salt(store.conn)
+    fresh = [f"n-{i}" for i in range(400)]
+    assert sum(turn(store, s).exposures[0].arm == "holdout" for s in fresh) == sum(
+        draw_arm(salt, entry_id, s, 0.5) == "holdout" for s in fresh)
+    assert any(draw_arm(salt, entry_id, s, 0.2) != draw_arm(salt, entry_id, s, 0.5) for s in before)
+
+
 def test_holdout_floor_and_rates():
     assert holdout_for("active", 0.0) == HOLDOUT_FLOOR == 0.10
     assert holdout_for("probation") == 0.20 and holdout_for("active") == 0.10

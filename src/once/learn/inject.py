@@ -66,6 +66,19 @@ def install_salt(conn: sqlite3.Connection) -> str:
     return str(conn.execute("SELECT value FROM learn_meta WHERE key = ?", (_SALT_KEY,)).fetchone()[0])
 
 
+def earlier_draws(conn: sqlite3.Connection, session_id: str, entry_ids: list[str]) -> dict[str, tuple[str, float]]:
+    """entry -> (arm, holdout) of its first exposure in this session, for the entries that have one."""
+    if not entry_ids:
+        return {}
+    marks = ", ".join("?" for _ in entry_ids)
+    rows = conn.execute(f"SELECT entry_id, arm, holdout FROM exposures WHERE session_id = ? AND entry_id IN ({marks})"
+                        " ORDER BY ts, id", (session_id, *entry_ids)).fetchall()
+    drawn: dict[str, tuple[str, float]] = {}
+    for entry_id, arm, holdout in rows:
+        drawn.setdefault(entry_id, (arm, holdout if holdout is not None else 0.0))
+    return drawn
+
+
 def draw_unit(salt: str, entry_id: str, session_id: str) -> float:
     """A uniform number in [0, 1) fixed by (salt, entry, session)."""
     digest = hashlib.sha256(f"{salt}\x00{entry_id}\x00{session_id}".encode()).digest()
@@ -115,12 +128,14 @@ def learned_for_turn(conn: sqlite3.Connection, *, repo: str, session_id: str, ru
     if not chosen:
         return Injection()
     salt = install_salt(conn)
-    exposures = [
-        Exposure(entry.id, entry.title,
-                 force_arm or draw_arm(salt, entry.id, session_id, holdout_for(entry.status, entry.holdout)),
-                 round(by_id[entry.id].score, 4), entry.status, holdout_for(entry.status, entry.holdout))
-        for entry in chosen
-    ]
+    drawn = earlier_draws(conn, session_id, [entry.id for entry in chosen])
+    exposures = []
+    for entry in chosen:
+        # Once per (entry, session): a holdout changed by `agent learn` between two turns must
+        # not move a session to the other arm halfway through.
+        holdout = drawn[entry.id][1] if entry.id in drawn else holdout_for(entry.status, entry.holdout)
+        arm = force_arm or (drawn[entry.id][0] if entry.id in drawn else draw_arm(salt, entry.id, session_id, holdout))
+        exposures.append(Exposure(entry.id, entry.title, arm, round(by_id[entry.id].score, 4), entry.status, holdout))
     if force_arm is None:
         _store_exposures(conn, exposures, session_id, run_id, time.time() if now is None else now)
     injected = [entry for entry, exp in zip(chosen, exposures) if exp.arm == "injected"]
