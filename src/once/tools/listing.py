@@ -24,14 +24,33 @@ from once.safety.paths import PathRefused
 from once.tools.base import Tool, ToolContext, ToolOutput
 
 MAX_ENTRIES = 500
+AGENT_FOLDER = ".once"
+SHARED_AGENT_FOLDERS = ("skills",)
+"""Under `.once/`, what the agent may see like any file: skills' resources."""
+
+
+def agent_private(rel: str) -> bool:
+    """Once's own records (knowledge exports, plan, memory, config) under `.once/`: never indexed,
+    listed, searched or read by the agent's tools, so a held-out entry cannot reach the model
+    through an exported copy (the holdout is what measures whether an entry helps)."""
+    parts = PurePosixPath(rel).parts
+    return bool(parts) and parts[0].lower() == AGENT_FOLDER and not (
+        len(parts) > 2 and parts[1] in SHARED_AGENT_FOLDERS)
+
+
+def named_in(task: str, rel: str) -> bool:
+    """Whether the user's request names this file (then the agent may read it, as asked)."""
+    return bool(task) and rel in task
 
 
 def repo_files(root: Path) -> list[str]:
-    """Sorted repo-relative posix paths of the files under `root`, honouring .gitignore."""
+    """Sorted repo-relative posix paths of the files under `root`, honouring .gitignore,
+    without once's own records (`agent_private`)."""
     listed = _git_files(root)
     if listed is None:
         listed = _walk_files(root)
-    return sorted(rel for rel in set(listed) if ".git" not in PurePosixPath(rel).parts)
+    return sorted(rel for rel in set(listed)
+                  if ".git" not in PurePosixPath(rel).parts and not agent_private(rel))
 
 
 def _git_files(root: Path) -> list[str] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from once.safety.paths import PathRefused
+from once.tools.listing import AGENT_FOLDER, agent_private, named_in
 from once.tools.base import Tool, ToolContext, ToolOutput
 
 DEFAULT_LIMIT = 2000
@@ -43,6 +44,9 @@ def read_text(ctx: ToolContext, path: str, tool: str) -> tuple[str, str] | ToolO
     """(repo-relative path, text) of a file, or the error result that explains why not."""
     try:
         absolute, rel = ctx.workspace.resolve(path)
+        if agent_private(rel) and not named_in(ctx.task, rel):
+            return ToolOutput(f"'{rel}' is one of once's own records ({AGENT_FOLDER}/: knowledge, plan, memory); "
+                              "the agent reads it only when the request names the file.", is_error=True)
         if not ctx.workspace.exists(path):
             if absolute.is_dir():
                 return ToolOutput(f"'{path}' is a directory. Use list_files with path='{rel}' to see its files.",
