@@ -42,3 +42,21 @@ def project_dir(repo_root: Path) -> Path:
 
 def project_config_path(repo_root: Path) -> Path:
     return project_dir(repo_root) / "config.toml"
+
+
+EVAL_DATA_ENV = "ONCE_EVAL_DATA"
+
+
+def eval_data_dir(env: Mapping[str, str] | None = None, start: Path | None = None) -> Path | None:
+    """The public evaluation data (`shared/eval/`, beside a checkout of once): `$ONCE_EVAL_DATA`,
+    else the first `shared/eval` found going up from the working directory. The checkout, not
+    the installed package, is where it lies beside (a regular install lives in site-packages)."""
+    env = os.environ if env is None else env
+    if env.get(EVAL_DATA_ENV):
+        return Path(env[EVAL_DATA_ENV]).expanduser()
+    here = (start or Path.cwd()).resolve()
+    for base in (here, *here.parents):
+        candidate = base / "shared" / "eval"
+        if candidate.is_dir():
+            return candidate
+    return None

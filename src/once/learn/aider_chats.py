@@ -144,9 +144,10 @@ def load_chats(path: Path) -> list[ChatSession]:
 
 
 def eval_chat_path() -> Path:
-    """Where the public transcript lives: `shared/eval/aider-chats/` beside the repository."""
-    repo = Path(__file__).resolve().parents[3]
-    return repo.parent / "shared" / "eval" / "aider-chats" / "chat-history.md"
+    """Where the public transcript lives: `aider-chats/` in the evaluation data (`eval_data_dir`)."""
+    from once.paths import eval_data_dir
+
+    return (eval_data_dir() or Path("shared") / "eval") / "aider-chats" / "chat-history.md"
 
 
 def _lint_signature(text: str) -> str:
