@@ -1,5 +1,5 @@
 """`agent learn` over a real store: episodes become entries once, dry runs write nothing,
-exposures are evaluated, harmful entries pruned, a model change sends entries to probation."""
+exposures are evaluated, harmful entries pruned, a new version of once sends entries to probation."""
 
 from __future__ import annotations
 
@@ -148,17 +148,21 @@ def test_exposures_are_evaluated_and_a_harmful_entry_is_pruned(cli, db: Path, tm
     assert text.code == 0 and "Measured lift" in text.stdout and "stuck" in text.stdout
 
 
-def test_a_model_change_sends_entries_back_to_probation(cli, db: Path) -> None:
+def test_alternating_models_send_nothing_back_a_new_version_of_once_does(cli, db: Path) -> None:
     with Store(db) as store:
         _entry(store, "k-old", "learned under m1", created=time.time() - 60)
         with store.conn:
             store.conn.execute("UPDATE knowledge SET status = 'active', holdout = 0.1 WHERE id = 'k-old'")
-    result = cli("learn", "--db", str(db), "--json", "--model", "m2")
-    assert result.code == 0, result.stderr
-    assert [m["action"] for m in result.json()["moves"]] == ["version_change"]
+    for model in ("m2", "m1", "m2"):  # each model keeps its own evidence: no thrashing
+        result = cli("learn", "--db", str(db), "--json", "--model", model)
+        assert result.code == 0 and result.json()["moves"] == [], result.stderr
+    with Store(db) as store, store.conn:
+        assert store.conn.execute("SELECT status FROM knowledge WHERE id = 'k-old'").fetchone()[0] == "active"
+        store.conn.execute("UPDATE knowledge SET tool_version = '0.0.1' WHERE id = 'k-old'")
+    assert [m["action"] for m in cli("learn", "--db", str(db), "--json").json()["moves"]] == ["version_change"]
     with Store(db) as store:
         row = store.conn.execute("SELECT status, holdout, model FROM knowledge WHERE id = 'k-old'").fetchone()
-    assert tuple(row) == ("probation", 0.5, "m2")
+    assert tuple(row) == ("probation", 0.5, "m1")
     assert cli("learn", "--db", str(db), "--json", "--model", "m2").json()["moves"] == []
     # Not retrieved for longer than learn.decay_days: demoted.
     with Store(db) as store, store.conn:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from once.learn.bank import KnowledgeEntry
 from once.learn.evaluate import (
-    DAY, ExposureTable, Policy, decay_decisions, decay_factor, decide, evaluate_entries, outcome_for, population_priors,
-    skill_ready, version_changes,
+    DAY, ExposureTable, Policy, bank_rejections, decay_decisions, decay_factor, decide, evaluate_entries, outcome_for,
+    population_priors, version_changes,
 )
 from once.learn.stats import e_process, fit_prior, prob_greater
 
@@ -89,7 +91,7 @@ def test_evaluate_entries_counts_posteriors_and_e_values() -> None:
     assert good.lift_lo < good.lift < good.lift_hi and good.lift_lo > 0
     assert bad.lift_hi < 0
     harm = e_process(table.entry, table.injected, table.outcome, table.holdout, 3, direction="harm")
-    assert bad.e_harm == pytest.approx(harm.peak[1]) and bad.e_harm > 20
+    assert bad.e_harm == pytest.approx(harm.current[1]) and bad.e_harm > 20
     assert good.e_harm < 20 and good.e_help > 20
 
 
@@ -110,46 +112,79 @@ def _eval(**kw: object):  # an EntryEval with the given fields
 
 def test_decisions() -> None:
     policy = Policy()
-    promote = decide(_entry(), _eval(), policy, NOW)
+    promote = decide(_entry(), _eval(e_help=12.0), policy, NOW)
     assert promote is not None and (promote.action, promote.to_status) == ("promote", "active")
-    assert promote.holdout == pytest.approx(0.1)
-    prune = decide(_entry(status="active"), _eval(p_beats=0.01, lift=-0.3, e_harm=25.0), policy, NOW)
-    assert prune is not None and prune.to_status == "pruned" and "e-value 25" in prune.reason
-    # Not enough holdout sessions: the posterior may not move the entry, only reweight it.
-    few = decide(_entry(), _eval(n_holdout=2, s_holdout=1), policy, NOW)
+    assert promote.holdout == pytest.approx(0.1) and "help e-value 12 >= 10" in promote.reason
+    # A high posterior is not enough: reversible moves wait for always-valid evidence.
+    assert decide(_entry(), _eval(p_beats=0.99, e_help=9.0), policy, NOW).action == "reweight"
+    prune = decide(_entry(status="active"), _eval(p_beats=0.01, lift=-0.3, e_harm=25.0), policy, NOW, prune=True)
+    assert prune is not None and prune.to_status == "pruned" and "harm e-value 25" in prune.reason
+    assert "e-BH" in prune.reason
+    # Harm evidence short of a prune demotes (reversible) at 1/doubt_alpha.
+    doubted = decide(_entry(status="active"), _eval(p_beats=0.1, e_harm=6.0), policy, NOW)
+    assert doubted is not None and (doubted.action, doubted.to_status) == ("demote", "demoted")
+    # Not enough holdout sessions: no move, only a new weight.
+    few = decide(_entry(), _eval(n_holdout=2, s_holdout=1, e_help=50.0), policy, NOW)
     assert few is not None and few.action == "reweight" and few.to_status == "probation"
+    # Past the probation budget without proof: held out more, not demoted (small effects take long).
     budget = decide(_entry(), _eval(n_injected=120, n_holdout=40, p_beats=0.6), policy, NOW)
-    assert budget is not None and budget.to_status == "demoted" and "160 sessions" in budget.reason
-    back = decide(_entry(status="active", holdout=0.1), _eval(p_beats=0.4), policy, NOW)
-    assert back is not None and back.to_status == "probation" and back.holdout == pytest.approx(0.2)
+    assert budget is not None and budget.to_status == "probation" and budget.holdout == policy.doubt_holdout
+    # Active, but the current model's own sessions do not show the benefit: back to probation.
+    stale = decide(_entry(status="active", holdout=0.1), _eval(e_help=40.0, n_model=35, p_beats_model=0.3),
+                   policy, NOW)
+    assert stale is not None and stale.to_status == "probation" and "current model" in stale.reason
+    assert stale.holdout == pytest.approx(0.2)
+    early = decide(_entry(status="active", holdout=0.1), _eval(n_model=10, p_beats_model=0.3), policy, NOW)
+    assert early is None or early.to_status == "active"
     doubt = decide(_entry(), _eval(p_beats=0.2), policy, NOW)
     assert doubt is not None and doubt.holdout == pytest.approx(policy.doubt_holdout)
-    assert decide(_entry(status="pruned"), _eval(e_harm=100.0), policy, NOW) is None
+    assert decide(_entry(status="pruned"), _eval(e_harm=100.0), policy, NOW, prune=True) is None
     assert decide(_entry(status="candidate"), _eval(), policy, NOW) is None
-    assert skill_ready(_entry(status="active"), _eval(e_help=30.0), policy)
-    assert not skill_ready(_entry(status="active"), _eval(e_help=10.0), policy)
+
+
+def test_bank_rejections_count_earlier_moves_among_the_hypotheses() -> None:
+    # Alone, 30 is short of K / alpha = 2 / 0.05 = 40; beside an earlier prune (k = 2: 20) it is enough.
+    assert bank_rejections({"a": 30.0, "b": 1.0}, {}, 0.05) == set()
+    assert bank_rejections({"a": 30.0}, {"old": 1e308}, 0.05) == {"a"}
+    assert bank_rejections({"a": 30.0, **{f"n{i}": 1.0 for i in range(20)}}, {"old": 1e308}, 0.05) == set()
+    assert "old" not in bank_rejections({"a": 1.0}, {"old": 1e308}, 0.05)
 
 
 # -- version change and decay ------------------------------------------------------------------
 
 
-def test_version_change_sends_entries_back_to_probation() -> None:
+def test_a_tool_version_change_sends_entries_back_to_probation_a_model_change_does_not() -> None:
     entries = [_entry("a", status="active", holdout=0.1), _entry("b", model="m2"), _entry("c", status="pruned"),
                _entry("d", tool_version="0.2"), _entry("e", model="")]
-    moves = {d.entry_id: d for d in version_changes(entries, "m2", "0.2", Policy(change_holdout=0.5))}
-    # b: same model, tool changed; d: model changed; e: no model recorded, tool changed; c: pruned stays.
-    assert set(moves) == {"a", "b", "d", "e"}
-    assert "model" not in moves["b"].reason and "tool version" not in moves["d"].reason
-    assert moves["a"].to_status == "probation" and moves["a"].holdout == 0.5
-    assert moves["a"].model == "m2" and moves["a"].tool_version == "0.2"
-    assert "model m1 -> m2" in moves["a"].reason and "tool version 0.1 -> 0.2" in moves["a"].reason
-    unchanged = [entries[0], entries[2], entries[4]]  # learned under m1 / 0.1 (or no model recorded)
-    assert version_changes(unchanged, "m1", "0.1", Policy()) == []
+    moves = {d.entry_id: d for d in version_changes(entries, "0.2", Policy(change_holdout=0.5))}
+    assert set(moves) == {"a", "b", "e"}  # d: learned under 0.2 already; c: pruned stays
+    assert moves["a"].to_status == "probation" and moves["a"].holdout == 0.5 and moves["a"].tool_version == "0.2"
+    assert moves["a"].reason == "learned under another version: tool version 0.1 -> 0.2"
+    assert [d.entry_id for d in version_changes(entries, "0.1", Policy())] == ["d"]
 
 
-def test_version_change_for_an_entry_without_model() -> None:
-    moves = version_changes([_entry("e", model="")], "m2", "0.2", Policy())
-    assert [d.reason for d in moves] == ["learned under another version: tool version 0.1 -> 0.2"]
+def test_each_model_keeps_its_own_evidence() -> None:
+    rng = np.random.default_rng(9)
+    rows, models = [], []
+    for k in range(600):
+        model = k % 2  # alternating models; the entry helps under model 0 only
+        injected = bool(rng.random() > 0.3)
+        y = int(rng.random() < (0.8 if injected and model == 0 else 0.4))
+        rows.append((0, injected, y, 0.3))
+        models.append(model)
+    table = _table(rows)
+    table = ExposureTable(table.entry, table.injected, table.outcome, table.holdout, table.ts,
+                          model=np.array(models), models=("m-a", "m-b"))
+    [on_a] = evaluate_entries(["k"], table, Policy(), "m-a")
+    [on_b] = evaluate_entries(["k"], table, Policy(), "m-b")
+    assert on_a.n_model == on_b.n_model == 300
+    assert on_a.p_beats_model > 0.99 and on_b.p_beats_model < 0.9
+    assert on_a.e_help == on_b.e_help > 100  # the pooled e-process keeps model a's evidence
+    # Active on both: model b's own sessions decide whether it stays active while b is in use.
+    on_a_decision = decide(_entry(status="active", holdout=0.1), on_a, Policy(), NOW)
+    assert on_a_decision is None or on_a_decision.to_status == "active"
+    no_benefit = decide(_entry(status="active", holdout=0.1), replace(on_b, p_beats_model=0.4), Policy(), NOW)
+    assert no_benefit is not None and no_benefit.to_status == "probation"
 
 
 def test_decay() -> None:
@@ -178,15 +213,12 @@ def test_a_demoted_entry_is_measured_and_can_come_back_or_be_pruned() -> None:
     quiet = decide(demoted, _eval(p_beats=0.6, n_injected=20, n_holdout=20), policy, NOW)
     assert quiet is not None and quiet.action == "reweight" and quiet.to_status == "demoted"
     assert quiet.holdout == policy.demoted_holdout and quiet.weight == pytest.approx(0.6 * policy.demoted_weight, abs=0.01)
-    # It helps after all: back to probation (reversible, on the posterior).
-    back = decide(demoted, _eval(p_beats=0.95, n_injected=20, n_holdout=20), policy, NOW)
+    # It helps after all: back to probation, on the help e-process.
+    back = decide(demoted, _eval(p_beats=0.95, n_injected=20, n_holdout=20, e_help=15.0), policy, NOW)
     assert back is not None and (back.action, back.to_status) == ("restore", "probation")
-    # Harm established by the e-process: pruned.
-    gone = decide(demoted, _eval(p_beats=0.05, e_harm=40.0), policy, NOW)
+    # Harm established across the bank (e-BH): pruned.
+    gone = decide(demoted, _eval(p_beats=0.05, e_harm=40.0), policy, NOW, prune=True)
     assert gone is not None and gone.to_status == "pruned"
-    # A probation entry demoted at the end of its budget is held out half the time from then on.
-    budget = decide(_entry(), _eval(p_beats=0.6, n_injected=80, n_holdout=80), policy, NOW)
-    assert budget is not None and budget.to_status == "demoted" and budget.holdout == policy.demoted_holdout
     # Decay demotes a live entry only; a demoted one is not decayed again.
     assert decay_decisions([_entry(status="demoted", last_retrieved_at=NOW - 400 * DAY)], NOW, policy) == []
 
@@ -197,7 +229,8 @@ def test_after_a_version_change_an_entry_must_confirm_within_the_change_budget()
     assert decide(_entry(), doubtful, policy, NOW) is None or decide(_entry(), doubtful, policy, NOW).to_status == "probation"
     stale = decide(_entry(), doubtful, policy, NOW, changed=True)
     assert stale is not None and stale.to_status == "demoted" and "since the version change" in stale.reason
-    still_good = decide(_entry(), _eval(p_beats=0.97, n_injected=18, n_holdout=17), policy, NOW, changed=True)
+    still_good = decide(_entry(), _eval(p_beats=0.97, n_injected=18, n_holdout=17, e_help=11.0), policy, NOW,
+                        changed=True)
     assert still_good is not None and still_good.to_status == "active"
 
 

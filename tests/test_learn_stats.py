@@ -8,7 +8,8 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from once.learn.stats import BetaPrior, beta_mean_var, e_process, fit_prior, lift_interval, normal_quantile, prob_greater
+from once.learn.stats import (BetaPrior, beta_mean_var, e_bh, e_process, fit_prior, lift_interval, normal_quantile,
+                              prob_greater)
 
 
 def _log_beta(a: float, b: float) -> float:
@@ -77,20 +78,22 @@ def test_normal_quantile(p: float) -> None:
     assert normal_quantile(p) == pytest.approx(NormalDist().inv_cdf(p), abs=1e-8)
 
 
-def _e_loop(rows: list[tuple[bool, int, float]], direction: str) -> tuple[float, float]:
+def _e_loop(rows: list[tuple[bool, int, float]], direction: str, strata: list[int] | None = None) -> tuple[float, float]:
     """The e-process written out one exposure at a time (the definition, not the vectorised code)."""
-    counts = {True: [0, 0], False: [0, 0]}  # arm -> [successes, trials]
+    counts: dict[tuple[int, bool], list[int]] = {}  # (stratum, arm) -> [successes, trials]
     e, peak = 1.0, 1.0
-    for injected, y, h in rows:
-        p_i = (counts[True][0] + 0.5) / (counts[True][1] + 1)
-        p_h = (counts[False][0] + 0.5) / (counts[False][1] + 1)
+    for k, (injected, y, h) in enumerate(rows):
+        stratum = strata[k] if strata else 0
+        mine, other = counts.setdefault((stratum, True), [0, 0]), counts.setdefault((stratum, False), [0, 0])
+        p_i = (mine[0] + 0.5) / (mine[1] + 1)
+        p_h = (other[0] + 0.5) / (other[1] + 1)
         p_i = min(p_i, p_h) if direction == "harm" else max(p_i, p_h)
         like_i, like_h = (p_i, p_h) if y else (1 - p_i, 1 - p_h)
         q = (1 - h) * like_i / ((1 - h) * like_i + h * like_h)
         e *= q / (1 - h) if injected else (1 - q) / h
         peak = max(peak, e)
-        counts[injected][0] += y
-        counts[injected][1] += 1
+        counts[(stratum, injected)][0] += y
+        counts[(stratum, injected)][1] += 1
     return e, peak
 
 
@@ -111,6 +114,54 @@ def test_e_process_equals_its_definition() -> None:
             assert ev.current[g] == pytest.approx(current, rel=1e-9)
             assert ev.peak[g] == pytest.approx(peak, rel=1e-9)
         assert ev.current[3] == 1.0 and ev.peak[3] == 1.0
+
+
+def test_e_process_with_strata_keeps_plug_ins_per_stratum() -> None:
+    rng = np.random.default_rng(11)
+    groups, inj, ys, hs, strata = [], [], [], [], []
+    for _ in range(300):
+        g, m = int(rng.integers(0, 3)), int(rng.integers(0, 2))
+        injected = bool(rng.random() > 0.3)
+        y = int(rng.random() < (0.8 if injected and m == 0 else 0.4))  # it helps under model 0 only
+        groups.append(g), inj.append(injected), ys.append(y), hs.append(0.3), strata.append(m)
+    ev = e_process(np.array(groups), np.array(inj), np.array(ys), np.array(hs), 3, direction="help",
+                   strata=np.array(strata))
+    for g in range(3):
+        rows = [(i, y, h) for gg, i, y, h in zip(groups, inj, ys, hs) if gg == g]
+        st = [m for gg, m in zip(groups, strata) if gg == g]
+        current, peak = _e_loop(rows, "help", st)
+        assert ev.current[g] == pytest.approx(current, rel=1e-9) and ev.peak[g] == pytest.approx(peak, rel=1e-9)
+
+
+def test_e_bh_rejects_the_largest_while_the_kth_clears_k_over_alpha_k() -> None:
+    # K = 4, alpha = 0.1: thresholds 40, 20, 13.3, 10 for k = 1..4.
+    assert e_bh(np.array([50.0, 1.0, 25.0, 2.0]), 0.1).tolist() == [True, False, True, False]
+    assert e_bh(np.array([39.0, 1.0, 1.0, 1.0]), 0.1).tolist() == [False] * 4
+    assert e_bh(np.array([11.0, 11.0, 11.0, 11.0]), 0.1).tolist() == [True] * 4
+    assert e_bh(np.array([]), 0.1).tolist() == []
+
+
+def test_e_bh_across_50_null_entries_with_late_outcomes_and_repeated_looks() -> None:
+    """50 entries without effect, outcomes arriving in batches (late ones appended, never inserted),
+    e-BH at every look with rejections kept: some false prune in at most alpha of the banks."""
+    rng = np.random.default_rng(5)
+    entries, per_entry, looks, banks, alpha = 50, 120, 12, 120, 0.05
+    any_false = 0
+    for _ in range(banks):
+        base = rng.uniform(0.3, 0.7, entries)
+        g = np.repeat(np.arange(entries), per_entry)
+        h = np.full(len(g), 0.2)
+        inj = rng.random(len(g)) > h
+        y = (rng.random(len(g)) < base[g]).astype(int)
+        known = rng.integers(0, looks, len(g))  # the look at which each outcome became known
+        rejected = np.zeros(entries, dtype=bool)
+        for look in range(looks):
+            seen = np.flatnonzero(known <= look)
+            seen = seen[np.lexsort((seen, known[seen]))]  # in the order outcomes became known
+            ev = e_process(g[seen], inj[seen], y[seen], h[seen], entries, direction="harm")
+            rejected |= e_bh(ev.current, alpha)
+        any_false += bool(rejected.any())
+    assert any_false / banks <= alpha
 
 
 def test_e_process_is_valid_under_the_null_and_powerful_otherwise() -> None:

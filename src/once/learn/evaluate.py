@@ -1,27 +1,29 @@
-"""Evaluation of knowledge entries: outcomes, posteriors, and the status moves they justify.
+"""Evaluation of knowledge entries: outcomes, posteriors, e-processes, and the moves they justify.
 
 Pure: the caller passes entries, exposures, events and the time; this module returns
-evaluations and `Decision`s, and `once.learn.pipeline` writes them. Moves come in two kinds:
+evaluations and `Decision`s, and `once.learn.pipeline` writes them. Every move rests on
+always-valid evidence or a stated error bound, so running `agent learn` after every session
+inflates nothing:
 
-- reversible (weight, holdout, probation <-> active, demoted after a probation budget,
-  decay, a version change) follow the posterior: cheap to undo when more data arrive;
-- irreversible (prune, ready-for-a-skill) wait for the always-valid e-process to cross
-  1/alpha, so evaluating after every session does not inflate false decisions.
+- irreversible moves (prune, ready-for-a-skill) are decided across the whole bank with e-BH
+  at level `alpha` on the e-processes' values at this look (each an e-value: the look is a
+  stopping time); entries already moved keep the e-value they were moved with. The expected
+  share of wrong prunes among all prunes stays at most `alpha` however many entries there are;
+- reversible moves use one entry's e-process against a stated per-entry bound: promote (or
+  restore) once the help e-process reaches 1/`promote_alpha` (an entry without effect is ever
+  promoted with probability at most `promote_alpha`), demote once the harm e-process reaches
+  1/`doubt_alpha`. Weight and holdout follow the posterior (ranking only, never a status);
+- the e-processes read rows in the order their outcomes became known (an outcome that
+  arrives late is appended, never inserted into the past), and each model keeps its own
+  plug-in estimates, so the evidence is valid across model changes and alternating models;
+- an active entry goes back to probation when the *current* model, after `change_budget`
+  sessions of its own, does not show the benefit (P(beats) below `keep_active_prob`): a
+  lesson gone stale under a new model is retired without discarding what the old one showed.
 
-Demoted entries stay measured. A demotion says "no clear benefit yet", not "harmful", and
-an entry that is never retrieved again gathers no evidence and could never come back. So a
-demoted entry is still retrieved, with a holdout of at least `demoted_holdout` (1/2: the
-most information per session for a two-arm comparison, and at most half the sessions see
-an entry under doubt), and it ranks below live entries (its weight is halved). It is pruned
-once the harm e-process crosses 1/alpha, and goes back to probation once P(beats) reaches
-`promote_prob`; while its evidence is inconclusive it stays demoted and measured. Holding
-it out always was the alternative, and was rejected: it gathers no injected-arm evidence.
-
-After a model or tool version change an entry that helped before must show it still does
-within `change_budget` sessions (its window restarts at the change, held out at
-`change_holdout`), or it is demoted: a stale lesson is retired in tens of sessions instead
-of a whole probation budget. The move is reversible (it is still measured, see above), and
-the e-process stays valid under the higher holdout, which gathers evidence faster.
+Demoted entries stay measured: retrieved below live ones, held out at least half the time,
+restored by the help e-process, pruned by e-BH. An entry without clear benefit after
+`probation_budget` sessions is held out half the time from then on (more evidence, less
+exposure) but keeps its status: a small real benefit takes many sessions to show.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from once.learn.bank import KnowledgeEntry
-from once.learn.stats import BetaPrior, e_process, fit_prior, lift_interval, prob_greater
+from once.learn.stats import BetaPrior, e_bh, e_process, fit_prior, lift_interval, prob_greater
 
 DAY = 86_400.0
 _FAILED_RUN = frozenset({"error", "max_turns", "max_cost"})
@@ -44,11 +46,15 @@ class Policy:
     """The knobs of evaluation (config keys `learn.*`)."""
 
     alpha: float = 0.05
-    """Irreversible moves wait until an e-process reaches 1/alpha."""
+    """False-discovery level of irreversible moves across the bank (e-BH)."""
+    promote_alpha: float = 0.1
+    """An entry is promoted (or restored) once its help e-process reaches 1/promote_alpha."""
+    doubt_alpha: float = 0.2
+    """An entry is demoted once its harm e-process reaches 1/doubt_alpha."""
     promote_prob: float = 0.9
-    """P(inject beats holdout) at which a probation entry becomes active."""
+    """P(inject beats holdout) reported as "helps" (the weight follows P(beats))."""
     keep_active_prob: float = 0.5
-    """Below this an active entry goes back to probation."""
+    """Below this, on the current model's own sessions, an active entry goes back to probation."""
     doubt_prob: float = 0.3
     """Below this an entry is held out more (doubt_holdout): less harm while it is measured."""
     doubt_holdout: float = 0.5
@@ -58,9 +64,10 @@ class Policy:
     """Sessions with a known outcome before the posterior may move an entry."""
     min_per_arm: int = 3
     probation_budget: int = 150
-    """Sessions on probation without clear benefit after which an entry is demoted."""
+    """Sessions on probation without clear benefit after which an entry is held out more."""
     change_budget: int = 30
-    """Sessions after a version change within which an entry must show it still helps."""
+    """Sessions of a new model (or after a tool version change) within which an entry must show
+    it still helps."""
     demoted_holdout: float = 0.5
     """Demoted entries are still retrieved (to be measured), held out at least this often."""
     demoted_weight: float = 0.5
@@ -79,7 +86,9 @@ class ExposureTable:
     injected: np.ndarray  # bool
     outcome: np.ndarray  # 0/1
     holdout: np.ndarray  # the holdout probability the draw used
-    ts: np.ndarray  # float; rows are in time order
+    ts: np.ndarray  # float; rows are in the order their outcomes became known
+    model: np.ndarray | None = None  # int: index into `models`, the model of the row's session
+    models: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,7 +105,12 @@ class EntryEval:
     lift_lo: float
     lift_hi: float
     e_harm: float
+    """The harm e-process now (an e-value at this look)."""
     e_help: float
+    n_model: int = 0
+    """Sessions of the current model with a known outcome."""
+    p_beats_model: float = 0.5
+    """P(inject beats holdout) on the current model's sessions alone."""
 
     @property
     def n(self) -> int:
@@ -159,36 +173,62 @@ def outcome_for(exposure_ts: float, events: Sequence[Mapping[str, Any]], stuck_s
 # -- evaluation ---------------------------------------------------------------------------
 
 
-def evaluate_entries(entry_ids: Sequence[str], table: ExposureTable, policy: Policy) -> list[EntryEval]:
-    """Posteriors (shrunk toward the population), P(beats), lift intervals and e-values per entry."""
+def evaluate_entries(entry_ids: Sequence[str], table: ExposureTable, policy: Policy,
+                     model: str = "") -> list[EntryEval]:
+    """Posteriors (shrunk toward the population), P(beats), lift intervals and e-values per entry;
+    `model`'s own P(beats) beside them."""
     count = len(entry_ids)
     idx, inj, y = table.entry.astype(np.int64), table.injected.astype(bool), table.outcome.astype(float)
-    n_i = np.bincount(idx[inj], minlength=count)
-    s_i = np.bincount(idx[inj], weights=y[inj], minlength=count)
-    n_h = np.bincount(idx[~inj], minlength=count)
-    s_h = np.bincount(idx[~inj], weights=y[~inj], minlength=count)
+    n_i, s_i, n_h, s_h = _arm_counts(idx, inj, y, count)
     # Both arms are shrunk toward one population prior (every entry, both arms). A prior per
     # arm would carry the other entries' lift into each entry's injected arm (when most
     # entries help, a useless one would look helpful); a shared prior says "no effect" and
-    # shrinks the lift toward none, so P(beats) of an entry without effect stays near 1/2
-    # and repeated looks promote fewer of them. (A prior centered on the baseline with a
-    # strength fitted to the injected arms' spread was tried: weak when most entries help,
-    # it let stale entries be promoted again by chance in the learning simulation.)
+    # shrinks the lift toward none, so P(beats) of an entry without effect stays near 1/2.
     prior_i, prior_h = population_priors(table, count)
+    p_beats = _p_beats(prior_i, prior_h, n_i, s_i, n_h, s_h)
     a_i, b_i = prior_i.alpha + s_i, prior_i.beta + n_i - s_i
     a_h, b_h = prior_h.alpha + s_h, prior_h.beta + n_h - s_h
-    p_beats = np.full(count, 0.5)
-    seen = (n_i + n_h) > 0
-    if seen.any():
-        p_beats[seen] = prob_greater(a_i[seen], b_i[seen], a_h[seen], b_h[seen])
     lift, lo, hi = lift_interval(a_i, b_i, a_h, b_h, policy.level)
-    harm = e_process(idx, inj, y, table.holdout, count, direction="harm")
-    help_ = e_process(idx, inj, y, table.holdout, count, direction="help")
+    strata = table.model if table.model is not None and len(table.model) == len(idx) else None
+    harm = e_process(idx, inj, y, table.holdout, count, direction="harm", strata=strata)
+    help_ = e_process(idx, inj, y, table.holdout, count, direction="help", strata=strata)
+    n_model, p_model = np.zeros(count, dtype=np.int64), np.full(count, 0.5)
+    if strata is not None and model in table.models:
+        mine = strata == table.models.index(model)
+        counts = _arm_counts(idx[mine], inj[mine], y[mine], count)
+        n_model = (counts[0] + counts[2]).astype(np.int64)
+        p_model = _p_beats(prior_i, prior_h, *counts)
     return [
         EntryEval(entry_ids[k], int(n_i[k]), int(s_i[k]), int(n_h[k]), int(s_h[k]), float(p_beats[k]),
-                  float(lift[k]), float(lo[k]), float(hi[k]), float(harm.peak[k]), float(help_.peak[k]))
+                  float(lift[k]), float(lo[k]), float(hi[k]), float(harm.current[k]), float(help_.current[k]),
+                  int(n_model[k]), float(p_model[k]))
         for k in range(count)
     ]
+
+
+def _arm_counts(idx: np.ndarray, inj: np.ndarray, y: np.ndarray, count: int) -> tuple[np.ndarray, ...]:
+    """(trials injected, successes injected, trials held out, successes held out) per entry."""
+    return (np.bincount(idx[inj], minlength=count), np.bincount(idx[inj], weights=y[inj], minlength=count),
+            np.bincount(idx[~inj], minlength=count), np.bincount(idx[~inj], weights=y[~inj], minlength=count))
+
+
+def _p_beats(prior_i: BetaPrior, prior_h: BetaPrior, n_i: np.ndarray, s_i: np.ndarray, n_h: np.ndarray,
+             s_h: np.ndarray) -> np.ndarray:
+    p_beats = np.full(len(n_i), 0.5)
+    seen = (n_i + n_h) > 0
+    if seen.any():
+        p_beats[seen] = prob_greater(prior_i.alpha + s_i[seen], prior_i.beta + (n_i - s_i)[seen],
+                                     prior_h.alpha + s_h[seen], prior_h.beta + (n_h - s_h)[seen])
+    return p_beats
+
+
+def bank_rejections(current: Mapping[str, float], earlier: Mapping[str, float], alpha: float) -> set[str]:
+    """Entries (of `current`) that e-BH moves now, at level `alpha`, with the entries moved at
+    earlier looks counted among the bank's hypotheses at the e-value they were moved with."""
+    ids = [*current, *earlier]
+    values = np.array([*current.values(), *earlier.values()], dtype=float)
+    rejected = e_bh(values, alpha)
+    return {entry_id for entry_id, hit in zip(ids, rejected) if hit and entry_id in current}
 
 
 def population_priors(table: ExposureTable, count: int) -> tuple[BetaPrior, BetaPrior]:
@@ -209,22 +249,25 @@ def _fmt(ev: EntryEval) -> str:
 
 
 def decide(entry: KnowledgeEntry, ev: EntryEval, policy: Policy, now: float, *,
-           changed: bool = False) -> Decision | None:
+           changed: bool = False, prune: bool = False) -> Decision | None:
     """The move (if any) this entry's evaluation justifies; weight and holdout always follow it.
 
-    `changed`: the entry's window opened at a model or tool version change."""
+    `changed`: the entry's window opened at a tool version change. `prune`: e-BH across the bank
+    rejected "no harm" for this entry (see `bank_rejections`)."""
     status = entry.status
     if status not in _EVALUATED:
         return None
-    bar = 1.0 / policy.alpha
-    if ev.e_harm >= bar:
+    if prune:
         return Decision(entry.id, "prune", status, "pruned",
-                        f"injecting it made sessions worse: {_fmt(ev)}, e-value {ev.e_harm:.0f} >= {bar:.0f}",
-                        weight=0.0)
+                        f"injecting it made sessions worse: {_fmt(ev)}, harm e-value {ev.e_harm:.0f}"
+                        f" (e-BH across the bank at {policy.alpha:g})", weight=0.0)
     weight = round(ev.p_beats * decay_factor(entry, now, policy), 4)
     holdout = entry.holdout
+    unproven = ev.e_help < 1.0 / policy.promote_alpha
     if ev.n >= policy.min_exposures and ev.p_beats < policy.doubt_prob:
         holdout = max(holdout, policy.doubt_holdout)
+    if status == "probation" and ev.n >= policy.probation_budget and unproven:
+        holdout = max(holdout, policy.doubt_holdout)  # measured faster, shown less; not demoted
     move = _move(status, ev, policy, changed)
     if move is not None:
         action, to_status, reason = move
@@ -241,19 +284,19 @@ def decide(entry: KnowledgeEntry, ev: EntryEval, policy: Policy, now: float, *,
 
 def _move(status: str, ev: EntryEval, policy: Policy, changed: bool) -> tuple[str, str, str] | None:
     """(action, new status, why) of a reversible move, or None."""
-    enough = (ev.n >= policy.min_exposures and ev.n_injected >= policy.min_per_arm
-              and ev.n_holdout >= policy.min_per_arm)
-    if not enough:
-        return None
-    helps = ev.p_beats >= policy.promote_prob
-    budget = min(policy.probation_budget, policy.change_budget) if changed else policy.probation_budget
+    both_arms = ev.n_injected >= policy.min_per_arm and ev.n_holdout >= policy.min_per_arm
+    helps = both_arms and ev.e_help >= 1.0 / policy.promote_alpha
+    if status in ("probation", "active") and ev.e_harm >= 1.0 / policy.doubt_alpha:
+        return "demote", "demoted", (f"evidence of harm: {_fmt(ev)}, harm e-value {ev.e_harm:.1f}"
+                                     f" >= {1.0 / policy.doubt_alpha:g}")
+    if status == "probation" and changed and ev.n >= policy.change_budget and ev.p_beats < policy.promote_prob \
+            and not helps:
+        return "demote", "demoted", f"no clear benefit after {ev.n} sessions since the version change: {_fmt(ev)}"
     if status == "probation" and helps:
-        return "promote", "active", f"helps: {_fmt(ev)}"
-    if status == "probation" and ev.n >= budget:
-        since = " since the version change" if changed else ""
-        return "demote", "demoted", f"no clear benefit after {ev.n} sessions{since}: {_fmt(ev)}"
-    if status == "active" and ev.p_beats < policy.keep_active_prob:
-        return "probation", "probation", f"benefit no longer clear: {_fmt(ev)}"
+        return "promote", "active", f"helps: {_fmt(ev)}, help e-value {ev.e_help:.0f} >= {1.0 / policy.promote_alpha:g}"
+    if status == "active" and ev.n_model >= policy.change_budget and ev.p_beats_model < policy.keep_active_prob:
+        return "probation", "probation", (f"benefit not shown on the current model: P(beats) {ev.p_beats_model:.2f}"
+                                          f" over {ev.n_model} of its sessions ({_fmt(ev)} on all)")
     if status == "demoted" and helps:
         return "restore", "probation", f"helps after all (measured while demoted): {_fmt(ev)}"
     return None
@@ -269,31 +312,22 @@ def _status_holdout(status: str, current: float, policy: Policy) -> float:
     return max(HOLDOUT_FLOOR, current, DEFAULT_HOLDOUT.get(status, current))
 
 
-def skill_ready(entry: KnowledgeEntry, ev: EntryEval, policy: Policy) -> bool:
-    """An active entry whose benefit the e-process has established (an irreversible promotion)."""
-    return entry.status == "active" and ev.e_help >= 1.0 / policy.alpha
-
-
 # -- version change and decay ----------------------------------------------------------------
 
 
-def version_changes(entries: Sequence[KnowledgeEntry], model: str, tool_version: str,
-                    policy: Policy) -> list[Decision]:
-    """Entries learned under another model or tool version go back to probation, held out more."""
+def version_changes(entries: Sequence[KnowledgeEntry], tool_version: str, policy: Policy) -> list[Decision]:
+    """Entries learned under another version of once go back to probation, held out more (its
+    prompts and tools changed under every lesson). A model change is not one: each model keeps
+    its own evidence (see `evaluate_entries`), so alternating models send nothing back."""
     out = []
     for entry in entries:
         if entry.status not in ("probation", "active"):
             continue  # a demoted entry is measured anew anyway; it comes back only by helping
-        changed = []
-        if entry.model and model and entry.model != model:
-            changed.append(f"model {entry.model} -> {model}")
         if entry.tool_version and tool_version and entry.tool_version != tool_version:
-            changed.append(f"tool version {entry.tool_version} -> {tool_version}")
-        if changed:
             out.append(Decision(entry.id, "version_change", entry.status, "probation",
-                                "learned under another version: " + ", ".join(changed),
+                                f"learned under another version: tool version {entry.tool_version} -> {tool_version}",
                                 holdout=max(entry.holdout, policy.change_holdout),
-                                model=model or entry.model, tool_version=tool_version or entry.tool_version))
+                                tool_version=tool_version or entry.tool_version))
     return out
 
 

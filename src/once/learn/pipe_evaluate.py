@@ -13,7 +13,8 @@ import numpy as np
 
 from once.learn.bank import KnowledgeEntry
 from once.learn.evaluate import (
-    Decision, ExposureTable, decay_decisions, decide, evaluate_entries, outcome_for, skill_ready, version_changes,
+    Decision, EntryEval, ExposureTable, Policy, bank_rejections, decay_decisions, decide, evaluate_entries, outcome_for,
+    version_changes,
 )
 
 _LIVE = ("probation", "active", "demoted")
@@ -42,32 +43,47 @@ def exposure_outcomes(conn: sqlite3.Connection, now: float) -> dict[int, int]:
 
 
 def _windows(conn: sqlite3.Connection) -> dict[str, float]:
-    """Evaluation starts after an entry's last version change: older sessions measured another model."""
+    """Evaluation starts after an entry's last version change: older sessions ran another version of once."""
     rows = conn.execute("SELECT entry_id, MAX(ts) FROM knowledge_log WHERE action = 'version_change'"
                         " GROUP BY entry_id").fetchall()
     return {row[0]: float(row[1]) for row in rows}
 
 
 def exposure_table(conn: sqlite3.Connection, entries: list[KnowledgeEntry], fresh: dict[int, int],
-                   windows: dict[str, float] | None = None) -> ExposureTable:
-    """Each (entry, session)'s first exposure with a known outcome, inside the entry's window."""
+                   windows: dict[str, float] | None = None, now: float | None = None) -> ExposureTable:
+    """Each (entry, session)'s first exposure with a known outcome, inside the entry's window, in
+    the order the outcomes became known (`fresh` ones, known at `now`, last), with its model."""
     index = {entry.id: i for i, entry in enumerate(entries)}
     holdout_now = [entry.holdout for entry in entries]
     windows = _windows(conn) if windows is None else windows
-    cursor = conn.execute("SELECT id, entry_id, arm = 'injected', outcome, holdout, MIN(ts) FROM exposures"
-                          " GROUP BY entry_id, session_id")
+    cursor = conn.execute("SELECT x.id, x.entry_id, x.arm = 'injected', x.outcome, x.holdout, MIN(x.ts), x.known_at,"
+                          " COALESCE(r.model, '') FROM exposures x LEFT JOIN runs r ON r.id = x.run_id"
+                          " GROUP BY x.entry_id, x.session_id")
     cursor.row_factory = None  # plain tuples: this can be millions of rows
     rows = cursor.fetchall()
+    known_now = float("inf") if now is None else now
     if fresh:
-        rows = [(i, e, a, fresh.get(i, o), h, t) for i, e, a, o, h, t in rows]
+        rows = [(i, e, a, fresh.get(i, o), h, t, known_now if i in fresh else k, m) for i, e, a, o, h, t, k, m in rows]
     low = float("-inf")
-    kept = [(index[e], a, o, h or holdout_now[index[e]], t) for _, e, a, o, h, t in rows
-            if o is not None and e in index and t >= windows.get(e, low)]
-    cols = list(zip(*kept)) if kept else [(), (), (), (), ()]
-    order = np.argsort(np.array(cols[4], dtype=float), kind="stable")
-    arrays = [np.array(col)[order] if col else np.array([]) for col in cols]
-    return ExposureTable(entry=arrays[0].astype(np.int64), injected=arrays[1].astype(bool),
-                         outcome=arrays[2].astype(np.int64), holdout=arrays[3].astype(float), ts=arrays[4].astype(float))
+    kept = [(index[e], a, o, h or holdout_now[index[e]], t, low if k is None else k, m, i)
+            for i, e, a, o, h, t, k, m in rows if o is not None and e in index and t >= windows.get(e, low)]
+    kept.sort(key=lambda row: (row[5], row[4], row[7]))  # known at, then exposed at, then id: append-only
+    models = tuple(sorted({row[6] for row in kept}))
+    model_index = {name: k for k, name in enumerate(models)}
+    return ExposureTable(entry=np.array([r[0] for r in kept], dtype=np.int64),
+                         injected=np.array([r[1] for r in kept], dtype=bool),
+                         outcome=np.array([r[2] for r in kept], dtype=np.int64),
+                         holdout=np.array([r[3] for r in kept], dtype=float),
+                         ts=np.array([r[4] for r in kept], dtype=float),
+                         model=np.array([model_index[r[6]] for r in kept], dtype=np.int64), models=models)
+
+
+def earlier_moves(conn: sqlite3.Connection, action: str) -> dict[str, float]:
+    """Entry -> the e-value it was moved with at an earlier look (`prune` or `skill_ready`);
+    moves logged before e-values were kept count as certain."""
+    rows = conn.execute("SELECT entry_id, MAX(COALESCE(e_value, 1e308)) FROM knowledge_log WHERE action = ?"
+                        " GROUP BY entry_id", (action,)).fetchall()
+    return {row[0]: float(row[1]) for row in rows}
 
 
 def _load_entries(conn: sqlite3.Connection) -> list[KnowledgeEntry]:
@@ -86,34 +102,49 @@ def evaluate_and_apply(conn: sqlite3.Connection, bank: Any, options: Any, now: f
     fresh = exposure_outcomes(conn, now)
     report.outcomes = len(fresh)
     entries = _load_entries(conn)
-    decisions = version_changes(entries, options.model, options.tool_version, policy)
+    decisions = version_changes(entries, options.tool_version, policy)
     changed = {d.entry_id for d in decisions}
     evaluated = [e for e in entries if e.id not in changed]
     windows = _windows(conn)
-    table = exposure_table(conn, evaluated, fresh, windows)
-    evals = evaluate_entries([e.id for e in evaluated], table, policy)
+    table = exposure_table(conn, evaluated, fresh, windows, now)
+    evals = evaluate_entries([e.id for e in evaluated], table, policy, options.model)
+    pruned = _rejected(conn, evaluated, evals, policy, "prune", lambda e, ev: ev.e_harm)
+    skills = _rejected(conn, [e for e in evaluated if e.status == "active"], evals, policy, "skill_ready",
+                       lambda e, ev: ev.e_help)
     decayed = {d.entry_id: d for d in decay_decisions(evaluated, now, policy)}
-    logged_skill = {row[0] for row in conn.execute("SELECT DISTINCT entry_id FROM knowledge_log"
-                                                   " WHERE action = 'skill_ready'")}
+    e_values: dict[str, float] = {}
     for entry, ev in zip(evaluated, evals):
-        decision = decide(entry, ev, policy, now, changed=entry.id in windows)
+        decision = decide(entry, ev, policy, now, changed=entry.id in windows, prune=entry.id in pruned)
         if entry.id in decayed and (decision is None or not decision.moves):
             decision = decayed[entry.id]
         if decision is not None:
             decisions.append(decision)
+            if decision.action == "prune":
+                e_values[entry.id] = ev.e_harm
         status = decision.to_status if decision is not None else entry.status
         if ev.n:
             report.lifts.append(LiftLine(entry.id, entry.title, status, ev))
-        if status == "active" and skill_ready(entry, ev, policy) and entry.id not in logged_skill:
+        if status == "active" and entry.id in skills:
             report.skill_ready.append(EntryLine(entry.id, entry.title, status, f"e-value {ev.e_help:.0f}"))
+            e_values[f"skill:{entry.id}"] = ev.e_help
     report.moves = [d for d in decisions if d.moves or d.action == "version_change"]
     report.reweighted = sum(1 for d in decisions if d.action == "reweight")
     if not options.dry_run:
-        apply(conn, decisions, fresh, [line.entry_id for line in report.skill_ready], now)
+        apply(conn, decisions, fresh, [line.entry_id for line in report.skill_ready], now, e_values)
+
+
+def _rejected(conn: sqlite3.Connection, entries: list[KnowledgeEntry], evals: list[EntryEval], policy: Policy,
+              action: str, value: Any) -> set[str]:
+    """Entries that e-BH moves now (`action`: prune or skill_ready), with every entry moved so at
+    an earlier look among the hypotheses."""
+    by_id = {ev.entry_id: ev for ev in evals}
+    earlier = earlier_moves(conn, action)
+    current = {e.id: value(e, by_id[e.id]) for e in entries if e.id in by_id and e.id not in earlier}
+    return bank_rejections(current, earlier, policy.alpha)
 
 
 def apply(conn: sqlite3.Connection, decisions: list[Decision], outcomes: dict[int, int], skill_ids: list[str],
-          now: float) -> None:
+          now: float, e_values: dict[str, float] | None = None) -> None:
     """Write outcomes, moves (logged) and new weights/holdouts in one transaction."""
     from once.safety.redact import redact
     from once.store.db import transaction
@@ -121,8 +152,8 @@ def apply(conn: sqlite3.Connection, decisions: list[Decision], outcomes: dict[in
     moves = [d for d in decisions if d.moves or d.action == "version_change"]
     quiet = [d for d in decisions if not (d.moves or d.action == "version_change")]
     with transaction(conn):
-        conn.executemany("UPDATE exposures SET outcome = ? WHERE id = ?",
-                         [(outcome, exposure_id) for exposure_id, outcome in outcomes.items()])
+        conn.executemany("UPDATE exposures SET outcome = ?, known_at = ? WHERE id = ?",
+                         [(outcome, now, exposure_id) for exposure_id, outcome in outcomes.items()])
         conn.executemany(
             "UPDATE knowledge SET status = ?, status_reason = ?, weight = COALESCE(?, weight),"
             " holdout = COALESCE(?, holdout), model = COALESCE(?, model),"
@@ -132,8 +163,11 @@ def apply(conn: sqlite3.Connection, decisions: list[Decision], outcomes: dict[in
         # A new weight or holdout is not an edit of the entry: updated_at stays.
         conn.executemany("UPDATE knowledge SET weight = COALESCE(?, weight), holdout = COALESCE(?, holdout)"
                          " WHERE id = ?", [(d.weight, d.holdout, d.entry_id) for d in quiet])
+        e_values = e_values or {}
         conn.executemany(
-            "INSERT INTO knowledge_log (entry_id, ts, action, from_status, to_status, reason) VALUES (?, ?, ?, ?, ?, ?)",
-            [(d.entry_id, now, d.action, d.from_status, d.to_status, redact(d.reason)) for d in moves]
-            + [(entry_id, now, "skill_ready", "active", "active", "benefit established by the e-process")
-               for entry_id in skill_ids])
+            "INSERT INTO knowledge_log (entry_id, ts, action, from_status, to_status, reason, e_value)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(d.entry_id, now, d.action, d.from_status, d.to_status, redact(d.reason),
+              e_values.get(d.entry_id) if d.action == "prune" else None) for d in moves]
+            + [(entry_id, now, "skill_ready", "active", "active", "benefit established by the e-process (e-BH)",
+                e_values.get(f"skill:{entry_id}")) for entry_id in skill_ids])

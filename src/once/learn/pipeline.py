@@ -30,7 +30,7 @@ class LearnOptions:
     since: float | None = None
     """Scan sessions active since then (default: since the last `agent learn`, or all)."""
     model: str = ""
-    """The model in use now (entries learned under another go back to probation)."""
+    """The model in use now: an active entry must show its benefit on this model's own sessions."""
     tool_version: str = __version__
     policy: Policy = field(default_factory=Policy)
     now: float | None = None

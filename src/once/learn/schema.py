@@ -86,3 +86,13 @@ def m005_knowledge(conn: sqlite3.Connection) -> None:
             reason TEXT NOT NULL DEFAULT ''
         )"""
     )
+
+
+def m009_evidence_order(conn: sqlite3.Connection) -> None:
+    # When each exposure's outcome became known: the e-processes read rows in this order, so
+    # an outcome that arrives late is appended to an entry's evidence, never inserted into its
+    # past (NULL for outcomes recorded before this column: they come first, in exposure order).
+    conn.execute("ALTER TABLE exposures ADD COLUMN known_at REAL")
+    # The e-value an irreversible move (prune, skill_ready) was made with: later looks count the
+    # entry among the bank's hypotheses at that value (e-BH).
+    conn.execute("ALTER TABLE knowledge_log ADD COLUMN e_value REAL")

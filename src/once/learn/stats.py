@@ -166,13 +166,17 @@ def e_process(
     n_groups: int,
     *,
     direction: str,
+    strata: np.ndarray | None = None,
 ) -> EValues:
     """The arm-given-outcome e-process of each group against "injection has no effect".
 
     `groups` (ints in [0, n_groups)), `injected` (bool), `outcomes` (0/1) and `holdout`
     (the holdout probability each exposure was drawn with) are one row per exposure, in
-    time order within each group. `direction` "harm" looks for injected doing worse,
-    "help" for injected doing better; evidence the other way counts for nothing.
+    the order their outcomes became known within each group. `direction` "harm" looks for
+    injected doing worse, "help" for injected doing better; evidence the other way counts
+    for nothing. `strata` (ints, e.g. the model of each row's session) gives each stratum
+    of a group its own plug-in estimates: the product is still a test martingale under "no
+    effect under any model", and an effect under one model is not averaged away by another.
     """
     if direction not in ("harm", "help"):
         raise ValueError("direction must be 'harm' or 'help'")
@@ -184,22 +188,18 @@ def e_process(
     inj = np.asarray(injected, dtype=bool)[order]
     y = np.asarray(outcomes, dtype=float)[order]
     h = np.clip(np.asarray(holdout, dtype=float)[order], 1e-6, 1 - 1e-6)
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    sizes = np.diff(np.r_[starts, len(g)])
-
-    def before(values: np.ndarray) -> np.ndarray:  # sum over earlier rows of the same group
-        total = np.cumsum(values) - values
-        return total - np.repeat(total[starts], sizes)
-
-    s_i, n_i = before(y * inj), before(inj.astype(float))
-    s_h, n_h = before(y * ~inj), before((~inj).astype(float))
-    p_i = (s_i + 0.5) / (n_i + 1.0)  # predictable plug-in estimates (past rows only)
+    cell = g if strata is None else g * (int(np.max(strata)) + 1) + np.asarray(strata, dtype=np.int64)[order]
+    s_i, n_i = _before(cell, y * inj), _before(cell, inj.astype(float))
+    s_h, n_h = _before(cell, y * ~inj), _before(cell, (~inj).astype(float))
+    p_i = (s_i + 0.5) / (n_i + 1.0)  # predictable plug-in estimates (past rows of the cell only)
     p_h = (s_h + 0.5) / (n_h + 1.0)
     p_i = np.minimum(p_i, p_h) if direction == "harm" else np.maximum(p_i, p_h)
     like_i = np.where(y > 0.5, p_i, 1 - p_i)
     like_h = np.where(y > 0.5, p_h, 1 - p_h)
     q = (1 - h) * like_i / ((1 - h) * like_i + h * like_h)  # P(arm = injected | outcome) under the plug-in
     log_factor = np.where(inj, np.log(q) - np.log1p(-h), np.log1p(-q) - np.log(h))
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    sizes = np.diff(np.r_[starts, len(g)])
     path = np.cumsum(log_factor)
     path = path - np.repeat(path[starts] - log_factor[starts], sizes)
     current, peak = np.ones(n_groups), np.ones(n_groups)
@@ -207,3 +207,33 @@ def e_process(
     current[g[starts]] = np.exp(path[ends])
     peak[g[starts]] = np.exp(np.maximum(np.maximum.reduceat(path, starts), 0.0))
     return EValues(current, peak)
+
+
+def _before(cells: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """For each row, the sum of `values` over earlier rows of the same cell (rows keep their order)."""
+    order = np.argsort(cells, kind="stable")
+    sorted_cells, sorted_values = cells[order], values[order]
+    starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
+    sizes = np.diff(np.r_[starts, len(sorted_cells)])
+    total = np.cumsum(sorted_values) - sorted_values
+    total = total - np.repeat(total[starts], sizes)
+    out = np.empty_like(total)
+    out[order] = total
+    return out
+
+
+def e_bh(e_values: np.ndarray, alpha: float) -> np.ndarray:
+    """The e-BH procedure (Wang and Ramdas 2022): which hypotheses to reject so the expected share
+    of false rejections stays at most `alpha`, under any dependence between the e-values.
+    Rejects the k largest, for the largest k whose k-th largest e-value is >= K / (alpha k)."""
+    e = np.asarray(e_values, dtype=float)
+    count = len(e)
+    if count == 0:
+        return np.zeros(0, dtype=bool)
+    order = np.argsort(-e, kind="stable")
+    ranks = np.arange(1, count + 1)
+    passing = np.flatnonzero(e[order] >= count / (alpha * ranks))
+    rejected = np.zeros(count, dtype=bool)
+    if len(passing):
+        rejected[order[: passing[-1] + 1]] = True
+    return rejected
