@@ -1,34 +1,42 @@
-"""Proof that it learns: a simulated population of sessions through the real learning loop.
+"""Does it learn at realistic effect sizes? Simulated users through the real learning loop.
 
-Sessions are drawn from recurring problem types. Each type has a lesson (the user's
-correction once the agent got stuck); for `--harmful-fraction` of the types the lesson is a
-bad workaround half of the time. A simulated agent gets stuck with the type's base probability, much less
-often when the *injected text* holds the current right lesson for the session's type, and
-more often when it holds a harmful one. Everything else is the real code: sessions are
-recorded as events in a SQLite store, each prompt goes through retrieval and the holdout
-draw (`learned_for_turn`), and `agent learn`'s pipeline (signals -> episodes -> extraction
--> merge -> admission -> outcomes -> evaluation -> pruning) runs every `--learn-every`
-sessions. At `--change-at` the model changes and a third of the helpful lessons stop
-working (the new model needs a different fix): their entries must be retired and new
-lessons learned.
+Each session has a problem type (`learning_world.py`: paraphrased prompts with partial error
+signatures, effect sizes drawn per type from stated ranges, users who complain, follow up and
+describe fixes in their own words, sometimes wrongly). Everything else is the real code: the
+sessions are events in a SQLite store, every prompt goes through retrieval and the holdout
+draw, and `agent learn`'s pipeline (signals -> episodes -> extraction -> admission -> outcomes
+-> evaluation -> pruning) runs every `--learn-every` sessions. Some outcomes arrive only after
+the next `agent learn` (`--late`). Models alternate (`--models`); at `--change-at` the first is
+replaced by a new one under which a third of the helpful fixes stop working.
 
-    python benchmarks/learning_sim.py --sessions 5000 --json
+Whether an entry helps is ground truth: the problem and the fix its source sessions had,
+never its text. The no-learning and oracle (the right entry always injected) stuck rates are
+simulated with the same random draws as the real sessions, not assumed.
+
+    python benchmarks/learning_sim.py --sessions 5000 --effect-help 0.15 --effect-harm 0.10 --json
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from learning_world import (  # noqa: E402
+    SUCCESS, Told, World, complaint_for, fix_phrasings, fix_said, make_types, neutral, prompt_for, real_turns,
+)
 from once.events import CommitMade, RunFinished, RunStarted, TestResult  # noqa: E402
 from once.learn.embed import HashedNgramEmbedder  # noqa: E402
 from once.learn.evaluate import Policy  # noqa: E402
@@ -39,63 +47,51 @@ from once.store.store import RunRecord, Store  # noqa: E402
 T0 = 1_700_000_000.0
 GAP = 3600.0  # one session an hour
 REPO = "/sim/repo"
-TOPICS = [
-    ("pytest fixture", "conftest", "fixture 'db' not found", "declare the db fixture in conftest.py at the package root"),
-    ("django migration", "migrations", "django.db.utils.OperationalError: no such table", "run makemigrations for the app before migrate"),
-    ("numpy broadcasting", "arrays", "ValueError: operands could not be broadcast together", "reshape the weights with [:, None] before multiplying"),
-    ("async http client", "aiohttp", "RuntimeError: Session is closed", "create the ClientSession inside the running event loop"),
-    ("typescript build", "tsconfig", "TS2307: Cannot find module", "add the paths mapping to tsconfig compilerOptions"),
-    ("docker image", "Dockerfile", "COPY failed: file not found in build context", "move the file under the build context directory"),
-    ("sqlalchemy session", "orm", "DetachedInstanceError: Instance is not bound", "eager load the relationship with selectinload"),
-    ("rust borrow", "cargo", "error[E0502]: cannot borrow as mutable", "clone the key before calling insert on the map"),
-    ("pandas merge", "dataframes", "KeyError: 'customer_id'", "rename the column to customer_id before merging"),
-    ("react state", "hooks", "Too many re-renders", "move the setState call into a useEffect with deps"),
-    ("go modules", "gomod", "missing go.sum entry for module", "run go mod tidy after adding the import"),
-    ("flask config", "app factory", "RuntimeError: Working outside of application context", "push an app context in the test fixture"),
-    ("celery worker", "tasks", "NotRegistered: task not registered", "import the tasks module in the celery app include list"),
-    ("mypy types", "typing", "error: Incompatible return value type", "return Optional and narrow with an explicit None check"),
-    ("eslint config", "lint", "Parsing error: Unexpected token", "set parserOptions ecmaVersion to latest"),
-    ("git hooks", "pre-commit", "pre-commit hook failed: black would reformat", "run black on the staged files before committing"),
-]
-HARMFUL = "just delete the failing test and skip the check with --no-verify"
-NEW_FIXES = [
-    "upgrade the plugin and use the new registry api instead",
-    "switch to the builder pattern the new version requires",
-    "wrap the call in the compatibility shim from the changelog",
-    "pass strict=False explicitly since the default flipped",
-    "use the async variant of the function now that sync was removed",
-    "set the environment flag the new release reads at startup",
-]
-VARIANTS = ["{a} fails: {s}", "help, the {a} in {b} is broken with {s}", "fix {a} problem in {b}: {s}"]
+SALT_KEY = "holdout_salt"
 
 
 @dataclass
-class World:
-    """Ground truth: each type's lesson text, whether it helps, and the agent's stuck chances."""
-
-    types: int
-    harmful: set[int]
-    base: float = 0.5
-    helped: float = 0.08
-    harm: float = 0.35
-    changed: set[int] = field(default_factory=set)
-    fixes: dict[int, str] = field(default_factory=dict)
-
-    def lesson(self, t: int) -> str:
-        """The fix that works for type t now."""
-        return self.fixes.get(t, TOPICS[t][3])
-
-    def told(self, t: int, rng: random.Random) -> str:
-        """What the user says resolved it: for harmful types, half the time a bad workaround."""
-        return HARMFUL if t in self.harmful and rng.random() < 0.5 else self.lesson(t)
-
-    def stuck_prob(self, t: int, injected: str) -> float:
-        p = self.helped if self.lesson(t) in injected else self.base
-        return min(0.95, p + self.harm) if HARMFUL in injected else p
+class Outcome:
+    index: int
+    type: int
+    model: str
+    stuck: bool
+    no_learning: bool
+    oracle: bool
 
 
-def _run(store: Store, sid: str, run_id: str, prompt: str, t: float, model: str,
-         steps: list[tuple[str, str]]) -> float:
+@dataclass
+class User:
+    """One install: its own store (and salt), sessions and the truth of what it was told."""
+
+    store: Store
+    rng: random.Random
+    told: dict[str, Told] = field(default_factory=dict)
+    outcomes: list[Outcome] = field(default_factory=list)
+    pending: list[Callable[[float], None]] = field(default_factory=list)
+    truth_cache: dict[tuple[str, str], Told | None] = field(default_factory=dict)
+
+
+def entry_truth(user: User, entry_id: str) -> Told | None:
+    """What an entry really is: the majority of its source sessions' truth (None: no episode source)."""
+    row = user.store.conn.execute("SELECT sources FROM knowledge WHERE id = ?", (entry_id,)).fetchone()
+    sources = row[0] if row else "[]"
+    key = (entry_id, sources)
+    if key not in user.truth_cache:
+        refs = json.loads(sources)
+        marks = ", ".join("?" for _ in refs)
+        sessions = [r[0] for r in user.store.conn.execute(
+            f"SELECT session_id FROM episodes WHERE ref IN ({marks})", refs)] if refs else []
+        said = [user.told[s] for s in sessions if s in user.told]
+        common = Counter((t.type, t.kind, t.fix_version) for t in said).most_common(1)
+        user.truth_cache[key] = next(t for t in said if (t.type, t.kind, t.fix_version) == common[0][0]) \
+            if common else None
+    return user.truth_cache[key]
+
+
+def _run(store: Store, sid: str, run_id: str, prompt: str, t: float, model: str, steps: list[tuple[str, str]],
+         finish: bool = True) -> tuple[float, Callable[[float], None]]:
+    """One run (a user turn); returns the clock after it and how to finish it (now or later)."""
     store.start_run(RunRecord(id=run_id, session_id=sid, repo=REPO, prompt=prompt, mode="agent", provider="sim",
                               model=model, started_at=t))
     store.append_event(RunStarted(run_id=run_id, ts=t, session_id=sid, repo=REPO, prompt=prompt, mode="agent",
@@ -105,174 +101,210 @@ def _run(store: Store, sid: str, run_id: str, prompt: str, t: float, model: str,
         if kind == "commit":
             store.append_event(CommitMade(run_id=run_id, ts=t, turn=1, sha=value, subject="agent: fix", files=[]))
         else:
-            store.append_event(TestResult(run_id=run_id, ts=t, turn=1, check="pytest", command="pytest", passed=kind == "pass",
-                                          passed_count=1, failed_count=int(kind == "fail"), duration_ms=1.0,
-                                          signature=value, summary=""))
-    t += 5
-    store.append_event(RunFinished(run_id=run_id, ts=t, status="done", result="", turns=1, usage={}, cost_usd=0.0))
-    store.finish_run(run_id, status="done", turns=1, usage={}, cost_usd=0.0, result="")
-    return t + 30
+            store.append_event(TestResult(run_id=run_id, ts=t, turn=1, check="pytest", command="pytest",
+                                          passed=kind == "pass", passed_count=1, failed_count=int(kind == "fail"),
+                                          duration_ms=1.0, signature=value, summary=""))
+
+    def done(at: float) -> None:
+        store.append_event(RunFinished(run_id=run_id, ts=at, status="done", result="", turns=1, usage={},
+                                       cost_usd=0.0))
+        store.finish_run(run_id, status="done", turns=1, usage={}, cost_usd=0.0, result="")
+        with store.conn:
+            store.conn.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (at, sid))
+
+    if finish:
+        done(t + 5)
+    return t + 35, done
 
 
-def simulate_session(store: Store, world: World, i: int, t: int, t0: float, model: str, rng: random.Random,
-                     embedder: HashedNgramEmbedder) -> dict:
-    topic, where, signature, _ = TOPICS[t]
-    prompt = rng.choice(VARIANTS).format(a=topic, b=where, s=signature)
+def simulate_session(user: User, world: World, i: int, t: int, now: float, model: str, args: argparse.Namespace,
+                     real: tuple[list[str], list[str]]) -> None:
+    rng, store, kind = user.rng, user.store, world.types[t]
+    prompt = prompt_for(kind, rng)
     sid = store.create_session(REPO)
-    run0 = f"r{i}-0"
-    injection = learned_for_turn(store.conn, repo=REPO, session_id=sid, run_id=run0, prompt=prompt, embedder=embedder,
-                                 now=t0)
-    p = world.stuck_prob(t, injection.block)
-    counterfactual = {}
-    for exp in injection.exposures:  # the stuck chance had this entry's arm been the other one
-        others = [e for e in injection.exposures if e.entry_id != exp.entry_id and e.arm == "injected"]
-        text = " ".join(_knowledge(store, e.entry_id) for e in others)
-        counterfactual[exp.entry_id] = (world.stuck_prob(t, text + " " + _knowledge(store, exp.entry_id)),
-                                        world.stuck_prob(t, text), exp.arm)
-    stuck = rng.random() < p
-    clock = t0
-    if not stuck:
-        clock = _run(store, sid, run0, prompt, clock, model, [("commit", f"c{i}"), ("pass", "")])
-    else:
-        clock = _run(store, sid, run0, prompt, clock, model, [("fail", signature)])
-        clock = _run(store, sid, f"r{i}-1", f"it's still failing with the same error: {signature}", clock, model,
-                     [("fail", signature)])
-        if rng.random() < 0.85:  # the user knows the fix; otherwise they give up
-            clock = _run(store, sid, f"r{i}-2", f"no, {world.told(t, rng)}", clock, model,
-                         [("commit", f"c{i}"), ("pass", "")])
-            clock = _run(store, sid, f"r{i}-3", "thanks, that works now", clock, model, [])
     with store.conn:
-        store.conn.execute("UPDATE sessions SET created_at = ?, updated_at = ? WHERE id = ?", (t0, clock, sid))
-    return {"type": t, "stuck": stuck, "counterfactual": counterfactual}
+        store.conn.execute("UPDATE sessions SET created_at = ?, updated_at = ? WHERE id = ?", (now, now, sid))
+    injection = learned_for_turn(store.conn, repo=REPO, session_id=sid, run_id=f"r{i}-0", prompt=prompt,
+                                 embedder=EMBEDDER, now=now)
+    injected = [entry_truth(user, e.entry_id) for e in injection.exposures if e.arm == "injected"]
+    u = rng.random()  # one draw: the session, and what it would have been without learning or with the oracle
+    stuck = u < world.stuck_chance(t, model, injected)
+    user.outcomes.append(Outcome(i, t, model, stuck, u < kind.base, u < world.oracle_chance(t)))
+    late = rng.random() < args.late
+    turns: list[tuple[str, list[tuple[str, str]]]]
+    if not stuck:
+        turns = [(prompt, [("commit", f"c{i}"), ("pass", "")])]
+        if rng.random() < 0.3:
+            turns.append((neutral(rng, real[1]), [("commit", f"c{i}b"), ("pass", "")]))
+    else:
+        turns = [(prompt, [("fail", kind.signature)]), (complaint_for(kind, rng, real[0]), [("fail", kind.signature)])]
+        if rng.random() < 0.85:  # the user knows (or believes they know) the fix; otherwise gives up
+            told = world.told(t, model, rng)
+            user.told[sid] = told
+            turns.append((fix_said(told, rng), [("commit", f"c{i}"), ("pass", "")]))
+            if rng.random() < 0.7:
+                turns.append((rng.choice(SUCCESS), []))
+    clock = now
+    for k, (text, steps) in enumerate(turns):
+        last = k == len(turns) - 1
+        clock, finish = _run(store, sid, f"r{i}-{k}", text, clock, model, steps, finish=not (last and late))
+        if last and late:
+            user.pending.append(finish)
 
 
-_KNOWLEDGE: dict[str, str] = {}
+EMBEDDER = HashedNgramEmbedder()
 
 
-def _knowledge(store: Store, entry_id: str) -> str:
-    if entry_id not in _KNOWLEDGE:
-        row = store.conn.execute("SELECT knowledge FROM knowledge WHERE id = ?", (entry_id,)).fetchone()
-        _KNOWLEDGE[entry_id] = row[0] if row else ""
-    return _KNOWLEDGE[entry_id]
+@contextlib.contextmanager
+def seeded_ids(seed: int) -> Iterator[None]:
+    """Ids (sessions, runs, entries) from the seed instead of the clock and `secrets`: the arm
+    draw hashes them, so the same seed must give the same ids to reproduce a run exactly."""
+    import itertools
+    import types
+
+    from once import ids
+
+    saved = ids.time, ids.secrets
+    ticks, bits = itertools.count(1_700_000_000_000), random.Random(seed ^ 0x5EED)
+    ids.time = types.SimpleNamespace(time_ns=lambda: next(ticks) * 1_000_000)  # type: ignore[assignment]
+    ids.secrets = types.SimpleNamespace(randbits=bits.getrandbits)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        ids.time, ids.secrets = saved
 
 
 def run(args: argparse.Namespace) -> dict:
+    with seeded_ids(args.seed):
+        return _simulate(args)
+
+
+def _simulate(args: argparse.Namespace) -> dict:
     rng = random.Random(args.seed)
-    types = min(args.problem_types, len(TOPICS))
-    world = World(types, set(rng.sample(range(types), round(args.harmful_fraction * types))))
-    helpful = [t for t in range(types) if t not in world.harmful]
+    world = World(make_types(args.problem_types, rng, args.effect_help, args.effect_harm),
+                  set(rng.sample(range(args.problem_types), round(args.harmful_fraction * args.problem_types))),
+                  args.null_fraction)
+    helpful_types = [t for t in range(args.problem_types) if t not in world.harmful]
     change_at = args.change_at if args.change_at is not None else args.sessions // 2
-    embedder = HashedNgramEmbedder()
+    models = [f"model-{k}" for k in range(args.models)]
+    real = real_turns()
     policy = Policy()
-    sessions: list[dict] = []
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "sim.db") as store:
-        model = "model-a"
+    users: list[User] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for number in range(args.users):
+            store = Store(Path(tmp) / f"user-{number}.db")
+            with store.conn:  # a seeded salt: the same seed draws the same arms
+                store.conn.execute("INSERT OR REPLACE INTO learn_meta (key, value) VALUES (?, ?)",
+                                   (SALT_KEY, f"{args.seed:08x}{number:08x}"))
+            users.append(User(store, random.Random(rng.random())))
         for i in range(args.sessions):
             now = T0 + i * GAP
-            if i == change_at:
-                model = "model-b"
-                world.changed = set(rng.sample(helpful, max(1, round(len(helpful) / 3))))
-                world.fixes = {t: NEW_FIXES[k % len(NEW_FIXES)] + f" for {TOPICS[t][0]}" for k, t in enumerate(sorted(world.changed))}
-            sessions.append(simulate_session(store, world, i, rng.randrange(types), now, model, rng, embedder))
-            if (i + 1) % args.learn_every == 0:
-                run_learn(store.conn, LearnOptions(model=model, now=now + GAP / 2, policy=policy, embedder=embedder))
+            if i == change_at and change_at < args.sessions:
+                world.new_model = "model-new"
+                models[0] = world.new_model
+                world.changed = set(rng.sample(helpful_types, max(1, round(len(helpful_types) / 3))))
+                for t in sorted(world.changed):
+                    world.types[t].fixes[1] = fix_phrasings(rng, world.types[t].noun + " config")
+            user = users[i % args.users]
+            simulate_session(user, world, i, user.rng.randrange(args.problem_types), now,
+                             models[(i // args.users) % len(models)], args, real)
+            if (i + 1) % (args.learn_every * args.users) == 0:
+                learn_at = now + GAP / 2
+                for each in users:
+                    run_learn(each.store.conn, LearnOptions(model=models[(i // args.users) % len(models)], now=learn_at,
+                                                            policy=policy, embedder=EMBEDDER))
+                    for finish in each.pending:  # outcomes that arrive after this `agent learn`
+                        finish(learn_at + 1)
+                    each.pending.clear()
         elapsed = time.perf_counter() - started
-        return summarize(store, world, sessions, change_at, args, elapsed, T0 + change_at * GAP)
+        result = summarize(users, world, args, change_at, elapsed)
+        for user in users:
+            user.store.close()
+    return result
 
 
-def _entry_truth(store: Store, world: World) -> dict[str, str]:
-    """What each entry really is: harmful, stale (an old fix of a changed type), helpful or other."""
-    out = {}
-    for entry_id, knowledge in store.conn.execute("SELECT id, knowledge FROM knowledge"):
-        if HARMFUL in knowledge:
-            out[entry_id] = "harmful"
-        elif any(TOPICS[t][3] in knowledge for t in world.changed):
-            out[entry_id] = "stale"
-        elif any(world.lesson(t) in knowledge for t in range(world.types)):  # the current fix of its type
-            out[entry_id] = "helpful"
-        else:
-            out[entry_id] = "other"
-    return out
+def _rate(items: list[bool]) -> float | None:
+    return round(statistics.fmean(items), 4) if items else None
 
 
-def summarize(store: Store, world: World, sessions: list[dict], change_at: int, args: argparse.Namespace,
-              elapsed: float, change_ts: float) -> dict:
-    window = args.window
-    rates = [statistics.fmean(s["stuck"] for s in sessions[k:k + window]) for k in range(0, len(sessions), window)]
-    before = rates[: max(1, change_at // window)]
-    start = statistics.fmean(s["stuck"] for s in sessions[: args.learn_every])
-    truth = _entry_truth(store, world)
-    status = dict(store.conn.execute("SELECT id, status FROM knowledge").fetchall())
-    pruned = {e for e, s in status.items() if s == "pruned"}
-    harmful = {e for e, k in truth.items() if k == "harmful"}
-    retire = {}
-    for entry_id, ts in store.conn.execute("SELECT entry_id, MIN(ts) FROM knowledge_log WHERE ts >= ? AND"
-                                           " to_status IN ('demoted', 'pruned') GROUP BY entry_id", (change_ts,)):
-        if truth.get(entry_id) == "stale":
-            retire[entry_id] = round((ts - change_ts) / GAP)
-    stale = [e for e, k in truth.items() if k == "stale" and status[e] != "candidate"]
-    coverage = _coverage(store, sessions, change_at)
+def summarize(users: list[User], world: World, args: argparse.Namespace, change_at: int, elapsed: float) -> dict:
+    outcomes = sorted((o for u in users for o in u.outcomes), key=lambda o: o.index)
+    first, last = outcomes[: args.window], outcomes[-args.window:]
+    truth: Counter[str] = Counter()
+    moved: Counter[tuple[str, str]] = Counter()
+    first_prune: list[int] = []
+    for user in users:
+        for entry_id, status in user.store.conn.execute("SELECT id, status FROM knowledge WHERE status != 'candidate'"):
+            kind = _kind(entry_truth(user, entry_id), world)
+            truth[kind] += 1
+            moved[(kind, status)] += 1
+        row = user.store.conn.execute("SELECT MIN(ts) FROM knowledge_log WHERE action = 'prune'").fetchone()
+        if row[0] is not None:
+            first_prune.append(round((row[0] - T0) / GAP))
+    pruned = sum(n for (kind, status), n in moved.items() if status == "pruned")
+    harmful_pruned = moved[("harmful", "pruned")]
+    no_learning, oracle, final = (_rate([o.no_learning for o in last]), _rate([o.oracle for o in last]),
+                                  _rate([o.stuck for o in last]))
+    gap = (no_learning or 0) - (oracle or 0)
     return {
-        "sessions": len(sessions), "problem_types": world.types, "harmful_types": sorted(world.harmful),
-        "changed_types": sorted(world.changed), "seconds": round(elapsed, 1),
-        "stuck_rate_by_window": [round(r, 3) for r in rates], "window": window,
-        # The start: the sessions before the first `agent learn` (nothing to inject yet).
-        "stuck_start": round(start, 3), "stuck_without_learning": world.base, "stuck_before_change": round(statistics.fmean(before[-2:]), 3),
-        "drop_before_change": round(1 - statistics.fmean(before[-2:]) / start, 3) if start else 0.0,
-        "stuck_after_change": round(rates[len(before)], 3) if len(rates) > len(before) else None,
-        "stuck_end": round(statistics.fmean(rates[-2:]), 3),
-        "entries": {k: sum(1 for v in truth.values() if v == k) for k in ("helpful", "harmful", "stale", "other")},
-        "status": {s: sum(1 for v in status.values() if v == s) for s in set(status.values())},
-        "pruned": len(pruned), "pruned_harmful": len(pruned & harmful),
-        "prune_precision": round(len(pruned & harmful) / len(pruned), 3) if pruned else None,
-        "prune_recall": round(len(pruned & harmful) / len(harmful), 3) if harmful else None,
-        "stale_entries": len(stale), "stale_retired": len(retire),
-        "sessions_to_retire_stale": sorted(retire.values()),
-        "interval_coverage": coverage,
+        "sessions": len(outcomes), "users": args.users, "models": args.models, "problem_types": args.problem_types,
+        "seed": args.seed, "seconds": round(elapsed, 1), "window": args.window,
+        "stuck_rate_first": _rate([o.stuck for o in first]),
+        "stuck_rate_last": final,
+        "stuck_rate_no_learning": no_learning,
+        "stuck_rate_oracle": oracle,
+        "reduction_share_of_oracle": round(((no_learning or 0) - (final or 0)) / gap, 3) if gap > 0 else None,
+        "stuck_rate_all": _rate([o.stuck for o in outcomes]),
+        "stuck_rate_no_learning_all": _rate([o.no_learning for o in outcomes]),
+        "entries": dict(truth),
+        "status_by_truth": {f"{kind}/{status}": n for (kind, status), n in sorted(moved.items())},
+        "harmful_pruned_precision": round(harmful_pruned / pruned, 3) if pruned else None,
+        "harmful_pruned_recall": round(harmful_pruned / truth["harmful"], 3) if truth["harmful"] else None,
+        "helpful_demoted_fraction": _share(moved, truth, "helpful", ("demoted", "pruned")),
+        "null_pruned_fraction": _share(moved, truth, "null", ("pruned",)),
+        "stale_active_at_end": moved[("stale", "active")],
+        "sessions_to_first_prune": min(first_prune) if first_prune else None,
+        "change_at": change_at if change_at < args.sessions else None,
     }
 
 
-def _coverage(store: Store, sessions: list[dict], change_at: int) -> dict:
-    """Share of entries whose final 90% interval holds the true lift over the same window."""
-    from once.learn.pipe_evaluate import _load_entries, exposure_table
-    from once.learn.evaluate import evaluate_entries
+def _kind(told: Told | None, world: World) -> str:
+    if told is None:
+        return "other"
+    if told.kind != "right":
+        return told.kind
+    return "stale" if told.type in world.changed and told.fix_version == 0 else "helpful"
 
-    entries = _load_entries(store.conn)
-    if not entries:
-        return {"entries": 0}
-    table = exposure_table(store.conn, entries, {})
-    evals = evaluate_entries([e.id for e in entries], table, Policy())
-    windows = dict(store.conn.execute("SELECT entry_id, MAX(ts) FROM knowledge_log WHERE action = 'version_change'"
-                                      " GROUP BY entry_id").fetchall())
-    true: dict[str, list[float]] = {}
-    for i, s in enumerate(sessions):
-        for entry_id, (p_inj, p_hold, _) in s["counterfactual"].items():
-            if T0 + i * GAP >= windows.get(entry_id, 0.0):
-                true.setdefault(entry_id, []).append(p_hold - p_inj)  # success = not stuck
-    hits, total, errors = 0, 0, []
-    for ev in evals:
-        if ev.n < 30 or ev.entry_id not in true:
-            continue
-        lift = statistics.fmean(true[ev.entry_id])
-        total += 1
-        hits += ev.lift_lo <= lift <= ev.lift_hi
-        errors.append(abs(ev.lift - lift))
-    return {"entries": total, "coverage_90": round(hits / total, 3) if total else None,
-            "mean_abs_error": round(statistics.fmean(errors), 3) if errors else None}
+
+def _share(moved: Counter[tuple[str, str]], truth: Counter[str], kind: str, statuses: tuple[str, ...]) -> float | None:
+    return round(sum(moved[(kind, s)] for s in statuses) / truth[kind], 3) if truth[kind] else None
+
+
+def parser() -> argparse.ArgumentParser:
+    out = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    out.add_argument("--sessions", type=int, default=5000)
+    out.add_argument("--problem-types", type=int, default=16)
+    out.add_argument("--harmful-fraction", type=float, default=0.25, help="types whose users give a bad workaround half the time")
+    out.add_argument("--null-fraction", type=float, default=0.1, help="share of fixes told that are irrelevant")
+    out.add_argument("--effect-help", type=float, default=0.15, help="mean drop of the stuck chance from the right entry")
+    out.add_argument("--effect-harm", type=float, default=0.10, help="mean rise of the stuck chance from a harmful entry")
+    out.add_argument("--change-at", type=int, default=None, help="session of the model change (default: midpoint)")
+    out.add_argument("--users", type=int, default=1, help="installs, each with its own store and salt")
+    out.add_argument("--models", type=int, default=1, help="models used in turn")
+    out.add_argument("--late", type=float, default=0.2, help="share of sessions whose outcome arrives after the next learn")
+    out.add_argument("--learn-every", type=int, default=50, help="sessions (per user) between two `agent learn`")
+    out.add_argument("--window", type=int, default=500, help="sessions of the first and last stuck rates")
+    out.add_argument("--seed", type=int, default=1)
+    out.add_argument("--json", action="store_true")
+    return out
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=5000)
-    parser.add_argument("--problem-types", type=int, default=16)
-    parser.add_argument("--harmful-fraction", type=float, default=0.25)
-    parser.add_argument("--change-at", type=int, default=None, help="session of the model change (default: midpoint)")
-    parser.add_argument("--learn-every", type=int, default=50)
-    parser.add_argument("--window", type=int, default=250, help="sessions per point of the stuck-rate curve")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    args = parser().parse_args()
+    for name in ("sessions", "problem_types", "users", "models", "learn_every", "window"):
+        if getattr(args, name) < 1:
+            parser().error(f"--{name.replace('_', '-')} must be at least 1")
     result = run(args)
     if args.json:
         print(json.dumps(result, indent=2))
