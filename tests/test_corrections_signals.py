@@ -24,6 +24,8 @@ EVENTS = [
     {"type": "feedback", "run_id": "r-2", "ts": 8.0, "rating": "down", "comment": "wrong: tests live in tests/unit"},
     {"type": "feedback", "run_id": "r-2", "ts": 9.0, "rating": "up", "comment": "great work on this one"},
     {"type": "feedback", "run_id": "r-2", "ts": 10.0, "rating": "down", "comment": "bad"},
+    {"type": "feedback", "run_id": "r-2", "ts": 11.0, "rating": "down", "comment": "too slow"},
+    {"type": "feedback", "run_id": "r-2", "ts": 12.0, "rating": "down", "comment": "Nope."},
 ]
 
 
@@ -31,8 +33,9 @@ def test_detector_finds_each_kind_of_correction_with_its_session():
     found = detect_corrections(EVENTS)
     assert [(c.kind, c.run_id, c.session_id) for c in found] == [
         ("note", "r-1", "s-1"), ("plan_rejected", "r-1", "s-1"),
-        ("undo_reason", "r-2", "s-2"), ("bad_comment", "r-2", "s-2")]
+        ("undo_reason", "r-2", "s-2"), ("bad_comment", "r-2", "s-2"), ("bad_comment", "r-2", "s-2")]
     assert found[2].text == "never edit generated files"
+    assert found[4].text == "too slow"  # short, but it says what is wanted; "bad" and "Nope." do not
     assert found[0].confidence > found[3].confidence
 
 

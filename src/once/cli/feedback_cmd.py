@@ -44,7 +44,7 @@ def _rate(rating: str, run: str | None, comment: str, turn: int | None, db: Path
     turn_text = f" turn {event.turn}" if event.turn is not None else ""
     typer.echo(terminal_safe(f"thumbs {rating} recorded for run {event.run_id}{turn_text} ({event.model or 'unknown model'})"))
     if rating == "down" and event.comment:
-        typer.echo("your comment is a correction: `agent proposals scan` turns it into a proposed lesson")
+        typer.echo("your comment is a correction: the next `agent learn` (or `agent proposals scan`) proposes a lesson from it")
 
 
 @app.command("up")

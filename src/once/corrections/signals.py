@@ -20,8 +20,10 @@ CONFIDENCE: dict[str, float] = {"note": 0.9, "undo_reason": 0.75, "plan_rejected
 an undo reason explains a concrete mistake, a plan rejection or a /bad comment may be about
 that one answer only."""
 
-MIN_WORDS = 3
-"""Shorter texts ("no", "wrong") say something was bad, not what to do instead."""
+BARE_VERDICTS = frozenset({"no", "nope", "wrong", "bad", "meh", "ugh", "incorrect", "broken", "not good", "no good",
+                           "nah", "fail", "failed", "terrible", "awful", "bad answer", "wrong answer"})
+"""Texts that say something was bad, not what: every other comment, however short ("too slow",
+"use tabs"), says what the person wants instead and is a correction."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,8 @@ def _text_of(event: Mapping[str, Any]) -> tuple[str, str] | None:
 
 
 def meaningful(text: str) -> bool:
-    return len(re.findall(r"\w+", text)) >= MIN_WORDS
+    words = re.findall(r"[\w'-]+", text.lower())
+    return bool(words) and " ".join(words) not in BARE_VERDICTS
 
 
 def detect_corrections(events: Sequence[Mapping[str, Any]]) -> list[Correction]:
