@@ -234,11 +234,15 @@ def summarize(users: list[User], world: World, args: argparse.Namespace, change_
     truth: Counter[str] = Counter()
     moved: Counter[tuple[str, str]] = Counter()
     first_prune: list[int] = []
+    actions: Counter[str] = Counter()
     for user in users:
         for entry_id, status in user.store.conn.execute("SELECT id, status FROM knowledge WHERE status != 'candidate'"):
             kind = _kind(entry_truth(user, entry_id), world)
             truth[kind] += 1
             moved[(kind, status)] += 1
+        for entry_id, action in user.store.conn.execute("SELECT entry_id, action FROM knowledge_log"
+                                                        " WHERE action NOT IN ('created', 'merged')"):
+            actions[f"{_kind(entry_truth(user, entry_id), world)}/{action}"] += 1
         row = user.store.conn.execute("SELECT MIN(ts) FROM knowledge_log WHERE action = 'prune'").fetchone()
         if row[0] is not None:
             first_prune.append(round((row[0] - T0) / GAP))
@@ -259,6 +263,7 @@ def summarize(users: list[User], world: World, args: argparse.Namespace, change_
         "stuck_rate_no_learning_all": _rate([o.no_learning for o in outcomes]),
         "entries": dict(truth),
         "status_by_truth": {f"{kind}/{status}": n for (kind, status), n in sorted(moved.items())},
+        "moves_by_truth": dict(sorted(actions.items())),
         "harmful_pruned_precision": round(harmful_pruned / pruned, 3) if pruned else None,
         "harmful_pruned_recall": round(harmful_pruned / truth["harmful"], 3) if truth["harmful"] else None,
         "helpful_demoted_fraction": _share(moved, truth, "helpful", ("demoted", "pruned")),

@@ -222,6 +222,9 @@ def _build(machine: _Machine, current: _Open, status: str, ended_at: float | Non
                if e.get("type") == "test_result" and not e.get("passed") and e.get("signature")
                and start_ts <= float(e.get("ts", 0.0)) <= end_ts]
     corrective = [s.evidence for s in current.signals if s.kind in ("complaint", "correction")]
+    said = _resolving_words(machine, run_id) if status == "resolved" else ""
+    if said and said != opening:
+        corrective.append(said)  # what the user said that unstuck it, correction pattern or not
     commits = [str(e.get("sha")) for e in machine.events
                if e.get("type") == "commit" and run_id and e.get("run_id") == run_id
                and e.get("kind", "agent") == "agent"]
@@ -236,6 +239,15 @@ def _build(machine: _Machine, current: _Open, status: str, ended_at: float | Non
         resolving_commits=commits, heuristic=heuristic,
         judge="; ".join(current.judge_notes) if current.judge_notes else None,
     )
+
+
+def _resolving_words(machine: _Machine, run_id: str | None) -> str:
+    """The user's turn that started the resolving run ("you need to declare it in conftest.py"),
+    unless it only says that it works."""
+    from once.learn.phrases import success_phrase
+
+    text = next((t.text for t in machine.turns if run_id and t.run_id == run_id), "")
+    return "" if not text or success_phrase(text) else text
 
 
 def find_episodes(events: Sequence[Mapping[str, Any]], signals: Sequence[Signal], *, quiet_turns: int = 2,

@@ -67,7 +67,8 @@ _NOT_CONTENT = frozenset(
     "a an the it its s is are was were be been this that these those with to of in on at for and or but so "
     "still now again same just please fail fails failed failing broken error errors wrong work works working "
     "happens happening problem issue bug".split())
-TEACHING_WORDS = 3
+TEACHING_WORDS = 6
+NO_ADVICE = "go straight to the fix below."
 """Content words left after the complaint that make a line an instruction without a cue word."""
 
 
@@ -169,7 +170,7 @@ def template_from_episode(episode: Any, ctx: ExtractContext) -> KnowledgeEntry:
         f"File kinds: {', '.join(kinds)}" if kinds else "",
     ) if line)
     when = f"When you see `{shorten(signature, 160)}`" if signature else f"When asked to {shorten(opening, 160)}"
-    advice = [f"{when}: {corrective}" if corrective else f"{when}: go straight to the fix below."]
+    advice = [f"{when}: {corrective}" if corrective else f"{when}: {NO_ADVICE}"]
     if files and scope == "project":
         advice.append(f"The change that resolved it touched {', '.join(files[:5])}.")
     lines = added_lines(ctx.diff)

@@ -10,6 +10,7 @@ so an episode is turned into knowledge once.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
@@ -30,6 +31,7 @@ class _Index:
         self.ids: list[str] = []
         self.repos: list[str | None] = []
         self.knowledge: list[str] = []
+        self.titles: list[str] = []
         self.matrix: Any = None
 
     def load(self) -> None:
@@ -52,38 +54,56 @@ class _Index:
         self.ids = [row["id"] for row in rows]
         self.repos = [row["repo"] for row in rows]
         self.knowledge = [row["knowledge"] for row in rows]
+        self.titles = [_symptom_key(row["title"]) for row in rows]
         self.matrix = vectors
 
-    def nearest(self, vector: Any, repo: str | None, threshold: float) -> int | None:
+    def near(self, vector: Any, repo: str | None, threshold: float, title: str = "") -> list[int]:
+        """Entries with the same symptoms: at least `threshold` similar or titled by the same
+        error, most similar first (paraphrased prompts around one error are one problem)."""
         import numpy as np
 
         self.load()
         if len(self.ids) == 0:
-            return None
+            return []
         sims = self.matrix @ vector
         allowed = np.array([r is None or r == repo for r in self.repos])
-        sims = np.where(allowed, sims, -1.0)
-        best = int(np.argmax(sims))
-        return best if sims[best] >= threshold else None
+        key = _symptom_key(title)
+        same = np.array([bool(key) and t == key for t in self.titles])
+        sims = np.where(allowed, np.where(same, np.maximum(sims, threshold), sims), -1.0)
+        order = np.argsort(-sims, kind="stable")
+        return [int(i) for i in order if sims[i] >= threshold]
 
-    def append(self, entry_id: str, repo: str | None, knowledge: str, vector: Any) -> None:
+    def append(self, entry_id: str, repo: str | None, knowledge: str, vector: Any, title: str = "") -> None:
         import numpy as np
 
         self.load()
         self.ids.append(entry_id)
         self.repos.append(repo)
         self.knowledge.append(knowledge)
+        self.titles.append(_symptom_key(title))
         self.matrix = np.vstack([self.matrix, vector[None, :]])
 
 
+def _symptom_key(title: str) -> str:
+    """An entry's title as a symptom key when it names an error ("KeyError: 'id'"), else ""."""
+    text = " ".join(title.lower().split())
+    return text if re.search(r"\w(error|exception|warning)\b|\berror\b|^e\d{3,}", text) else ""
+
+
+# Words of how a lesson is said, not of what it says ("no, try ...", "you need to ...").
+_ADVICE_FILLER = frozenset("no nope actually try please need just you your it work if fix when see go straight below "
+                           "instead should must have let me we".split())
+
+
 def advice_overlap(entry: Any, other_knowledge: str) -> float:
-    """Jaccard similarity of two entries' advice words, the symptom (title) words left out.
+    """Jaccard similarity of two entries' advice words, the symptom (title) words and the
+    filler of how it was said left out.
 
     Two lessons for the same symptoms share the symptom words; only the rest says whether
     they give the same advice."""
     from once.learn.retrieve import terms
 
-    symptom = set(terms(entry.title))
+    symptom = set(terms(entry.title)) | _ADVICE_FILLER
     mine = set(terms(entry.knowledge)) - symptom
     theirs = set(terms(other_knowledge)) - symptom
     if not mine or not theirs:
@@ -147,28 +167,42 @@ def _learn_one(conn: sqlite3.Connection, bank: Any, index: _Index, threshold: fl
     diff = resolving_diff(session.repo, episode.resolving_commits) if episode.resolving_commits else ""
     ctx = ExtractContext(repo=session.repo, model=session.model or model, tool_version=tool_version, diff=diff)
     entry = extract_entry(episode, ctx, small)
+    if not teaches(entry):
+        report.not_admitted.append(EntryLine("", entry.title, "skipped", "no lesson: nothing said or changed to learn"))
+        return None
     vectors = bank.embedder.embed([entry.retrieval_text()])
-    match = index.nearest(vectors[0], entry.repo, threshold)
-    if match is not None:
-        advice = advice_overlap(entry, index.knowledge[match])
-        if advice >= CONFLICT_SIMILARITY:
-            target = index.ids[match]
-            _note_merge(bank, pending, target, session, episode)
-            if not dry_run:
-                _generalize(bank, target, entry, small)
-                bank.merge_into(target, entry.sources)
-            report.merged.append(EntryLine(target, entry.title, "merged", f"episode {episode.ref}"))
-            return target
-        report.conflicts.append(f"'{entry.title}' matches entry {index.ids[match]} but gives different advice"
-                                f" (similarity {advice:.2f}); kept apart for the A/B test to settle")
+    matches = index.near(vectors[0], entry.repo, threshold, entry.title)
+    # The first near-duplicate that gives the same advice takes it; same symptoms with other
+    # advice (a competing fix) are kept apart for the A/B test to settle.
+    agreeing = next((m for m in matches if advice_overlap(entry, index.knowledge[m]) >= CONFLICT_SIMILARITY), None)
+    if agreeing is not None:
+        target = index.ids[agreeing]
+        _note_merge(bank, pending, target, session, episode)
+        if not dry_run:
+            _generalize(bank, target, entry, small)
+            bank.merge_into(target, entry.sources)
+        report.merged.append(EntryLine(target, entry.title, "merged", f"episode {episode.ref}"))
+        return target
+    if matches:
+        report.conflicts.append(f"'{entry.title}' matches entry {index.ids[matches[0]]} but gives different advice"
+                                f" (similarity {advice_overlap(entry, index.knowledge[matches[0]]):.2f});"
+                                " kept apart for the A/B test to settle")
     if dry_run:
         entry_id = f"(new {sum(1 for p in pending.values() if p.new) + 1})"
     else:
         entry_id = bank.add(entry)
-    index.append(entry_id, entry.repo, entry.knowledge, vectors[0])
+    index.append(entry_id, entry.repo, entry.knowledge, vectors[0], entry.title)
     item = pending[entry_id] = _Pending(entry_id, entry, new=True)
     item.grow(session, episode)
     return entry_id if not dry_run else None
+
+
+def teaches(entry: Any) -> bool:
+    """Whether an entry carries a lesson: advice in the user's words or a change to repeat,
+    not only its symptoms ("go straight to the fix below" with nothing below)."""
+    from once.learn.extract import NO_ADVICE
+
+    return NO_ADVICE not in entry.knowledge or "\n" in entry.knowledge.strip()
 
 
 def _generalize(bank: Any, target: str, joining: Any, small: Any) -> None:
