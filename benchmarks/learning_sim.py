@@ -118,15 +118,16 @@ def _run(store: Store, sid: str, run_id: str, prompt: str, t: float, model: str,
 
 
 def simulate_session(user: User, world: World, i: int, t: int, now: float, model: str, args: argparse.Namespace,
-                     real: tuple[list[str], list[str]]) -> None:
+                     real: tuple[list[str], list[str]], retrieve: bool = True) -> str:
+    """One session through retrieval (unless `retrieve` is off) and the user's turns; its id."""
     rng, store, kind = user.rng, user.store, world.types[t]
     prompt = prompt_for(kind, rng)
     sid = store.create_session(REPO)
     with store.conn:
         store.conn.execute("UPDATE sessions SET created_at = ?, updated_at = ? WHERE id = ?", (now, now, sid))
-    injection = learned_for_turn(store.conn, repo=REPO, session_id=sid, run_id=f"r{i}-0", prompt=prompt,
-                                 embedder=EMBEDDER, now=now)
-    injected = [entry_truth(user, e.entry_id) for e in injection.exposures if e.arm == "injected"]
+    exposures = learned_for_turn(store.conn, repo=REPO, session_id=sid, run_id=f"r{i}-0", prompt=prompt,
+                                 embedder=EMBEDDER, now=now).exposures if retrieve else []
+    injected = [entry_truth(user, e.entry_id) for e in exposures if e.arm == "injected"]
     u = rng.random()  # one draw: the session, and what it would have been without learning or with the oracle
     stuck = u < world.stuck_chance(t, model, injected)
     user.outcomes.append(Outcome(i, t, model, stuck, u < kind.base, u < world.oracle_chance(t)))
@@ -150,6 +151,7 @@ def simulate_session(user: User, world: World, i: int, t: int, now: float, model
         clock, finish = _run(store, sid, f"r{i}-{k}", text, clock, model, steps, finish=not (last and late))
         if last and late:
             user.pending.append(finish)
+    return sid
 
 
 EMBEDDER = HashedNgramEmbedder()

@@ -306,3 +306,24 @@ def test_offline_a_near_duplicate_keeps_the_representative_text(cli, db: Path, t
     with Store(db) as store:
         rows = store.conn.execute("SELECT title, merged_count FROM knowledge").fetchall()
     assert len(rows) == 1 and rows[0]["merged_count"] == 2 and "expected 3 got 2" in rows[0]["title"]
+
+
+def test_a_pruned_entry_learned_again_by_five_sessions_is_measured_anew(cli, db: Path) -> None:
+    with Store(db) as store:
+        _entry(store, "k-back", "pruned too early", created=T0)
+        with store.conn:
+            store.conn.execute("UPDATE knowledge SET status = 'pruned' WHERE id = 'k-back'")
+            store.conn.execute("INSERT INTO knowledge_log (entry_id, ts, action, from_status, to_status, reason, e_value)"
+                               " VALUES ('k-back', ?, 'prune', 'probation', 'pruned', 'harm', 45.0)", (T0 + 10,))
+            store.conn.executemany(
+                "INSERT INTO episodes (ref, session_id, repo, status, started_at, ended_at, data, entry_id)"
+                " VALUES (?, ?, '/r', ?, ?, ?, '{}', 'k-back')",
+                [(f"ep-{i}", f"s-{i}", "resolved" if i else "abandoned", T0 + 100 + i, T0 + 200 + i) for i in range(6)]
+                + [("ep-old", "s-old", "resolved", T0 + 1, T0 + 2)])  # before the prune: not new evidence
+    moves = cli("learn", "--db", str(db), "--json").json()["moves"]
+    assert [(m["action"], m["to_status"]) for m in moves] == [("relearn", "probation")]
+    with Store(db) as store:
+        row = store.conn.execute("SELECT status, holdout FROM knowledge WHERE id = 'k-back'").fetchone()
+        actions = [r[0] for r in store.conn.execute("SELECT action FROM knowledge_log WHERE entry_id = 'k-back' ORDER BY id")]
+    assert tuple(row) == ("probation", 0.5) and actions[-2:] == ["prune", "relearn"]
+    assert cli("learn", "--db", str(db), "--json").json()["moves"] == []  # once, not at every look

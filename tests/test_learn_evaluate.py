@@ -245,3 +245,12 @@ def test_an_entry_without_effect_among_helpful_ones_is_not_called_helpful() -> N
         p_null.append(evaluate_entries([f"k{i}" for i in range(10)], table, Policy())[-1].p_beats)
     assert sum(p >= Policy().promote_prob for p in p_null) <= 3
     assert 0.3 < float(np.mean(p_null)) < 0.7
+
+
+def test_a_pruned_entry_taught_again_comes_back_to_be_measured_anew() -> None:
+    from once.learn.evaluate import RELEARN_EPISODES, relearned
+
+    moves = relearned({"k-again": RELEARN_EPISODES, "k-once": 1}, Policy())
+    assert [(d.entry_id, d.action, d.from_status, d.to_status) for d in moves] == [
+        ("k-again", "relearn", "pruned", "probation")]
+    assert moves[0].holdout == 0.5 and "since it was pruned" in moves[0].reason

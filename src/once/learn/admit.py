@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from once.learn.bank import Bank, KnowledgeEntry
-from once.learn.retrieve import SCORE_THRESHOLD, score_texts
+from once.learn.retrieve import SCORE_THRESHOLD, score_prompts
 
 MAX_UNRELATED_RATE = 0.10
 """The precision guard: retrieved for at most 10% of unrelated sessions."""
@@ -43,9 +43,9 @@ def check_admission(entry: KnowledgeEntry, own_prompts: Sequence[str], unrelated
     """Score the entry against its own prompts and unrelated ones; no writes."""
     own = [p for p in own_prompts if p.strip()]
     other = [p for p in unrelated_prompts if p.strip()]
-    text = entry.retrieval_text()
-    own_hits = sum(_retrieved(p, text, embedder, threshold) for p in own)
-    other_hits = sum(_retrieved(p, text, embedder, threshold) for p in other)
+    scores = score_prompts(entry.retrieval_text(), [*own, *other], embedder)
+    own_hits = sum(score >= threshold for score in scores[: len(own)])
+    other_hits = sum(score >= threshold for score in scores[len(own):])
     rate = other_hits / len(other) if other else 0.0
     figures = (f"retrieved for {own_hits}/{len(own)} of its own opening prompts and "
                f"{other_hits}/{len(other)} unrelated ones ({rate:.0%}; the limit is {max_unrelated_rate:.0%})")
@@ -57,11 +57,6 @@ def check_admission(entry: KnowledgeEntry, own_prompts: Sequence[str], unrelated
     if rate > max_unrelated_rate:
         return Admission(False, f"not admitted: too broad, {figures}", own_hits, len(own), other_hits, len(other))
     return Admission(True, f"admitted: {figures}", own_hits, len(own), other_hits, len(other))
-
-
-def _retrieved(prompt: str, text: str, embedder: Any, threshold: float) -> bool:
-    score, _, _ = score_texts(prompt, [text], embedder)[0]
-    return score >= threshold
 
 
 def admit(bank: Bank, entry_id: str, own_prompts: Sequence[str], unrelated_prompts: Sequence[str], *,

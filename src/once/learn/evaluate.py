@@ -315,6 +315,20 @@ def _status_holdout(status: str, current: float, policy: Policy) -> float:
 # -- version change and decay ----------------------------------------------------------------
 
 
+RELEARN_EPISODES = 5
+"""New episodes resolved by a pruned entry's lesson after which it is measured again."""
+
+
+def relearned(pruned: Mapping[str, int], policy: Policy) -> list[Decision]:
+    """Pruned entries whose lesson users went on to teach again (`pruned`: entry id -> episodes
+    resolved with it since its prune) come back to probation, held out half the time, with a
+    fresh evaluation window; the prune stays in their history (a wrong prune is not final)."""
+    return [Decision(entry_id, "relearn", "pruned", "probation",
+                     f"learned again from {count} sessions since it was pruned: measured anew",
+                     holdout=max(policy.change_holdout, policy.doubt_holdout))
+            for entry_id, count in sorted(pruned.items()) if count >= RELEARN_EPISODES]
+
+
 def version_changes(entries: Sequence[KnowledgeEntry], tool_version: str, policy: Policy) -> list[Decision]:
     """Entries learned under another version of once go back to probation, held out more (its
     prompts and tools changed under every lesson). A model change is not one: each model keeps

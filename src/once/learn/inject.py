@@ -15,7 +15,7 @@ import secrets
 import sqlite3
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 from once.learn.bank import LIVE_STATUSES, KnowledgeEntry, holdout_for
 from once.store.db import transaction
@@ -137,7 +137,8 @@ def learned_for_turn(conn: sqlite3.Connection, *, repo: str, session_id: str, ru
         arm = force_arm or (drawn[entry.id][0] if entry.id in drawn else draw_arm(salt, entry.id, session_id, holdout))
         exposures.append(Exposure(entry.id, entry.title, arm, round(by_id[entry.id].score, 4), entry.status, holdout))
     if force_arm is None:
-        _store_exposures(conn, exposures, session_id, run_id, time.time() if now is None else now)
+        _store_exposures(conn, exposures, session_id, run_id, time.time() if now is None else now,
+                         matched=[hit.entry.id for hit in hits])
     injected = [entry for entry, exp in zip(chosen, exposures) if exp.arm == "injected"]
     return Injection(block=render_block(injected), exposures=exposures)
 
@@ -152,8 +153,11 @@ def _default_embedder() -> Any:
 
 
 def _store_exposures(conn: sqlite3.Connection, exposures: list[Exposure], session_id: str, run_id: str,
-                     now: float) -> None:
+                     now: float, matched: Sequence[str] = ()) -> None:
+    """The exposures, and `last_retrieved_at` of every entry the prompt matched: an entry that
+    matches but loses the ranking to a sibling is still relevant, so it does not decay."""
     with transaction(conn):
+        conn.executemany("UPDATE knowledge SET last_retrieved_at = ? WHERE id = ?", [(now, e) for e in matched])
         for exp in exposures:
             conn.execute("INSERT OR IGNORE INTO exposures (entry_id, session_id, run_id, arm, score, ts, holdout)"
                          " VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -14,7 +14,7 @@ import numpy as np
 from once.learn.bank import KnowledgeEntry
 from once.learn.evaluate import (
     Decision, EntryEval, ExposureTable, Policy, bank_rejections, decay_decisions, decide, evaluate_entries, outcome_for,
-    version_changes,
+    relearned, version_changes,
 )
 
 _LIVE = ("probation", "active", "demoted")
@@ -43,10 +43,21 @@ def exposure_outcomes(conn: sqlite3.Connection, now: float) -> dict[int, int]:
 
 
 def _windows(conn: sqlite3.Connection) -> dict[str, float]:
-    """Evaluation starts after an entry's last version change: older sessions ran another version of once."""
-    rows = conn.execute("SELECT entry_id, MAX(ts) FROM knowledge_log WHERE action = 'version_change'"
+    """Evaluation starts after an entry's last version change (older sessions ran another version
+    of once) or its return from a prune (measured anew)."""
+    rows = conn.execute("SELECT entry_id, MAX(ts) FROM knowledge_log WHERE action IN ('version_change', 'relearn')"
                         " GROUP BY entry_id").fetchall()
     return {row[0]: float(row[1]) for row in rows}
+
+
+def relearned_since_prune(conn: sqlite3.Connection) -> dict[str, int]:
+    """Pruned entry -> resolved episodes merged into it after its last prune."""
+    rows = conn.execute(
+        "SELECT k.id, COUNT(e.ref) FROM knowledge k JOIN episodes e ON e.entry_id = k.id"
+        " WHERE k.status = 'pruned' AND e.status = 'resolved' AND e.started_at >"
+        " (SELECT MAX(ts) FROM knowledge_log l WHERE l.entry_id = k.id AND l.action = 'prune') GROUP BY k.id"
+    ).fetchall()
+    return {row[0]: int(row[1]) for row in rows}
 
 
 def exposure_table(conn: sqlite3.Connection, entries: list[KnowledgeEntry], fresh: dict[int, int],
@@ -102,7 +113,7 @@ def evaluate_and_apply(conn: sqlite3.Connection, bank: Any, options: Any, now: f
     fresh = exposure_outcomes(conn, now)
     report.outcomes = len(fresh)
     entries = _load_entries(conn)
-    decisions = version_changes(entries, options.tool_version, policy)
+    decisions = version_changes(entries, options.tool_version, policy) + relearned(relearned_since_prune(conn), policy)
     changed = {d.entry_id for d in decisions}
     evaluated = [e for e in entries if e.id not in changed]
     windows = _windows(conn)
@@ -136,9 +147,13 @@ def evaluate_and_apply(conn: sqlite3.Connection, bank: Any, options: Any, now: f
 def _rejected(conn: sqlite3.Connection, entries: list[KnowledgeEntry], evals: list[EntryEval], policy: Policy,
               action: str, value: Any) -> set[str]:
     """Entries that e-BH moves now (`action`: prune or skill_ready), with every entry moved so at
-    an earlier look among the hypotheses."""
+    an earlier look among the hypotheses. An entry back from a prune is a new hypothesis (its
+    old prune still counts); an entry already ready for a skill is not proposed twice."""
     by_id = {ev.entry_id: ev for ev in evals}
     earlier = earlier_moves(conn, action)
+    if action == "prune":
+        live = {e.id for e in entries}
+        earlier = {(f"{k} (earlier)" if k in live else k): v for k, v in earlier.items()}
     current = {e.id: value(e, by_id[e.id]) for e in entries if e.id in by_id and e.id not in earlier}
     return bank_rejections(current, earlier, policy.alpha)
 
@@ -160,6 +175,9 @@ def apply(conn: sqlite3.Connection, decisions: list[Decision], outcomes: dict[in
             " tool_version = COALESCE(?, tool_version), updated_at = ? WHERE id = ?",
             [(d.to_status, redact(d.reason), d.weight, d.holdout, d.model, d.tool_version, now, d.entry_id)
              for d in moves])
+        # Back from a prune: as fresh as the sessions that taught it again (it must not decay at once).
+        conn.executemany("UPDATE knowledge SET last_retrieved_at = ? WHERE id = ?",
+                         [(now, d.entry_id) for d in moves if d.action == "relearn"])
         # A new weight or holdout is not an edit of the entry: updated_at stays.
         conn.executemany("UPDATE knowledge SET weight = COALESCE(?, weight), holdout = COALESCE(?, holdout)"
                          " WHERE id = ?", [(d.weight, d.holdout, d.entry_id) for d in quiet])

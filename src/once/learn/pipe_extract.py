@@ -33,6 +33,12 @@ class _Index:
         self.knowledge: list[str] = []
         self.titles: list[str] = []
         self.matrix: Any = None
+        self.added: list[Any] = []
+        """Vectors of entries added in this pass (kept apart: copying a 100,000-row matrix per
+        added entry would dominate a large bank's pass)."""
+        self.by_title: dict[str, list[int]] = {}
+        self.masks: dict[str | None, Any] = {}
+        """Per repository: which rows it may join (global entries and its own), grown as rows are added."""
 
     def load(self) -> None:
         import numpy as np
@@ -55,6 +61,9 @@ class _Index:
         self.repos = [row["repo"] for row in rows]
         self.knowledge = [row["knowledge"] for row in rows]
         self.titles = [_symptom_key(row["title"]) for row in rows]
+        for i, key in enumerate(self.titles):
+            if key:
+                self.by_title.setdefault(key, []).append(i)
         self.matrix = vectors
 
     def near(self, vector: Any, repo: str | None, threshold: float, title: str = "") -> list[int]:
@@ -66,12 +75,25 @@ class _Index:
         if len(self.ids) == 0:
             return []
         sims = self.matrix @ vector
-        allowed = np.array([r is None or r == repo for r in self.repos])
-        key = _symptom_key(title)
-        same = np.array([bool(key) and t == key for t in self.titles])
-        sims = np.where(allowed, np.where(same, np.maximum(sims, threshold), sims), -1.0)
-        order = np.argsort(-sims, kind="stable")
-        return [int(i) for i in order if sims[i] >= threshold]
+        if self.added:
+            sims = np.concatenate([sims, np.stack(self.added) @ vector])
+        for i in self.by_title.get(_symptom_key(title), []) if _symptom_key(title) else []:
+            sims[i] = max(float(sims[i]), threshold)
+        sims = np.where(self._allowed(repo), sims, -1.0)
+        hits = np.flatnonzero(sims >= threshold)
+        return [int(i) for i in hits[np.argsort(-sims[hits], kind="stable")]]
+
+    def _allowed(self, repo: str | None) -> Any:
+        import numpy as np
+
+        mask = self.masks.get(repo)
+        done = 0 if mask is None else len(mask)
+        if done < len(self.repos):
+            more = np.fromiter((r is None or r == repo for r in self.repos[done:]), dtype=bool,
+                               count=len(self.repos) - done)
+            mask = more if mask is None else np.concatenate([mask, more])
+            self.masks[repo] = mask
+        return mask
 
     def append(self, entry_id: str, repo: str | None, knowledge: str, vector: Any, title: str = "") -> None:
         import numpy as np
@@ -81,7 +103,9 @@ class _Index:
         self.repos.append(repo)
         self.knowledge.append(knowledge)
         self.titles.append(_symptom_key(title))
-        self.matrix = np.vstack([self.matrix, vector[None, :]])
+        if self.titles[-1]:
+            self.by_title.setdefault(self.titles[-1], []).append(len(self.ids) - 1)
+        self.added.append(np.asarray(vector, dtype=np.float32))
 
 
 def _symptom_key(title: str) -> str:

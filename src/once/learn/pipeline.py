@@ -10,10 +10,11 @@ the data rather than accumulated.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from once import __version__
 from once.learn.evaluate import Decision, EntryEval, Policy
@@ -85,6 +86,8 @@ class CorrectionsSummary:
 @dataclass
 class LearnReport:
     dry_run: bool
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time of each stage (sessions, detect, extract, evaluate, corrections)."""
     sessions: int = 0
     signals: int = 0
     episodes: int = 0
@@ -139,19 +142,32 @@ def run_learn(conn: sqlite3.Connection, options: LearnOptions) -> LearnReport:
         since -= QUIET_SECONDS  # sessions still open at the last run may have ended since
     report.extraction = f"small model {getattr(options.small, 'model', '')}".strip() if options.small else report.extraction
     judge = episode_judge(options.small) if options.small else None
-    sessions = load_sessions(conn, sessions_since(conn, since), now, judge=judge)
-    found = _detect(sessions, report)
+    from once.learn.pipe_evaluate import evaluate_and_apply
     from once.learn.pipe_extract import extract_and_merge
 
-    extract_and_merge(conn, bank, found, sessions, options.model, options.tool_version, options.dry_run, report,
-                      small=options.small)
-    from once.learn.pipe_evaluate import evaluate_and_apply
-
-    evaluate_and_apply(conn, bank, options, now, report)
-    _corrections(conn, bank, options, sessions, now, report)
+    with _timed(report, "sessions"):
+        sessions = load_sessions(conn, sessions_since(conn, since), now, judge=judge)
+    with _timed(report, "detect"):
+        found = _detect(sessions, report)
+    with _timed(report, "extract"):
+        extract_and_merge(conn, bank, found, sessions, options.model, options.tool_version, options.dry_run, report,
+                          small=options.small)
+    with _timed(report, "evaluate"):
+        evaluate_and_apply(conn, bank, options, now, report)
+    with _timed(report, "corrections"):
+        _corrections(conn, bank, options, sessions, now, report)
     if not options.dry_run:
         _set_meta(conn, LAST_LEARN_KEY, str(now))
     return report
+
+
+@contextlib.contextmanager
+def _timed(report: LearnReport, stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        report.seconds[stage] = round(time.perf_counter() - started, 3)
 
 
 def _corrections(conn: sqlite3.Connection, bank: Any, options: LearnOptions, sessions: Sequence[SessionData],

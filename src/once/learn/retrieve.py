@@ -111,6 +111,21 @@ def score_texts(prompt: str, entry_texts: Sequence[str], embedder: Any) -> list[
     return out
 
 
+def score_prompts(entry_text: str, prompts: Sequence[str], embedder: Any) -> list[float]:
+    """The score of one entry for each prompt, as `score_texts` gives it, in one embedding batch
+    (admission scores an entry against hundreds of prompts)."""
+    import numpy as np
+
+    if not prompts:
+        return []
+    vectors = np.asarray(embedder.embed([entry_text, *prompts]), dtype=np.float32)
+    sims = vectors[1:] @ vectors[0]
+    entry_terms = set(terms(entry_text))
+    floor = semantic_floor(embedder.name)
+    return [combine(float(sim), lexical_overlap(set(terms(prompt)), entry_terms), floor)
+            for prompt, sim in zip(prompts, sims)]
+
+
 def query_words(text: str) -> list[str]:
     """The text's distinct words as FTS5 should see them (lowercased, no stopwords, at most 32)."""
     seen: list[str] = []
