@@ -8,6 +8,8 @@ computed, so listing or showing entries stays light.
 
 from __future__ import annotations
 
+import re
+
 import json
 import sqlite3
 import time
@@ -86,6 +88,13 @@ def validate(entry: KnowledgeEntry) -> None:
     for name in ("title", "description", "knowledge"):
         if not getattr(entry, name).strip():
             raise UsageError(f"a knowledge entry needs a non-empty {name}")
+
+
+def symptom_key(title: str) -> str:
+    """An entry's title as a symptom key when it names an error ("KeyError: 'id'"), else "":
+    entries with one key are lessons for one problem (alternatives, or the same one reworded)."""
+    text = " ".join(title.lower().split())
+    return text if re.search(r"\w(error|exception|warning)\b|\berror\b|^e\d{3,}", text) else ""
 
 
 def holdout_for(status: str, stored: float | None = None) -> float:

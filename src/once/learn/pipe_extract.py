@@ -10,11 +10,11 @@ so an episode is turned into knowledge once.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
+from once.learn.bank import symptom_key
 from once.learn.pipe_sessions import SessionData
 
 CONFLICT_SIMILARITY = 0.5
@@ -60,7 +60,7 @@ class _Index:
         self.ids = [row["id"] for row in rows]
         self.repos = [row["repo"] for row in rows]
         self.knowledge = [row["knowledge"] for row in rows]
-        self.titles = [_symptom_key(row["title"]) for row in rows]
+        self.titles = [symptom_key(row["title"]) for row in rows]
         for i, key in enumerate(self.titles):
             if key:
                 self.by_title.setdefault(key, []).append(i)
@@ -77,7 +77,7 @@ class _Index:
         sims = self.matrix @ vector
         if self.added:
             sims = np.concatenate([sims, np.stack(self.added) @ vector])
-        for i in self.by_title.get(_symptom_key(title), []) if _symptom_key(title) else []:
+        for i in self.by_title.get(symptom_key(title), []) if symptom_key(title) else []:
             sims[i] = max(float(sims[i]), threshold)
         sims = np.where(self._allowed(repo), sims, -1.0)
         hits = np.flatnonzero(sims >= threshold)
@@ -102,16 +102,10 @@ class _Index:
         self.ids.append(entry_id)
         self.repos.append(repo)
         self.knowledge.append(knowledge)
-        self.titles.append(_symptom_key(title))
+        self.titles.append(symptom_key(title))
         if self.titles[-1]:
             self.by_title.setdefault(self.titles[-1], []).append(len(self.ids) - 1)
         self.added.append(np.asarray(vector, dtype=np.float32))
-
-
-def _symptom_key(title: str) -> str:
-    """An entry's title as a symptom key when it names an error ("KeyError: 'id'"), else ""."""
-    text = " ".join(title.lower().split())
-    return text if re.search(r"\w(error|exception|warning)\b|\berror\b|^e\d{3,}", text) else ""
 
 
 # Words of how a lesson is said, not of what it says ("no, try ...", "you need to ...").
