@@ -101,7 +101,8 @@ def render_block(entries: list[KnowledgeEntry]) -> str:
 
 def one_per_symptom(entries: list[KnowledgeEntry], salt: str, session_id: str) -> list[KnowledgeEntry]:
     """At most one entry per problem (`symptom_key`), in rank order. Siblings (competing fixes,
-    or one reworded) take turns, drawn per session in proportion to their weight: each is
+    or one reworded) take turns, drawn per session in proportion to their weight times the
+    sessions that taught them (a lesson more people gave is more often the right one): each is
     measured against its holdout alone, not confounded by a sibling in the same prompt, and a
     sibling ranked second still gets sessions to show what it is worth."""
     groups: dict[str, list[KnowledgeEntry]] = {}
@@ -109,7 +110,7 @@ def one_per_symptom(entries: list[KnowledgeEntry], salt: str, session_id: str) -
         groups.setdefault(symptom_key(entry.title) or entry.id, []).append(entry)
     out = []
     for key, members in groups.items():
-        weights = [max(member.weight, MIN_SHARE) for member in members]
+        weights = [max(member.weight, MIN_SHARE) * max(member.merged_count, 1) for member in members]
         roll = draw_unit(salt, f"symptom\x00{key}", session_id) * sum(weights)
         pick = members[-1]
         for member, weight in zip(members, weights):
