@@ -195,14 +195,3 @@ def test_a_forced_arm_applies_to_every_entry_and_stays_out_of_the_evaluation(sto
     assert all(bool(r.block) == (arm == "injected") for r in results)
     assert store.conn.execute("SELECT COUNT(*) FROM exposures").fetchone()[0] == 0
 
-
-def test_siblings_for_one_error_take_turns_one_per_prompt(store):
-    bank = Bank(store.conn, embedder=EMBEDDER)
-    title = "ModuleNotFoundError: No module named 'app'"
-    strong = add(bank, title=title, knowledge="Install the package editable first.", weight=0.9)
-    weak = add(bank, title=title, knowledge="Add the src folder to pythonpath in pyproject.", weight=0.1)
-    picks = [[e.entry_id for e in turn(store, f"s-{i}").exposures] for i in range(300)]
-    assert all(len(p) == 1 for p in picks), "one lesson per problem in a prompt"
-    share = sum(p == [weak] for p in picks) / len(picks)
-    assert 0.04 < share < 0.2 and sum(p == [strong] for p in picks) + sum(p == [weak] for p in picks) == 300
-    assert [e.entry_id for e in turn(store, "s-7", run="r-2").exposures] == picks[7]  # stable within a session

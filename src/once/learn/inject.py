@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from once.learn.bank import LIVE_STATUSES, KnowledgeEntry, holdout_for, symptom_key
+from once.learn.bank import LIVE_STATUSES, KnowledgeEntry, holdout_for
 from once.store.db import transaction
 
 DEFAULT_K = 3
@@ -99,29 +99,6 @@ def render_block(entries: list[KnowledgeEntry]) -> str:
     return _INTRO + "\n\n" + "\n\n".join(render_entry(e) for e in entries)
 
 
-def one_per_symptom(entries: list[KnowledgeEntry], salt: str, session_id: str) -> list[KnowledgeEntry]:
-    """At most one entry per problem (`symptom_key`), in rank order. Siblings (competing fixes,
-    or one reworded) take turns, drawn per session in proportion to their weight times the
-    sessions that taught them (a lesson more people gave is more often the right one): each is
-    measured against its holdout alone, not confounded by a sibling in the same prompt, and a
-    sibling ranked second still gets sessions to show what it is worth."""
-    groups: dict[str, list[KnowledgeEntry]] = {}
-    for entry in entries:
-        groups.setdefault(symptom_key(entry.title) or entry.id, []).append(entry)
-    out = []
-    for key, members in groups.items():
-        weights = [max(member.weight, MIN_SHARE) * max(member.merged_count, 1) for member in members]
-        roll = draw_unit(salt, f"symptom\x00{key}", session_id) * sum(weights)
-        pick = members[-1]
-        for member, weight in zip(members, weights):
-            if roll < weight:
-                pick = member
-                break
-            roll -= weight
-        out.append(pick)
-    return out
-
-
 def fit_budget(entries: list[KnowledgeEntry], k: int, budget_chars: int) -> list[KnowledgeEntry]:
     """The best entries, in order, whose block (as if all injected) stays within the budget."""
     chosen: list[KnowledgeEntry] = []
@@ -131,10 +108,6 @@ def fit_budget(entries: list[KnowledgeEntry], k: int, budget_chars: int) -> list
         if len(render_block([*chosen, entry])) <= budget_chars:
             chosen.append(entry)
     return chosen
-
-
-MIN_SHARE = 0.05
-"""The least weight a sibling is drawn with: an entry ranked low is still tried now and then."""
 
 
 def learned_for_turn(conn: sqlite3.Connection, *, repo: str, session_id: str, run_id: str, prompt: str,
@@ -150,11 +123,11 @@ def learned_for_turn(conn: sqlite3.Connection, *, repo: str, session_id: str, ru
 
     hits = retrieve(conn, prompt, repo=repo, embedder=_default_embedder() if embedder is None else embedder,
                     k=max(k * 3, k))
-    salt = install_salt(conn)
     by_id = {hit.entry.id: hit for hit in hits}
-    chosen = fit_budget(one_per_symptom([hit.entry for hit in hits], salt, session_id), k, budget_chars)
+    chosen = fit_budget([hit.entry for hit in hits], k, budget_chars)
     if not chosen:
         return Injection()
+    salt = install_salt(conn)
     drawn = earlier_draws(conn, session_id, [entry.id for entry in chosen])
     exposures = []
     for entry in chosen:
