@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field, replace
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Sequence
 
 from once import __version__
@@ -287,11 +287,14 @@ def resolving_diff(repo_root: str, shas: Sequence[str], limit: int = 20_000) -> 
     """The diff of the commits that resolved an episode ("" when git cannot show them)."""
     import subprocess
 
+    from once.vcs.repo import git_env
+
     parts: list[str] = []
     for sha in shas:
         try:
-            shown = subprocess.run(["git", "show", "--format=", "--no-color", sha], cwd=repo_root,
-                                   capture_output=True, text=True, timeout=20, check=False)
+            shown = subprocess.run(["git", "show", "--format=", "--no-color", "--no-ext-diff", "--no-textconv", sha],
+                                   cwd=repo_root, capture_output=True, text=True, timeout=20, check=False,
+                                   env=git_env(root=Path(repo_root)))
         except (OSError, subprocess.SubprocessError):
             continue
         if shown.returncode == 0:

@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from once.safety.paths import PathRefused
+from once.vcs.repo import git_env
 from once.tools.base import Tool, ToolContext, ToolOutput
 
 MAX_ENTRIES = 500
@@ -58,7 +59,7 @@ def _git_files(root: Path) -> list[str] | None:
     try:
         proc = subprocess.run(
             ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-            cwd=root, stdin=subprocess.DEVNULL, capture_output=True, timeout=60, check=False,
+            cwd=root, stdin=subprocess.DEVNULL, capture_output=True, timeout=60, check=False, env=git_env(root=root),
         )
     except (OSError, subprocess.SubprocessError):
         return None

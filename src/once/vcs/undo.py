@@ -69,7 +69,7 @@ def _iter_log(repo: GitRepo, *args: str) -> Iterator[_Commit]:
     """Stream `git log`, newest first, so a walk can stop early on a long history."""
     argv = ["git", "log", "--no-show-signature", "-z", _LOG_FORMAT, *args]
     proc = subprocess.Popen(
-        argv, cwd=repo.root, env=git_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        argv, cwd=repo.root, env=git_env(root=repo.root), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     )
     assert proc.stdout is not None
     try:
