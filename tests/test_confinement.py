@@ -7,6 +7,7 @@ from typing import Callable
 
 import pytest
 
+from once.safety.paths import PathRefused, confine
 from once.tools import build_registry
 from once.tools.base import ToolContext, ToolOutput
 from once.tools.edit import edit_file, write_file
@@ -119,3 +120,15 @@ def test_a_name_of_non_breaking_spaces_is_a_real_file(tmp_path):
     assert rel == "\xa0" and absolute.read_text() == "x"
     with pytest.raises(PathRefused):
         confine(tmp_path, " \t")
+
+
+@pytest.mark.parametrize("path", [".GIT/config", ".Git/hooks/x", "git~1/config", ".git./config", ".git /config",
+                                  "sub/.GIT/HEAD", ".git::$INDEX_ALLOCATION/config", ".g\u200cit/config"])
+def test_names_a_file_system_may_take_for_dot_git_are_refused(tmp_path, path):
+    with pytest.raises(PathRefused, match=r"\.git"):
+        confine(tmp_path, path)
+
+
+@pytest.mark.parametrize("path", [".github/workflows/ci.yml", ".gitignore", "git/notes.md", "...", "a/.gitkeep"])
+def test_names_that_only_look_close_to_dot_git_are_fine(tmp_path, path):
+    assert confine(tmp_path, path)[1] == path

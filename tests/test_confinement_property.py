@@ -14,16 +14,17 @@ from pathlib import Path, PurePosixPath
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from once.safety.paths import ASCII_BLANKS, PathRefused, confine
+from once.safety.paths import ASCII_BLANKS, PathRefused, confine, git_lookalike
 
-# Plain names: never ".", "..", ".git", and without "/" or NUL.
+# Plain names: never ".", "..", ".git" or a name a file system may take for it (".GIT", "git~1"),
+# and without "/" or NUL.
 PLAIN = st.one_of(
     st.sampled_from(["src", "a.py", "-rf", "--help", "-", "...", " ..", "..\u00a0", "\u00a0", "a b", ".gitignore",
-                     ".github", "git", ".GIT", "\u202eevil", "é", "e\u0301", "日本語", "😀.txt", "a\\..\\b", "~",
+                     ".github", "git", ".gitkeep", "\u202eevil", "é", "e\u0301", "日本語", "😀.txt", "a\\..\\b", "~",
                      "$HOME", "*", "x\ny", ".hidden"]),
     # A name of ASCII blanks alone is refused on purpose (a model's slip, never a file it means).
     st.text(alphabet=st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",)), min_size=1,
-            max_size=8).filter(lambda s: s not in (".", "..", ".git") and s.strip(ASCII_BLANKS) != ""),
+            max_size=8).filter(lambda s: s not in (".", "..") and not git_lookalike(s) and s.strip(ASCII_BLANKS) != ""),
 )
 LINKS = ["l1", "l2", "d/l3"]
 TARGETS = ["d", "d/e", "d/e/f.txt", "../outside", "../outside/o.txt", ".git", ".git/config", ".", "..",

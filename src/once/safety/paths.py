@@ -7,6 +7,18 @@ from pathlib import Path, PurePosixPath
 
 
 ASCII_BLANKS = " \t\r\n\f\v"
+# Code points HFS+ ignores in names (git's is_hfs_dotgit): ".g\u200cit" is ".git" there.
+_HFS_IGNORED = frozenset([*map(chr, range(0x200C, 0x2010)), *map(chr, range(0x202A, 0x202F)),
+                          *map(chr, range(0x206A, 0x2070)), "\ufeff"])
+
+
+def git_lookalike(name: str) -> bool:
+    """Whether a file system may take this path component for `.git`: any case (`.GIT` on a
+    case-insensitive disk), trailing dots or spaces and `::$DATA` streams (Windows), the 8.3
+    short name `git~1`, HFS+'s ignored code points. Git itself refuses to add such names."""
+    folded = "".join(ch for ch in name if ch not in _HFS_IGNORED).lower()
+    folded = folded.split(":", 1)[0].rstrip(" .")
+    return folded in (".git", "git~1")
 
 
 class Refused(ValueError):
@@ -45,14 +57,15 @@ def confine(root: Path, path: str) -> tuple[Path, str]:
     parts = PurePosixPath(relative.as_posix()).parts
     if parts and parts[0] == "..":
         raise PathRefused(f"'{path}' points outside the repository. Use a path inside it.")
-    if ".git" in parts:
-        raise PathRefused(f"'{path}' is inside .git/, which the agent never touches. Use git through run_command.")
+    if any(git_lookalike(part) for part in parts):
+        raise PathRefused(f"'{path}' is inside .git/ (or a name a file system may take for it), which the agent "
+                          "never touches. Use git through run_command.")
     absolute = real_root.joinpath(*parts) if parts and parts != (".",) else real_root
     resolved = Path(os.path.realpath(absolute))
     if resolved != real_root and real_root not in resolved.parents:
         raise PathRefused(f"'{path}' resolves (through a symlink) to a place outside the repository.")
     rel_parts = resolved.relative_to(real_root).parts if resolved != real_root else ()
-    if ".git" in rel_parts:
+    if any(git_lookalike(part) for part in rel_parts):
         raise PathRefused(f"'{path}' resolves into .git/, which the agent never touches.")
     # Edits go to the real file a symlink inside the repo points at, and git sees that path.
     rel = PurePosixPath(*rel_parts).as_posix() if rel_parts else "."
