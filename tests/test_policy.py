@@ -189,6 +189,13 @@ def test_nothing_to_run_is_allowed() -> None:
 # ---------------------------------------------------------------- allow always
 
 
+def test_env_alone_prints_the_environment_so_it_needs_a_rule() -> None:
+    for line in ["env", "env -0", "env -u HOME", "printenv", "printenv GITHUB_TOKEN"]:
+        assert judge(line, Policy()).decision == "ask", line
+    assert judge("env", Policy(allow=("env",))).decision == "allow"
+    assert judge("env A=1 ls", Policy(allow=("ls",))).decision == "allow"  # a wrapper when it runs something
+
+
 def test_allow_always_on_a_compound_line_does_not_allow_rm() -> None:
     policy = Policy()
     verdict = judge("git status && rm -rf x", policy)

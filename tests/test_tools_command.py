@@ -154,6 +154,11 @@ def test_child_never_sees_the_api_key(tmp_path: Path, monkeypatch: pytest.Monkey
     assert run_command(given, 'echo "$ONLY ${ANTHROPIC_API_KEY:-unset}"').text == "Exit code: 0\nthis unset"
 
 
+def test_a_url_with_a_password_is_not_handed_to_commands() -> None:
+    env = scrubbed_env({"DATABASE_URL": "postgres://app:hunter2@db/app", "DOCS_URL": "https://example.org/a:b"})
+    assert env == {"DOCS_URL": "https://example.org/a:b"}
+
+
 def test_staged_edits_are_flushed_before_the_command(tmp_path: Path) -> None:
     c = ctx(tmp_path)
     c.workspace.stage("notes/new.txt", b"staged content\n")
@@ -168,7 +173,10 @@ def test_staged_edits_are_flushed_before_the_command(tmp_path: Path) -> None:
     ("ANTHROPIC_API_KEY", True), ("ANTHROPIC_AUTH_TOKEN", True), ("OPENAI_API_KEY", True),
     ("GEMINI_API_KEY", True), ("ONCE_GITHUB_TOKEN", True), ("OPENAI_CLIENT_SECRET", True),
     ("ANTHROPIC_PROXY_PASSWORD", True), ("ANTHROPIC_BASE_URL", False), ("ONCE_DB", False),
-    ("PATH", False), ("GITHUB_TOKEN", False), ("HOME", False),
+    ("PATH", False), ("GITHUB_TOKEN", True), ("HOME", False), ("AWS_SECRET_ACCESS_KEY", True),
+    ("AWS_ACCESS_KEY_ID", True), ("AWS_SESSION_TOKEN", True), ("NPM_AUTH", True), ("STRIPE_KEY", True),
+    ("DB_PASSWORD", True), ("SSH_AUTH_SOCK", True), ("PWD", False), ("GIT_AUTHOR_NAME", False), ("LANG", False),
+    ("PYTHONPATH", False), ("KEYTIMEOUT", False),
 ])
 def test_credential_names(name: str, removed: bool) -> None:
     assert is_credential_name(name) is removed

@@ -252,7 +252,9 @@ def unwrap_step(words: list[Word]) -> _Step | None:
         rest = words[_skip_options(words, 1, with_arg, long_with_arg, assignments):]
         return _Step(program, rest=rest) if rest else None
     if program == "env":
-        return _env_step(words)
+        step = _env_step(words)
+        # `env` with nothing to run prints the environment: it is the command, not a wrapper.
+        return step if step.rest or step.code is not None else None
     if program == "timeout":
         return _timeout_step(words)
     if program == "command":
