@@ -300,3 +300,13 @@ def test_findings_are_consistent_on_any_text(text: str) -> None:
         assert text[f.start:f.end] == f.secret and f.secret and f.kind in KINDS
         assert f.line == text.count("\n", 0, f.start) + 1
     assert all(a.end <= b.start for a, b in itertools.pairwise(found))
+
+
+def test_an_aws_secret_near_its_access_key_id_is_found_in_any_words() -> None:
+    key_id, secret = "AKIA2E0A8F3B244C9986", "Zq8vR2mN4tY7wB1xK9pL3sD6fG0hJ5cVbN8mQ2rT"
+    prompt = f"deploy with key {key_id} and the secret {secret} to staging"
+    assert redact(prompt) == "deploy with key [REDACTED:aws_access_key_id] and the secret [REDACTED:aws_secret_key] to staging"
+    # A git commit id after an access key id is not a secret; nor are 40 characters far away.
+    sha = "3f786850e387550fdab836ed7e6dc881de23001b"
+    assert sha in redact(f"{key_id} landed in {sha}")
+    assert secret in redact(f"{key_id}" + " filler words" * 30 + f" {secret}")

@@ -180,6 +180,21 @@ def _aws_secret_span(m: re.Match[str], text: str) -> Span | None:
     return m.span("secret") if looks_random(value) and not is_placeholder(value) else None
 
 
+# A secret access key written near its access key id, in any words ("key AKIA... and secret ..."):
+# 40 base64 characters within 200 characters after the id.
+_AWS_PAIRED = re.compile(
+    r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])[\s\S]{0,200}?"
+    r"(?<![A-Za-z0-9/+=])(?P<secret>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"
+)
+
+
+def _aws_paired_span(m: re.Match[str], text: str) -> Span | None:
+    value = m.group("secret")
+    if re.fullmatch(r"[0-9a-f]{40}|[0-9A-F]{40}", value):
+        return None  # a git commit id, not a base64 secret
+    return _aws_secret_span(m, text)
+
+
 _CURL_USER = re.compile(
     r"""(?<!\S)(?:-u|--user)(?:[ \t]+|=|(?=["']))"""
     r"""(?P<arg>"[^"\n]*"(?::"[^"\n]*")?|'[^'\n]*'|[^\s'"]+(?:'[^'\n]*'|"[^"\n]*")?)"""
@@ -239,6 +254,7 @@ _CONTEXT_RULES: tuple[_Context, ...] = (
     _Context("curl-header", "authorization", _CURL_HEADER, ("curl", "wget"), False, _curl_header_span),
     _Context("url-credentials", "url_password", _URL_CREDENTIALS, ("://",), False, _url_span),
     _Context("aws-secret-access-key", "aws_secret_key", _AWS_SECRET, ("secret",), True, _aws_secret_span),
+    _Context("aws-paired-secret", "aws_secret_key", _AWS_PAIRED, ("AKIA", "ASIA"), False, _aws_paired_span),
     _Context("generic-assignment", "secret", _GENERIC,
              ("key", "token", "pass", "auth", "secret", "cred", "pwd"), True, _generic_span),
     _Context("config-key-value", "secret", _KEY_VALUE, ("value",), True, _named_span),
