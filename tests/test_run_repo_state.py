@@ -50,6 +50,27 @@ def test_files_a_command_changes_are_committed_with_the_turn(cli, repo, tmp_path
     assert git(repo, "status", "--porcelain").strip() == "?? __pycache__/"
 
 
+def test_a_file_a_command_writes_a_secret_into_stays_out_of_the_commit(cli, repo, tmp_path):
+    secret = "Zq8vR2mN4tY7wB1xK9pL3sD6fG0hJ5cVbN8mQ2rT"
+    command = (f"printf 'AWS_SECRET_ACCESS_KEY = \"{secret}\"\\n' > settings.py && "
+               "sed -i 's/return 1/return 9/' util.py")
+    turn = message([tool_use_block("t1", "run_command", {"command": command})])
+    result = run(cli, repo, tmp_path, turn, message("done"))
+    assert result.code == 0, result.stderr
+    assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == ["util.py"]
+    assert secret in (repo / "settings.py").read_text()  # left on disk for the user, uncommitted
+    assert "?? settings.py" in git(repo, "status", "--porcelain")
+    assert secret not in git(repo, "log", "--all", "-p")
+    from once.store import Store
+
+    with Store(tmp_path / "db") as store:
+        events = store.run_events(result.json()["run_id"])
+    blocked = [e for e in events if e["type"] == "secret_blocked"]
+    assert [e["path"] for e in blocked] == ["settings.py"] and blocked[0]["kinds"]
+    told = [e for e in events if e["type"] == "tool_result"]
+    assert "Not committed: the command wrote a secret into settings.py" in told[0]["output"]
+
+
 def test_a_command_does_not_fold_the_users_changes_into_a_commit(cli, repo, tmp_path):
     (repo / "README.md").write_text("# sample\nmine\n")
     turn = message([tool_use_block("t1", "run_command", {"command": "echo more >> README.md"})])

@@ -15,7 +15,7 @@ from once.agent.text_edit_apply import apply_call, as_call, render_outcomes
 from once.agent.text_edits import ParsedEdits
 from once.agent.result import CommitInfo
 from once.errors import DirtyWorktreeError
-from once.events import CommitMade, FileChanged, ToolCall, ToolResult
+from once.events import CommitMade, FileChanged, SecretBlocked, ToolCall, ToolResult
 from once.providers.base import ModelResponse
 from once.safety.paths import PathRefused
 from once.tools.base import ToolContext, ToolOutput, ToolRegistry
@@ -156,7 +156,9 @@ class TurnRunner:
         before = self.repo.changed_paths() if name == "run_command" else None
         output = self.registry.call(name, tool_input, self.context)
         if before is not None:
-            self._note_command_changes(before)
+            held = self._note_command_changes(before, recorder)
+            if held:
+                output = ToolOutput(f"{output.text}\n\n{held}", output.is_error)
         if self.nested is not None and not output.is_error:
             note = self.nested.note_for(name, tool_input, recorder)
             if note:
@@ -167,14 +169,38 @@ class TurnRunner:
         ))
         return {"type": "tool_result", "tool_use_id": use_id, "content": output.text, "is_error": output.is_error}
 
-    def _note_command_changes(self, before: set[str]) -> None:
-        """Files a command changed (a formatter, `sed -i`, codegen) belong to this turn's commit."""
+    def _note_command_changes(self, before: set[str], recorder: Recorder) -> str:
+        """Files a command changed (a formatter, `sed -i`, codegen) belong to this turn's commit,
+        except those it wrote a secret into: they stay on disk, uncommitted, and the model is told."""
         root = self.context.workspace.root
         changes = [
             FileChange(path, "modified" if (root / path).exists() else "deleted")
             for path in sorted(self.repo.changed_paths() - before) if not _JUNK.search(path)
         ]
-        self.context.workspace.note_changes(changes)
+        held = {path: kinds for path, kinds in ((c.path, self._new_secrets(c.path)) for c in changes
+                                                if c.action == "modified") if kinds}
+        for path, kinds in held.items():
+            recorder.emit(SecretBlocked(run_id=self.run_id, path=path, kinds=kinds, lines=[]))
+        self.context.workspace.note_changes([c for c in changes if c.path not in held])
+        if not held:
+            return ""
+        listed = "; ".join(f"{path} ({', '.join(kinds)})" for path, kinds in held.items())
+        return (f"Not committed: the command wrote a secret into {listed}. The file stays on disk, out of the "
+                "agent's commits; read the secret from an environment variable instead.")
+
+    def _new_secrets(self, path: str) -> list[str]:
+        """Kinds of secrets in the file that HEAD's version does not hold (none for ignored files)."""
+        from once.safety.secrets import find_secrets
+
+        try:
+            new = (self.context.workspace.root / path).read_bytes()
+        except OSError:
+            return []
+        if len(new) > 1_000_000 or self.repo.ignored_paths([path]):
+            return []
+        old = self.repo.head_bytes(path)
+        known = {f.secret for f in find_secrets(old.decode("utf-8", "replace"))} if old else set()
+        return sorted({f.kind for f in find_secrets(new.decode("utf-8", "replace")) if f.secret not in known})
 
     def _land(self, text: str, outcome: TurnOutcome, recorder: Recorder) -> None:
         workspace = self.context.workspace

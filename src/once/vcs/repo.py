@@ -220,6 +220,13 @@ class GitRepo:
         changed = [entry.path for entry in self.status(paths)]
         return [given for given in _unique(paths) if any(_covers(path, given) for path in changed)]
 
+    def head_bytes(self, path: str) -> bytes | None:
+        """The file as HEAD has it, or None (new, or no commit yet)."""
+        if self.head_sha() is None:
+            return None
+        done = self.run("cat-file", "blob", f"HEAD:{path}", ok_codes=(0, 128))
+        return done.stdout if done.returncode == 0 else None
+
     def changed_paths(self) -> set[str]:
         """Every file that differs from HEAD in the index or work tree, deleted ones included,
         plus untracked files that are not ignored. One `git status` call."""
