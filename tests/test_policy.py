@@ -368,3 +368,42 @@ def test_writes_outside_the_repo_and_work_discarding_git_commands(command, decis
 
     verdict = _evaluate(command, _Policy(allow=("echo*", "git*", "ln*")), _Path("/srv/work/repo"))
     assert verdict.decision == decision, verdict.reasons
+
+
+# ---------------------------------------------------------------- allowed programs that run or write
+
+FILTERS = Policy(allow=("sed*", "awk*", "find*", "sort*", "tar*", "git*", "echo*", "ln*"))
+
+
+@pytest.mark.parametrize("command", [
+    "sed '1e id' notes.txt", "sed 's/x/y/e' notes.txt", "sed 's/x/y/w /tmp/out' notes.txt", "sed -e 'w out' f",
+    "sed 'r /home/dev/.ssh/id_rsa' notes.txt", "sed -f script.sed notes.txt",
+    "awk 'BEGIN{system(\"id\")}'", "awk '{print > \"/home/dev/.bashrc\"}' f", "awk '{print | \"sh\"}' f",
+    "awk 'BEGIN{print ENVIRON[\"GITHUB_TOKEN\"]}'", "awk -f prog.awk f",
+    "find . -fprint /home/dev/.bashrc", "sort -o /home/dev/.bashrc notes.txt", "sort --output=/home/dev/.profile f",
+    "tar --checkpoint=1 --checkpoint-action=exec=id -cf /tmp/a.tar .", "tar -I 'sh -c id' -cf /tmp/a.tar .",
+    "git diff --output=/home/dev/.bashrc", "git -c core.pager=id log", "git diff --ext-diff",
+    "ln -s /home/dev/.bashrc x && echo evil >> x", "ln /home/dev/.bashrc hard && echo evil >> hard",
+])
+def test_allowed_filters_that_would_run_a_program_or_write_outside_need_a_person(command: str) -> None:
+    verdict = judge(command, FILTERS)
+    assert verdict.decision == "ask" and verdict.needs_human, command
+
+
+@pytest.mark.parametrize("command", [
+    "sed -n 1,5p notes.txt", "sed 's/fewer/more/g' notes.txt", "sed '/^$/d' notes.txt", "sed -i 's/a/b/' src/x.py",
+    "awk '{print $1}' f", "awk '$1 > 5' f", "awk '{print $1 || $2}' f", "find . -name '*.py'",
+    "sort -o sorted.txt notes.txt", "tar -czf /tmp/a.tgz .", "git diff HEAD", "git -C sub status",
+    "ln -s sub/a b && echo 1 > b",
+])
+def test_the_same_filters_used_as_filters_are_allowed(command: str) -> None:
+    assert judge(command, FILTERS).decision == "allow", command
+
+
+def test_a_symlink_already_in_the_repository_is_followed(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "notes").symlink_to(tmp_path / "elsewhere.txt")
+    verdict = evaluate("echo evil >> notes", FILTERS, repo)
+    assert verdict.decision == "ask" and "a link out of the repository" in verdict.parts[0].reason
+    assert evaluate("echo fine >> plain.txt", FILTERS, repo).decision == "allow"

@@ -1,4 +1,4 @@
-"""Where the paths named in a command line point, worked out without touching the disk.
+"""Where the paths named in a command line point, worked out (nearly) without touching the disk.
 
 Commands run in the repository root, but `cd` moves later commands elsewhere (and a
 `cd` inside `( ... )` stays there). Paths are resolved lexically: `build/../..` is
@@ -9,6 +9,7 @@ variable or a substitution is unknown.
 from __future__ import annotations
 
 import fnmatch
+import os
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -34,6 +35,18 @@ def in_git_dir(path: str | PurePosixPath) -> bool:
     return False
 
 
+def _ln_operands(argv: tuple[str, ...]) -> list[str]:
+    operands, skip = [], False
+    for arg in argv[1:]:
+        if skip:
+            skip = False
+        elif arg in ("-t", "--target-directory", "-S", "--suffix"):
+            skip = True
+        elif not arg.startswith("-") or arg == "-":
+            operands.append(arg)
+    return operands
+
+
 def broad_glob(component: str) -> bool:
     """`*`, `.*`, `*.*`: a pattern that matches (nearly) every name."""
     return "*" in component and set(component) <= {"*", "?", "."}
@@ -46,6 +59,8 @@ class PathWalk:
     root: PurePosixPath
     home: PurePosixPath = HOME_MARK
     cwds: dict[tuple[int, ...], PurePosixPath | None] = field(default_factory=dict)
+    links: dict[PurePosixPath, PurePosixPath | None] = field(default_factory=dict)
+    """Links made earlier in the line (`ln -s ~/.bashrc x`): writing x writes their target."""
 
     @classmethod
     def start(cls, root: str, home: str | None = None) -> PathWalk:
@@ -82,6 +97,22 @@ class PathWalk:
     def inside(self, path: PurePosixPath) -> bool:
         return _is_under(path, self.root)
 
+    def lands_inside(self, path: PurePosixPath) -> bool:
+        """Whether writing `path` (inside the repository by name) stays inside once links are
+        followed: those made earlier in the line, and symlinks already on disk (a committed link
+        to ~/.bashrc). The one place this module looks at the disk."""
+        for link, target in self.links.items():
+            if path == link or link in path.parents:
+                if target is None:
+                    return False
+                path = target.joinpath(path.relative_to(link))
+                break
+        if not self.inside(path):
+            return False
+        real_root = os.path.realpath(str(self.root))
+        real = os.path.realpath(str(path))
+        return real == real_root or real.startswith(real_root.rstrip("/") + "/")
+
     def top_level_glob(self, path: PurePosixPath) -> bool:
         """Is it a pattern like `*` or `.*` right in the repository root?"""
         if not self.inside(path) or path == self.root:
@@ -97,7 +128,11 @@ class PathWalk:
         return in_git_dir(target)
 
     def after(self, part: SimpleCommand) -> None:
-        """Follow `cd`, `pushd` and `popd` so later relative paths resolve where the shell would."""
+        """Follow `cd`, `pushd` and `popd` so later relative paths resolve where the shell would,
+        and remember links `ln` makes."""
+        if part.program == "ln":
+            self._link(part)
+            return
         if part.program not in ("cd", "pushd", "popd"):
             return
         args = [arg for arg in part.argv[1:] if arg == "-" or not arg.startswith("-")]
@@ -107,3 +142,19 @@ class PathWalk:
             self.cwds[part.scope] = self.home
         else:
             self.cwds[part.scope] = self.resolve(args[0], part.scope)
+
+    def _link(self, part: SimpleCommand) -> None:
+        operands = _ln_operands(part.argv)
+        if len(operands) < 2:
+            return
+        *targets, place = operands
+        where = self.resolve(place, part.scope)
+        if where is None:
+            return
+        for target in targets:
+            # A relative symlink target is relative to the link's folder; a hard link's to the cwd.
+            pointed = self.resolve(target, part.scope) if not target.startswith("/") else PurePosixPath(target)
+            name = where / PurePosixPath(target).name if len(targets) > 1 else where
+            self.links[name] = pointed
+            if len(targets) == 1:
+                self.links[where / PurePosixPath(target).name] = pointed  # `ln -s T dir/` makes dir/T

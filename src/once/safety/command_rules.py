@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from once.safety.command_paths import PathWalk, in_git_dir
+from once.safety.program_effects import RUNS_OR_READS, extra_writes, runs_or_reads
 from once.safety.shell_command import SimpleCommand
 from once.safety.shell_unwrap import code_positions, find_starts
 
@@ -150,7 +151,7 @@ def _write_targets(part: SimpleCommand) -> list[str]:
         targets += [arg[3:] for arg in args if arg.startswith("of=")]
     elif program in DOWNLOADERS:
         targets += _download_files(part)
-    return targets
+    return targets + extra_writes(part)
 
 
 def _in_place(program: str, options: list[str]) -> bool:
@@ -172,7 +173,11 @@ def _outside(part: SimpleCommand, state: LineState) -> list[Finding]:
     findings = []
     for target in _write_targets(part):
         resolved = state.paths.resolve(target, part.scope)
-        if resolved is None or state.paths.inside(resolved):
+        if resolved is None:
+            continue
+        if state.paths.inside(resolved):
+            if not state.paths.lands_inside(resolved):
+                findings.append(Finding("ask", WRITE_OUTSIDE, f"`{target}` is a link out of the repository"))
             continue
         text = str(resolved)
         if any(text == place or text.startswith(place + "/") for place in _SCRATCH) or text.startswith("/dev/fd/"):
@@ -283,8 +288,14 @@ def _misc(part: SimpleCommand, state: LineState) -> list[Finding]:
     return findings
 
 
+def _effects(part: SimpleCommand, state: LineState) -> list[Finding]:
+    """An allowed filter that would run a program or read any file through its script or options."""
+    reason = runs_or_reads(part)
+    return [Finding("ask", RUNS_OR_READS, reason)] if reason else []
+
+
 CHECKS: tuple[Callable[[SimpleCommand, LineState], list[Finding]], ...] = (
-    _misc, _recursive_delete, _chmod, _git_dir, _outside, _devices, _git, _downloads)
+    _misc, _recursive_delete, _chmod, _git_dir, _outside, _devices, _git, _downloads, _effects)
 
 
 def check(part: SimpleCommand, state: LineState) -> list[Finding]:

@@ -1,0 +1,213 @@
+"""What a harmless-looking program can do through its options or script: run another program,
+or write a file. An allow rule for `sed*` or `sort*` is meant for reading and filtering;
+GNU sed's `e` command, awk's `system()`, `tar --checkpoint-action=exec=...` or
+`sort -o ~/.bashrc` are not what it allowed. Pure: words in, reasons and paths out.
+"""
+
+from __future__ import annotations
+
+import re
+
+from once.safety.shell_command import SimpleCommand
+
+RUNS_OR_READS = "runs a program or reads a file through its script or options"
+SEDS = frozenset({"sed", "gsed"})
+AWKS = frozenset({"awk", "gawk", "mawk", "nawk", "busybox-awk"})
+TARS = frozenset({"tar", "gtar", "bsdtar"})
+_TAR_RUNS = ("--checkpoint-action", "--to-command", "--use-compress-program", "--info-script",
+             "--new-volume-script", "--rsh-command", "--rmt-command")
+# awk: a call of system(), a pipe to or from a command (not `||`), output redirected to a file,
+# a file read with getline, the environment (where credentials live).
+_AWK_EFFECTS = re.compile(r"\bsystem\s*\(|(?<!\|)\|(?!\|)|\bprintf?\b[^;{}\n]*>|\bgetline\b\s*<|\bENVIRON\b")
+
+
+def extra_writes(part: SimpleCommand) -> list[str]:
+    """Files written through an option: `sort -o F`, `git diff --output=F`, `find -fprint F`."""
+    args = list(part.argv[1:])
+    if part.program == "sort":
+        return _option_values(args, short="-o", long="--output")
+    if part.program == "git":
+        return _option_values(args, short=None, long="--output")
+    if part.program == "find":
+        return [args[i + 1] for i, arg in enumerate(args[:-1]) if arg in ("-fprint", "-fprint0", "-fprintf", "-fls")]
+    return []
+
+
+def runs_or_reads(part: SimpleCommand) -> str | None:
+    """Why this command may run a program or read any file beyond what its name suggests, or None."""
+    args = list(part.argv[1:])
+    if part.program in SEDS:
+        scripts = _sed_scripts(args)
+        if scripts is None:
+            return "a sed script from a file cannot be checked"
+        if any(sed_effects(script) for script in scripts):
+            return "its sed script runs a command (`e`) or reads or writes a file (`r`, `R`, `w`, `W`)"
+    if part.program in AWKS:
+        program = _awk_program(args)
+        if program is None:
+            return "an awk program from a file cannot be checked"
+        if _AWK_EFFECTS.search(program):
+            return "its awk program calls system(), a pipe, getline from a file, ENVIRON or writes to a file"
+    if part.program in TARS and _tar_runs(args):
+        return "a tar option runs a program"
+    if part.program == "git" and ("--ext-diff" in args or _git_settings(args)):
+        return "git runs with an external diff or a `-c` setting (which may name a program)"
+    return None
+
+
+def _tar_runs(args: list[str]) -> bool:
+    for arg in args:
+        if arg.startswith(_TAR_RUNS) or arg in ("-I", "-F"):
+            return True
+        if arg.startswith("-") and not arg.startswith("--") and {"I", "F"} & set(arg[1:]):
+            return True
+    return False
+
+
+def _git_settings(args: list[str]) -> bool:
+    """A `-c name=value` or `--config-env` among git's global options (before the subcommand)."""
+    i = 0
+    while i < len(args) and args[i].startswith("-"):
+        arg = args[i]
+        if arg == "-c" or (arg.startswith("-c") and not arg.startswith("--")) or arg.startswith("--config-env"):
+            return True
+        i += 2 if arg in ("-C", "--git-dir", "--work-tree", "--namespace") else 1
+    return False
+
+
+def _option_values(args: list[str], *, short: str | None, long: str) -> list[str]:
+    out = []
+    for i, arg in enumerate(args):
+        if arg == long and i + 1 < len(args):
+            out.append(args[i + 1])
+        elif arg.startswith(long + "="):
+            out.append(arg.split("=", 1)[1])
+        elif short and arg == short and i + 1 < len(args):
+            out.append(args[i + 1])
+        elif short and arg.startswith(short) and len(arg) > len(short) and not arg.startswith("--"):
+            out.append(arg[len(short):])
+    return out
+
+
+def _sed_scripts(args: list[str]) -> list[str] | None:
+    """The sed scripts given on the command line; None when one comes from a file (-f)."""
+    scripts: list[str] = []
+    operands: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in ("-f", "--file") or arg.startswith("--file=") or (arg.startswith("-f") and len(arg) > 2
+                                                                      and not arg.startswith("--")):
+            return None
+        if arg in ("-e", "--expression"):
+            scripts.append(args[i + 1] if i + 1 < len(args) else "")
+            i += 2
+            continue
+        if arg.startswith("--expression="):
+            scripts.append(arg.split("=", 1)[1])
+        elif arg.startswith("-e") and len(arg) > 2:
+            scripts.append(arg[2:])
+        elif arg == "--":
+            operands.extend(args[i + 1:])
+            break
+        elif not arg.startswith("-") or arg == "-":
+            operands.append(arg)
+        i += 1
+    if not scripts and operands:
+        scripts.append(operands[0])
+    return scripts
+
+
+def _awk_program(args: list[str]) -> str | None:
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in ("-f", "--file") or arg.startswith("--file="):
+            return None
+        if arg in ("-v", "-F", "--assign", "--field-separator"):
+            i += 2
+            continue
+        if arg == "--":
+            return args[i + 1] if i + 1 < len(args) else ""
+        if not arg.startswith("-"):
+            return arg
+        i += 1
+    return ""
+
+
+def sed_effects(script: str) -> bool:
+    """Whether a sed script has a command or flag that runs a program or touches another file:
+    `e`, `r`, `R`, `w`, `W`, or an `s` command with the `e` or `w` flag."""
+    i, n = 0, len(script)
+    while i < n:
+        c = script[i]
+        if c in " \t\n;{}!":
+            i += 1
+            continue
+        i = _skip_address(script, i)
+        if i >= n:
+            break
+        c = script[i]
+        if c in "sy":
+            i, flags = _skip_s(script, i + 1, with_flags=c == "s")
+            if "e" in flags or "w" in flags:
+                return True
+        elif c in "eEwWrR":
+            return True
+        elif c in "aic":
+            end = script.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif c in "btT:":
+            i += 1
+            while i < n and script[i] not in ";\n":
+                i += 1
+        else:
+            i += 1
+    return False
+
+
+def _skip_address(script: str, i: int) -> int:
+    """Past an address or range (`3`, `$`, `/re/I`, `\\%re%`, `1,5`, `0~2`, `addr,+3`)."""
+    n = len(script)
+    for _ in range(2):
+        if i < n and script[i] in "0123456789$":
+            while i < n and script[i] in "0123456789$~+":
+                i += 1
+        elif i < n and script[i] in "/\\":
+            delim = script[i] if script[i] == "/" else (script[i + 1] if i + 1 < n else "/")
+            i += 1 if script[i] == "/" else 2
+            while i < n and script[i] != delim:
+                i += 2 if script[i] == "\\" else 1
+            i += 1
+            while i < n and script[i] in "IM":
+                i += 1
+        while i < n and script[i] in " \t":
+            i += 1
+        if i < n and script[i] == ",":
+            i += 1
+            while i < n and script[i] in " \t":
+                i += 1
+            continue
+        break
+    while i < n and script[i] in " \t!":
+        i += 1
+    return i
+
+
+def _skip_s(script: str, i: int, *, with_flags: bool) -> tuple[int, str]:
+    """Past `/pattern/replacement/flags` of an s (or y) command; returns (index, flags)."""
+    n = len(script)
+    if i >= n:
+        return i, ""
+    delim = script[i]
+    i += 1
+    for _ in range(2):
+        while i < n and script[i] != delim:
+            i += 2 if script[i] == "\\" else 1
+        i += 1
+    start = i
+    while with_flags and i < n and script[i] not in ";\n}":
+        if script[i] in "wW" or script[i] == "e":
+            return n, script[start:i + 1]  # `w file` takes the rest of the line
+        i += 1
+    return i, script[start:i]
