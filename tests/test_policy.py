@@ -407,3 +407,18 @@ def test_a_symlink_already_in_the_repository_is_followed(tmp_path: Path) -> None
     verdict = evaluate("echo evil >> notes", FILTERS, repo)
     assert verdict.decision == "ask" and "a link out of the repository" in verdict.parts[0].reason
     assert evaluate("echo fine >> plain.txt", FILTERS, repo).decision == "allow"
+
+
+@pytest.mark.parametrize("command", [
+    "cat ~/.ssh/id_rsa", "cat /home/dev/.aws/credentials", "grep -r token ~/.config", "cat < ~/.netrc",
+    "cp ~/.ssh/id_ed25519 /tmp/k", "python3 tool.py --config=~/.docker/config.json", "cat /etc/shadow",
+    "cat /proc/self/environ",
+])
+def test_the_users_private_files_need_a_person_whatever_the_rules(command: str) -> None:
+    verdict = judge(command, Policy(allow=("cat*", "grep*", "cp*", "python3*")), home=Path("/home/dev"))
+    assert verdict.decision == "ask" and verdict.needs_human, command
+
+
+@pytest.mark.parametrize("command", ["cat README.md", "ls ~/projects", "cat /etc/hosts", "grep -r x src/"])
+def test_other_paths_follow_the_rules(command: str) -> None:
+    assert judge(command, Policy(allow=("cat*", "ls*", "grep*")), home=Path("/home/dev")).decision == "allow"

@@ -45,6 +45,7 @@ UNKNOWN_PROGRAM = "program only known at run time"
 WRITE_OUTSIDE = "write outside the repository"
 DISCARD_CHANGES = "discard uncommitted changes"
 GIT_HOOKS = "redirect git hooks"
+PRIVATE_FILES = "reads the user's private files"
 # Places a command may write outside the repository without asking.
 _SCRATCH = ("/tmp", "/var/tmp", "/dev/null", "/dev/stdout", "/dev/stderr")
 
@@ -288,6 +289,32 @@ def _misc(part: SimpleCommand, state: LineState) -> list[Finding]:
     return findings
 
 
+_PRIVATE_SYSTEM = ("/etc/shadow", "/etc/gshadow", "/etc/ssh", "/etc/sudoers", "/root", "/proc/self/environ")
+
+
+def _private_reads(part: SimpleCommand, state: LineState) -> list[Finding]:
+    """A path in the home folder's dot-files (~/.ssh, ~/.aws/credentials, ~/.netrc, ~/.config...)
+    or the system's private files, named by any command: an allow rule for `cat*` is for the
+    repository's files, not the user's keys."""
+    named = [arg.split("=", 1)[-1] for arg in part.argv[1:] if arg != "-"]
+    named += [r.target for r in part.redirects if r.operator in ("<", "<>")]
+    for name in named:
+        if "/" not in name and not name.startswith("~"):
+            continue
+        resolved = state.paths.resolve(name, part.scope)
+        if resolved is None or state.paths.inside(resolved):
+            continue
+        text = str(resolved)
+        home = state.paths.home
+        if resolved == home or home in resolved.parents:
+            private = resolved != home and resolved.relative_to(home).parts[0].startswith(".")
+        else:
+            private = any(text == place or text.startswith(place + "/") for place in _PRIVATE_SYSTEM)
+        if private:
+            return [Finding("ask", PRIVATE_FILES, f"`{name}` is among the user's private files")]
+    return []
+
+
 def _effects(part: SimpleCommand, state: LineState) -> list[Finding]:
     """An allowed filter that would run a program or read any file through its script or options."""
     reason = runs_or_reads(part)
@@ -295,7 +322,7 @@ def _effects(part: SimpleCommand, state: LineState) -> list[Finding]:
 
 
 CHECKS: tuple[Callable[[SimpleCommand, LineState], list[Finding]], ...] = (
-    _misc, _recursive_delete, _chmod, _git_dir, _outside, _devices, _git, _downloads, _effects)
+    _misc, _recursive_delete, _chmod, _git_dir, _outside, _devices, _git, _downloads, _effects, _private_reads)
 
 
 def check(part: SimpleCommand, state: LineState) -> list[Finding]:
