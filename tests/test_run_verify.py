@@ -107,3 +107,25 @@ def test_a_check_command_from_the_repositorys_config_obeys_the_policy(cli, tmp_p
     assert not marker.exists()
     assert [e for e in events if e["type"] == "test_result"] == []
     assert "Checks: not run: test:" in events[-1]["result"] and "policy.allow" in events[-1]["result"]
+
+
+def test_a_detected_check_the_agent_redefined_obeys_the_policy(cli, tmp_path):
+    """A conftest.py the model writes is code pytest would run: after that, the detected check
+    is a command the agent wrote, and headless auto-edit has no rule allowing it."""
+    marker = tmp_path / "pwned"
+    repo = make_repo(tmp_path / "calc", {"calc.py": CALC, "test_calc.py": TEST})
+    plant = tool_use_block("t1", "write_file", {"path": "conftest.py",
+                                                "content": f"open({str(marker)!r}, 'w').write('x')\n"})
+    result, events = run(cli, repo, tmp_path, message([plant]), message("Done."))
+    assert result.code in (0, 1), result.stderr
+    assert not marker.exists()
+    assert [e for e in events if e["type"] == "test_result"] == []
+    assert "the agent changed conftest.py, which defines it" in events[-1]["result"]
+
+
+def test_a_detected_check_the_agent_left_alone_still_runs(cli, tmp_path):
+    repo = make_repo(tmp_path / "calc", {"calc.py": CALC, "test_calc.py": TEST})
+    result, events = run(cli, repo, tmp_path, fix("t1", "a - b", "a + b"), message("Fixed."))
+    assert result.code == 0, result.stderr
+    checks = [e for e in events if e["type"] == "test_result"]
+    assert checks and checks[-1]["passed"]

@@ -163,7 +163,7 @@ class AgentLoop:
         self.commits.extend(outcome.commits)
         self.changed.extend(outcome.changed)
         self._add_user_content(outcome.results)
-        feedback = self.verifier.after_turn(self.turn, bool(outcome.changed)) if self.verifier else None
+        feedback = self.verifier.after_turn(self.turn, outcome.changed) if self.verifier else None
         if feedback is not None:
             if self._afresh_after_checks():
                 return None

@@ -219,16 +219,36 @@ def _vent_tool(request: RunRequest, root: Path, settings: Settings, store: Store
     return vent_tool(venter)
 
 
-def _check_permit(settings: Settings, gate: PermissionGate) -> Callable[[Check], str | None]:
-    """A check command written by the repository's own config is a command like any other:
-    it obeys the policy and the permission mode. Detected checks and the user's own run."""
+# Files that say what a detected check runs: the agent editing one turns the project's own
+# check into a command the agent wrote (a `test` script that pipes curl into sh).
+CHECK_DEFINITIONS = frozenset({"makefile", "gnumakefile", "package.json", "conftest.py", "pytest.ini", "pyproject.toml",
+                               "setup.cfg", "setup.py", "tox.ini", "noxfile.py", "cargo.toml", "build.rs", "justfile",
+                               "taskfile.yml", ".npmrc", "sitecustomize.py", "usercustomize.py"})
+_CHECK_TOOLCHAINS = (".venv/", "venv/", "node_modules/.bin/")
+
+
+def defines_checks(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1].lower()
+    return name in CHECK_DEFINITIONS or name.endswith(".pth") or path.startswith(_CHECK_TOOLCHAINS)
+
+
+def _check_permit(settings: Settings, gate: PermissionGate) -> Callable[[Check, frozenset[str]], str | None]:
+    """A check command written by the repository's own config is a command like any other: it
+    obeys the policy and the permission mode. So is a detected check once the agent changed a
+    file that defines what it runs (package.json, a Makefile, a conftest.py, the .venv). The
+    user's own configured checks, and detected ones the agent left alone, run."""
     from_project = {name for name in ("test", "lint")
                     if settings.sources.get(f"verify.{name}_command") == "project"}
 
-    def permit(check: Check) -> str | None:
-        if check.source != "config" or check.name not in from_project:
-            return None
-        return gate.check_command(check.command)
+    def permit(check: Check, touched: frozenset[str]) -> str | None:
+        if check.source == "config" and check.name in from_project:
+            return gate.check_command(check.command)
+        redefined = sorted(path for path in touched if defines_checks(path))
+        if check.source != "config" and redefined:
+            refusal = gate.check_command(check.command)
+            if refusal is not None:
+                return f"the agent changed {', '.join(redefined[:3])}, which defines it; {refusal}"
+        return None
 
     return permit
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 from once.agent.recorder import Recorder
 from once.config import VerifySettings
@@ -15,13 +15,15 @@ from once.verify import Check, CheckOutcome, run_check, summarize_attempts, summ
 
 class Verifier:
     def __init__(self, checks: list[Check], settings: VerifySettings, repo_root: Path, env: Mapping[str, str],
-                 recorder: Recorder, permit: Callable[[Check], str | None] | None = None,
+                 recorder: Recorder, permit: Callable[[Check, frozenset[str]], str | None] | None = None,
                  cancel: threading.Event | None = None) -> None:
         self.checks = checks
         self.cancel = cancel
         """Set by the app's Escape: a running check stops and the run ends as interrupted."""
         self.permit = permit
-        """Asks the permission gate about a check a repository configured; None means it may run."""
+        """Asks the permission gate about a check (given the files the agent changed); None: it may run."""
+        self.touched: set[str] = set()
+        """Every file the agent changed in this run (a check it redefined is not the project's own)."""
         self.refused: dict[str, str] = {}
         self.settings = settings
         self.repo_root = repo_root
@@ -44,9 +46,10 @@ class Verifier:
         """More failed fix attempts than `max_retries` allows (the first failure is not a retry)."""
         return self.failures > self.settings.max_retries
 
-    def after_turn(self, turn: int, changed: bool) -> str | None:
+    def after_turn(self, turn: int, changed: Sequence[str]) -> str | None:
         """With `when = "turn"`: check a turn that changed files; the failure block, or None."""
-        self.changed_since_check = self.changed_since_check or changed
+        self.touched.update(changed)
+        self.changed_since_check = self.changed_since_check or bool(changed)
         if not self.active or self.settings.when != "turn" or not self.changed_since_check:
             return None
         return self._check(turn)
@@ -84,7 +87,7 @@ class Verifier:
         self.changed_since_check = False
         allowed = []
         for check in self.checks:
-            refusal = self.permit(check) if self.permit is not None else None
+            refusal = self.permit(check, frozenset(self.touched)) if self.permit is not None else None
             if refusal is None:
                 allowed.append(check)
             else:
