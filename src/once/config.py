@@ -105,6 +105,8 @@ class Settings:
     prompt_style: str = KEYS["prompt_style"].default
     temperature: float | None = KEYS["temperature"].default
     attempts: int | None = KEYS["attempts"].default
+    sandbox: str = KEYS["sandbox"].default
+    sandbox_network: bool = KEYS["sandbox_network"].default
     verify: VerifySettings = field(default_factory=VerifySettings)
     policy: PolicySettings = field(default_factory=PolicySettings)
     vent: VentSettings = field(default_factory=VentSettings)

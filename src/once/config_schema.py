@@ -108,6 +108,12 @@ _KEY_LIST: tuple[Key, ...] = (
         "Times a run may try the task: when an attempt's edit and its one fix fail the checks, its commits "
         "are undone and the task asked again from the start. Unset: 3 with the lean prompt, 1 otherwise.",
         optional=True, check=_at_least(1)),
+    Key("sandbox", str, "off", "ONCE_SANDBOX",
+        "Where commands and checks run: off (as themselves), bwrap (in bubblewrap: read-only system and .git, "
+        "private files hidden, no network; refuses to run without it) or auto (bubblewrap when installed).",
+        choices=("off", "auto", "bwrap")),
+    Key("sandbox_network", bool, False, "ONCE_SANDBOX_NETWORK",
+        "Let sandboxed commands and checks use the network (package installs, tests against live services)."),
     Key("context_budget", int, 120_000, "ONCE_CONTEXT_BUDGET",
         "Tokens of conversation allowed before older turns are compacted.", check=_at_least(1)),
     # The [verify] table. A project's config may set these: the checks are the project's

@@ -128,6 +128,7 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
     progress = PlanProgress(request.plan_text, recorder) if request.plan_text else None
     context = ToolContext(
         workspace=Workspace(repo.root), command_env=scrubbed_env(os.environ),
+        sandbox=(settings.sandbox, settings.sandbox_network),
         default_timeout=float(settings.command_timeout), plan=progress.tracker if progress else None,
         cancel=request.cancel, task=request.prompt,
     )
@@ -168,7 +169,8 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
     if request.mode == "agent":
         checks = detect_checks(repo.root, settings.verify.test_command, settings.verify.lint_command)
         verifier = Verifier(checks, settings.verify, repo.root, context.command_env or {}, recorder,
-                            permit=_check_permit(settings, gate), cancel=request.cancel)
+                            permit=_check_permit(settings, gate), cancel=request.cancel,
+                            sandbox=(settings.sandbox, settings.sandbox_network))
     if profile.lean and verifier is not None and not history and _FAILURE_WORDS.search(request.prompt):
         _attach_baseline(verifier, assembly)
     compactor = Compactor(settings.context_budget, small=request.small,

@@ -16,8 +16,9 @@ from once.verify import Check, CheckOutcome, run_check, summarize_attempts, summ
 class Verifier:
     def __init__(self, checks: list[Check], settings: VerifySettings, repo_root: Path, env: Mapping[str, str],
                  recorder: Recorder, permit: Callable[[Check, frozenset[str]], str | None] | None = None,
-                 cancel: threading.Event | None = None) -> None:
+                 cancel: threading.Event | None = None, sandbox: tuple[str, bool] = ("off", False)) -> None:
         self.checks = checks
+        self.sandbox = sandbox
         self.cancel = cancel
         """Set by the app's Escape: a running check stops and the run ends as interrupted."""
         self.permit = permit
@@ -103,7 +104,7 @@ class Verifier:
 
     def _run(self, check: Check, turn: int) -> CheckOutcome:
         outcome = run_check(check, self.repo_root, timeout=float(self.settings.timeout), env=self.env,
-                            cancel=self.cancel)
+                            cancel=self.cancel, sandbox=self.sandbox)
         self.recorder.emit(TestResult(
             run_id=self.recorder.run_id, turn=turn, check=check.name, command=check.command, passed=outcome.passed,
             passed_count=outcome.passed_count, failed_count=outcome.failed_count, duration_ms=outcome.duration_ms,

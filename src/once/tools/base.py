@@ -37,6 +37,8 @@ class ToolContext:
     """Set by the interface when the user cancels the run: a running command is stopped at once."""
     task: str = ""
     """The user's request: a path it names is meant as written, never repaired into another."""
+    sandbox: tuple[str, bool] = ("off", False)
+    """(`sandbox` mode, network allowed) for `run_command` (see once.safety.sandbox)."""
 
 
 ToolFunc = Callable[..., ToolOutput]

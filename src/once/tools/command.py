@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import IO, Iterator, Literal
 
 from once.safety.env import scrubbed_env
+from once.safety.sandbox import SandboxMissing, wrap
 from once.tools.base import Tool, ToolContext, ToolOutput
 
 HEAD_LINES = 100
@@ -93,7 +94,9 @@ def run_command(ctx: ToolContext, command: str, timeout: float | None = None) ->
     limit, note = _limit(ctx, timeout)
     env = ctx.command_env if ctx.command_env is not None else scrubbed_env(os.environ)
     try:
-        outcome = _run(command, str(ctx.workspace.root), env, limit, ctx.cancel)
+        outcome = _run(command, str(ctx.workspace.root), env, limit, ctx.cancel, sandbox=ctx.sandbox)
+    except SandboxMissing as exc:
+        return ToolOutput(f"The command was not run: {exc}.", is_error=True)
     except OSError as exc:
         return ToolOutput(f"Could not start the command: {exc}", is_error=True)
     return _result(outcome, limit, note)
@@ -128,12 +131,14 @@ def _interrupts_deferred() -> Iterator[list[int]]:
 
 
 def _run(command: str, cwd: str, env: dict[str, str], limit: float,
-         cancel: threading.Event | None = None) -> _Outcome:
-    """Run `command` to its end, its deadline, or `cancel` being set; the group is stopped on the way out."""
+         cancel: threading.Event | None = None, *, sandbox: tuple[str, bool] = ("off", False)) -> _Outcome:
+    """Run `command` to its end, its deadline, or `cancel` being set; the group is stopped on the way out.
+    In the sandbox when `sandbox` asks for one (raises SandboxMissing when it must and cannot)."""
+    argv = wrap(command, cwd, sandbox[0], network=sandbox[1])
     with _interrupts_deferred() as caught:
         proc = subprocess.Popen(
-            command, shell=True, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            argv if argv is not None else command, shell=argv is None, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
         )
     assert proc.stdout is not None
     capture = _Capture()

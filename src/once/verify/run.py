@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Mapping
 
 from once.safety.env import scrubbed_env
+from once.safety.sandbox import SandboxMissing
 from once.tools.command import _run as run_shell
 from once.tools.command import trim_output
 from once.verify.detect import Check
@@ -56,7 +57,7 @@ class CheckOutcome:
 
 
 def run_check(check: Check, repo_root: Path, *, timeout: float, env: Mapping[str, str],
-              cancel: threading.Event | None = None) -> CheckOutcome:
+              cancel: threading.Event | None = None, sandbox: tuple[str, bool] = ("off", False)) -> CheckOutcome:
     """Run `check.command` in `repo_root` and read the result.
 
     Provider credentials are removed from `env` whatever the caller passes: a project's
@@ -66,8 +67,8 @@ def run_check(check: Check, repo_root: Path, *, timeout: float, env: Mapping[str
     """
     started = time.monotonic()
     try:
-        result = run_shell(check.command, str(repo_root), scrubbed_env(env), float(timeout), cancel)
-    except OSError as exc:
+        result = run_shell(check.command, str(repo_root), scrubbed_env(env), float(timeout), cancel, sandbox=sandbox)
+    except (OSError, SandboxMissing) as exc:
         elapsed = (time.monotonic() - started) * 1000
         return build_outcome(check, START_FAILED_CODE, f"could not start the check: {exc}", elapsed)
     if result.cancelled:

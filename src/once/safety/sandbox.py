@@ -1,0 +1,64 @@
+"""The sandbox every command and check can run in: bubblewrap, when it is installed.
+
+The command policy decides what may run; the sandbox limits what it can do once it runs,
+for what no policy can see (a test file the model wrote, a `conftest.py`, a build script):
+- the whole file system is read-only, except the repository (and a private /tmp);
+- the repository's `.git` is read-only: only the agent's own git (outside the sandbox) commits;
+- the home folder's private files (`~/.ssh`, `~/.aws`, `~/.netrc`, ...) are hidden;
+- there is no network (a private loopback only), unless `sandbox_network` allows it;
+- its processes die with the run, in their own pid namespace.
+
+`sandbox = "off"` (the default for now) runs commands as before; `"bwrap"` requires
+bubblewrap and refuses to run without it; `"auto"` uses it when it is installed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+MODES = ("off", "auto", "bwrap")
+PRIVATE_IN_HOME = (".ssh", ".aws", ".gnupg", ".netrc", ".git-credentials", ".docker", ".kube", ".azure",
+                   ".config/gcloud", ".config/gh", ".npmrc", ".pypirc", ".password-store", ".vault-token")
+
+
+class SandboxMissing(RuntimeError):
+    """`sandbox = "bwrap"` but bubblewrap is not installed."""
+
+
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap")
+
+
+def wrap(command: str, root: str, mode: str, *, network: bool = False, home: str | None = None) -> list[str] | None:
+    """The argv that runs `command` (a shell line) in the sandbox, or None to run it as before."""
+    if mode == "off":
+        return None
+    program = bwrap_path()
+    if program is None:
+        if mode == "bwrap":
+            raise SandboxMissing("sandbox = \"bwrap\" but bubblewrap is not installed (apt install bubblewrap)")
+        return None
+    return [program, *sandbox_options(root, network=network, home=home), "--", "/bin/sh", "-c", command]
+
+
+def sandbox_options(root: str, *, network: bool = False, home: str | None = None) -> list[str]:
+    real_root = os.path.realpath(root)
+    options = ["--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+               "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    home_dir = Path(home or os.path.expanduser("~"))
+    for name in PRIVATE_IN_HOME:
+        private = home_dir / name
+        if private.is_dir() and not private.is_symlink():
+            options += ["--tmpfs", str(private)]
+        elif private.exists():
+            options += ["--ro-bind", "/dev/null", str(private)]
+    options += ["--bind", real_root, real_root]
+    git_dir = Path(real_root) / ".git"
+    if git_dir.exists():
+        options += ["--ro-bind", str(git_dir), str(git_dir)]
+    if not network:
+        options.append("--unshare-net")
+    options += ["--chdir", real_root]
+    return options

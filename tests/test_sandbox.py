@@ -1,0 +1,126 @@
+"""The sandbox, with the real bubblewrap: what a command or check that the policy let through
+(or that no policy sees, like a conftest.py) can still do. Skipped, with the reason, where
+bubblewrap is not installed (`.ci/run` installs it)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from once.safety.sandbox import SandboxMissing, bwrap_path, wrap
+from once.tools.base import ToolContext
+from once.tools.command import run_command
+from once.tools.workspace import Workspace
+from once.verify import Check, run_check
+from tests.conftest import make_repo
+
+needs_bwrap = pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap is not installed (apt install bubblewrap)")
+
+
+def _ctx(repo: Path, network: bool = False) -> ToolContext:
+    return ToolContext(workspace=Workspace(repo), sandbox=("bwrap", network))
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "repo", {"app.py": "x = 1\n"})
+
+
+@needs_bwrap
+def test_a_sandboxed_command_writes_the_repository_and_nothing_else(repo: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.txt"
+    out = run_command(_ctx(repo), f"echo inside > made.txt; echo evil > {outside}; echo hook > .git/hooks/post-commit;"
+                                  " echo done")
+    assert (repo / "made.txt").read_text() == "inside\n"
+    assert not outside.exists() and not (repo / ".git" / "hooks" / "post-commit").exists()
+    assert "Read-only file system" in out.text and out.text.rstrip().endswith("done")
+
+
+@needs_bwrap
+def test_private_files_are_hidden(repo: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_rsa").write_text("PRIVATE KEY\n")
+    (home / ".netrc").write_text("machine x password hunter2\n")
+    argv = wrap(f"cat {home}/.ssh/id_rsa {home}/.netrc; echo end", str(repo), "bwrap", home=str(home))
+    import subprocess
+
+    done = subprocess.run(argv, cwd=repo, capture_output=True, text=True, timeout=30)
+    assert "PRIVATE KEY" not in done.stdout and "hunter2" not in done.stdout and "end" in done.stdout
+
+
+@needs_bwrap
+def test_no_network_unless_allowed(repo: Path) -> None:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    accepted: list[bool] = []
+
+    def serve() -> None:
+        server.settimeout(10)
+        try:
+            conn, _ = server.accept()
+            accepted.append(True)
+            conn.close()
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    probe = (f"python3 -c \"import socket; s=socket.socket(); s.settimeout(3); "
+             f"print('connected' if s.connect_ex(('127.0.0.1', {port})) == 0 else 'refused')\"")
+    try:
+        closed = run_command(_ctx(repo), probe)
+        assert "refused" in closed.text and not accepted
+        opened = run_command(_ctx(repo, network=True), probe)
+        assert "connected" in opened.text
+    finally:
+        thread.join(timeout=15)
+        server.close()
+
+
+@needs_bwrap
+def test_a_check_runs_in_the_sandbox_too(repo: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    check = Check("test", f"touch {marker}; echo ran > result.txt", "detected: conftest.py")
+    outcome = run_check(check, repo, timeout=30, env={"PATH": "/usr/bin:/bin"}, sandbox=("bwrap", False))
+    # The marker went to the sandbox's private /tmp (this test's folder is under /tmp), not the host's.
+    assert not marker.exists() and (repo / "result.txt").read_text() == "ran\n" and outcome.passed
+
+
+def test_bwrap_mode_refuses_to_run_without_bubblewrap(repo: Path, monkeypatch) -> None:
+    monkeypatch.setattr("once.safety.sandbox.bwrap_path", lambda: None)
+    with pytest.raises(SandboxMissing):
+        wrap("true", str(repo), "bwrap")
+    assert wrap("true", str(repo), "auto") is None and wrap("true", str(repo), "off") is None
+    out = run_command(_ctx(repo), "echo should-not-run > x.txt")
+    assert out.is_error and "not installed" in out.text and not (repo / "x.txt").exists()
+
+
+@needs_bwrap
+def test_a_run_with_the_sandbox_setting_runs_its_commands_inside(cli, repo: Path, tmp_path: Path, monkeypatch) -> None:
+    from tests.conftest import write_cassette
+    from tests.fakes.anthropic_server import message, tool_use_block
+
+    outside = Path("/tmp") / f"once-sandbox-probe-{tmp_path.name}"  # scratch: the policy lets it through
+    command = f"echo evil > {outside}; echo inside > made.txt"
+    cassette = write_cassette(tmp_path / "c.json", [
+        message([tool_use_block("t1", "run_command", {"command": command})]), message("done")])
+
+    def run(sandbox: str) -> None:
+        monkeypatch.setenv("ONCE_SANDBOX", sandbox)
+        result = cli("run", "--replay", str(cassette), "--db", str(tmp_path / "db"), "-o", "json",
+                     "--permission-mode", "full-auto", "go", cwd=repo)
+        assert result.code == 0, result.stderr
+
+    try:
+        run("bwrap")
+        assert (repo / "made.txt").read_text() == "inside\n" and not outside.exists()
+        run("off")  # the same run without the sandbox does write there: the sandbox is what stopped it
+        assert outside.read_text() == "evil\n"
+    finally:
+        outside.unlink(missing_ok=True)
