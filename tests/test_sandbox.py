@@ -20,6 +20,14 @@ from tests.conftest import make_repo
 needs_bwrap = pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap is not installed (apt install bubblewrap)")
 
 
+@pytest.fixture
+def outside(tmp_path: Path):
+    """A place outside the repository and outside /tmp (which the sandbox shares, as scratch)."""
+    path = Path("/var/tmp") / f"once-sandbox-{tmp_path.parent.name}-{tmp_path.name}"
+    yield path
+    path.unlink(missing_ok=True)
+
+
 def _ctx(repo: Path, network: bool = False) -> ToolContext:
     return ToolContext(workspace=Workspace(repo), sandbox=("bwrap", network))
 
@@ -30,8 +38,7 @@ def repo(tmp_path: Path) -> Path:
 
 
 @needs_bwrap
-def test_a_sandboxed_command_writes_the_repository_and_nothing_else(repo: Path, tmp_path: Path) -> None:
-    outside = tmp_path / "outside.txt"
+def test_a_sandboxed_command_writes_the_repository_and_nothing_else(repo: Path, outside: Path) -> None:
     out = run_command(_ctx(repo), f"echo inside > made.txt; echo evil > {outside}; echo hook > .git/hooks/post-commit;"
                                   " echo done")
     assert (repo / "made.txt").read_text() == "inside\n"
@@ -84,12 +91,11 @@ def test_no_network_unless_allowed(repo: Path) -> None:
 
 
 @needs_bwrap
-def test_a_check_runs_in_the_sandbox_too(repo: Path, tmp_path: Path) -> None:
-    marker = tmp_path / "pwned"
-    check = Check("test", f"touch {marker}; echo ran > result.txt", "detected: conftest.py")
+def test_a_check_runs_in_the_sandbox_too(repo: Path, outside: Path) -> None:
+    check = Check("test", f"echo ran > result.txt; touch {outside}", "detected: conftest.py")
     outcome = run_check(check, repo, timeout=30, env={"PATH": "/usr/bin:/bin"}, sandbox=("bwrap", False))
-    # The marker went to the sandbox's private /tmp (this test's folder is under /tmp), not the host's.
-    assert not marker.exists() and (repo / "result.txt").read_text() == "ran\n" and outcome.passed
+    assert not outside.exists() and (repo / "result.txt").read_text() == "ran\n"
+    assert not outcome.passed  # its write outside the repository failed, so the check did
 
 
 def test_bwrap_mode_refuses_to_run_without_bubblewrap(repo: Path, monkeypatch) -> None:
@@ -102,12 +108,12 @@ def test_bwrap_mode_refuses_to_run_without_bubblewrap(repo: Path, monkeypatch) -
 
 
 @needs_bwrap
-def test_a_run_with_the_sandbox_setting_runs_its_commands_inside(cli, repo: Path, tmp_path: Path, monkeypatch) -> None:
+def test_a_run_with_the_sandbox_setting_runs_its_commands_inside(cli, repo: Path, tmp_path: Path, outside: Path,
+                                                               monkeypatch) -> None:
     from tests.conftest import write_cassette
     from tests.fakes.anthropic_server import message, tool_use_block
 
-    outside = Path("/tmp") / f"once-sandbox-probe-{tmp_path.name}"  # scratch: the policy lets it through
-    command = f"echo evil > {outside}; echo inside > made.txt"
+    command = f"echo evil > {outside}; echo inside > made.txt"  # /var/tmp: scratch, the policy lets it through
     cassette = write_cassette(tmp_path / "c.json", [
         message([tool_use_block("t1", "run_command", {"command": command})]), message("done")])
 

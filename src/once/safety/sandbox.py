@@ -2,7 +2,8 @@
 
 The command policy decides what may run; the sandbox limits what it can do once it runs,
 for what no policy can see (a test file the model wrote, a `conftest.py`, a build script):
-- the whole file system is read-only, except the repository (and a private /tmp);
+- the whole file system is read-only, except the repository and /tmp (scratch, as the command
+  policy treats it: test runners and toolchains keep their temporary files and venvs there);
 - the repository's `.git` is read-only: only the agent's own git (outside the sandbox) commits;
 - the home folder's private files (`~/.ssh`, `~/.aws`, `~/.netrc`, ...) are hidden;
 - there is no network (a private loopback only), unless `sandbox_network` allows it;
@@ -46,7 +47,7 @@ def wrap(command: str, root: str, mode: str, *, network: bool = False, home: str
 def sandbox_options(root: str, *, network: bool = False, home: str | None = None) -> list[str]:
     real_root = os.path.realpath(root)
     options = ["--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-               "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+               "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--bind", "/tmp", "/tmp"]
     home_dir = Path(home or os.path.expanduser("~"))
     for name in PRIVATE_IN_HOME:
         private = home_dir / name
