@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -18,6 +19,12 @@ GIT_ENV = {
     "GIT_COMMITTER_NAME": "Test User",
     "GIT_COMMITTER_EMAIL": "user@example.com",
 }
+
+# A run started in the background of a script inherits SIGINT ignored, and so would every agent
+# these tests start: the Ctrl-C tests would then test nothing. Children of a process with a
+# handler get the default back (and Python installs KeyboardInterrupt in them).
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
