@@ -37,7 +37,7 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)  # git reads only the repo's own config
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "ONCE_DB",
-                 "ONCE_PROVIDER", "ONCE_MODEL", "ONCE_BASE_URL", "ONCE_MAX_TURNS", "ONCE_RAISE_ERRORS",
+                 "ONCE_PROVIDER", "ONCE_MODEL", "ONCE_BASE_URL", "ONCE_MAX_TURNS", "ONCE_RAISE_ERRORS", "ONCE_SANDBOX",
                  "EMAIL", "GIT_DIR", "GIT_WORK_TREE"):
         monkeypatch.delenv(name, raising=False)
     for key, value in GIT_ENV.items():

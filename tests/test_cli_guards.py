@@ -107,8 +107,11 @@ def test_sigterm_stops_the_run_cleanly_and_kills_the_command(repo, tmp_path):
     marker = tmp_path / "after-term.txt"
     responses = [message([tool_use_block("t1", "run_command", {"command": f"kill -TERM $PPID; sleep 1.5; echo late > {marker}"})]),
                  message("never")]
+    # The command signals the agent itself through $PPID: outside the sandbox, whose own pid
+    # namespace keeps a command from reaching the agent at all.
     proc = run_agent_subprocess("run", "--replay", cassette(tmp_path, *responses), "--db", str(tmp_path / "db"),
-                                "--permission-mode", "full-auto", "-o", "json", "go", cwd=repo)
+                                "--permission-mode", "full-auto", "-o", "json", "go", cwd=repo,
+                                env={"ONCE_SANDBOX": "off"})
     assert proc.returncode == 1, proc.stderr
     assert json.loads(proc.stdout)["status"] == "interrupted"
     import time

@@ -69,8 +69,9 @@ def test_ctrl_c_during_a_command_stops_cleanly_and_commits_what_landed(repo, tmp
         message("never reached"),
     ]
     cassette = write_cassette(tmp_path / "c.json", responses)
+    # `kill -INT $PPID` reaches the agent only outside the sandbox (its own pid namespace).
     proc = run_agent_subprocess("run", "--replay", str(cassette), "--db", str(tmp_path / "db"), "-o", "json", "go",
-                                "--permission-mode", "full-auto", cwd=repo)
+                                "--permission-mode", "full-auto", cwd=repo, env={"ONCE_SANDBOX": "off"})
     assert proc.returncode == 1, proc.stderr
     data = json.loads(proc.stdout)
     assert data["status"] == "interrupted" and data["turns"] == 1

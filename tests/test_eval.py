@@ -210,7 +210,9 @@ def cassettes(tmp_path: Path) -> Path:
         "crashes": CRASH, "hangs": hanging_responses()})
 
 
-def test_a_suite_run_reports_each_kind_and_stores_it(cli, suite: Path, cassettes: Path, tmp_path: Path) -> None:
+def test_a_suite_run_reports_each_kind_and_stores_it(cli, suite: Path, cassettes: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ONCE_SANDBOX", "off")  # `crashes` kills the agent through $PPID, which a sandbox prevents
     db = tmp_path / "once.db"
     out = tmp_path / "out"
     result = cli("eval", "run", str(suite), "--replay", str(cassettes), "-j", "2", "--out", str(out),

@@ -108,9 +108,9 @@ _KEY_LIST: tuple[Key, ...] = (
         "Times a run may try the task: when an attempt's edit and its one fix fail the checks, its commits "
         "are undone and the task asked again from the start. Unset: 3 with the lean prompt, 1 otherwise.",
         optional=True, check=_at_least(1)),
-    Key("sandbox", str, "off", "ONCE_SANDBOX",
-        "Where commands and checks run: off (as themselves), bwrap (in bubblewrap: read-only system and .git, "
-        "private files hidden, no network; refuses to run without it) or auto (bubblewrap when installed).",
+    Key("sandbox", str, "auto", "ONCE_SANDBOX",
+        "Where commands and checks run: auto (in bubblewrap when it is installed and works here: read-only "
+        "system and .git, private files hidden, no network), bwrap (the same, refusing to run without it) or off.",
         choices=("off", "auto", "bwrap")),
     Key("sandbox_network", bool, False, "ONCE_SANDBOX_NETWORK",
         "Let sandboxed commands and checks use the network (package installs, tests against live services)."),

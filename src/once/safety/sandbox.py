@@ -9,14 +9,17 @@ for what no policy can see (a test file the model wrote, a `conftest.py`, a buil
 - there is no network (a private loopback only), unless `sandbox_network` allows it;
 - its processes die with the run, in their own pid namespace.
 
-`sandbox = "off"` (the default for now) runs commands as before; `"bwrap"` requires
-bubblewrap and refuses to run without it; `"auto"` uses it when it is installed.
+`sandbox = "auto"` (the default) uses bubblewrap when it is installed and works here (a
+container without user namespaces has it but cannot use it: then commands run as before);
+`"bwrap"` requires it and refuses to run without it; `"off"` never uses it.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 MODES = ("off", "auto", "bwrap")
@@ -32,12 +35,23 @@ def bwrap_path() -> str | None:
     return shutil.which("bwrap")
 
 
+@functools.lru_cache(maxsize=1)
+def _works(program: str) -> bool:
+    """Whether bubblewrap can make its namespaces here (once per process)."""
+    try:
+        done = subprocess.run([program, "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "--", "true"],
+                              capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
 def wrap(command: str, root: str, mode: str, *, network: bool = False, home: str | None = None) -> list[str] | None:
     """The argv that runs `command` (a shell line) in the sandbox, or None to run it as before."""
     if mode == "off":
         return None
     program = bwrap_path()
-    if program is None:
+    if program is None or (mode == "auto" and not _works(program)):
         if mode == "bwrap":
             raise SandboxMissing("sandbox = \"bwrap\" but bubblewrap is not installed (apt install bubblewrap)")
         return None

@@ -38,7 +38,8 @@ class ToolContext:
     task: str = ""
     """The user's request: a path it names is meant as written, never repaired into another."""
     sandbox: tuple[str, bool] = ("off", False)
-    """(`sandbox` mode, network allowed) for `run_command` (see once.safety.sandbox)."""
+    """(`sandbox` mode, network allowed) for `run_command` (see once.safety.sandbox); a run sets it from
+    its settings (`auto` by default), a bare context runs commands as they are."""
 
 
 ToolFunc = Callable[..., ToolOutput]
