@@ -422,3 +422,16 @@ def test_the_users_private_files_need_a_person_whatever_the_rules(command: str) 
 @pytest.mark.parametrize("command", ["cat README.md", "ls ~/projects", "cat /etc/hosts", "grep -r x src/"])
 def test_other_paths_follow_the_rules(command: str) -> None:
     assert judge(command, Policy(allow=("cat*", "ls*", "grep*")), home=Path("/home/dev")).decision == "allow"
+
+
+def test_a_link_in_the_repository_to_a_private_file_is_a_private_read(tmp_path: Path) -> None:
+    home, repo = tmp_path / "home", tmp_path / "repo"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_rsa").write_text("KEY\n")
+    repo.mkdir()
+    (repo / "notes.txt").symlink_to(home / ".ssh" / "id_rsa")
+    (repo / "plain.txt").write_text("fine\n")
+    rules = Policy(allow=("cat*",))
+    verdict = evaluate("cat notes.txt", rules, repo, home=home)
+    assert verdict.decision == "ask" and verdict.needs_human
+    assert evaluate("cat plain.txt", rules, repo, home=home).decision == "allow"

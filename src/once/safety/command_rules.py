@@ -7,10 +7,12 @@ what needs a person's approval every time (sudo, targets only known at run time)
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Literal
 
 from once.safety.command_paths import PathWalk, in_git_dir
@@ -294,25 +296,30 @@ _PRIVATE_SYSTEM = ("/etc/shadow", "/etc/gshadow", "/etc/ssh", "/etc/sudoers", "/
 
 def _private_reads(part: SimpleCommand, state: LineState) -> list[Finding]:
     """A path in the home folder's dot-files (~/.ssh, ~/.aws/credentials, ~/.netrc, ~/.config...)
-    or the system's private files, named by any command: an allow rule for `cat*` is for the
-    repository's files, not the user's keys."""
+    or the system's private files, named by any command, directly or through a link in the
+    repository: an allow rule for `cat*` is for the repository's files, not the user's keys."""
     named = [arg.split("=", 1)[-1] for arg in part.argv[1:] if arg != "-"]
     named += [r.target for r in part.redirects if r.operator in ("<", "<>")]
     for name in named:
-        if "/" not in name and not name.startswith("~"):
-            continue
         resolved = state.paths.resolve(name, part.scope)
-        if resolved is None or state.paths.inside(resolved):
+        if resolved is None:
             continue
-        text = str(resolved)
-        home = state.paths.home
-        if resolved == home or home in resolved.parents:
-            private = resolved != home and resolved.relative_to(home).parts[0].startswith(".")
-        else:
-            private = any(text == place or text.startswith(place + "/") for place in _PRIVATE_SYSTEM)
-        if private:
+        if state.paths.inside(resolved):
+            if state.paths.lands_inside(resolved):
+                continue
+            resolved = PurePosixPath(os.path.realpath(str(resolved)))  # a link out of the repository
+        elif "/" not in name and not name.startswith("~"):
+            continue
+        if _private(resolved, state.paths.home):
             return [Finding("ask", PRIVATE_FILES, f"`{name}` is among the user's private files")]
     return []
+
+
+def _private(path: PurePosixPath, home: PurePosixPath) -> bool:
+    if path == home or home in path.parents:
+        return path != home and path.relative_to(home).parts[0].startswith(".")
+    text = str(path)
+    return any(text == place or text.startswith(place + "/") for place in _PRIVATE_SYSTEM)
 
 
 def _effects(part: SimpleCommand, state: LineState) -> list[Finding]:
