@@ -372,7 +372,7 @@ def test_writes_outside_the_repo_and_work_discarding_git_commands(command, decis
 
 # ---------------------------------------------------------------- allowed programs that run or write
 
-FILTERS = Policy(allow=("sed*", "awk*", "find*", "sort*", "tar*", "git*", "echo*", "ln*"))
+FILTERS = Policy(allow=("sed*", "awk*", "gawk*", "find*", "sort*", "tar*", "git*", "echo*", "ln*"))
 
 
 @pytest.mark.parametrize("command", [
@@ -384,6 +384,8 @@ FILTERS = Policy(allow=("sed*", "awk*", "find*", "sort*", "tar*", "git*", "echo*
     "tar --checkpoint=1 --checkpoint-action=exec=id -cf /tmp/a.tar .", "tar -I 'sh -c id' -cf /tmp/a.tar .",
     "git diff --output=/home/dev/.bashrc", "git -c core.pager=id log", "git diff --ext-diff",
     "ln -s /home/dev/.bashrc x && echo evil >> x", "ln /home/dev/.bashrc hard && echo evil >> hard",
+    "gawk --source='BEGIN{system(\"id\")}'", "sort --compress-program=sh -S 1 notes.txt",
+    "git grep -O'sh -c id' x", "git grep --open-files-in-pager=id x",
 ])
 def test_allowed_filters_that_would_run_a_program_or_write_outside_need_a_person(command: str) -> None:
     verdict = judge(command, FILTERS)

@@ -46,12 +46,15 @@ def runs_or_reads(part: SimpleCommand) -> str | None:
         program = _awk_program(args)
         if program is None:
             return "an awk program from a file cannot be checked"
-        if _AWK_EFFECTS.search(program):
+        if _AWK_EFFECTS.search(program) or any(_AWK_EFFECTS.search(text) for text in _awk_sources(args)):
             return "its awk program calls system(), a pipe, getline from a file, ENVIRON or writes to a file"
     if part.program in TARS and _tar_runs(args):
         return "a tar option runs a program"
-    if part.program == "git" and ("--ext-diff" in args or _git_settings(args)):
-        return "git runs with an external diff or a `-c` setting (which may name a program)"
+    if part.program == "sort" and any(arg.startswith("--compress-program") for arg in args):
+        return "sort --compress-program runs a program"
+    if part.program == "git" and ("--ext-diff" in args or _git_settings(args) or any(
+            arg.startswith(("--open-files-in-pager", "-O")) for arg in args)):
+        return "git runs with an external diff, a pager it is given (`grep -O`) or a `-c` setting"
     return None
 
 
@@ -116,6 +119,17 @@ def _sed_scripts(args: list[str]) -> list[str] | None:
     if not scripts and operands:
         scripts.append(operands[0])
     return scripts
+
+
+def _awk_sources(args: list[str]) -> list[str]:
+    """Program text given with gawk's `--source=TEXT` / `--source TEXT` / `-e TEXT`."""
+    out = []
+    for i, arg in enumerate(args):
+        if arg.startswith("--source="):
+            out.append(arg.split("=", 1)[1])
+        elif arg in ("--source", "-e") and i + 1 < len(args):
+            out.append(args[i + 1])
+    return out
 
 
 def _awk_program(args: list[str]) -> str | None:
