@@ -47,6 +47,15 @@ def test_a_sandboxed_command_writes_the_repository_and_nothing_else(repo: Path, 
 
 
 @needs_bwrap
+def test_nothing_inside_has_a_capability_to_remount_the_system(repo: Path, outside: Path) -> None:
+    """Run by root, bubblewrap would keep every capability: `mount -o remount,rw /` then made the
+    read-only system writable (a write to /var/tmp got through). No capability, no remount."""
+    out = run_command(_ctx(repo), f"grep CapEff /proc/self/status; mount -o remount,rw / ; echo x > {outside}")
+    assert "CapEff:\t0000000000000000" in out.text
+    assert not outside.exists()
+
+
+@needs_bwrap
 def test_private_files_are_hidden(repo: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True)

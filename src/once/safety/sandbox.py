@@ -7,7 +7,8 @@ for what no policy can see (a test file the model wrote, a `conftest.py`, a buil
 - the repository's `.git` is read-only: only the agent's own git (outside the sandbox) commits;
 - the home folder's private files (`~/.ssh`, `~/.aws`, `~/.netrc`, ...) are hidden;
 - there is no network (a private loopback only), unless `sandbox_network` allows it;
-- its processes die with the run, in their own pid namespace.
+- its processes die with the run, in their own pid namespace, with no capabilities (so even
+  when once runs as root nothing inside can remount the read-only file system).
 
 `sandbox = "auto"` (the default) uses bubblewrap when it is installed and works here (a
 container without user namespaces has it but cannot use it: then commands run as before);
@@ -60,7 +61,9 @@ def wrap(command: str, root: str, mode: str, *, network: bool = False, home: str
 
 def sandbox_options(root: str, *, network: bool = False, home: str | None = None) -> list[str]:
     real_root = os.path.realpath(root)
-    options = ["--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+    # --cap-drop ALL: run by root, bubblewrap keeps every capability, and `mount -o remount,rw /`
+    # would make the read-only system writable again.
+    options = ["--die-with-parent", "--cap-drop", "ALL", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
                "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--bind", "/tmp", "/tmp"]
     home_dir = Path(home or os.path.expanduser("~"))
     for name in PRIVATE_IN_HOME:
