@@ -13,7 +13,7 @@ from once.index.rank import Candidate, rank_files
 from once.index.resolve import PathResolver
 from once.store.db import connect
 from once.store.migrations import migrate
-from tests.conftest import make_repo
+from tests.conftest import GIT_ENV, make_repo
 
 FILES = {
     "app/cli.py": '"""Command line entry point."""\n\ndef parse_args(argv):\n    return argv\n\n\ndef main():\n'
@@ -32,7 +32,12 @@ FILES = {
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[sqlite3.Connection, Path]]:
     root = tmp_path_factory.mktemp("rank")
-    repo = make_repo(root / "repo", FILES)
+    # Module-scoped, so it runs before the per-test environment gives git an identity: give it
+    # one here (with an empty HOME, git would refuse to commit).
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in GIT_ENV.items():
+            patch.setenv(key, value)
+        repo = make_repo(root / "repo", FILES)
     conn = connect(root / "once.db")
     migrate(conn)
     refresh_index(conn, repo)
