@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from once.safety.env import is_credential_name, scrubbed_env
+from once.safety.env import is_credential_name, scrubbed_env, without_credentials
 from once.tools.base import ToolContext
 from once.tools.command import run_command, trim_output
 from once.tools.workspace import Workspace
@@ -34,8 +34,16 @@ def alive(pid: int) -> bool:
     return fields is not None and fields[0] != "Z"
 
 
-def group_alive(pgid: int) -> bool:
-    """Does any live process remain in the group?"""
+def group_alive(pgid: int, settle: float = 1.0) -> bool:
+    """Does any live process remain in the group, `settle` seconds on? A member killed a moment
+    ago may still be exiting; one that survives its SIGKILL for a second is alive."""
+    deadline = time.monotonic() + settle
+    while _live_members(pgid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return _live_members(pgid)
+
+
+def _live_members(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
@@ -155,8 +163,11 @@ def test_child_never_sees_the_api_key(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_a_url_with_a_password_is_not_handed_to_commands() -> None:
-    env = scrubbed_env({"DATABASE_URL": "postgres://app:hunter2@db/app", "DOCS_URL": "https://example.org/a:b"})
-    assert env == {"DOCS_URL": "https://example.org/a:b"}
+    env = without_credentials({"DATABASE_URL": "postgres://app:hunter2@db/app", "DOCS_URL": "https://x.org/a:b"})
+    assert env == {"DOCS_URL": "https://x.org/a:b"}
+    named = scrubbed_env({"DATABASE_URL": "postgres://app:hunter2@db/app", "HTTPS_PROXY": "http://u:pw@proxy:3128"},
+                         ["DATABASE_URL"])
+    assert named == {}
 
 
 def test_staged_edits_are_flushed_before_the_command(tmp_path: Path) -> None:
@@ -180,8 +191,20 @@ def test_staged_edits_are_flushed_before_the_command(tmp_path: Path) -> None:
 ])
 def test_credential_names(name: str, removed: bool) -> None:
     assert is_credential_name(name) is removed
-    env = scrubbed_env({name: "sk-ant-test-0000", "KEEP": "1"})
+    env = without_credentials({name: "sk-ant-test-0000", "KEEP": "1"})
     assert ("KEEP" in env) and ((name in env) is not removed)
+    assert scrubbed_env({name: "sk-ant-test-0000"}, ["*"]) == ({} if removed else {name: "sk-ant-test-0000"})
+
+
+def test_commands_get_the_toolchain_environment_and_what_the_user_names() -> None:
+    environ = {"PATH": "/usr/bin", "HOME": "/home/dev", "LC_ALL": "C.UTF-8", "PYTHONPATH": "src",
+               "VIRTUAL_ENV": "/v", "NODE_OPTIONS": "--max-old-space-size=4096", "GIT_AUTHOR_NAME": "Dev",
+               "MYAPP_MODE": "test", "DATABASE_URL": "postgres://localhost/app", "SLACK_WEBHOOK": "https://hooks/x",
+               "MYAPP_TOKEN": "t0ken"}
+    env = scrubbed_env(environ)
+    assert set(env) == {"PATH", "HOME", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "NODE_OPTIONS", "GIT_AUTHOR_NAME"}
+    named = scrubbed_env(environ, ["MYAPP_*", "DATABASE_URL"])
+    assert set(named) - set(env) == {"MYAPP_MODE", "DATABASE_URL"}  # never MYAPP_TOKEN: a credential
 
 
 def _cancel_when(path: Path, cancel: threading.Event) -> threading.Thread:

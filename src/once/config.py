@@ -107,6 +107,7 @@ class Settings:
     attempts: int | None = KEYS["attempts"].default
     sandbox: str = KEYS["sandbox"].default
     sandbox_network: bool = KEYS["sandbox_network"].default
+    command_env: tuple[str, ...] = KEYS["command_env"].default
     verify: VerifySettings = field(default_factory=VerifySettings)
     policy: PolicySettings = field(default_factory=PolicySettings)
     vent: VentSettings = field(default_factory=VentSettings)

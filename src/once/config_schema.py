@@ -114,6 +114,10 @@ _KEY_LIST: tuple[Key, ...] = (
         choices=("off", "auto", "bwrap")),
     Key("sandbox_network", bool, False, "ONCE_SANDBOX_NETWORK",
         "Let sandboxed commands and checks use the network (package installs, tests against live services)."),
+    Key("command_env", tuple, (), "ONCE_COMMAND_ENV",
+        "Environment variables passed to commands and checks beyond the toolchain's own (PATH, HOME, the "
+        "locale, PYTHON*, NODE_*, GIT_*...): names or globs, e.g. DATABASE_URL,MYAPP_*. Credentials "
+        "(*_KEY, *TOKEN*, *SECRET*, URLs with a password) are never passed.", merge=True),
     Key("context_budget", int, 120_000, "ONCE_CONTEXT_BUDGET",
         "Tokens of conversation allowed before older turns are compacted.", check=_at_least(1)),
     # The [verify] table. A project's config may set these: the checks are the project's

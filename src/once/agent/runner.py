@@ -127,7 +127,7 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
     """Everything the loop needs: tools, context, checks, compaction, and what ends the run."""
     progress = PlanProgress(request.plan_text, recorder) if request.plan_text else None
     context = ToolContext(
-        workspace=Workspace(repo.root), command_env=scrubbed_env(os.environ),
+        workspace=Workspace(repo.root), command_env=scrubbed_env(os.environ, settings.command_env),
         sandbox=(settings.sandbox, settings.sandbox_network),
         default_timeout=float(settings.command_timeout), plan=progress.tracker if progress else None,
         cancel=request.cancel, task=request.prompt,

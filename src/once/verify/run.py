@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from once.safety.env import scrubbed_env
+from once.safety.env import without_credentials
 from once.safety.sandbox import SandboxMissing
 from once.tools.command import _run as run_shell
 from once.tools.command import trim_output
@@ -67,7 +67,7 @@ def run_check(check: Check, repo_root: Path, *, timeout: float, env: Mapping[str
     """
     started = time.monotonic()
     try:
-        result = run_shell(check.command, str(repo_root), scrubbed_env(env), float(timeout), cancel, sandbox=sandbox)
+        result = run_shell(check.command, str(repo_root), without_credentials(env), float(timeout), cancel, sandbox=sandbox)
     except (OSError, SandboxMissing) as exc:
         elapsed = (time.monotonic() - started) * 1000
         return build_outcome(check, START_FAILED_CODE, f"could not start the check: {exc}", elapsed)
