@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from once.agent.permissions import Answer, Decision
 from once.agent.runner import RunRequest, run_once
 from once.config import load_settings
 from once.providers.replay import ReplayProvider
+from once.safety.sandbox import sandbox_state
 from once.store import Store
 from once.vcs import GitRepo
 from tests.conftest import make_repo, write_cassette
@@ -33,7 +36,8 @@ def results(events) -> dict[str, dict]:
     return {e["tool_use_id"]: e for e in events if e["type"] == "tool_result"}
 
 
-def test_headless_default_is_auto_edit_edits_land_commands_need_a_rule(cli, repo, tmp_path):
+def test_headless_default_is_auto_edit_edits_land_commands_need_a_rule(cli, repo, tmp_path, monkeypatch):
+    monkeypatch.setenv("ONCE_SANDBOX", "off")  # without the sandbox, commands need a rule
     edit = tool_use_block("e1", "edit_file", {"path": "util.py", "old_string": "return 1", "new_string": "return 2"})
     result, events = run(cli, repo, tmp_path, [message([edit, cmd("c1", "touch ran.txt")]), message("ok")])
     assert result.code == 0
@@ -41,6 +45,7 @@ def test_headless_default_is_auto_edit_edits_land_commands_need_a_rule(cli, repo
     outcome = results(events)
     assert not outcome["e1"]["is_error"] and "return 2" in (repo / "util.py").read_text()
     assert outcome["c1"]["is_error"] and "policy.allow" in outcome["c1"]["output"]
+    assert "the sandbox is not in force: sandbox = off" in outcome["c1"]["output"]  # what would allow it
     assert not (repo / "ran.txt").exists()
     decisions = [(e["kind"], e["decision"]) for e in events if e["type"] == "permission"]
     assert ("command", "reject") in decisions
@@ -49,7 +54,52 @@ def test_headless_default_is_auto_edit_edits_land_commands_need_a_rule(cli, repo
     assert "auto-edit" in text.stderr.splitlines()[0]  # the mode in force is shown
 
 
-def test_an_allow_rule_lets_a_command_run_but_not_what_is_chained_to_it(cli, repo, tmp_path):
+needs_sandbox = pytest.mark.skipif(not sandbox_state("auto").active,
+                                   reason=sandbox_state("auto").why_not or "the sandbox works")
+
+
+@needs_sandbox
+def test_with_the_sandbox_in_force_auto_edit_runs_commands_in_it_unasked(cli, repo, tmp_path):
+    outside = Path("/var/tmp") / f"once-perm-{tmp_path.name}"
+    responses = [message([cmd("c1", "touch ran.txt"), cmd("c2", f"touch {outside}"), cmd("c3", "cat ~/.ssh/id_rsa"),
+                          cmd("c4", "git push --force origin main")]), message("ok")]
+    try:
+        result, events = run(cli, repo, tmp_path, responses)
+        assert not outside.exists()
+    finally:
+        outside.unlink(missing_ok=True)
+    outcome = results(events)
+    assert not outcome["c1"]["is_error"] and (repo / "ran.txt").exists()
+    # It ran, the sandbox stopped the write, and the model is told why, so it does not loop.
+    assert outcome["c2"]["is_error"] and "[sandbox]" in outcome["c2"]["output"]
+    assert "read-only" in outcome["c2"]["output"]
+    assert outcome["c3"]["is_error"] and "private files" in outcome["c3"]["output"]  # a person, every time
+    assert outcome["c4"]["is_error"] and "cannot be allowed" in outcome["c4"]["output"]
+    reasons = [(e["decision"], e["reason"]) for e in events if e["type"] == "permission" and e["kind"] == "command"]
+    assert reasons[:2] == [("allow", "sandbox"), ("allow", "sandbox")]
+    assert not any(e["type"] == "warning" for e in events)
+
+
+@needs_sandbox
+def test_with_network_in_the_sandbox_auto_edit_asks_again(cli, repo, tmp_path, monkeypatch):
+    monkeypatch.setenv("ONCE_SANDBOX_NETWORK", "true")
+    result, events = run(cli, repo, tmp_path, [message([cmd("c1", "touch ran.txt")]), message("ok")])
+    output = results(events)["c1"]["output"]
+    assert "sandbox_network = true lets commands reach the network" in output
+    assert not (repo / "ran.txt").exists()
+
+
+def test_a_run_says_once_when_the_sandbox_cannot_be_used(cli, repo, tmp_path, monkeypatch):
+    monkeypatch.setattr("once.safety.sandbox.bwrap_path", lambda: None)  # as on a machine without it
+    responses = [message([cmd("c1", "touch a.txt"), cmd("c2", "touch b.txt")]), message("ok")]
+    result, events = run(cli, repo, tmp_path, responses)
+    warnings = [e["message"] for e in events if e["type"] == "warning"]
+    assert len(warnings) == 1 and "without the sandbox: bubblewrap is not installed" in warnings[0]
+    assert all(results(events)[c]["is_error"] for c in ("c1", "c2"))
+
+
+def test_an_allow_rule_lets_a_command_run_but_not_what_is_chained_to_it(cli, repo, tmp_path, monkeypatch):
+    monkeypatch.setenv("ONCE_SANDBOX", "off")  # in the sandbox, auto-edit would run the whole line
     assert cli("config", "set", "policy.allow", "touch ok.txt", cwd=repo).code == 0
     responses = [message([cmd("c1", "touch ok.txt"), cmd("c2", "touch ok.txt && rm -rf util.py")]), message("ok")]
     result, events = run(cli, repo, tmp_path, responses)

@@ -6,11 +6,17 @@ import json
 import sqlite3
 import sys
 
+from pathlib import Path
+
+import pytest
+
+from once.safety.sandbox import sandbox_state
 from tests.conftest import make_repo, write_cassette
 from tests.fakes.anthropic_server import message, text_block, tool_use_block
 
 CALC = "def add(a, b):\n    return a - b\n"
 TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+needs_sandbox = pytest.mark.skipif(not sandbox_state("auto").active, reason=sandbox_state("auto").why_not or "-")
 
 
 def calc_repo(tmp_path, max_retries: int = 3, when: str = "turn"):
@@ -98,7 +104,8 @@ def test_no_checks_found_is_said_plainly(cli, repo, tmp_path):
     assert result.json()["result"] == "Changed it.\n\nChecks: none found (set verify.test_command to name them)."
 
 
-def test_a_check_command_from_the_repositorys_config_obeys_the_policy(cli, tmp_path):
+def test_a_check_command_from_the_repositorys_config_obeys_the_policy(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("ONCE_SANDBOX", "off")
     marker = tmp_path / "pwned"
     hostile = f'[verify]\ntest_command = "touch {marker}"\n'
     repo = make_repo(tmp_path / "hostile", {"calc.py": CALC, ".once/config.toml": hostile})
@@ -109,9 +116,10 @@ def test_a_check_command_from_the_repositorys_config_obeys_the_policy(cli, tmp_p
     assert "Checks: not run: test:" in events[-1]["result"] and "policy.allow" in events[-1]["result"]
 
 
-def test_a_detected_check_the_agent_redefined_obeys_the_policy(cli, tmp_path):
+def test_a_detected_check_the_agent_redefined_obeys_the_policy(cli, tmp_path, monkeypatch):
     """A conftest.py the model writes is code pytest would run: after that, the detected check
-    is a command the agent wrote, and headless auto-edit has no rule allowing it."""
+    is a command the agent wrote, and headless auto-edit without a sandbox has no rule allowing it."""
+    monkeypatch.setenv("ONCE_SANDBOX", "off")
     marker = tmp_path / "pwned"
     repo = make_repo(tmp_path / "calc", {"calc.py": CALC, "test_calc.py": TEST})
     plant = tool_use_block("t1", "write_file", {"path": "conftest.py",
@@ -121,6 +129,24 @@ def test_a_detected_check_the_agent_redefined_obeys_the_policy(cli, tmp_path):
     assert not marker.exists()
     assert [e for e in events if e["type"] == "test_result"] == []
     assert "the agent changed conftest.py, which defines it" in events[-1]["result"]
+
+
+@needs_sandbox
+def test_in_the_sandbox_a_redefined_check_runs_but_cannot_write_outside(cli, tmp_path):
+    """With the sandbox in force, auto-edit runs the check the agent redefined, inside it: the
+    planted conftest.py runs, and its write outside the repository fails."""
+    marker = Path("/var/tmp") / f"once-pwned-{tmp_path.name}"
+    repo = make_repo(tmp_path / "calc", {"calc.py": CALC, "test_calc.py": TEST})
+    plant = tool_use_block("t1", "write_file", {"path": "conftest.py", "content": (
+        f"try:\n    open({str(marker)!r}, 'w').write('x')\nexcept OSError:\n    open('blocked.txt', 'w').write('x')\n")})
+    try:
+        result, events = run(cli, repo, tmp_path, message([plant]), *[message("Done.")] * 5)
+        assert not marker.exists()
+    finally:
+        marker.unlink(missing_ok=True)
+    assert result.code in (0, 1), result.stderr
+    assert [e for e in events if e["type"] == "test_result"]  # the check ran
+    assert (repo / "blocked.txt").exists()  # inside the sandbox, where the write outside failed
 
 
 def test_a_detected_check_the_agent_left_alone_still_runs(cli, tmp_path):

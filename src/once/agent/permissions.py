@@ -2,7 +2,9 @@
 
     plan        read-only: no edit, no command
     ask         every edit and every command not allowed by policy needs approval
-    auto-edit   edits happen; commands not allowed by policy need approval
+    auto-edit   edits happen; commands not allowed by policy need approval, unless the
+                sandbox confines them (writes only in the repository, no network): then
+                they run in it unasked
     full-auto   nothing asks; commands still obey the policy's denials
 
 Headless runs have nobody to ask, so their approver rejects and says how to allow.
@@ -26,7 +28,8 @@ from once.agent.approvals import (  # noqa: F401  (re-exported: the gate's vocab
 from once.agent.recorder import Recorder
 from once.events import PermissionDecision, SecretBlocked
 from once.safety.paths import Refused
-from once.safety.policy import Policy, evaluate, explain, rules_for_approval
+from once.safety.policy import Policy, Verdict, evaluate, explain, rules_for_approval
+from once.safety.sandbox import SandboxState
 from once.safety.secrets import find_secrets
 
 def headless_approver(request: ApprovalRequest) -> Answer:
@@ -41,8 +44,9 @@ class PermissionGate:
     """Decides each edit and command by the mode, the policy, secrets and the approver."""
 
     def __init__(self, mode: str, policy: Policy, approver: Approver, repo_root: Path, repo: IgnoredPaths,
-                 recorder: Recorder) -> None:
+                 recorder: Recorder, sandbox: SandboxState | None = None) -> None:
         self.mode = mode
+        self.sandbox = sandbox or SandboxState(False, False, "sandbox = off")
         self.policy = policy
         self.approver = approver
         self.repo_root = repo_root
@@ -80,15 +84,30 @@ class PermissionGate:
         if self.mode == "full-auto" and verdict.without_asking("allow") == "allow":
             self._record("command", command, "allow", "full-auto")
             return None
+        if self.mode == "auto-edit" and self.sandbox.confines and verdict.without_asking("allow") == "allow":
+            self._record("command", command, "allow", "sandbox")
+            return None
         rules = tuple(rules_for_approval(verdict))
         answer = self.approver(ApprovalRequest("command", command, explain(verdict, self.policy), rules))
         self._record("command", command, answer.decision.value, answer.reason)
         if answer.decision is Decision.reject:
-            return _rejected("command", command, answer.reason) + "\n" + explain(verdict, self.policy)
+            return "\n".join(filter(None, [_rejected("command", command, answer.reason),
+                                            explain(verdict, self.policy), self._sandbox_advice(verdict)]))
         if answer.decision is Decision.allow_always:
             for rule in rules:
                 self.policy.allow_always(rule)
         return None
+
+    def _sandbox_advice(self, verdict: Verdict) -> str:
+        """How auto-edit would have run it: in the sandbox, which is not in force here."""
+        if self.mode != "auto-edit" or verdict.needs_human:
+            return ""
+        if self.sandbox.active and self.sandbox.network:
+            why = "sandbox_network = true lets commands reach the network"
+        else:
+            why = f"the sandbox is not in force: {self.sandbox.why_not}"
+        return (f"In auto-edit, commands run unasked inside the sandbox (no network, writes only in the "
+                f"repository); {why}.")
 
     def _refuse_new_secrets(self, path: str, old: bytes | None, new: bytes) -> None:
         before = {f.secret for f in find_secrets(old.decode("utf-8", "replace"))} if old else set()

@@ -25,12 +25,13 @@ from once.agent.result import RunResult
 from once.agent.turn import TurnRunner
 from once.config import Settings
 from once.errors import OnceError, UsageError, VcsError
-from once.events import EventSink, RunStarted
+from once.events import EventSink, RunStarted, WarningEvent
 from once.ids import new_id
 from once.providers.base import Provider, TextCallback
 from once.providers.pricing import price_for
 from once.safety.env import scrubbed_env
 from once.safety.policy import Policy
+from once.safety.sandbox import SandboxState, sandbox_state
 from once.store import RunRecord, Store
 from once.agent.permissions import HEADLESS_DEFAULT, Approver, PermissionGate, headless_approver
 from once.agent.plan import PLAN_MODE_INSTRUCTIONS, execution_instructions
@@ -144,7 +145,7 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
     registry = ToolRegistry(tools, hidden=hidden)
     turns = TurnRunner(registry, context, repo, run_id=recorder.run_id, model=settings.model, dirty=settings.dirty)
     gate = PermissionGate(request.permission_mode, Policy.from_settings(settings.policy), request.approver,
-                          repo.root, repo, recorder)
+                          repo.root, repo, recorder, sandbox=_sandbox_in_force(request, settings, recorder))
     context.check_command = gate.check_command
     context.workspace.approve = gate.check_edit
     assembly = load_context(repo.root, recorder)
@@ -232,6 +233,16 @@ _CHECK_TOOLCHAINS = (".venv/", "venv/", "node_modules/.bin/")
 def defines_checks(path: str) -> bool:
     name = path.rsplit("/", 1)[-1].lower()
     return name in CHECK_DEFINITIONS or name.endswith(".pth") or path.startswith(_CHECK_TOOLCHAINS)
+
+
+def _sandbox_in_force(request: RunRequest, settings: Settings, recorder: Recorder) -> SandboxState:
+    """Whether commands run in the sandbox; when `auto` finds none, the run says so once."""
+    state = sandbox_state(settings.sandbox, settings.sandbox_network)
+    if settings.sandbox == "auto" and not state.active and request.mode != "plan":
+        recorder.emit(WarningEvent(run_id=recorder.run_id, message=(
+            f"Commands and checks run without the sandbox: {state.why_not}. The command policy alone "
+            "decides what runs, and auto-edit asks for every command no rule allows.")))
+    return state
 
 
 def _check_permit(settings: Settings, gate: PermissionGate) -> Callable[[Check, frozenset[str]], str | None]:

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 MODES = ("off", "auto", "bwrap")
@@ -30,6 +32,49 @@ PRIVATE_IN_HOME = (".ssh", ".aws", ".gnupg", ".netrc", ".git-credentials", ".doc
 
 class SandboxMissing(RuntimeError):
     """`sandbox = "bwrap"` but bubblewrap is not installed."""
+
+
+@dataclass(frozen=True)
+class SandboxState:
+    """Whether commands will run in the sandbox, and if not, why."""
+
+    active: bool
+    network: bool
+    why_not: str = ""
+
+    @property
+    def confines(self) -> bool:
+        """Writes only in the repository and no network: enough for auto-edit to run commands unasked."""
+        return self.active and not self.network
+
+
+def sandbox_state(mode: str, network: bool = False) -> SandboxState:
+    if mode == "off":
+        return SandboxState(False, network, "sandbox = off")
+    program = bwrap_path()
+    if program is None:
+        return SandboxState(False, network, "bubblewrap is not installed (apt install bubblewrap)")
+    if not _works(program):
+        return SandboxState(False, network, "bubblewrap cannot make its namespaces here (user namespaces are off)")
+    return SandboxState(True, network)
+
+
+_READ_ONLY = re.compile(r"Read-only file system|EROFS")
+_NO_NETWORK = re.compile(r"Network is unreachable|Temporary failure in name resolution|Could not resolve host"
+                         r"|Name or service not known|getaddrinfo|EAI_AGAIN|ENETUNREACH|No address associated")
+
+
+def denial_hint(output: str, network: bool) -> str | None:
+    """What a failed sandboxed command's output says the sandbox refused, for the model to read."""
+    causes = []
+    if _READ_ONLY.search(output):
+        causes.append("it wrote outside the repository and /tmp (or into .git), which are read-only there")
+    if not network and _NO_NETWORK.search(output):
+        causes.append("it needed the network, which the sandbox cuts (the user can set sandbox_network = true)")
+    if not causes:
+        return None
+    return ("[sandbox] This command ran in the sandbox and failed because " + "; and ".join(causes)
+            + ". Retrying it will fail the same way: do without it, or tell the user what it needs.")
 
 
 def bwrap_path() -> str | None:
@@ -51,10 +96,11 @@ def wrap(command: str, root: str, mode: str, *, network: bool = False, home: str
     """The argv that runs `command` (a shell line) in the sandbox, or None to run it as before."""
     if mode == "off":
         return None
+    state = sandbox_state(mode, network)
     program = bwrap_path()
-    if program is None or (mode == "auto" and not _works(program)):
+    if not state.active or program is None:
         if mode == "bwrap":
-            raise SandboxMissing("sandbox = \"bwrap\" but bubblewrap is not installed (apt install bubblewrap)")
+            raise SandboxMissing(f"sandbox = \"bwrap\" but {state.why_not}")
         return None
     return [program, *sandbox_options(root, network=network, home=home), "--", "/bin/sh", "-c", command]
 

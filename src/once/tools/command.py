@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import IO, Iterator, Literal
 
 from once.safety.env import scrubbed_env
-from once.safety.sandbox import SandboxMissing, wrap
+from once.safety.sandbox import SandboxMissing, denial_hint, wrap
 from once.tools.base import Tool, ToolContext, ToolOutput
 
 HEAD_LINES = 100
@@ -77,6 +77,7 @@ class _Outcome:
     timed_out: bool = False
     detached_stopped: bool = False
     cancelled: bool = False
+    sandboxed: bool = False
 
 
 def run_command(ctx: ToolContext, command: str, timeout: float | None = None) -> ToolOutput:
@@ -99,7 +100,7 @@ def run_command(ctx: ToolContext, command: str, timeout: float | None = None) ->
         return ToolOutput(f"The command was not run: {exc}.", is_error=True)
     except OSError as exc:
         return ToolOutput(f"Could not start the command: {exc}", is_error=True)
-    return _result(outcome, limit, note)
+    return _result(outcome, limit, note, network=ctx.sandbox[1])
 
 
 def _limit(ctx: ToolContext, timeout: float | None) -> tuple[float, str]:
@@ -159,7 +160,7 @@ def _run(command: str, cwd: str, env: dict[str, str], limit: float,
     finally:
         proc.stdout.close()
     return _Outcome(code, capture.text(), timed_out=ending == "timeout", detached_stopped=ending == "detached",
-                    cancelled=ending == "cancelled")
+                    cancelled=ending == "cancelled", sandboxed=argv is not None)
 
 
 def _pump(proc: subprocess.Popen[bytes], stream: IO[bytes], capture: _Capture, deadline: float,
@@ -296,7 +297,7 @@ def _last_redraw(line: str) -> str:
     return line.rsplit("\r", 1)[-1] if "\r" in line else line
 
 
-def _result(outcome: _Outcome, limit: float, note: str) -> ToolOutput:
+def _result(outcome: _Outcome, limit: float, note: str, *, network: bool = False) -> ToolOutput:
     if outcome.timed_out:
         head = (f"Exit code: {outcome.code} (timed out after {limit:g} s{note}; the command and every process "
                 "it started were stopped. Pass a larger timeout, or run something shorter.)")
@@ -310,6 +311,9 @@ def _result(outcome: _Outcome, limit: float, note: str) -> ToolOutput:
     if outcome.detached_stopped:
         text += ("\n[background processes still writing to the output were stopped when the command finished; "
                  "redirect their output (e.g. `cmd > log.txt 2>&1 &`) to keep them running]")
+    hint = denial_hint(outcome.output, network) if outcome.sandboxed and outcome.code != 0 else None
+    if hint is not None:
+        text += "\n" + hint
     return ToolOutput(text, is_error=outcome.timed_out or outcome.cancelled or outcome.code != 0)
 
 
