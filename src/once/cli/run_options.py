@@ -56,7 +56,8 @@ DbOpt = Annotated[Optional[Path], typer.Option("--db", help="The SQLite file to 
 PermissionOpt = Annotated[Optional[PermissionMode], typer.Option(
     "--permission-mode",
     help="plan: read only; ask: every edit and command asks (refused headless); auto-edit (headless default): "
-         "edits land, commands run in the sandbox (or need a policy allow rule without one); full-auto: nothing asks, built-in denials still hold.")]
+         "edits land, commands run in the sandbox (without one they need a policy allow rule); "
+         "full-auto: nothing asks, built-in denials still hold.")]
 RepoOpt = Annotated[Optional[Path], typer.Option("--repo", "-C", help="Run in this repository instead of the cwd.")]
 
 

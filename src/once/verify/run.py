@@ -67,7 +67,8 @@ def run_check(check: Check, repo_root: Path, *, timeout: float, env: Mapping[str
     """
     started = time.monotonic()
     try:
-        result = run_shell(check.command, str(repo_root), without_credentials(env), float(timeout), cancel, sandbox=sandbox)
+        result = run_shell(check.command, str(repo_root), without_credentials(env), float(timeout), cancel,
+                           sandbox=sandbox)
     except (OSError, SandboxMissing) as exc:
         elapsed = (time.monotonic() - started) * 1000
         return build_outcome(check, START_FAILED_CODE, f"could not start the check: {exc}", elapsed)
