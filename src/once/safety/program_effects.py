@@ -30,6 +30,9 @@ def extra_writes(part: SimpleCommand) -> list[str]:
         return _option_values(args, short=None, long="--output")
     if part.program == "find":
         return [args[i + 1] for i, arg in enumerate(args[:-1]) if arg in ("-fprint", "-fprint0", "-fprintf", "-fls")]
+    if part.program == "less":
+        return [*_option_values(args, short="-o", long="--log-file"), *_option_values(args, short="-O",
+                                                                                       long="--LOG-FILE")]
     return []
 
 
@@ -55,7 +58,47 @@ def runs_or_reads(part: SimpleCommand) -> str | None:
     if part.program == "git" and ("--ext-diff" in args or _git_settings(args) or any(
             arg.startswith(("--open-files-in-pager", "-O")) for arg in args)):
         return "git runs with an external diff, a pager it is given (`grep -O`) or a `-c` setting"
+    if part.program == "git" and _git_config_changes(args):
+        return "git config changes a setting (a pager, editor, hook or filter set there runs programs later)"
+    if part.program == "man" and any(arg.startswith(_MAN_RUNS) for arg in args):
+        return "man runs the pager or browser it is given"
+    if part.program == "less" and any(arg.startswith("+") and ("!" in arg or "|" in arg) for arg in args):
+        return "less runs the shell command in its `+` option"
     return None
+
+
+_MAN_RUNS = ("-P", "--pager", "-H", "--html", "--browser")
+_GIT_CONFIG_WRITES = frozenset({"--add", "--unset", "--unset-all", "--replace-all", "--rename-section",
+                                "--remove-section", "-e", "--edit", "set", "unset", "rename-section",
+                                "remove-section", "edit"})
+_GIT_CONFIG_VALUED = frozenset({"--file", "-f", "--blob", "--type", "--default", "--comment", "--value"})
+
+
+def _git_config_changes(args: list[str]) -> bool:
+    """`git config NAME VALUE` (or --add, --unset, `set`, --edit...): it writes a config file."""
+    words = _git_subcommand(args)
+    if not words or words[0] != "config":
+        return False
+    operands, i = [], 1
+    while i < len(words):
+        word = words[i]
+        if word in _GIT_CONFIG_WRITES:
+            return True
+        if word in _GIT_CONFIG_VALUED:
+            i += 2
+            continue
+        if not word.startswith("-"):
+            operands.append(word)
+        i += 1
+    return len(operands) >= 2
+
+
+def _git_subcommand(args: list[str]) -> list[str]:
+    """git's subcommand and what follows it, past the global options."""
+    i = 0
+    while i < len(args) and args[i].startswith("-"):
+        i += 2 if args[i] in ("-C", "-c", "--git-dir", "--work-tree", "--namespace") else 1
+    return args[i:]
 
 
 def _tar_runs(args: list[str]) -> bool:
