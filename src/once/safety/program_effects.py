@@ -74,23 +74,32 @@ _GIT_CONFIG_WRITES = frozenset({"--add", "--unset", "--unset-all", "--replace-al
 _GIT_CONFIG_VALUED = frozenset({"--file", "-f", "--blob", "--type", "--default", "--comment", "--value"})
 
 
+# Settings that never name a program to run: a change to one of these is as harmless as the rule meant.
+_GIT_SAFE_KEYS = ("user.", "color.", "advice.", "init.defaultbranch", "core.autocrlf", "core.eol", "core.filemode",
+                  "core.ignorecase", "core.quotepath", "pull.rebase", "pull.ff", "push.default", "merge.ff",
+                  "commit.verbose", "log.", "status.", "branch.autosetuprebase", "i18n.")
+
+
 def _git_config_changes(args: list[str]) -> bool:
-    """`git config NAME VALUE` (or --add, --unset, `set`, --edit...): it writes a config file."""
+    """`git config NAME VALUE` (or --add, --unset, `set`, --edit...) of a setting that may name a
+    program (core.pager, alias.*, filter.*, core.sshCommand...): it runs later, out of sight."""
     words = _git_subcommand(args)
     if not words or words[0] != "config":
         return False
-    operands, i = [], 1
+    operands, writes, i = [], False, 1
     while i < len(words):
         word = words[i]
         if word in _GIT_CONFIG_WRITES:
-            return True
-        if word in _GIT_CONFIG_VALUED:
-            i += 2
-            continue
-        if not word.startswith("-"):
+            writes = True
+        elif word in _GIT_CONFIG_VALUED:
+            i += 1
+        elif not word.startswith("-"):
             operands.append(word)
         i += 1
-    return len(operands) >= 2
+    if not (writes or len(operands) >= 2):
+        return False
+    keys = [word for word in operands if "." in word][:1]
+    return not keys or not keys[0].lower().startswith(_GIT_SAFE_KEYS)
 
 
 def _git_subcommand(args: list[str]) -> list[str]:
