@@ -21,7 +21,8 @@ from once.ids import new_id
 from once.safety.redact import redact
 from once.store.db import transaction
 
-STATUSES = ("candidate", "probation", "active", "demoted", "pruned")
+STATUSES = ("candidate", "probation", "active", "demoted", "pruned", "review", "blocked")
+"""`review`: a teammate's entry waiting for a person here; `blocked`: one a person refused here."""
 LIVE_STATUSES = ("probation", "active", "demoted")
 """Only these are retrieved and injected (demoted ones ranked last, held out at least half the
 time, so they are still measured and can come back: see `once.learn.evaluate`)."""
@@ -59,6 +60,8 @@ class KnowledgeEntry:
     created_at: float = 0.0
     updated_at: float = 0.0
     last_retrieved_at: float | None = None
+    author: str = ""
+    """'' for this install's own entries, else the teammate whose entry was pulled from the team."""
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
