@@ -258,8 +258,9 @@ def _exit_code(report: Any) -> int:
 
 
 def _drain(options: RunOptions, *, lease: float, max_items: Optional[int], as_json: bool) -> Any:
-    from once.cli.queue_run import build_runner, repo_free, retry_policy
+    from once.cli.queue_run import build_runner, repo_free
     from once.ids import new_id
+    from once.queue.backoff import RetryPolicy
     from once.queue.drain import drain
     from once.queue.store import PromptQueue
     from once.store import open_store
@@ -287,4 +288,4 @@ def _drain(options: RunOptions, *, lease: float, max_items: Optional[int], as_js
 
         return drain(queue, runner, owner=f"{os.getpid()}:{new_id('d')}", lease_seconds=lease,
                      ready=lambda: repo_free(git), on_start=started, on_finish=finished, on_retry=retrying,
-                     max_items=max_items, retry=retry_policy(runner.settings))
+                     max_items=max_items, retry=RetryPolicy.from_settings(runner.settings))

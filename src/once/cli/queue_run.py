@@ -12,7 +12,6 @@ from once.process import process_alive
 from once.queue.drain import Attempt, attempt_for_error
 
 if TYPE_CHECKING:
-    from once.queue.backoff import RetryPolicy
     from once.queue.store import QueueItem
     from once.store import Store
     from once.vcs import GitRepo
@@ -101,9 +100,3 @@ def is_busy_error(exc: Exception) -> bool:
 
     return str(exc).startswith(busy_error("").message.split("(")[0])
 
-
-def retry_policy(settings: Any) -> "RetryPolicy":
-    """The `[queue]` settings as the drain's retry policy."""
-    from once.queue.backoff import RetryPolicy
-
-    return RetryPolicy(limit=settings.queue.overload_retries, max_delay=settings.queue.max_backoff)

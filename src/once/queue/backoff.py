@@ -6,6 +6,10 @@ Pure: the drain (and the app) do the waiting.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from once.config import Settings
 
 BASE_DELAY = 5.0
 """First wait when the server names none; it doubles after each overload in a row."""
@@ -18,6 +22,11 @@ class RetryPolicy:
     max_delay: float = 120.0
     """Longest single wait, a server's retry-after included: the drain never hangs for long."""
     base_delay: float = BASE_DELAY
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
+        """The `[queue]` settings (`queue.overload_retries`, `queue.max_backoff`)."""
+        return cls(limit=settings.queue.overload_retries, max_delay=settings.queue.max_backoff)
 
 
 def retry_delay(failures: int, retry_after: float | None, policy: RetryPolicy) -> float:
