@@ -242,3 +242,40 @@ def test_drain_renews_the_lease_while_an_item_runs(queue):
     drain(queue, run_item, owner="w", lease_seconds=0.15)
     assert expiries[1] > expiries[0]
     assert queue.get(item.id).status == "done"
+
+
+def test_a_pause_keeps_its_reason_redacted_until_resumed(store, queue):
+    queue.pause("the provider refused the key sk-ant-api03-" + "a" * 40)
+    state = PromptQueue(store.conn, queue.repo).state()  # as another reader sees it
+    assert state.paused and state.reason.startswith("the provider refused the key")
+    assert "a" * 40 not in state.reason
+    queue.resume()
+    assert queue.state() == type(state)(False, "")
+    queue.pause()
+    assert queue.state().paused and queue.state().reason == ""
+
+
+def test_retry_delay_honours_retry_after_and_otherwise_doubles_up_to_the_cap():
+    from once.queue.backoff import RetryPolicy, gives_up, retry_delay
+
+    policy = RetryPolicy(limit=3, max_delay=12.0, base_delay=2.0)
+    assert [retry_delay(n, None, policy) for n in (1, 2, 3, 4)] == [2.0, 4.0, 8.0, 12.0]
+    assert retry_delay(3, 0.5, policy) == 0.5  # the server knows its load
+    assert retry_delay(1, 600.0, policy) == 12.0  # but never an unbounded wait
+    assert retry_delay(1, -1.0, policy) == 0.0
+    assert [gives_up(n, policy) for n in (1, 2, 3)] == [False, False, True]
+
+
+def test_an_interrupted_wait_gives_the_item_back_and_stops(queue):
+    from once.queue.backoff import RetryPolicy
+
+    item = queue.add("overloaded")
+
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    report = drain(queue, lambda i: Attempt("overloaded", None, "HTTP 529", 1.0), owner="me", wait=interrupted,
+                   retry=RetryPolicy(limit=3))
+    assert report.stopped == "cancelled" and report.finished == []
+    again = queue.get(item.id)
+    assert again.status == "queued" and again.lease_owner is None and not queue.paused

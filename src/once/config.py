@@ -74,6 +74,14 @@ class VentSettings:
 
 
 @dataclass(frozen=True)
+class QueueSettings:
+    """The `[queue]` table: retries of a queued item while the provider is overloaded (see once.queue.backoff)."""
+
+    overload_retries: int = KEYS["queue.overload_retries"].default
+    max_backoff: float = KEYS["queue.max_backoff"].default
+
+
+@dataclass(frozen=True)
 class LearnSettings:
     """The `[learn]` table: thresholds of the knowledge entries' evaluation (see once.learn.evaluate)."""
 
@@ -111,6 +119,7 @@ class Settings:
     verify: VerifySettings = field(default_factory=VerifySettings)
     policy: PolicySettings = field(default_factory=PolicySettings)
     vent: VentSettings = field(default_factory=VentSettings)
+    queue: QueueSettings = field(default_factory=QueueSettings)
     learn: LearnSettings = field(default_factory=LearnSettings)
     prices: Prices = field(default_factory=dict)
     # key (or "prices.<model>.<field>") -> "default" | "user" | "project" | "env" | "flag"

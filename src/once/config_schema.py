@@ -145,6 +145,12 @@ _KEY_LIST: tuple[Key, ...] = (
     Key("vent.webhook", str, None, "ONCE_VENT_WEBHOOK",
         "URL that receives each new vent group, spike and regression as JSON (Slack-compatible `text`).",
         optional=True, check=_http_url, user_only=True),
+    # The [queue] table: how a draining queue rides out an overloaded or rate-limiting provider.
+    Key("queue.overload_retries", int, 3, "ONCE_QUEUE_OVERLOAD_RETRIES",
+        "Attempts of one queued item that may meet an overloaded or rate-limiting provider (429, 503, 529) "
+        "in a row, with a wait between them, before the queue pauses.", check=_at_least(1)),
+    Key("queue.max_backoff", float, 120.0, "ONCE_QUEUE_MAX_BACKOFF",
+        "Longest wait in seconds before such a retry, a server's retry-after included.", check=_positive),
     # The [learn] table: how `agent learn` judges knowledge entries.
     Key("learn.alpha", float, 0.05, "ONCE_LEARN_ALPHA",
         "False-discovery level of irreversible moves (prune, skill) across the bank, by e-BH on the entries' e-values.",
@@ -166,7 +172,7 @@ USER_ONLY_WHY = ("a repository's own config could otherwise send your API key or
                  "of its choosing, or allow commands on your behalf")
 LIST_HELP = 'a list of strings (comma-separated on the command line, or a JSON list like \'["a", "b,c"]\')'
 KEYS: dict[str, Key] = {key.name: key for key in _KEY_LIST}
-TABLES: tuple[str, ...] = ("verify", "policy", "vent", "learn")
+TABLES: tuple[str, ...] = ("verify", "policy", "vent", "queue", "learn")
 """Tables of keys: `[verify]` in TOML, `verify.when` on the command line and in KEYS."""
 PRICES_HELP = "USD per million tokens for a model: input, output, cache_write, cache_read."
 

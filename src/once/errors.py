@@ -6,6 +6,7 @@
     |   +-- NotARepoError          not inside a git repository
     +-- ProviderError              exit 3  the model could not be reached or used
     |   +-- AuthenticationError    no key, or the key was refused
+    |   +-- ProviderUnavailableError  overloaded or rate limited (429, 503, 529): try later
     |   +-- CassetteError          a cassette is missing, malformed or exhausted
     |   +-- ModelOutputError       the server could not parse what the model generated
     +-- VcsError                   exit 1  git refused, or undo is unsafe
@@ -48,6 +49,20 @@ class ProviderError(OnceError):
 
 class AuthenticationError(ProviderError):
     pass
+
+
+class ProviderUnavailableError(ProviderError):
+    """The provider is overloaded or rate limiting (HTTP 429, 503, 529), still after its own retries.
+
+    Temporary by nature: a caller that can wait (the queue) waits and tries again.
+    `retry_after` is the wait in seconds the server asked for, when it named one.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None, retry_after: float | None = None,
+                 status: int | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+        self.status = status
 
 
 class CassetteError(ProviderError):

@@ -37,7 +37,7 @@ from once.agent.permissions import HEADLESS_DEFAULT, Approver, PermissionGate, h
 from once.agent.plan import PLAN_MODE_INSTRUCTIONS, execution_instructions
 from once.agent.plan_run import PlanProgress, finish_plan_run
 from once.agent.profile import resolve_profile
-from once.agent.small import SmallAsk, SmallModel
+from once.agent.small import SmallAsk, SmallModel, counted_per_run
 from once.tools import EDIT_TOOL_NAMES, tools_for_mode
 from once.tools.base import Tool, ToolContext, ToolRegistry
 from once.tools.workspace import Workspace
@@ -126,6 +126,7 @@ def _run_locked(
 def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: Provider, store: Store,
              recorder: Recorder, history: list[dict[str, Any]]) -> tuple[AgentLoop, list[dict[str, Any]]]:
     """Everything the loop needs: tools, context, checks, compaction, and what ends the run."""
+    request = replace(request, small=counted_per_run(request.small))
     progress = PlanProgress(request.plan_text, recorder) if request.plan_text else None
     context = ToolContext(
         workspace=Workspace(repo.root), command_env=scrubbed_env(os.environ, settings.command_env),

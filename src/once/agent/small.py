@@ -41,3 +41,14 @@ class SmallModel:
 def small_ask(provider: Provider, model: str, *, max_tokens: int = 1024,
               prices: dict[str, dict[str, float]] | None = None) -> SmallModel:
     return SmallModel(provider, model, max_tokens=max_tokens, prices=prices)
+
+
+def counted_per_run(small: SmallAsk | None) -> SmallAsk | None:
+    """The small model with its counts at zero, for one run.
+
+    A drain builds one `SmallModel` for all its items (a replayed cassette keeps its place);
+    its counts must not carry one item's usage and cost into the next run's totals.
+    """
+    if isinstance(small, SmallModel):
+        return SmallModel(small.provider, small.model, max_tokens=small.max_tokens, prices=small.prices)
+    return small

@@ -77,6 +77,11 @@ def _line(item: "QueueItem") -> str:
     return terminal_safe(f"{item.number:>3}  {item.id}  {item.status:<7} {runs:>5}  {link:<16}  {text}")
 
 
+def paused_line(reason: str) -> str:
+    why = f" ({reason})" if reason else ""
+    return f"the queue is paused{why}: `agent queue resume` lets it run again"
+
+
 def _out(item: "QueueItem", as_json: bool, verb: str) -> None:
     if as_json:
         print_json(item.to_dict())
@@ -110,12 +115,13 @@ def list_command(
     Statuses: queued, running, done, failed. Show a run with `agent log RUN`.
     """
     with _queue(db, repo) as queue:
-        items, paused = queue.items(include_finished=not pending), queue.paused
+        items, state = queue.items(include_finished=not pending), queue.state()
     if _json(output_format, json_out):
-        print_json({"paused": paused, "items": [item.to_dict() for item in items]})
+        print_json({"paused": state.paused, "pause_reason": state.reason or None,
+                    "items": [item.to_dict() for item in items]})
         return
-    if paused:
-        typer.echo("the queue is paused: `agent queue resume` lets it run again")
+    if state.paused:
+        typer.echo(terminal_safe(paused_line(state.reason)))
     if not items:
         typer.echo('the queue is empty: add a prompt with `agent queue add "..."`')
     for item in items:
@@ -216,7 +222,13 @@ def run(
     A repeated item runs again until its repeats are used; a failed run ends its repeats.
     The run options are those of `agent run`.
 
-    Exit codes: 0 every item done, 1 an item failed or the drain was interrupted, 2 usage error.
+    A refused API key pauses the queue at once; an overloaded or rate-limiting provider (429,
+    503, 529) is waited out (its retry-after, else a growing wait) and the same item tried again,
+    until `queue.overload_retries` attempts in a row met it: then the queue pauses. Either way the
+    item stays queued and `agent queue list` shows why the queue paused.
+
+    Exit codes: 0 every item done, 1 an item failed or the drain was interrupted, 2 usage error,
+    3 the drain paused the queue because of the model provider.
     """
     options = RunOptions(provider=provider, model=model, small_model=small_model, base_url=base_url, replay=replay,
                          replay_small=replay_small, record=record, max_turns=max_turns, max_cost=max_cost,
@@ -227,17 +239,28 @@ def run(
     with reported(), stop_on_terminate():  # SIGTERM stops the drain like Ctrl-C: the item goes back
         report = _drain(options, lease=lease, max_items=max_items, as_json=as_json)
     if as_json:
-        print_json({"stopped": report.stopped, "items": [
+        print_json({"stopped": report.stopped, "reason": report.reason or None, "items": [
             {**item.to_dict(), "outcome": attempt.outcome, "run_id": attempt.run_id, "detail": attempt.detail}
             for item, attempt in report.finished]})
+    elif report.reason:
+        typer.echo(terminal_safe(paused_line(report.reason)), err=True)
     elif not report.finished:
         typer.echo(f"nothing to run ({report.stopped})", err=True)
-    raise typer.Exit(1 if report.failed or report.stopped == "cancelled" else 0)
+    raise typer.Exit(_exit_code(report))
+
+
+def _exit_code(report: Any) -> int:
+    from once.errors import EXIT_PROVIDER
+
+    if report.reason and report.stopped == "paused":  # this drain paused it: the provider is down or refusing
+        return EXIT_PROVIDER
+    return 1 if report.failed or report.stopped == "cancelled" else 0
 
 
 def _drain(options: RunOptions, *, lease: float, max_items: Optional[int], as_json: bool) -> Any:
     from once.cli.queue_run import build_runner, repo_free
     from once.ids import new_id
+    from once.queue.backoff import RetryPolicy
     from once.queue.drain import drain
     from once.queue.store import PromptQueue
     from once.store import open_store
@@ -259,5 +282,10 @@ def _drain(options: RunOptions, *, lease: float, max_items: Optional[int], as_js
                 typer.echo(terminal_safe(f"{attempt.outcome:<6} {item.id}  run {attempt.run_id or '-'}  "
                                          f"{' '.join(item.text.split())[:60]}"))
 
+        def retrying(item: "QueueItem", attempt: Any, delay: float) -> None:
+            if not as_json:
+                typer.echo(terminal_safe(f"queue: {attempt.detail}; trying {item.id} again in {delay:.1f}s"), err=True)
+
         return drain(queue, runner, owner=f"{os.getpid()}:{new_id('d')}", lease_seconds=lease,
-                     ready=lambda: repo_free(git), on_start=started, on_finish=finished, max_items=max_items)
+                     ready=lambda: repo_free(git), on_start=started, on_finish=finished, on_retry=retrying,
+                     max_items=max_items, retry=RetryPolicy.from_settings(runner.settings))

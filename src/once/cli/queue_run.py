@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from once.cli.executor import check_model, small_model_for, check_flags
 from once.cli.run_options import RunOptions
 from once.process import process_alive
-from once.queue.drain import Attempt
+from once.queue.drain import Attempt, attempt_for_error
 
 if TYPE_CHECKING:
     from once.queue.store import QueueItem
@@ -50,8 +50,8 @@ class ItemRunner:
             if not started and is_busy_error(exc):  # another process's run took the repository first
                 return Attempt("busy", None, exc.message)
             return Attempt("failed", started[0] if started else None, exc.message)
-        except OnceError as exc:
-            return Attempt("failed", started[0] if started else None, exc.message)
+        except OnceError as exc:  # a refused key or an overload is the provider's, not the item's
+            return attempt_for_error(exc, started[0] if started else None)
         if result.status == "interrupted":
             return Attempt("cancelled", result.run_id, "interrupted")
         return Attempt("done" if result.finished else "failed", result.run_id, result.status)
@@ -99,3 +99,4 @@ def is_busy_error(exc: Exception) -> bool:
     from once.vcs.lock import busy_error
 
     return str(exc).startswith(busy_error("").message.split("(")[0])
+

@@ -26,8 +26,9 @@ import time
 import warnings
 from typing import TYPE_CHECKING, Any, Mapping
 
-from once.errors import AuthenticationError, OnceError, ProviderError
+from once.errors import AuthenticationError, OnceError, ProviderError, ProviderUnavailableError
 from once.providers.base import ModelRequest, ModelResponse, TextCallback
+from once.providers.retry_after import retry_after_seconds
 
 if TYPE_CHECKING:
     import anthropic
@@ -115,15 +116,16 @@ def _status_error(err: Any, retries: int) -> ProviderError:
             f"The Anthropic API refused the API key (HTTP {status}: {detail}).",
             hint="Check ANTHROPIC_API_KEY: it must be a valid, active Anthropic API key.",
         )
+    wait = retry_after_seconds(getattr(getattr(err, "response", None), "headers", None))
     if status == 429:
-        return ProviderError(
+        return ProviderUnavailableError(
             f"The Anthropic API rate limited this request (still refused after {retries} retries).",
-            hint="Wait a minute and try again.",
+            hint="Wait a minute and try again.", retry_after=wait, status=status,
         )
-    if status == 529 or getattr(err, "type", None) == "overloaded_error":
-        return ProviderError(
-            "The Anthropic API is overloaded right now. Retry later.",
-            hint="Overload is temporary; waiting a few minutes usually helps.",
+    if status in (503, 529) or getattr(err, "type", None) == "overloaded_error":
+        return ProviderUnavailableError(
+            f"The Anthropic API is overloaded right now (HTTP {status}). Retry later.",
+            hint="Overload is temporary; waiting a few minutes usually helps.", retry_after=wait, status=status,
         )
     if status >= 500:
         return ProviderError(
@@ -270,7 +272,7 @@ class AnthropicProvider:
         times = "once" if tries == 1 else f"{tries} times"
         cause = broken.cause
         if cause is not None and getattr(cause, "type", None) == "overloaded_error":
-            return ProviderError(
+            return ProviderUnavailableError(
                 f"The Anthropic API is overloaded: the response stream was cut off {times}. Retry later.",
                 hint="Overload is temporary; waiting a few minutes usually helps.",
             )

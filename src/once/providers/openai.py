@@ -18,8 +18,9 @@ import urllib.parse
 import urllib.request
 from typing import Any, Mapping
 
-from once.errors import AuthenticationError, ModelOutputError, ProviderError
+from once.errors import AuthenticationError, ModelOutputError, ProviderError, ProviderUnavailableError
 from once.providers.base import ModelRequest, ModelResponse, TextCallback
+from once.providers.retry_after import UNAVAILABLE_STATUSES, retry_after_seconds
 from once.providers.openai_convert import (
     StreamAccumulator,
     from_openai_response,
@@ -29,7 +30,7 @@ from once.providers.openai_convert import (
 from once.providers.text_tool_calls import promote_text_tool_calls
 
 API_KEY_ENV = "OPENAI_API_KEY"
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
 MAX_RETRY_AFTER = 60.0
 """Longest wait a server's Retry-After header can impose, in seconds."""
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -43,11 +44,13 @@ _MODEL_OUTPUT_FAILURE = re.compile(
 class _Retryable(Exception):
     """A failure worth sending the whole request again for."""
 
-    def __init__(self, message: str, retry_after: float | None = None, model_output: bool = False) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, model_output: bool = False,
+                 status: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
         self.model_output = model_output
+        self.status = status
 
 
 class OpenAIProvider:
@@ -98,6 +101,9 @@ class OpenAIProvider:
         gave_up = f"{last.message} (gave up after {tries} attempt{'s' if tries != 1 else ''})"
         if last.model_output:
             raise ModelOutputError(gave_up)
+        if last.status in UNAVAILABLE_STATUSES:  # overloaded or rate limited: temporary
+            raise ProviderUnavailableError(gave_up, hint=f"the server at {self.base_url} asks to wait; retry later",
+                                           retry_after=last.retry_after, status=last.status)
         raise ProviderError(gave_up, hint=f"check the server at {self.base_url}")
 
     def _body(self, request: ModelRequest) -> dict[str, Any]:
@@ -160,7 +166,7 @@ class OpenAIProvider:
             )
         if status in RETRY_STATUSES:
             model_output = status == 500 and bool(_MODEL_OUTPUT_FAILURE.search(detail or ""))
-            return _Retryable(message, _retry_after(exc.headers.get("Retry-After")), model_output)
+            return _Retryable(message, retry_after_seconds(exc.headers), model_output, status)
         if status == 404:
             return ProviderError(
                 message,
@@ -269,10 +275,3 @@ def _error_text(raw: bytes) -> str:
         if isinstance(data.get("detail"), str):
             return data["detail"][:500]
     return text[:500]
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(float(value), 0.0) if value else None
-    except ValueError:
-        return None

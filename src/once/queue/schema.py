@@ -46,3 +46,9 @@ def m004_queue(conn: sqlite3.Connection) -> None:
             updated_at REAL NOT NULL
         )"""
     )
+
+
+def m010_queue_pause_reason(conn: sqlite3.Connection) -> None:
+    # Why the queue was paused when the drainer (not the user) paused it: a refused API key,
+    # the provider overloaded too many times in a row. NULL for a pause by hand.
+    conn.execute("ALTER TABLE queue_state ADD COLUMN reason TEXT")

@@ -24,6 +24,7 @@ STATUSES = ("queued", "running", "done", "failed")
 MOVES = ("up", "down", "top")
 MIN_REPEAT, MAX_REPEAT = 1, 50
 DEFAULT_LEASE = 300.0
+MAX_REASON = 500
 _LIST_HINT = "List the queue with `agent queue list`."
 
 
@@ -57,6 +58,13 @@ class QueueItem:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "run_id": self.run_id}
+
+
+@dataclass(frozen=True)
+class QueueState:
+    paused: bool
+    reason: str = ""
+    """Why the drainer paused it (a refused key, the provider overloaded); empty when paused by hand."""
 
 
 def check_repeat(n: object) -> int:
@@ -134,9 +142,15 @@ class PromptQueue:
 
     @property
     def paused(self) -> bool:
+        return self.state().paused
+
+    def state(self) -> QueueState:
+        """Paused or not, and why when the drainer paused it."""
         with self._lock:
-            row = self.conn.execute("SELECT paused FROM queue_state WHERE repo = ?", (self.repo,)).fetchone()
-        return bool(row and row["paused"])
+            row = self.conn.execute("SELECT paused, reason FROM queue_state WHERE repo = ?", (self.repo,)).fetchone()
+        if not row or not row["paused"]:
+            return QueueState(False)
+        return QueueState(True, row["reason"] or "")
 
     def pending_count(self) -> int:
         """Items still to run (queued or running)."""
@@ -215,17 +229,18 @@ class PromptQueue:
             conn.execute("UPDATE queue_items SET repeat = ?, updated_at = ? WHERE id = ?", (n, time.time(), item.id))
             return self._one(conn, item.id)
 
-    def pause(self) -> None:
-        self._set_paused(True)
+    def pause(self, reason: str = "") -> None:
+        """Stop claiming; `reason` says why when the drainer pauses (empty: paused by hand)."""
+        self._set_paused(True, redact(" ".join(reason.split()))[:MAX_REASON] or None)
 
     def resume(self) -> None:
-        self._set_paused(False)
+        self._set_paused(False, None)
 
-    def _set_paused(self, paused: bool) -> None:
+    def _set_paused(self, paused: bool, reason: str | None) -> None:
         with self._write() as conn:
-            conn.execute("INSERT INTO queue_state (repo, paused, updated_at) VALUES (?, ?, ?) ON CONFLICT (repo)"
-                         " DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at",
-                         (self.repo, int(paused), time.time()))
+            conn.execute("INSERT INTO queue_state (repo, paused, reason, updated_at) VALUES (?, ?, ?, ?)"
+                         " ON CONFLICT (repo) DO UPDATE SET paused = excluded.paused, reason = excluded.reason,"
+                         " updated_at = excluded.updated_at", (self.repo, int(paused), reason, time.time()))
 
     def _id(self, id_or_prefix: str) -> str:
         return self.get(id_or_prefix).id

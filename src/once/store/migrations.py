@@ -151,7 +151,8 @@ from once.vent.schema import m006_vent  # noqa: E402
 from once.corrections.schema import m007_corrections  # noqa: E402
 from once.evals.schema import m008_evals  # noqa: E402
 from once.learn.schema import m009_evidence_order  # noqa: E402
-from once.team.local_schema import m012_team  # noqa: E402
+from once.queue.schema import m010_queue_pause_reason  # noqa: E402
+from once.team.local_schema import m011_team  # noqa: E402
 
 MIGRATIONS.extend([m004_queue, m005_knowledge, m006_vent, m007_corrections, m008_evals, m009_evidence_order,
-                   m012_team])
+                   m010_queue_pause_reason, m011_team])

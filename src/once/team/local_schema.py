@@ -13,7 +13,7 @@ import sqlite3
 _JOINED = "EXISTS (SELECT 1 FROM learn_meta WHERE key = 'team_member')"
 
 
-def m012_team(conn: sqlite3.Connection) -> None:
+def m011_team(conn: sqlite3.Connection) -> None:
     # Who wrote an entry: '' for this install, a teammate's name for entries pulled from the team.
     conn.execute("ALTER TABLE knowledge ADD COLUMN author TEXT NOT NULL DEFAULT ''")
     conn.execute("CREATE TABLE team_outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"

@@ -164,7 +164,7 @@ class OnceApp(Actions, PlanFlow, QueueFlow, App[None]):
             result = self.backend.run(prompt, sink=adapter, on_text=adapter.text, approver=adapter.approve,
                                       session_id=self.session_id, plan_text=plan_text, cancel=adapter.cancel)
         except OnceError as exc:
-            self.post_message(RunEnded(prompt, None, error_text(exc)))
+            self.post_message(RunEnded(prompt, None, error_text(exc), exc))
         except KeyboardInterrupt:
             self.post_message(RunEnded(prompt, None, "run stopped: cancelled"))
         except Exception as exc:  # the session must stay usable whatever a run does
@@ -233,6 +233,8 @@ class OnceApp(Actions, PlanFlow, QueueFlow, App[None]):
             self.cancelling = True
             self.adapter.cancel.set()
             self.query_one(Conversation).add_notice("cancelling…")
+        else:
+            self.stop_queue_retry()  # esc also ends a wait to try an overloaded item again
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The app's own keys stay out of dialogs (shift+tab moves focus there)."""

@@ -13,6 +13,7 @@ from once.events import Event
 
 if TYPE_CHECKING:
     from once.agent.result import RunResult
+    from once.errors import OnceError
 
 
 @dataclass
@@ -36,6 +37,8 @@ class RunEnded(Message):
     prompt: str
     result: RunResult | None
     error: str | None = None
+    exc: OnceError | None = None
+    """The error a run raised, for the queue to tell a provider outage from the item's failure."""
 
 
 @dataclass

@@ -3,6 +3,9 @@
 A mixin of OnceApp. Prompts sent while a run is going are added to the queue; when a run
 ends, the next queued item is claimed (under a lease, as `agent queue run` claims it) and
 started. A cancel gives the item back and pauses the queue, so nothing starts behind it.
+A refused key gives the item back and pauses the queue with the reason; an overloaded or
+rate-limiting provider gives it back and tries it again after a wait (esc ends the wait),
+pausing after `queue.overload_retries` such attempts in a row.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from textual.timer import Timer
 
 from once.errors import OnceError
 from once.ids import new_id
+from once.queue.backoff import RetryPolicy, auth_reason, gives_up, overload_reason, retry_delay
+from once.queue.drain import Attempt, attempt_for_error
 from once.tui.messages import RunEnded
 from once.tui.widgets.conversation import Conversation
 from once.tui.widgets.queue_panel import QueuePanel
@@ -35,6 +40,8 @@ class QueueFlow:
     _queue_owner: str
     _queue_timer: Timer | None
     _queue_run_before: str | None
+    _queue_overloads: int
+    _queue_retry_timer: Timer | None
 
     def init_queue(self: OnceApp) -> None:
         """Called from __init__: nothing is opened until first used (at the latest after the first paint)."""
@@ -46,6 +53,10 @@ class QueueFlow:
         self._queue_owner = f"app:{os.getpid()}:{new_id('d')}"
         self._queue_timer = None
         self._queue_run_before = None
+        self._queue_overloads = 0
+        """Attempts in a row that met an overloaded provider."""
+        self._queue_retry_timer = None
+        """Pending while waiting to try an overloaded item again."""
 
     @property
     def queue(self: OnceApp) -> PromptQueue | None:
@@ -125,25 +136,71 @@ class QueueFlow:
             self._queue_timer = None
         if self.queue is None:
             return
-        if item is not None:
-            self._settle_item(item, message, cancelled)
+        held = item is not None and self._settle_item(item, message, cancelled)
         if cancelled:
             if self.queued_count():
                 self.queue.pause()
                 self.query_one(Conversation).add_notice("queue paused after the cancel: resume it in the Queue tab")
-        else:
+        elif not held:
             self.start_next_queued()
         self._queue_changed()
 
-    def _settle_item(self: OnceApp, item: QueueItem, message: RunEnded, cancelled: bool) -> None:
+    def _settle_item(self: OnceApp, item: QueueItem, message: RunEnded, cancelled: bool) -> bool:
+        """Record the item's run; True when the queue must not go on now (a provider outage)."""
         assert self.queue is not None
         if cancelled:
             self.queue.release(item.id, self._queue_owner)
-            return
+            return False
         result = message.result
         run_id = result.run_id if result else (self.run_id if self.run_id != self._queue_run_before else None)
+        if message.exc is not None:
+            attempt = attempt_for_error(message.exc, run_id)
+            if attempt.outcome in ("auth", "overloaded"):
+                self._provider_outage(item, attempt)
+                return True
+        self._queue_overloads = 0
         status = "done" if result is not None and result.finished else "failed"
         self.queue.finish(item.id, self._queue_owner, status, run_id)
+        return False
+
+    def _provider_outage(self: OnceApp, item: QueueItem, attempt: Attempt) -> None:
+        """The item goes back; the queue waits to try it again, or pauses saying why."""
+        assert self.queue is not None
+        conversation = self.query_one(Conversation)
+        policy = RetryPolicy.from_settings(self.backend.settings)
+        if attempt.outcome == "overloaded":
+            self._queue_overloads += 1
+            if not gives_up(self._queue_overloads, policy):
+                self.queue.release(item.id, self._queue_owner)
+                delay = retry_delay(self._queue_overloads, attempt.retry_after, policy)
+                self._queue_retry_timer = self.set_timer(delay, self._retry_queued)
+                conversation.add_notice(f"queue: trying it again in {delay:.0f}s (esc stops waiting)")
+                return
+            reason = overload_reason(self._queue_overloads, attempt.detail)
+        else:
+            reason = auth_reason(attempt.detail)
+        self._queue_overloads = 0
+        self.queue.pause(reason)  # before the release, so no other drainer takes the item meanwhile
+        self.queue.release(item.id, self._queue_owner)
+        conversation.add_notice(f"queue paused: {reason}\nResume it in the Queue tab once that is fixed.")
+
+    def _retry_queued(self: OnceApp) -> None:
+        self._queue_retry_timer = None
+        if not self.start_next_queued():
+            self._refresh_status()
+
+    def stop_queue_retry(self: OnceApp) -> bool:
+        """Esc while waiting to try an overloaded item again: stop waiting and pause the queue."""
+        timer, self._queue_retry_timer = self._queue_retry_timer, None
+        if timer is None:
+            return False
+        timer.stop()
+        self._queue_overloads = 0
+        if self.queue is not None:
+            self.queue.pause()
+        self.query_one(Conversation).add_notice("queue paused: stopped waiting to retry; resume it in the Queue tab")
+        self._queue_changed()
+        return True
 
     def on_queue_panel_changed(self: OnceApp, message: QueuePanel.Changed) -> None:
         """The user changed the queue: a resumed queue starts at once when nothing runs."""

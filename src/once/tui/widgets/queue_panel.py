@@ -111,9 +111,11 @@ class QueuePanel(Vertical):
                           item.run_id or "-", text[:80], key=item.id)
         if keep is not None and any(item.id == keep for item in items):
             self.select(keep)
-        paused = self.queue is not None and self.queue.paused
+        queue_state = self.queue.state() if self.queue is not None else None
+        paused = queue_state is not None and queue_state.paused
         pending = sum(1 for item in items if not item.finished)
-        state = f"{'paused' if paused else 'running in order'} · {pending} pending"
+        why = f" · {queue_state.reason}" if queue_state is not None and queue_state.reason else ""
+        state = f"{'paused' if paused else 'running in order'}{why} · {pending} pending"
         self.query_one("#queue-state", Static).update(state if items else "The queue is empty. Prompts sent "
                                                       "while a run is going are queued here.")
         self.query_one("#queue-pause", Button).label = "Resume" if paused else "Pause"
