@@ -38,6 +38,7 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)  # git reads only the repo's own config
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "ONCE_DB",
                  "ONCE_PROVIDER", "ONCE_MODEL", "ONCE_BASE_URL", "ONCE_MAX_TURNS", "ONCE_RAISE_ERRORS", "ONCE_SANDBOX",
+                 "ONCE_SANDBOX_NETWORK", "ONCE_COMMAND_ENV", "ONCE_TEAM_URL", "ONCE_TEAM_REPOS", "ONCE_TEAM_MEMBER",
                  "EMAIL", "GIT_DIR", "GIT_WORK_TREE"):
         monkeypatch.delenv(name, raising=False)
     for key, value in GIT_ENV.items():
@@ -118,3 +119,35 @@ def run_agent_subprocess(*args: str, cwd: Path, env: dict[str, str] | None = Non
                          timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "once", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL for the whole test run (started on first use, private port and data
+    directory, stopped at the end); skips, saying why, where it cannot run."""
+    from tests import pg_server as pg
+
+    reason = pg.why_not()
+    if reason is not None:
+        pytest.skip(reason)
+    started = pg.start_server()
+    yield started
+    pg.remove(started)
+
+
+_team_databases = iter(range(1_000_000))
+
+
+@pytest.fixture
+def team_url(pg_server):
+    """A fresh database on the test server, dropped afterwards: one team per test."""
+    from once.team.server import connect
+
+    name = f"team_{next(_team_databases)}"
+    for statement in (f"CREATE DATABASE {name}", None, f"DROP DATABASE {name} WITH (FORCE)"):
+        if statement is None:
+            yield pg_server.database_url(name)
+            continue
+        admin = connect(pg_server.url)  # a fresh connection: a test may have restarted the server
+        admin.execute(statement)
+        admin.close()

@@ -4,11 +4,8 @@ teammates' entries, offline work and catching up, concurrent and interrupted syn
 
 from __future__ import annotations
 
-import itertools
 import threading
 from pathlib import Path
-from typing import Iterator
-
 import pytest
 
 from once.learn.bank import Bank, KnowledgeEntry
@@ -22,26 +19,6 @@ from tests import pg_server
 pytestmark = pytest.mark.skipif(pg_server.why_not() is not None, reason=pg_server.why_not() or "-")
 EMBEDDER = HashedNgramEmbedder()
 PLANTED = "sk-ant-api03-" + "Qx9" * 30 + "AA"
-_names = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[pg_server.PgServer]:
-    started = pg_server.start_server()
-    yield started
-    pg_server.remove(started)
-
-
-@pytest.fixture
-def team_url(server: pg_server.PgServer) -> Iterator[str]:
-    name = f"team_{next(_names)}"
-    for statement in (f"CREATE DATABASE {name}", None, f"DROP DATABASE {name} WITH (FORCE)"):
-        if statement is None:
-            yield server.database_url(name)
-            continue
-        admin = connect(server.url)  # a fresh connection: a test may have restarted the server
-        admin.execute(statement)
-        admin.close()
 
 
 class Member:
@@ -57,10 +34,10 @@ class Member:
         return self.bank.add(KnowledgeEntry(title=title, knowledge=knowledge, status=status, scope=kw.pop("scope", "global"),
                                             description=f"{title}; seen when running pytest", **kw))
 
-    def expose(self, entry_id: str, session: str, arm: str, outcome: int | None) -> None:
+    def expose(self, entry_id: str, session: str, arm: str, outcome: int | None, at: float = 100.0) -> None:
         self.conn.execute("INSERT INTO exposures (entry_id, session_id, run_id, arm, score, ts, outcome, holdout,"
-                          " known_at) VALUES (?, ?, ?, ?, 1.0, 100.0, ?, 0.2, ?)",
-                          (entry_id, session, f"run-{session}", arm, outcome, None if outcome is None else 200.0))
+                          " known_at) VALUES (?, ?, ?, ?, 1.0, ?, ?, 0.2, ?)",
+                          (entry_id, session, f"run-{session}", arm, at, outcome, None if outcome is None else at + 100))
         self.conn.commit()
 
     def sync(self, **kw: object):
@@ -185,12 +162,12 @@ def test_a_teammates_entry_that_asks_for_actions_waits_for_review(team_url: str,
     assert bo.bank.get(risky).status == "review" and bo.bank.get(plain).status == "probation"
 
 
-def test_the_server_away_work_goes_on_and_catches_up(server: pg_server.PgServer, team_url: str,
+def test_the_server_away_work_goes_on_and_catches_up(pg_server: pg_server.PgServer, team_url: str,
                                                       tmp_path: Path) -> None:
     init_server(team_url)
     ana = Member(tmp_path, "ana", team_url)
     entry = ana.add("pytest cannot import the package")
-    server.stop()
+    pg_server.stop()
     try:
         ana.expose(entry, "s-1", "injected", 1)
         with pytest.raises(TeamUnavailable):
@@ -198,7 +175,7 @@ def test_the_server_away_work_goes_on_and_catches_up(server: pg_server.PgServer,
         assert local.outbox_size(ana.conn) == 3  # entry, its creation, the exposure: all kept
         assert "cannot be reached" in (local.get_meta(ana.conn, local.ERROR_KEY) or "")
     finally:
-        server.start()
+        pg_server.start()
     report = ana.sync()
     assert report.pushed == {"entry": 1, "exposure": 1, "decision": 1}
     assert local.get_meta(ana.conn, local.ERROR_KEY) == ""
@@ -233,3 +210,55 @@ def test_two_members_syncing_at_once_lose_and_double_nothing(team_url: str, tmp_
     for m in members:
         m.sync()
         assert m.conn.execute("SELECT count(*) FROM team_exposures").fetchone()[0] == 300
+
+
+def test_a_connection_cut_mid_push_is_retried_and_nothing_is_lost_or_doubled(
+        pg_server: pg_server.PgServer, team_url: str, tmp_path: Path) -> None:
+    from tests.tcp_cut import CuttingProxy
+
+    init_server(team_url)
+    proxy = CuttingProxy(pg_server.port, after_bytes=40_000)  # well into the push's exposures
+    try:
+        ana = Member(tmp_path, "ana", team_url.replace(f":{pg_server.port}/", f":{proxy.port}/"))
+        entry = ana.add("pytest cannot import the package")
+        for i in range(500):
+            ana.expose(entry, f"s-{i}", "injected" if i % 2 else "holdout", i % 2)
+        report = ana.sync()
+    finally:
+        proxy.close()
+    assert proxy.cut_count >= 1 and report.attempts == 2
+    assert local.outbox_size(ana.conn) == 0
+    rows = server_rows(team_url, "team_exposures")
+    assert len(rows) == 500 and len({r[1] for r in rows}) == 500
+    assert len(server_rows(team_url, "team_entries")) == 1
+
+
+def test_pooled_evaluation_equals_the_same_exposures_held_in_one_store(team_url: str, tmp_path: Path) -> None:
+    from once.learn.evaluate import Policy, evaluate_entries
+    from once.learn.pipe_evaluate import _load_entries, exposure_table
+
+    init_server(team_url)
+    ana, bo = Member(tmp_path, "ana", team_url), Member(tmp_path, "bo", team_url)
+    entry = ana.add("pytest cannot import the package")
+    ana.sync()
+    bo.sync()
+    # One store holding every session itself, as a single user would.
+    alone = Member(tmp_path, "alone", team_url)
+    alone.bank.add(KnowledgeEntry(**{**ana.bank.get(entry).to_dict(), "status": "probation"}))
+    for i in range(120):
+        who = ana if i % 3 else bo
+        arm, ok = ("injected" if i % 2 else "holdout"), int(i % 5 != 0 if i % 2 else i % 5 == 0)
+        who.expose(entry, f"s-{i}", arm, ok, at=100.0 + i)  # outcomes known in session order
+        alone.expose(entry, f"s-{i}", arm, ok, at=100.0 + i)
+    bo.sync()
+    ana.sync()
+
+    def evaluation(m: Member, pooled: bool):
+        entries = _load_entries(m.conn)
+        table = exposure_table(m.conn, entries, {}, pooled=pooled)
+        return evaluate_entries([e.id for e in entries], table, Policy())[0]
+
+    pooled, single = evaluation(ana, True), evaluation(alone, False)
+    assert pooled.n == 120
+    assert pooled == single
+    assert evaluation(ana, False).n == 80  # ana's own sessions alone

@@ -90,6 +90,9 @@ class LearnSettings:
     decay_days: float = KEYS["learn.decay_days"].default
     probation_budget: int = KEYS["learn.probation_budget"].default
     arm: str = KEYS["learn.arm"].default
+    team_url: str | None = KEYS["learn.team_url"].default
+    team_repos: tuple[str, ...] = KEYS["learn.team_repos"].default
+    team_member: str | None = KEYS["learn.team_member"].default
 
 
 @dataclass

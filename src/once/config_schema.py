@@ -167,6 +167,17 @@ _KEY_LIST: tuple[Key, ...] = (
         "Which arm retrieved entries go to: a random draw (draw), or, for experiments such as "
         "`agent eval --arm`, always injected or always held out (those sessions stay out of the entries' evaluation).",
         choices=("draw", "injected", "holdout")),
+    # User only: a repository must not send what this machine learned to a server of its choosing.
+    Key("learn.team_url", str, None, "ONCE_TEAM_URL",
+        "PostgreSQL URL of the team's shared knowledge (postgresql://user@host/db): entries and their evidence "
+        "are pooled with teammates. Unset: learning stays on this machine.", optional=True, user_only=True,
+        check=lambda v: None if v.startswith(("postgresql://", "postgres://")) else "must start with postgresql://"),
+    Key("learn.team_repos", tuple, (), "ONCE_TEAM_REPOS",
+        "Remote URLs (globs) of repositories whose project entries are shared with the team, e.g. "
+        "github.com/acme/*. Global entries are always shared; other project entries never.", user_only=True),
+    Key("learn.team_member", str, None, "ONCE_TEAM_MEMBER",
+        "Your name in the team (the author of the entries you share). Unset: user@host.", optional=True,
+        user_only=True),
 )
 USER_ONLY_WHY = ("a repository's own config could otherwise send your API key or the agent's reports to a server "
                  "of its choosing, or allow commands on your behalf")

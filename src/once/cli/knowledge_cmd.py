@@ -9,6 +9,7 @@ from typing import Any, Optional
 import typer
 
 from once.cli.common import print_json, repo_root, reported, terminal_safe
+from once.cli.knowledge_review import figure_lines, register
 
 app = typer.Typer(
     name="knowledge",
@@ -142,16 +143,19 @@ def show_command(
         with _Opened(db) as bank:
             entry = _require(bank, entry_id)
             log, counts = bank.log(entry.id), bank.exposure_counts(entry.id)
+            figures = figure_lines(bank.conn, entry.id)
     if as_json:
-        print_json({**_public(entry), "log": log, "exposures": counts})
+        print_json({**_public(entry), "log": log, "exposures": counts, "evidence": figures})
         return
-    _out(f"{entry.id}  {entry.title}")
+    _out(f"{entry.id}  {entry.title}" + (f"  (from {entry.author})" if entry.author else ""))
     _out(f"status {entry.status}" + (f" ({entry.status_reason})" if entry.status_reason else ""))
     _out(f"scope {entry.scope}{'  repo ' + entry.repo if entry.repo else ''}  ·  kind {entry.kind}  ·  "
          f"holdout {entry.holdout:.0%}  ·  merged {entry.merged_count}")
     _out(f"learned under model {entry.model or '-'}, once {entry.tool_version or '-'}  ·  "
          f"created {_when(entry.created_at)}  ·  last retrieved {_when(entry.last_retrieved_at)}")
     _out(f"exposures: {counts.get('injected', 0)} injected, {counts.get('holdout', 0)} held out")
+    for line in figures:
+        _out(line)
     if entry.sources:
         _out(f"sources: {', '.join(entry.sources)}")
     _out("\nDescription (what retrieval matches):\n" + entry.description)
@@ -327,3 +331,6 @@ def import_command(
         return
     _out(f"imported from {target}: {len(result['added'])} added, {len(result['updated'])} updated, "
          f"{len(result['unchanged'])} unchanged")
+
+
+register(app, DbOption, JsonOption)

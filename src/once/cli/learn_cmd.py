@@ -69,6 +69,23 @@ def _small(settings: Any, offline: bool, replay_small: Path | None) -> Any:
                      settings.small_model, prices=settings.prices)
 
 
+def _team_sync(conn: Any, team: Any, *, after: bool = False) -> str:
+    """Sync with the team; when it cannot be reached, say so and learn from what is here (the
+    outbox keeps everything for the next sync)."""
+    from once.team.server import TeamUnavailable
+    from once.team.sync import sync
+
+    try:
+        report = sync(conn, team, attempts=1 if after else 3)
+    except TeamUnavailable as exc:
+        return f"; not sent yet ({exc})" if after else f"unreachable, learned from local evidence only ({exc})"
+    if after:
+        return ""
+    pulled = report.pulled
+    return (f"synced in {report.seconds:.1f} s: pulled {pulled['entry']} entries, {pulled['exposure']} exposures;"
+            f" pushed {report.pushed['exposure']} exposures")
+
+
 def learn(
     dry_run: bool = typer.Option(False, "--dry-run", help="Run every stage and report, but write nothing."),
     since: Optional[str] = typer.Option(
@@ -113,6 +130,7 @@ def learn(
     from once.errors import UsageError
     from once.learn.pipeline import LearnOptions, run_learn
     from once.store import open_store
+    from once.team.setup import team_from
 
     with reported():
         if output not in ("text", "json"):
@@ -129,7 +147,11 @@ def learn(
             if not options.model:  # the model in use is the one the latest run used
                 latest = store.latest_run()
                 options.model = latest.model if latest is not None else settings.model
+            team = None if dry_run else team_from(settings, store.conn)
+            before = _team_sync(store.conn, team) if team else ""
             report = run_learn(store.conn, options)
+            if team:  # the decisions just made go to the team too
+                report.team = before + _team_sync(store.conn, team, after=True)
         if json_out or output == "json":
             print_json(report.to_dict())
             return

@@ -27,6 +27,7 @@ BLOCK_HEADING = "Learned from earlier sessions"
 _INTRO = (f"{BLOCK_HEADING} (guidance that helped in this situation before; "
           "use it if it applies, ignore it if it does not):")
 _SALT_KEY = "holdout_salt"
+_TEAM_SALT_KEY = "team_salt"  # once.team.local.SALT_KEY: set by the first sync with a team
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,11 @@ def has_live_entries(conn: sqlite3.Connection, repo: str | None) -> bool:
 
 
 def install_salt(conn: sqlite3.Connection) -> str:
-    """The per-install salt of the holdout draw, created on first use."""
-    row = conn.execute("SELECT value FROM learn_meta WHERE key = ?", (_SALT_KEY,)).fetchone()
+    """The salt of the holdout draw: the team's when this install syncs with one (every member's
+    sessions are then in one experiment), else this install's own, created on first use."""
+    row = conn.execute("SELECT value FROM learn_meta WHERE key = ?", (_TEAM_SALT_KEY,)).fetchone()
+    if row is None:
+        row = conn.execute("SELECT value FROM learn_meta WHERE key = ?", (_SALT_KEY,)).fetchone()
     if row is not None:
         return str(row[0])
     with transaction(conn):

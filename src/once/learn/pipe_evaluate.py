@@ -61,9 +61,11 @@ def relearned_since_prune(conn: sqlite3.Connection) -> dict[str, int]:
 
 
 def exposure_table(conn: sqlite3.Connection, entries: list[KnowledgeEntry], fresh: dict[int, int],
-                   windows: dict[str, float] | None = None, now: float | None = None) -> ExposureTable:
+                   windows: dict[str, float] | None = None, now: float | None = None, *,
+                   pooled: bool = True) -> ExposureTable:
     """Each (entry, session)'s first exposure with a known outcome, inside the entry's window, in
-    the order the outcomes became known (`fresh` ones, known at `now`, last), with its model."""
+    the order the outcomes became known (`fresh` ones, known at `now`, last), with its model.
+    `pooled`: teammates' exposures (pulled from the team) count beside this install's own."""
     index = {entry.id: i for i, entry in enumerate(entries)}
     holdout_now = [entry.holdout for entry in entries]
     windows = _windows(conn) if windows is None else windows
@@ -72,6 +74,8 @@ def exposure_table(conn: sqlite3.Connection, entries: list[KnowledgeEntry], fres
                           " GROUP BY x.entry_id, x.session_id")
     cursor.row_factory = None  # plain tuples: this can be millions of rows
     rows = cursor.fetchall()
+    if pooled:
+        rows += _teammates_rows(conn)
     known_now = float("inf") if now is None else now
     if fresh:
         rows = [(i, e, a, fresh.get(i, o), h, t, known_now if i in fresh else k, m) for i, e, a, o, h, t, k, m in rows]
@@ -89,12 +93,37 @@ def exposure_table(conn: sqlite3.Connection, entries: list[KnowledgeEntry], fres
                          model=np.array([model_index[r[6]] for r in kept], dtype=np.int64), models=models)
 
 
+def _teammates_rows(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+    """Teammates' exposures in the local table's shape, with negative ids (never an exposure's
+    here); a session this install also holds is counted once, as its own."""
+    cursor = conn.execute("SELECT -t.rowid, t.entry_id, t.arm = 'injected', t.outcome, t.holdout, MIN(t.ts),"
+                          " t.known_at, t.model FROM team_exposures t WHERE NOT EXISTS (SELECT 1 FROM exposures x"
+                          " WHERE x.entry_id = t.entry_id AND x.session_id = t.session_id)"
+                          " GROUP BY t.entry_id, t.session_id")
+    cursor.row_factory = None
+    return cursor.fetchall()
+
+
 def earlier_moves(conn: sqlite3.Connection, action: str) -> dict[str, float]:
     """Entry -> the e-value it was moved with at an earlier look (`prune` or `skill_ready`);
     moves logged before e-values were kept count as certain."""
     rows = conn.execute("SELECT entry_id, MAX(COALESCE(e_value, 1e308)) FROM knowledge_log WHERE action = ?"
                         " GROUP BY entry_id", (action,)).fetchall()
     return {row[0]: float(row[1]) for row in rows}
+
+
+def entry_figures(conn: sqlite3.Connection, entry_id: str, policy: Policy | None = None) -> dict[str, EntryEval | None]:
+    """One entry's evaluation on this install's evidence ("here") and on the team's pooled
+    evidence ("team"), each among the whole bank as `agent learn` evaluates it."""
+    entries = _load_entries(conn)
+    ids = [entry.id for entry in entries]
+    if entry_id not in ids:
+        return {"here": None, "team": None}
+    out: dict[str, EntryEval | None] = {}
+    for name, pooled in (("here", False), ("team", True)):
+        table = exposure_table(conn, entries, {}, pooled=pooled)
+        out[name] = evaluate_entries(ids, table, policy or Policy())[ids.index(entry_id)]
+    return out
 
 
 def _load_entries(conn: sqlite3.Connection) -> list[KnowledgeEntry]:

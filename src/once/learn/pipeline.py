@@ -109,6 +109,8 @@ class LearnReport:
     weeks: list[WeekStat] = field(default_factory=list)
     extraction: str = "offline template"
     """Who wrote the entries and judged the episodes: "small model NAME" or "offline template"."""
+    team: str = ""
+    """How the sync with the team went, when one is set ("" without a team)."""
 
     def moved(self, action: str) -> list[Decision]:
         return [d for d in self.moves if d.action == action]

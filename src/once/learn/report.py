@@ -40,6 +40,8 @@ def render(report: LearnReport, console: Any) -> None:
     console.print(f"{report.sessions} sessions scanned, {report.signals} signals, {report.episodes} stuck episodes"
                   f" ({report.new_episodes} new, {report.resolved} resolved); {report.outcomes} new outcomes")
     console.print(f"entries written by: {report.extraction}", style="dim")
+    if report.team:
+        console.print(f"team: {report.team}", style="dim", highlight=False)
     counts = [("added", len(report.added)), ("merged", len(report.merged)),
               ("not admitted", len(report.not_admitted)), ("promoted", len(report.moved("promote"))),
               ("demoted", len(report.moved("demote")) + len(report.moved("probation"))),
