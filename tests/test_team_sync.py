@@ -262,3 +262,29 @@ def test_pooled_evaluation_equals_the_same_exposures_held_in_one_store(team_url:
     assert pooled.n == 120
     assert pooled == single
     assert evaluation(ana, False).n == 80  # ana's own sessions alone
+
+
+def _run_row(conn, session: str, prompt: str, at: float) -> None:
+    conn.execute("INSERT OR IGNORE INTO sessions (id, repo, created_at, updated_at) VALUES (?, '/r', ?, ?)",
+                 (session, at, at))
+    conn.execute("INSERT INTO runs (id, session_id, repo, prompt, mode, provider, model, status, started_at, turns,"
+                 " input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens, cost_usd)"
+                 " VALUES (?, ?, '/r', ?, 'agent', 'replay', 'm', 'done', ?, 0, 0, 0, 0, 0, 0)",
+                 (f"run-{session}", session, prompt, at))
+    conn.commit()
+
+
+def test_a_teammates_entry_too_broad_for_this_machine_stays_a_candidate(team_url: str, tmp_path: Path) -> None:
+    init_server(team_url)
+    ana, bo = Member(tmp_path, "ana", team_url), Member(tmp_path, "bo", team_url)
+    narrow = ana.add("ModuleNotFoundError: No module named 'app' under pytest")
+    broad = ana.bank.add(KnowledgeEntry(
+        title="add a feature to the python code", description="add a feature to the python code of the project",
+        knowledge="Read the code first.", status="probation", scope="global"))
+    ana.sync()
+    for i in range(20):
+        _run_row(bo.conn, f"b-{i}", f"add a feature to the python code: option {i} for the report", 10.0 + i)
+    bo.sync()
+    assert bo.bank.get(narrow).status == "probation"
+    here = bo.bank.get(broad)
+    assert here.status == "candidate" and "too broad" in here.status_reason

@@ -59,6 +59,21 @@ def check_admission(entry: KnowledgeEntry, own_prompts: Sequence[str], unrelated
     return Admission(True, f"admitted: {figures}", own_hits, len(own), other_hits, len(other))
 
 
+def too_broad(entry: KnowledgeEntry, unrelated: Sequence[str], *, embedder: Any, threshold: float = SCORE_THRESHOLD,
+              max_unrelated_rate: float = MAX_UNRELATED_RATE) -> str | None:
+    """The precision half of admission alone, for an entry whose own prompts are elsewhere (a
+    teammate's): why it would fire on too many of these unrelated prompts, or None."""
+    other = [p for p in unrelated if p.strip()]
+    if not other:
+        return None
+    hits = sum(score >= threshold for score in score_prompts(entry.retrieval_text(), other, embedder))
+    rate = hits / len(other)
+    if rate <= max_unrelated_rate:
+        return None
+    return (f"not admitted here: too broad, retrieved for {hits}/{len(other)} of this machine's unrelated "
+            f"opening prompts ({rate:.0%}; the limit is {max_unrelated_rate:.0%})")
+
+
 def admit(bank: Bank, entry_id: str, own_prompts: Sequence[str], unrelated_prompts: Sequence[str], *,
           threshold: float = SCORE_THRESHOLD) -> Admission:
     """Run the check on a stored candidate: probation if it passes, else it stays a candidate (with why)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -197,7 +197,10 @@ def _local_repo(key: str | None, repos: dict[str, str | None], team: Team) -> st
 
 def _apply_entries(conn: sqlite3.Connection, bank: Bank, team: Team, rows: list[dict[str, Any]],
                    report: SyncReport) -> int:
+    from once.learn.admit import unrelated_prompts
+
     repos = known_repos(conn) if any(r["scope"] != "global" for r in rows) else {}
+    unrelated: list[str] | None = None
     applied = 0
     for row in rows:
         here = bank.get(row["id"])
@@ -209,7 +212,9 @@ def _apply_entries(conn: sqlite3.Connection, bank: Bank, team: Team, rows: list[
             repo = None if row["scope"] == "global" else _local_repo(row["repo_key"], repos, team)
             if row["scope"] != "global" and repo is None:
                 continue  # a project this install does not have, or did not opt in
-            _add_teammates(bank, row, repo, report)
+            if unrelated is None:
+                unrelated = unrelated_prompts(conn, [])
+            _add_teammates(bank, row, repo, report, unrelated)
             applied += 1
         elif (row["status_by"] != team.member and float(row["updated_at"]) > here.updated_at
               and here.status in LIVE_HERE and row["status"] != here.status):
@@ -218,18 +223,29 @@ def _apply_entries(conn: sqlite3.Connection, bank: Bank, team: Team, rows: list[
     return applied
 
 
-def _add_teammates(bank: Bank, row: dict[str, Any], repo: str | None, report: SyncReport) -> None:
-    from once.learn.bank import KnowledgeEntry
+def _add_teammates(bank: Bank, row: dict[str, Any], repo: str | None, report: SyncReport,
+                   unrelated: list[str]) -> None:
+    """A teammate's entry, live here only once it passes what this machine can check: nothing
+    that asks for actions (else `review`), and not retrieved for too many of this machine's
+    unrelated sessions (else `candidate`, the admission's precision half)."""
+    from once.learn.admit import too_broad
+    from once.learn.bank import KnowledgeEntry, symptom_key
 
-    reasons = needs_review(row["title"], row["description"], row["knowledge"])
-    status = "review" if reasons else row["status"]
-    bank.add(KnowledgeEntry(
+    entry = KnowledgeEntry(
         id=row["id"], author=row["author"], scope=row["scope"], repo=repo, kind=row["kind"], title=row["title"],
-        description=row["description"], knowledge=row["knowledge"], status=status,
-        status_reason="; ".join(reasons) if reasons else f"from {row['author']}", holdout=float(row["holdout"]),
-        model=row["model"], tool_version=row["tool_version"], created_at=float(row["created_at"])))
+        description=row["description"], knowledge=row["knowledge"], status=row["status"],
+        status_reason=f"from {row['author']}", holdout=float(row["holdout"]), model=row["model"],
+        tool_version=row["tool_version"], created_at=float(row["created_at"]))
+    reasons = needs_review(row["title"], row["description"], row["knowledge"])
+    key = symptom_key(row["title"])
+    broad = None if reasons or row["status"] == "pruned" else too_broad(
+        entry, [p for p in unrelated if not key or key not in " ".join(p.lower().split())], embedder=bank.embedder)
     if reasons:
+        entry = replace(entry, status="review", status_reason="; ".join(reasons))
         report.review.append(row["id"])
+    elif broad:
+        entry = replace(entry, status="candidate", status_reason=broad)
+    bank.add(entry)
 
 
 # ---------------------------------------------------------------- both, with retries
