@@ -107,7 +107,8 @@ def figure_lines(conn: Any, entry_id: str) -> list[str]:
     figures = entry_figures(conn, entry_id)
     lines = []
     for name, ev in figures.items():
-        if ev is None or (name == "team" and ev.n == figures["here"].n):
+        here = figures["here"]
+        if ev is None or ev.n == 0 or (name == "team" and here is not None and ev.n == here.n):
             continue
         lines.append(f"{'evidence here' if name == 'here' else 'team (pooled)'}: injected {ev.s_injected}/"
                      f"{ev.n_injected} ok, held out {ev.s_holdout}/{ev.n_holdout}; P(inject beats holdout) "
