@@ -71,6 +71,79 @@ def test_a_file_a_command_writes_a_secret_into_stays_out_of_the_commit(cli, repo
     assert "Not committed: the command wrote a secret into settings.py" in told[0]["output"]
 
 
+def _committed_everywhere(repo) -> str:
+    return git(repo, "log", "--all", "-p")
+
+
+def test_a_secret_a_second_command_adds_to_a_file_the_turn_already_changed_is_not_committed(cli, repo, tmp_path):
+    # The first command puts util.py into the turn; the second writes a key into it. The file was
+    # already changed before the second command ran, so only the scan at commit time sees the key.
+    secret = "Zq8vR2mN4tY7wB1xK9pL3sD6fG0hJ5cVbN8mQ2rT"
+    first = tool_use_block("t1", "run_command", {"command": "sed -i 's/return 1/return 9/' util.py"})
+    second = tool_use_block("t2", "run_command", {"command": f"echo 'X_SECRET = \"{secret}\"' >> util.py"})
+    result = run(cli, repo, tmp_path, message([first, second]), message("done"))
+    assert result.code == 0, result.stderr
+    assert secret in (repo / "util.py").read_text()  # left on disk, uncommitted
+    assert secret not in _committed_everywhere(repo)
+    assert result.json()["commits"] == []
+    from once.store import Store
+
+    with Store(tmp_path / "db") as store:
+        events = store.run_events(result.json()["run_id"])
+    assert [e["path"] for e in events if e["type"] == "secret_blocked"] == ["util.py"]
+
+
+def test_an_edit_to_a_file_a_command_wrote_a_secret_into_does_not_carry_the_secret_into_a_commit(cli, repo, tmp_path):
+    # The command's file is held out; an edit tool then changes another line of it. The edit
+    # itself adds no secret (the gate compares with the file on disk), and the file is not the
+    # user's to save in a wip commit: the scan at commit time keeps it out.
+    secret = "Zq8vR2mN4tY7wB1xK9pL3sD6fG0hJ5cVbN8mQ2rT"
+    command = tool_use_block("t1", "run_command",
+                             {"command": f"printf 'X = 1\\nX_SECRET = \"{secret}\"\\n' > settings.py"})
+    edit = tool_use_block("t2", "edit_file", {"path": "settings.py", "old_string": "X = 1", "new_string": "X = 2"})
+    result = run(cli, repo, tmp_path, message([command, edit]), message("done"))
+    assert result.code == 0, result.stderr
+    assert (repo / "settings.py").read_text() == f'X = 2\nX_SECRET = "{secret}"\n'
+    assert secret not in _committed_everywhere(repo)
+    assert result.json()["commits"] == []
+    assert "?? settings.py" in git(repo, "status", "--porcelain")
+
+
+def test_the_agent_can_take_back_a_secret_its_command_wrote_and_commit_the_file(cli, repo, tmp_path):
+    secret = "Zq8vR2mN4tY7wB1xK9pL3sD6fG0hJ5cVbN8mQ2rT"
+    command = tool_use_block("t1", "run_command",
+                             {"command": f"printf 'import os\\nX_SECRET = \"{secret}\"\\n' > settings.py"})
+    fix = tool_use_block("t2", "edit_file", {"path": "settings.py", "old_string": f'"{secret}"',
+                                             "new_string": 'os.environ["X_SECRET"]'})
+    result = run(cli, repo, tmp_path, message([command]), message([fix]), message("done"))
+    assert result.code == 0, result.stderr
+    assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == ["settings.py"]
+    assert [c["kind"] for c in result.json()["commits"]] == ["agent"]
+    assert secret not in _committed_everywhere(repo)
+
+
+def test_the_users_uncommitted_secret_is_never_saved_in_a_wip_commit(cli, repo, tmp_path):
+    secret = "Zq8vR2mN4tY7wB1xK9pL3sD6fG0hJ5cVbN8mQ2rT"
+    (repo / "util.py").write_text(f'def helper():\n    return 1\nX_SECRET = "{secret}"\n')
+    edit = {"path": "util.py", "old_string": "return 1", "new_string": "return 2"}
+    attempts = [message([tool_use_block("t1", "edit_file", edit)]), message([tool_use_block("t2", "edit_file", edit)])]
+    result = run(cli, repo, tmp_path, *attempts, message("done"))
+    assert result.code == 0, result.stderr
+    assert "return 1" in (repo / "util.py").read_text()  # not edited, twice: that would commit the user's key
+    assert secret not in _committed_everywhere(repo)
+    assert result.json()["commits"] == []
+
+
+def test_files_without_secrets_in_the_same_turn_are_still_committed(cli, repo, tmp_path):
+    secret = "Zq8vR2mN4tY7wB1xK9pL3sD6fG0hJ5cVbN8mQ2rT"
+    first = tool_use_block("t1", "run_command", {"command": "echo generated > gen.txt && echo x > settings.py"})
+    second = tool_use_block("t2", "run_command", {"command": f"echo 'X_SECRET = \"{secret}\"' >> settings.py"})
+    result = run(cli, repo, tmp_path, message([first, second]), message("done"))
+    assert result.code == 0, result.stderr
+    assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == ["gen.txt"]
+    assert secret not in _committed_everywhere(repo)
+
+
 def test_a_command_does_not_fold_the_users_changes_into_a_commit(cli, repo, tmp_path):
     (repo / "README.md").write_text("# sample\nmine\n")
     turn = message([tool_use_block("t1", "run_command", {"command": "echo more >> README.md"})])

@@ -310,3 +310,91 @@ def test_an_aws_secret_near_its_access_key_id_is_found_in_any_words() -> None:
     sha = "3f786850e387550fdab836ed7e6dc881de23001b"
     assert sha in redact(f"{key_id} landed in {sha}")
     assert secret in redact(f"{key_id}" + " filler words" * 30 + f" {secret}")
+
+
+# A random value of 32+ characters under a secret-looking name, in the forms it is written in.
+HIGH_ENTROPY = fake(32)
+ASSIGNMENT_FORMS = [
+    'x_secret = "{v}"',
+    "API_TOKEN: str = '{v}'",
+    'config = {{"client_secret": "{v}", "debug": True}}',
+    "db_password: {v}",
+    'db_password: "{v}"',
+    '{{\n  "api_token": "{v}"\n}}',
+    "FOO_SECRET={v}",
+    'FOO_SECRET="{v}"',
+    "export X_KEY={v}",
+    "export X_KEY='{v}'",
+    'connect(host, secret_key="{v}")',
+    "Client(auth_token='{v}', retries=3)",
+    "self.x_secret = '{v}'",
+    "settings['API_KEY'] = '{v}'",
+    "x_secret: Final = '{v}'",
+    "X_TOKEN = b'{v}'",
+    'X_TOKEN = r"{v}"',
+    'api_key = """{v}"""',
+    "API_KEY = ('{v}')",
+    "x_secret = (\n    '{v}'\n)",
+    "ENV X_SECRET {v}",
+    "X_SECRET ?= {v}",
+]
+
+
+@pytest.mark.parametrize("value", [HIGH_ENTROPY, fake(40), fake(32, HEX), b64(30)], ids=["b62", "b62-40", "hex", "b64"])
+@pytest.mark.parametrize("form", ASSIGNMENT_FORMS)
+def test_a_random_value_under_a_secret_name_is_found_in_every_form(form: str, value: str) -> None:
+    text = form.format(v=value)
+    assert value in [f.secret for f in find_secrets(text)], text
+
+
+@pytest.mark.parametrize("value", [
+    "changeme" * 4,
+    "<your-secret-here>",
+    "${SECRET}",
+    "a" * 32,
+    "ab" * 16,
+    "abc123" * 6,
+    "x" * 40,
+    "*" * 40,
+    "0123456789abcdef0123456789abcdef",
+    "YOUR_SECRET_GOES_HERE_1234567890abcdef",
+    "ThisIsNotARealSecretJustAPlaceholder",
+    "django-insecure-change-me-in-production",
+])
+@pytest.mark.parametrize("form", ['x_secret = "{v}"', "FOO_SECRET={v}", 'config = {{"client_secret": "{v}"}}'])
+def test_placeholders_under_a_secret_name_are_not_findings(form: str, value: str) -> None:
+    assert find_secrets(form.format(v=value)) == []
+
+
+@pytest.mark.parametrize("text", [
+    'x_secret = os.environ["X_SECRET"]',
+    "X_SECRET = os.environ.get('X_SECRET', '')",
+    "x_secret = hashlib.sha256(b'test_fixture_name').hexdigest()",
+    'x_secret = f"{prefix}-{suffix}"',
+    "token = 'unknown_12_%d' % code",  # a format string
+    "reply_token = 'id_%(name)s_%(index)d' % values",
+    "SECRET_KEY = 'AWS_SECRET_ACCESS_KEY'",  # the name of a setting, not its value
+    "SECRET_KEY = 'AWSSecretKey'",
+    "TOKEN_FIELD_KEY = 'aws_session_token'",
+    "dest_key='Ec2SubnetId'",  # where a value goes in a request, not a key
+    'conn["PASSWORD"] = primary_settings["PASSWORD"]',
+    "PLUGIN_LIB_KEY = 'org.github.fonti18n.cu2qu.curve_type'",  # a reverse-DNS name
+    "FILTERS = {'pass': 'bandpass', 'stop': 'bandstop'}",  # a word made from the name
+])
+def test_code_that_names_secrets_is_not_a_finding(text: str) -> None:
+    assert find_secrets(text) == []
+
+
+def test_a_hex_literal_under_a_secret_name_counts() -> None:
+    # Many keys are hex (Flask SECRET_KEY, API keys): a hex literal there is a secret, while the
+    # same digest computed in code, or under an ordinary name, is not.
+    digest = fake(40, HEX)
+    assert [f.secret for f in find_secrets(f'WEBHOOK_SECRET = "{digest}"')] == [digest]
+    assert find_secrets(f'FIXTURE_SHA = "{digest}"') == []
+
+
+def test_repeated_short_units_are_placeholders() -> None:
+    for value in ("abababab", "abc123abc123abc123", "xyz" * 11):
+        assert is_placeholder(value), value
+    assert not is_placeholder(fake(32))
+    assert not is_placeholder("%dE4" + fake(20))  # %dE is URL encoding, not a format

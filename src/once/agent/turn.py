@@ -38,6 +38,8 @@ class Repo(Protocol):
 
     def ignored_paths(self, paths: list[str]) -> list[str]: ...
 
+    def head_bytes(self, path: str) -> bytes | None: ...
+
     def changed_paths(self) -> set[str]: ...
 
     def commit_committable(self, targets: list[str], message: str) -> str: ...
@@ -81,6 +83,13 @@ _JUNK = re.compile(r"(^|/)(__pycache__|\.pytest_cache|\.mypy_cache|\.ruff_cache|
                    r"\.coverage$|[^/]*\.egg-info|\.DS_Store$)(/|$)|\.py[co]$")
 
 
+def _held_message(what: str, held: dict[str, list[str]]) -> str:
+    """What the model is told about files kept out of the commit for the secrets in them."""
+    listed = "; ".join(f"{path} ({', '.join(kinds)})" for path, kinds in held.items())
+    return (f"Not committed: {what} {listed}. They stay on disk, out of the agent's commits; "
+            "read the secret from an environment variable instead.")
+
+
 class TurnRunner:
     def __init__(
         self, registry: ToolRegistry, context: ToolContext, repo: Repo, *, run_id: str, model: str,
@@ -95,6 +104,8 @@ class TurnRunner:
         self._turn = 0
         self._recorder: Recorder | None = None
         self._wip: list[CommitInfo] = []
+        self._held: set[str] = set()
+        """Files kept out of a commit for a secret this run wrote into them."""
         self.nested: NestedContext | None = None
         """Set by the runner: appends nested AGENTS.md files to the results that bring them in."""
         context.workspace.before_edit = self._before_edit
@@ -177,26 +188,31 @@ class TurnRunner:
             FileChange(path, "modified" if (root / path).exists() else "deleted")
             for path in sorted(self.repo.changed_paths() - before) if not _JUNK.search(path)
         ]
-        held = {path: kinds for path, kinds in ((c.path, self._new_secrets(c.path)) for c in changes
-                                                if c.action == "modified") if kinds}
+        held = self._secrets_in([c.path for c in changes if c.action == "modified"])
+        self._block(held, recorder)
+        self.context.workspace.note_changes([c for c in changes if c.path not in held])
+        return _held_message("the command wrote a secret into", held) if held else ""
+
+    def _secrets_in(self, paths: list[str]) -> dict[str, list[str]]:
+        """The files holding a secret HEAD's version does not, with its kinds."""
+        found = ((path, self._new_secrets(path)) for path in paths)
+        return {path: kinds for path, kinds in found if kinds}
+
+    def _block(self, held: dict[str, list[str]], recorder: Recorder) -> None:
+        self._held.update(held)
         for path, kinds in held.items():
             recorder.emit(SecretBlocked(run_id=self.run_id, path=path, kinds=kinds, lines=[]))
-        self.context.workspace.note_changes([c for c in changes if c.path not in held])
-        if not held:
-            return ""
-        listed = "; ".join(f"{path} ({', '.join(kinds)})" for path, kinds in held.items())
-        return (f"Not committed: the command wrote a secret into {listed}. The file stays on disk, out of the "
-                "agent's commits; read the secret from an environment variable instead.")
 
     def _new_secrets(self, path: str) -> list[str]:
-        """Kinds of secrets in the file that HEAD's version does not hold (none for ignored files)."""
+        """Kinds of secrets in the file that HEAD's version does not hold (none for ignored files).
+        Every size is scanned: a file too big to scan would be a way past the check."""
         from once.safety.secrets import find_secrets
 
         try:
             new = (self.context.workspace.root / path).read_bytes()
         except OSError:
             return []
-        if len(new) > 1_000_000 or self.repo.ignored_paths([path]):
+        if self.repo.ignored_paths([path]):
             return []
         old = self.repo.head_bytes(path)
         known = {f.secret for f in find_secrets(old.decode("utf-8", "replace"))} if old else set()
@@ -222,6 +238,14 @@ class TurnRunner:
         outcome.changed.extend(c.path for c in changes)
         # Files git ignores (a .env the model wrote, say) stay on disk and out of the commit.
         files = sorted(self.repo.committable_paths([c.path for c in changes]))
+        # Whoever wrote them (an edit tool, a command, both), files are scanned once more as they
+        # will be committed: a command can add a key to a file already in the turn, an edit can
+        # change a file a command put a key into.
+        held = self._secrets_in(files)
+        if held:
+            self._block(held, recorder)
+            outcome.results.append({"type": "text", "text": _held_message("a secret was written into", held)})
+            files = [f for f in files if f not in held]
         if not files:
             return
         message = format_commit_message(summary_from_text(text, files), files, self.run_id, self.model)
@@ -230,12 +254,27 @@ class TurnRunner:
         recorder.emit(CommitMade(run_id=self.run_id, turn=self._turn, sha=sha, subject=subject, files=files))
         outcome.commits.append(CommitInfo(sha=sha, subject=subject, files=files))
 
+    def _refuse_saving_a_secret(self, path: str) -> None:
+        """The wip commit is an agent commit too: the user's uncommitted changes holding a secret
+        are never saved into it, so the file is not edited."""
+        kinds = self._new_secrets(path) if self.repo.dirty_paths([path]) else []
+        if not kinds:
+            return
+        if self._recorder is not None:  # not held: the changes are the user's, every edit is refused
+            self._recorder.emit(SecretBlocked(run_id=self.run_id, path=path, kinds=kinds, lines=[]))
+        raise PathRefused(
+            f"'{path}' has uncommitted changes that hold a secret ({', '.join(kinds)}); editing it would "
+            "commit them, so the agent leaves it alone. Tell the user to move the secret to an environment "
+            "variable or a gitignored file first.")
+
     def _before_edit(self, path: str) -> None:
         """The first edit of a file in this run: keep the user's uncommitted changes apart."""
         if (self.context.workspace.root / path).exists() and self.repo.ignored_paths([path]):
             raise PathRefused(
                 f"'{path}' is ignored by git, so an edit to it could be neither committed nor undone, and "
                 "the agent leaves it alone. Tell the user what to change in it instead.")
+        if path in self._held:
+            return  # the agent's own command wrote it: not the user's to save; the commit scan decides
         if self.dirty == "refuse":
             if self.repo.dirty_paths([path]):
                 raise DirtyWorktreeError(
@@ -243,6 +282,7 @@ class TurnRunner:
                     hint="Commit or stash your changes, or run with --dirty commit to save them in a wip commit.",
                 )
             return
+        self._refuse_saving_a_secret(path)
         sha = self.repo.save_user_changes([path], self.run_id)
         if sha and self._recorder is not None:
             subject = "wip: uncommitted changes before agent edit"

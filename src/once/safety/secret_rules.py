@@ -28,12 +28,15 @@ _TEMPLATE_WHOLE = re.compile(
     | \#\{[^}]*\} | @[A-Z_]+@ | __[A-Z_]+__ | \{[^{}]*[^\w{}~.+/=-][^{}]*\}
     )$"""
 )
-_MASKS = re.compile(r"\$\{|\{\{|\{[\w.]*\}|\$\(|\$[A-Za-z_]|<%|\[REDACTED|\.\.|…|[xX*#•]{4,}")
+# A %s/%d/%(name)s conversion makes a format string ('unknown_%d' % n); %dF is URL encoding.
+_MASKS = re.compile(r"\$\{|\{\{|\{[\w.]*\}|\$\(|\$[A-Za-z_]|<%|\[REDACTED|\.\.|…|[xX*#•]{4,}"
+                    r"|%(?:\([\w.]+\))?[sr]|%(?:\([\w.]+\))?d(?![0-9A-Fa-f])")
 _WEAK_DEFAULT = re.compile(r"(?i)(?:password|passwd|pass|secret|test|admin|root|guest|user|qwerty|letmein)\d*!?")
 _DUMMY_WORDS = re.compile(r"(?i)fake|dummy|sample|mock|anonymous|not[_-]?(?:a[_-]?)?real")
 _PLACEHOLDER_WORDS = re.compile(
     r"(?i)your|example|change[_-]?me|placeholder|redacted|dummy|replace|insert|here\b|here_|todo|fixme"
 )
+_REPEATED = re.compile(r"(.{1,8}?)\1{2,}")
 _PLACEHOLDER_VALUES = frozenset(
     "none null nil undefined true false empty string str bytes int secret secrets password passwd pass pwd "
     "token key apikey api_key value default foo bar baz foobar test testing admin root guest user username "
@@ -78,8 +81,8 @@ def is_placeholder(value: str) -> bool:
     v = value.strip().strip("\"'`")
     if v.lower() in _PLACEHOLDER_VALUES or _WEAK_DEFAULT.fullmatch(v) or _DUMMY_WORDS.search(v):
         return True  # password1, test123!, a-fake-key
-    if len({c for c in v if c.isalnum()}) <= 1:
-        return True
+    if len({c for c in v if c.isalnum()}) <= 1 or (len(v) >= 6 and _REPEATED.fullmatch(v)):
+        return True  # aaaa, abababab, abc123abc123abc123
     return len(v) >= 6 and (_longest_step_run(v) >= 6 or re.search(r"(.)\1{7,}", v) is not None)
 
 
@@ -88,6 +91,7 @@ _LETTERS_AND_SEPARATORS = re.compile(r"[A-Za-z]+(?:[_.\-/ ][A-Za-z]+)*")
 _WORD_CHUNKS = re.compile(r"[_.\-/]*(?:[A-Za-z]+\d*|\d+)(?:[_.\-/]+(?:[A-Za-z]+\d*|\d+))+")
 
 
+_DOTTED_NAME = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*){2,}")
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _VOWEL = re.compile(r"[aeiouyAEIOUY]")
 
@@ -128,6 +132,8 @@ def looks_random(value: str, min_len: int = 10) -> bool:
         return n >= 12 and 0.3 <= upper <= 0.8 and entropy >= 3.3
     if _WORD_CHUNKS.fullmatch(value) and not _digit_then_letter(value):
         return False  # words and numbers joined by separators: DOC_Vector_5_32, v1.2.3-beta
+    if _DOTTED_NAME.fullmatch(value):
+        return False  # a module path or reverse-DNS name: com.github.googlei18n.cu2qu.curve_type
     return entropy >= min(3.3, math.log2(n) - 0.7)
 
 
@@ -176,6 +182,7 @@ _NOT_SECRET_QUALIFIERS = frozenset(
     "s3 bucket file path i18n translation message label field column index unique node item entry hot short group "
     "sub env config setting settings state store registry attr name default kms schema sequence tree heap "
     "composite natural surrogate no has is use show hide check validate require required reset forgot reply "
+    "dest destination source src target "
     "dummy fake test example".split()
 )
 _NEVER_SECRET = frozenset({"public", "pub", "publishable", "csrf", "xsrf"})

@@ -53,15 +53,21 @@ Span = tuple[int, int]
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
 _IDENTIFIER_RE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 
-_VALUE = (r"(?:\"(?P<v1>[^\"\n\\]{4,300})\"|'(?P<v2>[^'\n\\]{4,300})'|`(?P<v3>[^`\n]{4,300})`"
-          r"|\\\"(?P<v4>[^\"\\\n]{4,300})\\\"|(?P<v5>[^\s\"'`;,()\[\]{}<>&\\]{4,300}))")
+# A quoted value may sit in parentheses (`KEY = (\n    "..."\n)`), carry a Python prefix
+# (b"...", r'...'; the text is lower-cased) or be triple-quoted.
+_VALUE = (r"(?:(?:\([ \t]*(?:\n[ \t]*)?(?=[bruf]{0,2}[\"']))?(?:[bruf]{1,2}(?=[\"']))?"
+          r"(?:\"(?:\"\")?(?P<v1>[^\"\n\\]{4,300})\"|'(?:'')?(?P<v2>[^'\n\\]{4,300})'|`(?P<v3>[^`\n]{4,300})`"
+          r"|\\\"(?P<v4>[^\"\\\n]{4,300})\\\")|(?P<v5>[^\s\"'`;,()\[\]{}<>&\\]{4,300}))")
 # name, its closing quote or bracket, a separator (`api_key: str =` has a type), the value
 _GENERIC = re.compile(
     r"(?P<kw>passw(?:or)?d|passphrase|pwd|pass|secret|token|key|credentials?|creds|auth)(?P<nq>[\"'`]|\\\")?\]?"
-    r"(?:[ \t]*(?P<sep>:[ \t]*[a-z_][\w.\[\], |]{0,40}?[ \t]*=(?!=)|:=|=>|=(?!=)|:(?![:/])|,|>)"
+    r"(?:[ \t]*(?P<sep>:[ \t]*[a-z_][\w.\[\], |]{0,40}?[ \t]*=(?!=)|:=|=>|\?{1,2}=|=(?!=)|:(?![:/])|,|>)"
     r"|(?:(?<=-password)|(?<=-passwd)|(?<=-pass)|(?<=-token)|(?<=-secret)|(?<=-key))(?P<space>[ \t]))"
     r"[ \t]*" + _VALUE  # the last separator: `--password VALUE` on a command line
 )
+# Dockerfile `ENV NAME value` (the old form, without `=`). Matched on the text as written
+# (instructions are upper-case by convention), so most files skip it on the trigger alone.
+_DOCKER_ENV = re.compile(r"ENV[ \t]+(?P<name>[A-Za-z_]\w*)[ \t]+" + _VALUE)
 # <add key="ApiKey" value="..." /> (.NET configuration files)
 _KEY_VALUE = re.compile(r"key[ \t]*=[ \t]*[\"'](?P<name>[^\"'\n]{1,80})[\"'][ \t]+value[ \t]*=[ \t]*" + _VALUE)
 
@@ -109,6 +115,11 @@ def _named_span(m: re.Match[str], text: str) -> Span | None:
     return _value_span(name, text, *m.span(group), quoted=group != "v5")
 
 
+def _docker_env_span(m: re.Match[str], text: str) -> Span | None:
+    line_start = text.rfind("\n", 0, m.start()) + 1
+    return _named_span(m, text) if not text[line_start:m.start()].strip() else None
+
+
 def _value_span(name: str, text: str, vs: int, ve: int, *, quoted: bool) -> Span | None:
     """The span of the value assigned to `name`, when it looks like a secret."""
     tier = secret_name_tier(name)
@@ -117,14 +128,18 @@ def _value_span(name: str, text: str, vs: int, ve: int, *, quoted: bool) -> Span
     if not quoted:
         while ve > vs and text[ve - 1] in ".,:":
             ve -= 1  # end of a sentence, not of the value
-        if text[ve: ve + 1] == "(" or _MASK_AFTER.match(text, ve):
-            return None  # a call: auth = make_auth(...); a truncated value: ops_eyJzaWdu...
+        if text[ve: ve + 1] in ("(", "[") or _MASK_AFTER.match(text, ve):
+            return None  # a call or subscript: make_auth(...), other["PASSWORD"]; a truncated value: ops_eyJzaWdu...
     value = text[vs:ve]
     if any(c.isspace() for c in value) or "://" in value or is_placeholder(value):
         return None
     words = {w.lower() for w in split_words(name)} | _FILLER
     if {w.lower() for w in split_words(value)} <= words:
         return None  # PASSWORD=PASSWORD, consumer_secret="consumer.secret", token: "my-token"
+    if _IDENTIFIER_RE.fullmatch(value) and is_secret_name(value):
+        return None  # SECRET_KEY = 'AWS_SECRET_ACCESS_KEY': the name of a variable or field, not its value
+    if value.isalpha() and value.islower() and any(len(w) >= 4 and value.endswith(w) for w in words):
+        return None  # 'pass': 'bandpass', password: nopassword: a word made from the name
     if name.upper() in ("PWD", "OLDPWD") or (tier == "human" and _PATH.match(value)):
         return None  # the shell's working directory, a key file path
     if not quoted and (value[:1] in ":=" or _is_code_reference(name, value)):
@@ -258,6 +273,7 @@ _CONTEXT_RULES: tuple[_Context, ...] = (
     _Context("generic-assignment", "secret", _GENERIC,
              ("key", "token", "pass", "auth", "secret", "cred", "pwd"), True, _generic_span),
     _Context("config-key-value", "secret", _KEY_VALUE, ("value",), True, _named_span),
+    _Context("dockerfile-env", "secret", _DOCKER_ENV, ("ENV",), False, _docker_env_span),
 )
 
 KINDS: tuple[str, ...] = tuple(dict.fromkeys(
