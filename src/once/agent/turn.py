@@ -17,6 +17,8 @@ from once.agent.result import CommitInfo
 from once.errors import DirtyWorktreeError
 from once.events import CommitMade, FileChanged, SecretBlocked, ToolCall, ToolResult
 from once.providers.base import ModelResponse
+from once.recovery.journal import EditJournal
+from once.recovery.worktree import disk_blobs
 from once.safety.paths import PathRefused
 from once.tools.base import ToolContext, ToolOutput, ToolRegistry
 from once.tools.workspace import FileChange
@@ -84,7 +86,7 @@ _JUNK = re.compile(r"(^|/)(__pycache__|\.pytest_cache|\.mypy_cache|\.ruff_cache|
 class TurnRunner:
     def __init__(
         self, registry: ToolRegistry, context: ToolContext, repo: Repo, *, run_id: str, model: str,
-        dirty: str = "commit",
+        dirty: str = "commit", journal: EditJournal | None = None,
     ) -> None:
         self.registry = registry
         self.context = context
@@ -97,7 +99,11 @@ class TurnRunner:
         self._wip: list[CommitInfo] = []
         self.nested: NestedContext | None = None
         """Set by the runner: appends nested AGENTS.md files to the results that bring them in."""
+        self.journal = journal
+        """Records each landed edit before its commit, so a run killed in between can be recovered."""
         context.workspace.before_edit = self._before_edit
+        if journal is not None:
+            context.workspace.before_land = lambda edits: journal.landing(self._turn, edits)
         registry.passthrough = (DirtyWorktreeError,)
 
     def schemas(self) -> list[dict[str, Any]]:
@@ -216,6 +222,7 @@ class TurnRunner:
         outcome.commits.extend(self._wip)
         self._wip = []
         if not changes:
+            self._settle([], None)
             return
         for change in changes:
             recorder.emit(FileChanged(run_id=self.run_id, turn=self._turn, path=change.path, action=change.action))
@@ -223,12 +230,20 @@ class TurnRunner:
         # Files git ignores (a .env the model wrote, say) stay on disk and out of the commit.
         files = sorted(self.repo.committable_paths([c.path for c in changes]))
         if not files:
+            self._settle([], None)
             return
         message = format_commit_message(summary_from_text(text, files), files, self.run_id, self.model)
+        if self.journal is not None:  # what the commit takes, as it is on disk (a command's changes too)
+            self.journal.committing(self._turn, disk_blobs(self.context.workspace.root, files))
         sha = self.repo.commit_committable(files, message)
+        self._settle(files, sha)
         subject = message.splitlines()[0]
         recorder.emit(CommitMade(run_id=self.run_id, turn=self._turn, sha=sha, subject=subject, files=files))
         outcome.commits.append(CommitInfo(sha=sha, subject=subject, files=files))
+
+    def _settle(self, files: list[str], sha: str | None) -> None:
+        if self.journal is not None:
+            self.journal.settle(files, sha)
 
     def _before_edit(self, path: str) -> None:
         """The first edit of a file in this run: keep the user's uncommitted changes apart."""

@@ -151,5 +151,7 @@ from once.vent.schema import m006_vent  # noqa: E402
 from once.corrections.schema import m007_corrections  # noqa: E402
 from once.evals.schema import m008_evals  # noqa: E402
 from once.learn.schema import m009_evidence_order  # noqa: E402
+from once.recovery.schema import m010_run_edits  # noqa: E402
 
-MIGRATIONS.extend([m004_queue, m005_knowledge, m006_vent, m007_corrections, m008_evals, m009_evidence_order])
+MIGRATIONS.extend([m004_queue, m005_knowledge, m006_vent, m007_corrections, m008_evals, m009_evidence_order,
+                   m010_run_edits])
