@@ -191,6 +191,18 @@ def test_a_commit_git_finished_after_the_kill_is_counted_not_repeated(store: Sto
     assert [e["sha"] for e in store.run_events(run_id) if e["type"] == "commit"] == [head]
 
 
+def test_a_commit_the_run_logged_before_the_kill_is_not_counted_twice(store: Store, repo: Path) -> None:
+    run_id = killed_run(store, repo)
+    land(store, repo, run_id, {"util.py": NEW})
+    git(repo, "commit", "-q", "-am", f"agent: edit util.py\n\nAgent-Run: {run_id}\nAgent-Model: m")
+    head = git(repo, "rev-parse", "HEAD").strip()
+    RunProgress(store, run_id)(CommitMade(run_id=run_id, turn=1, sha=head, subject="agent: edit", files=["util.py"]))
+    store.append_event(CommitMade(run_id=run_id, turn=1, sha=head, subject="agent: edit", files=["util.py"]))
+    recover_killed_runs(GitRepo(repo), store, dirty="commit")
+    assert row(store, run_id).commits == 1 and row(store, run_id).status == "killed"
+    assert len([e for e in store.run_events(run_id) if e["type"] == "commit"]) == 1
+
+
 def test_a_live_run_is_not_recovered(store: Store, repo: Path) -> None:
     import os
 

@@ -236,9 +236,10 @@ class TurnRunner:
         if self.journal is not None:  # what the commit takes, as it is on disk (a command's changes too)
             self.journal.committing(self._turn, disk_blobs(self.context.workspace.root, files))
         sha = self.repo.commit_committable(files, message)
-        self._settle(files, sha)
         subject = message.splitlines()[0]
+        # Logged before the journal is settled: a run killed in between has its commit counted once.
         recorder.emit(CommitMade(run_id=self.run_id, turn=self._turn, sha=sha, subject=subject, files=files))
+        self._settle(files, sha)
         outcome.commits.append(CommitInfo(sha=sha, subject=subject, files=files))
 
     def _settle(self, files: list[str], sha: str | None) -> None:

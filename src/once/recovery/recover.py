@@ -83,10 +83,12 @@ def _recover(repo: GitRepo, store: Store, run: KilledRun, *, refuse: bool) -> Re
 
 def _count_finished_commit(repo: GitRepo, store: Store, run: KilledRun, files: list[str], turn: int) -> int:
     """The run's own commit that git finished after the kill (HEAD, with its Agent-Run trailer) is
-    logged on the run like any of its commits; 1 when there is one."""
+    logged on the run like any of its commits, unless the run logged it itself; 1 when it was not."""
     head = repo.head_sha() if files else None
     if head is None or run_of(repo.commit_message(head)) != run.id:
         return 0
+    if any(event.get("sha") == head for event in store.run_events(run.id) if event.get("type") == "commit"):
+        return 0  # the run logged (and counted) it before the kill
     subject = repo.commit_message(head).splitlines()[0]
     store.append_event(CommitMade(run_id=run.id, turn=turn, sha=head, subject=subject, files=files))
     return 1
