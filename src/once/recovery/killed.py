@@ -17,15 +17,14 @@ class KilledRun:
     started_at: float
 
 
-def killed_runs(conn: sqlite3.Connection, repo: str, alive: Callable[[int], bool],
-                current: str | None = None) -> list[KilledRun]:
+def killed_runs(conn: sqlite3.Connection, repo: str, alive: Callable[[int], bool]) -> list[KilledRun]:
     """Runs of `repo` left `running` by a process that is gone, and runs already marked `killed`
     (by `agent log` elsewhere, or by a refused recovery) whose journal still has open edits."""
     rows = conn.execute(
-        "SELECT id, model, started_at, pid, status FROM runs WHERE repo = ? AND id IS NOT ?"
+        "SELECT id, model, started_at, pid, status FROM runs WHERE repo = ?"
         " AND ((status = 'running' AND pid IS NOT NULL) OR (status = 'killed' AND EXISTS"
         " (SELECT 1 FROM run_edits e WHERE e.run_id = runs.id AND e.state = 'landing')))"
-        " ORDER BY started_at, id", (repo, current)).fetchall()
+        " ORDER BY started_at, id", (repo,)).fetchall()
     return [KilledRun(row["id"], row["model"], row["started_at"]) for row in rows
             if row["status"] == "killed" or not alive(row["pid"])]
 

@@ -20,10 +20,10 @@ from once.vcs import GitRepo
 from once.vcs.messages import format_recovery_message, run_of
 
 
-def recover_killed_runs(repo: GitRepo, store: Store, *, dirty: str, current: str | None = None) -> list[Recovery]:
-    """Recover every killed run of this work tree, oldest first (`current`: the caller's own run).
-    With `dirty` "refuse", edits to commit are left as they are and reported as refused."""
-    killed = killed_runs(store.conn, str(repo.root), process_alive, current)
+def recover_killed_runs(repo: GitRepo, store: Store, *, dirty: str) -> list[Recovery]:
+    """Recover every killed run of this work tree, oldest first. With `dirty` "refuse", edits to
+    commit are left as they are and reported as refused."""
+    killed = killed_runs(store.conn, str(repo.root), process_alive)
     if not killed:
         return []
     wait_for_index_lock(repo)

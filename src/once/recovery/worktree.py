@@ -81,7 +81,8 @@ def _entries(directory: Path, since: float) -> list[str]:
     names = []
     for entry in entries:
         try:
-            if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime >= since - _MTIME_SLACK:
+            recent = entry.stat(follow_symlinks=False).st_mtime >= since - _MTIME_SLACK
+            if recent and entry.is_file(follow_symlinks=False):
                 names.append(entry.name)
         except OSError:
             continue
