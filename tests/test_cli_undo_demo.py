@@ -173,4 +173,7 @@ def test_a_run_whose_process_was_killed_shows_as_killed(cli, repo, tmp_path):
     proc.wait()
     runs = cli("log", "--db", str(tmp_path / "db"), "--json", cwd=repo).json()
     assert runs[0]["status"] == "killed" and runs[0]["finished_at"]
+    # its counters were kept as it went: the turn it was killed in, and that turn's tokens and cost
+    assert runs[0]["turns"] == 1 and runs[0]["input_tokens"] > 0 and runs[0]["cost_usd"] > 0
+    assert runs[0]["commits"] == 0
     sp.run(["pkill", "-f", "sleep 31.7"], check=False)  # the orphaned command of the killed run

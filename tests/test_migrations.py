@@ -41,6 +41,7 @@ EXPECTED_COLUMNS = {
         ("cost_usd", "REAL", 1, "0", 0),
         ("result", "TEXT", 0, None, 0),
         ("pid", "INTEGER", 0, None, 0),
+        ("commits", "INTEGER", 1, "0", 0),
     ],
     "events": [
         ("id", "INTEGER", 0, None, 1),

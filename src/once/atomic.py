@@ -3,13 +3,35 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
+
+TEMP_SUFFIX = ".tmp"
+_NAME_LIMIT = 40
+# `.<target name, at most 40 characters>.<mkstemp's 8 characters of [a-z0-9_]>.tmp`
+_TEMP_NAME = re.compile(r"\.(.+)\.[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX), re.DOTALL)
+
+
+def _temp_prefix(name: str) -> str:
+    return f".{name[:_NAME_LIMIT]}."
+
+
+def temp_target(candidate: str) -> str | None:
+    """The (possibly cut) file name a temp file of `write_temp_beside` was made for, or None when
+    `candidate` is not such a name: what a process killed between writing and renaming leaves."""
+    match = _TEMP_NAME.fullmatch(candidate)
+    return match.group(1) if match and len(match.group(1)) <= _NAME_LIMIT else None
+
+
+def is_temp_of(candidate: str, target: str) -> bool:
+    """Whether file name `candidate` is a temp file `write_temp_beside` made for file name `target`."""
+    return temp_target(candidate) == target[:_NAME_LIMIT]
 
 
 def write_temp_beside(path: Path, data: bytes, mode: int | None = None) -> Path:
     """Write `data` to a new temp file next to `path` and return the temp path."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path.name), suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

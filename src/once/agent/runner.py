@@ -29,6 +29,9 @@ from once.events import EventSink, RunStarted, WarningEvent
 from once.ids import new_id
 from once.providers.base import Provider, TextCallback
 from once.providers.pricing import price_for
+from once.recovery.journal import EditJournal
+from once.recovery.recover import recover_killed_runs, refusal
+from once.recovery.triage import Recovery, describe
 from once.safety.env import scrubbed_env
 from once.safety.policy import Policy
 from once.safety.sandbox import SandboxState, sandbox_state
@@ -36,6 +39,7 @@ from once.store import RunRecord, Store
 from once.agent.permissions import HEADLESS_DEFAULT, Approver, PermissionGate, headless_approver
 from once.agent.plan import PLAN_MODE_INSTRUCTIONS, execution_instructions
 from once.agent.plan_run import PlanProgress, finish_plan_run
+from once.agent.progress import RunProgress
 from once.agent.profile import resolve_profile
 from once.agent.small import SmallAsk, SmallModel, counted_per_run
 from once.tools import EDIT_TOOL_NAMES, tools_for_mode
@@ -91,11 +95,18 @@ def run_once(
                        hint=f"Finish or abort the {operation} first (`git status` shows where it stands).")
     run_id = new_id("r")
     with repo.lock(run_id):
-        return _run_locked(request, run_id, repo=repo, settings=settings, provider=provider, store=store)
+        # Under the lock no other run is live here: one left `running` was killed, maybe mid-commit.
+        recovered = recover_killed_runs(repo, store, dirty=settings.dirty)
+        refused = refusal(recovered)
+        if refused is not None:
+            raise refused
+        return _run_locked(request, run_id, repo=repo, settings=settings, provider=provider, store=store,
+                           recovered=recovered)
 
 
 def _run_locked(
-    request: RunRequest, run_id: str, *, repo: GitRepo, settings: Settings, provider: Provider, store: Store
+    request: RunRequest, run_id: str, *, repo: GitRepo, settings: Settings, provider: Provider, store: Store,
+    recovered: list[Recovery],
 ) -> RunResult:
     root = str(repo.root)
     session_id, history = choose_session(store, root, request)
@@ -103,10 +114,13 @@ def _run_locked(
         id=run_id, session_id=session_id, repo=root, prompt=request.prompt, mode=request.mode,
         provider=provider.name, model=settings.model, status="running", started_at=time.time(), pid=os.getpid(),
     ))
-    recorder = Recorder(session_id=session_id, run_id=run_id, store=store, sinks=list(request.sinks))
+    recorder = Recorder(session_id=session_id, run_id=run_id, store=store,
+                        sinks=[RunProgress(store, run_id), *request.sinks])
     recorder.emit(RunStarted(run_id=run_id, session_id=session_id, repo=root, prompt=request.prompt,
                              mode=request.mode, provider=provider.name, model=settings.model,
                              permission_mode=request.permission_mode))
+    for line in (line for recovery in recovered for line in describe(recovery)):
+        recorder.emit(WarningEvent(run_id=run_id, message=line))
     loop: AgentLoop | None = None
     try:
         loop, first_blocks = _prepare(request, repo, settings, provider, store, recorder, history)
@@ -144,7 +158,8 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
     hidden = frozenset(tool.name for tool in tools) if profile.lean and text_edits else (
         EDIT_TOOL_NAMES if text_edits else frozenset())
     registry = ToolRegistry(tools, hidden=hidden)
-    turns = TurnRunner(registry, context, repo, run_id=recorder.run_id, model=settings.model, dirty=settings.dirty)
+    turns = TurnRunner(registry, context, repo, run_id=recorder.run_id, model=settings.model, dirty=settings.dirty,
+                       journal=EditJournal(store.conn, recorder.run_id))
     gate = PermissionGate(request.permission_mode, Policy.from_settings(settings.policy), request.approver,
                           repo.root, repo, recorder, sandbox=_sandbox_in_force(request, settings, recorder))
     context.check_command = gate.check_command

@@ -17,6 +17,8 @@ from once.agent.result import CommitInfo
 from once.errors import DirtyWorktreeError
 from once.events import CommitMade, FileChanged, SecretBlocked, ToolCall, ToolResult
 from once.providers.base import ModelResponse
+from once.recovery.journal import EditJournal
+from once.recovery.worktree import disk_blobs
 from once.safety.paths import PathRefused
 from once.tools.base import ToolContext, ToolOutput, ToolRegistry
 from once.tools.workspace import FileChange
@@ -93,7 +95,7 @@ def _held_message(what: str, held: dict[str, list[str]]) -> str:
 class TurnRunner:
     def __init__(
         self, registry: ToolRegistry, context: ToolContext, repo: Repo, *, run_id: str, model: str,
-        dirty: str = "commit",
+        dirty: str = "commit", journal: EditJournal | None = None,
     ) -> None:
         self.registry = registry
         self.context = context
@@ -108,7 +110,11 @@ class TurnRunner:
         """Files kept out of a commit for a secret this run wrote into them."""
         self.nested: NestedContext | None = None
         """Set by the runner: appends nested AGENTS.md files to the results that bring them in."""
+        self.journal = journal
+        """Records each landed edit before its commit, so a run killed in between can be recovered."""
         context.workspace.before_edit = self._before_edit
+        if journal is not None:
+            context.workspace.before_land = lambda edits: journal.landing(self._turn, edits)
         registry.passthrough = (DirtyWorktreeError,)
 
     def schemas(self) -> list[dict[str, Any]]:
@@ -206,7 +212,7 @@ class TurnRunner:
     def _new_secrets(self, path: str) -> list[str]:
         """Kinds of secrets in the file that HEAD's version does not hold (none for ignored files).
         Every size is scanned: a file too big to scan would be a way past the check."""
-        from once.safety.secrets import find_secrets
+        from once.safety.secrets import new_secret_kinds
 
         try:
             new = (self.context.workspace.root / path).read_bytes()
@@ -214,9 +220,7 @@ class TurnRunner:
             return []
         if self.repo.ignored_paths([path]):
             return []
-        old = self.repo.head_bytes(path)
-        known = {f.secret for f in find_secrets(old.decode("utf-8", "replace"))} if old else set()
-        return sorted({f.kind for f in find_secrets(new.decode("utf-8", "replace")) if f.secret not in known})
+        return new_secret_kinds(self.repo.head_bytes(path), new)
 
     def _land(self, text: str, outcome: TurnOutcome, recorder: Recorder) -> None:
         workspace = self.context.workspace
@@ -232,6 +236,7 @@ class TurnRunner:
         outcome.commits.extend(self._wip)
         self._wip = []
         if not changes:
+            self._settle([], None)
             return
         for change in changes:
             recorder.emit(FileChanged(run_id=self.run_id, turn=self._turn, path=change.path, action=change.action))
@@ -247,11 +252,16 @@ class TurnRunner:
             outcome.results.append({"type": "text", "text": _held_message("a secret was written into", held)})
             files = [f for f in files if f not in held]
         if not files:
+            self._settle([], None)
             return
         message = format_commit_message(summary_from_text(text, files), files, self.run_id, self.model)
+        if self.journal is not None:  # what the commit takes, as it is on disk (a command's changes too)
+            self.journal.committing(self._turn, disk_blobs(self.context.workspace.root, files))
         sha = self.repo.commit_committable(files, message)
         subject = message.splitlines()[0]
+        # Logged before the journal is settled: a run killed in between has its commit counted once.
         recorder.emit(CommitMade(run_id=self.run_id, turn=self._turn, sha=sha, subject=subject, files=files))
+        self._settle(files, sha)
         outcome.commits.append(CommitInfo(sha=sha, subject=subject, files=files))
 
     def _refuse_saving_a_secret(self, path: str) -> None:
@@ -266,6 +276,10 @@ class TurnRunner:
             f"'{path}' has uncommitted changes that hold a secret ({', '.join(kinds)}); editing it would "
             "commit them, so the agent leaves it alone. Tell the user to move the secret to an environment "
             "variable or a gitignored file first.")
+
+    def _settle(self, files: list[str], sha: str | None) -> None:
+        if self.journal is not None:
+            self.journal.settle(files, sha)
 
     def _before_edit(self, path: str) -> None:
         """The first edit of a file in this run: keep the user's uncommitted changes apart."""

@@ -63,6 +63,15 @@ def should_raise() -> bool:
     return bool(os.environ.get(RAISE_ENV))
 
 
+def print_recovery(recoveries: list[Any]) -> None:
+    """What recovering a killed run did (`once.recovery.triage.Recovery`), on stderr: stdout may be JSON."""
+    from once.recovery.triage import describe
+
+    for recovery in recoveries:
+        for line in describe(recovery):
+            print(f"note: {terminal_safe(line)}", file=sys.stderr)
+
+
 def repo_dir(path: Path | None) -> Path:
     """The directory a command works in: `-C PATH` or the cwd; a missing one is a usage error."""
     from once.errors import UsageError

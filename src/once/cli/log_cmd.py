@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
-from once.cli.common import print_json, repo_root, terminal_safe
+from once.cli.common import print_json, print_recovery, repo_dir, repo_root, terminal_safe
 
 DbOption = typer.Option(None, "--db", help="The SQLite file to read [$ONCE_DB].")
 
@@ -52,6 +53,7 @@ def log(
     from once.store import open_store
 
     with open_store(str(db) if db else None) as store:
+        _recover_here(store, repo)
         store.reap_dead_runs()
         if run_id is None:
             runs = store.list_runs(_repo_filter(all_repos, repo), limit=limit)
@@ -70,6 +72,24 @@ def log(
         _print_run(run, events)
 
 
+def _recover_here(store: Any, repo: Path | None) -> None:
+    """A killed run of this work tree gets its uncommitted edits committed before it is listed (not
+    while a run is live here); the listing goes on whatever recovery says."""
+    from once.config import load_settings
+    from once.errors import NotARepoError, OnceError
+    from once.recovery.recover import recover_when_idle
+    from once.vcs import GitRepo
+
+    try:
+        git = GitRepo.open(repo_dir(repo))
+    except NotARepoError:
+        return
+    try:
+        print_recovery(recover_when_idle(git, store, dirty=load_settings(git.root).dirty))
+    except OnceError as exc:
+        print(f"note: could not recover a killed run's edits: {terminal_safe(exc.message)}", file=sys.stderr)
+
+
 def _run_dict(run: Any) -> dict[str, Any]:
     from dataclasses import asdict
 
@@ -84,7 +104,7 @@ def _print_runs(runs: list[Any]) -> None:
         prompt = " ".join(run.prompt.split())
         prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
         _out(f"{run.id}  {_when(run.started_at)}  {run.status:<11} {run.turns:>3} turns  "
-              f"${run.cost_usd:.4f}  {prompt}")
+              f"{run.commits:>2} commits  ${run.cost_usd:.4f}  {prompt}")
 
 
 def _print_run(run: Any, events: list[dict[str, Any]]) -> None:
@@ -97,7 +117,8 @@ def _print_run(run: Any, events: list[dict[str, Any]]) -> None:
         line = event_line(event)
         if line:
             _out(f"  {_when(event.get('ts'))[11:]}  {line}")
-    _out(f"{run.turns} turns · {run.input_tokens} in / {run.output_tokens} out tokens · ${run.cost_usd:.4f}")
+    _out(f"{run.turns} turns · {run.commits} commits · {run.input_tokens} in / {run.output_tokens} out tokens · "
+         f"${run.cost_usd:.4f}")
     if run.result:
         _out("\n" + run.result)
 

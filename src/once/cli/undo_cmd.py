@@ -38,10 +38,14 @@ def undo(
       agent undo --reason "never edit generated files under gen/"
     """
     from once.agent.undoing import undo_recorded
+    from once.cli.common import print_recovery
+    from once.config import load_settings
     from once.vcs import GitRepo
 
     git = GitRepo.open(repo_dir(repo))
-    result = undo_recorded(git, db, run_id=run_id, whole_run=run, reason=reason)
+    dirty = load_settings(git.root).dirty
+    result = undo_recorded(git, db, run_id=run_id, whole_run=run, reason=reason, dirty=dirty,
+                           recovered=lambda done: None if done.refused else print_recovery([done]))
     if json_out:
         print_json({"shas": result.shas, "method": result.method, "files": result.files,
                     "restored_user_changes": result.restored_user_changes})

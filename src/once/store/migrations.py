@@ -153,6 +153,7 @@ from once.evals.schema import m008_evals  # noqa: E402
 from once.learn.schema import m009_evidence_order  # noqa: E402
 from once.queue.schema import m010_queue_pause_reason  # noqa: E402
 from once.team.local_schema import m011_team  # noqa: E402
+from once.recovery.schema import m012_run_edits  # noqa: E402
 
 MIGRATIONS.extend([m004_queue, m005_knowledge, m006_vent, m007_corrections, m008_evals, m009_evidence_order,
-                   m010_queue_pause_reason, m011_team])
+                   m010_queue_pause_reason, m011_team, m012_run_edits])

@@ -59,6 +59,8 @@ class RunRecord:
     result: str | None = None
     pid: int | None = None
     """The process running it (None for runs recorded before this column existed)."""
+    commits: int = 0
+    """Commits of the agent's own edits (wip commits not counted), kept current while it runs."""
 
     @property
     def usage(self) -> dict[str, int]:
@@ -242,6 +244,17 @@ class Store:
                 raise StoreError(f"Cannot finish run {run_id}: no such run.")
             row = conn.execute("SELECT session_id FROM runs WHERE id = ?", (run_id,)).fetchone()
             self._touch_session(conn, row["session_id"], now)
+
+    def record_progress(self, run_id: str, *, turns: int, usage: dict[str, int], cost_usd: float,
+                        commits: int) -> None:
+        """The counters of a run still going: written as it goes, so a killed run shows them."""
+        tokens = [int(usage.get(key, 0) or 0) for key in USAGE_KEYS]
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE runs SET turns = ?, input_tokens = ?, output_tokens = ?, cache_creation_input_tokens = ?,"
+                " cache_read_input_tokens = ?, cost_usd = ?, commits = ? WHERE id = ? AND status = 'running'",
+                (turns, *tokens, cost_usd, commits, run_id),
+            )
 
     def reap_dead_runs(self) -> int:
         """Runs still `running` whose process is gone (killed, crashed) become `killed`; how many."""

@@ -28,6 +28,7 @@ class FileChange:
 
 BeforeEdit = Callable[[str], None]
 ApproveEdit = Callable[[str, "bytes | None", bytes], None]
+BeforeLand = Callable[[list[tuple[str, "bytes | None", bytes]]], None]
 
 
 class Workspace:
@@ -36,6 +37,9 @@ class Workspace:
         self.before_edit = before_edit
         self.approve: ApproveEdit | None = None
         """Called for every edit with (path, old bytes or None, new bytes); raises `Refused` to stop it."""
+        self.before_land: BeforeLand | None = None
+        """Called with (path, old bytes or None, new bytes) of every file `flush` is about to write,
+        before the first temp file: the run journals them, so a kill mid-landing leaves a record."""
         self._pending: dict[str, tuple[Path, bytes]] = {}
         self._turn_changes: dict[str, FileChange] = {}
         self._seen: set[str] = set()
@@ -83,6 +87,8 @@ class Workspace:
             if old != data:
                 plan.append((rel, absolute, data, old))
         self._pending.clear()
+        if plan and self.before_land is not None:
+            self.before_land([(rel, old, data) for rel, _absolute, data, old in plan])
         temps: list[Path] = []
         done: list[tuple[str, Path, bytes, bytes | None]] = []
         try:

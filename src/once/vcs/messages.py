@@ -141,6 +141,11 @@ def format_commit_message(summary: str, files: list[str], run_id: str, model: st
     return _message(subject, body, [(RUN_TRAILER, run_id), (MODEL_TRAILER, model)])
 
 
+def format_recovery_message(run_id: str, model: str, files: list[str]) -> str:
+    """The commit of edits a killed run landed but did not commit: an agent commit of that run."""
+    return format_commit_message(f"recover edits of killed run {run_id}", files, run_id, model)
+
+
 def format_wip_message(files: list[str], run_id: str) -> str:
     """The message of the commit that saves the user's changes before an agent edit."""
     return _message(WIP_SUBJECT, _file_list(files), [(RUN_TRAILER, run_id), (WIP_TRAILER, "true")])
