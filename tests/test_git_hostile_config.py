@@ -90,3 +90,14 @@ def test_overrides_follow_the_callers_own_config_entries(tmp_path: Path) -> None
     finally:
         for name in ("GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0", "GIT_CONFIG_VALUE_0"):
             os.environ.pop(name, None)
+
+
+def test_agent_scan_runs_no_program_the_repository_config_names(hostile, cli) -> None:
+    """`agent scan --staged` runs in a pre-commit hook, in whatever repository it is given."""
+    repo, markers = hostile
+    (repo / "notes.txt").write_text("staged\n")
+    git(repo, "-c", "core.fsmonitor=false", "-c", "filter.evil.clean=cat", "-c", f"core.hooksPath={os.devnull}",
+        "add", "notes.txt")
+    cli("scan", "--staged", cwd=repo)
+    cli("scan", cwd=repo)
+    assert sorted(p.name for p in markers.iterdir()) == []

@@ -36,7 +36,11 @@ def mask(secret: str) -> str:
 
 
 def _git(cwd: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True, check=False)
+    from once.vcs.repo import git_env
+
+    # The repository's own config runs nothing here either (fsmonitor, filters, hooks).
+    return subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True, check=False,
+                          env=git_env(root=cwd))
 
 
 def _git_root(where: Path) -> Path | None:
