@@ -198,38 +198,49 @@ def _local_repo(key: str | None, repos: dict[str, str | None], team: Team) -> st
 def _apply_entries(conn: sqlite3.Connection, bank: Bank, team: Team, rows: list[dict[str, Any]],
                    report: SyncReport) -> int:
     repos = known_repos(conn) if any(r["scope"] != "global" for r in rows) else {}
-    applied = 0
+    held = {r["id"]: r for r in local.rows_by_id(conn, "SELECT id, status, updated_at FROM knowledge"
+                                                       " WHERE id IN ({marks})", [r["id"] for r in rows])}
+    new: list[dict[str, Any]] = []
+    moved = 0
     for row in rows:
-        here = bank.get(row["id"])
-        if here is not None and here.id != row["id"]:  # a prefix match of another id
-            here = None
+        here = held.get(row["id"])
         if here is None:
             if row["author"] == team.member:
                 continue  # this install's own entry, removed here since
             repo = None if row["scope"] == "global" else _local_repo(row["repo_key"], repos, team)
             if row["scope"] != "global" and repo is None:
                 continue  # a project this install does not have, or did not opt in
-            _add_teammates(bank, row, repo, report)
-            applied += 1
-        elif (row["status_by"] != team.member and float(row["updated_at"]) > here.updated_at
-              and here.status in LIVE_HERE and row["status"] != here.status):
-            bank.set_status(here.id, row["status"], f"team ({row['status_by']}): {row['status_reason']}", "team")
-            applied += 1
-    return applied
+            new.append({**row, "repo": repo})
+        elif (row["status_by"] != team.member and float(row["updated_at"]) > float(here["updated_at"])
+              and here["status"] in LIVE_HERE and row["status"] != here["status"]):
+            bank.set_status(row["id"], row["status"], f"team ({row['status_by']}): {row['status_reason']}", "team")
+            moved += 1
+    fresh = _unique(new)
+    _add_teammates(bank, fresh, report)
+    return moved + len(fresh)
 
 
-def _add_teammates(bank: Bank, row: dict[str, Any], repo: str | None, report: SyncReport) -> None:
+def _unique(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per id (a pull reads each row once, but be safe): the last one read."""
+    return list({row["id"]: row for row in rows}.values())
+
+
+def _add_teammates(bank: Bank, rows: list[dict[str, Any]], report: SyncReport) -> None:
+    """Teammates' new entries, added in batches (a first pull can bring a whole team's bank)."""
     from once.learn.bank import KnowledgeEntry
 
-    reasons = needs_review(row["title"], row["description"], row["knowledge"])
-    status = "review" if reasons else row["status"]
-    bank.add(KnowledgeEntry(
-        id=row["id"], author=row["author"], scope=row["scope"], repo=repo, kind=row["kind"], title=row["title"],
-        description=row["description"], knowledge=row["knowledge"], status=status,
-        status_reason="; ".join(reasons) if reasons else f"from {row['author']}", holdout=float(row["holdout"]),
-        model=row["model"], tool_version=row["tool_version"], created_at=float(row["created_at"])))
-    if reasons:
-        report.review.append(row["id"])
+    entries = []
+    for row in rows:
+        reasons = needs_review(row["title"], row["description"], row["knowledge"])
+        entries.append(KnowledgeEntry(
+            id=row["id"], author=row["author"], scope=row["scope"], repo=row["repo"], kind=row["kind"],
+            title=row["title"], description=row["description"], knowledge=row["knowledge"],
+            status="review" if reasons else row["status"],
+            status_reason="; ".join(reasons) if reasons else f"from {row['author']}", holdout=float(row["holdout"]),
+            model=row["model"], tool_version=row["tool_version"], created_at=float(row["created_at"])))
+        if reasons:
+            report.review.append(row["id"])
+    bank.add_many(entries)
 
 
 # ---------------------------------------------------------------- both, with retries
