@@ -14,6 +14,39 @@ never its text. The no-learning and oracle (the right entry always injected) stu
 simulated with the same random draws as the real sessions, not assumed.
 
     python benchmarks/learning_sim.py --sessions 5000 --effect-help 0.15 --effect-harm 0.10 --json
+
+A team: `--users N` installs, each with its own store, sessions and `agent learn` (every
+`--learn-every` of its own sessions: sync, learn, sync, as the CLI does), joined to one team
+on a real PostgreSQL (`--team-url` names an empty database; without it a private server is
+started and removed). Users share the world (one stack) and take turns: every user has a
+session an hour. `--sessions-per-user K` is the knob (`--sessions` counts all users together).
+An entry's truth is read from the store of the user who wrote it. `--no-team`: N users alone.
+
+    python benchmarks/learning_sim.py --users 100 --sessions-per-user 100 --learn-every 10 --json
+
+Measured so (16 problem types, default effects, model change halfway, seed 1; 2 cores shared
+with other jobs, so wall times are generous; "first harmful prune" and "stale retired" in
+sessions per user, the latter counted from the change; none = not within the run):
+
+    users  team sessions  entries help/harm/null/stale  first harmful prune  stale retired  wrong prunes  share of oracle  wall
+      1          100            11 / 0 / 1 / 1                none               none              0            0.22        2 s
+      5          500            24 / 9 / 8 / 5                none               none              0            0.26       10 s
+     20        2,000           42 / 23 / 18 / 7               none               none              0            0.55       45 s
+    100       10,000           65 / 37 / 51 / 14              none         10 (1 of 14 demoted)    0            0.61      206 s
+
+No size of team pruned a harmful entry within 100 sessions per user, so pooling did not
+reach a correct prune faster here: the bank grows with the team (every member's entries
+for the same problems are pooled, 167 entries at 100 users against 13 for one), e-BH over
+it asks for more evidence, and each entry's evidence grows with the team's sessions only as
+fast as it is retrieved. The one stale entry demoted after the change at 100 users is no
+more than the background rate (4 of 51 null entries and 1 of 65 helpful ones were demoted
+too). The stuck rate falls faster with more users (the share of the oracle's reduction over
+the last 500 sessions; at 1 and 5 users that window is the whole run). Decisions that are
+wrong the other way do happen: at 100 users, members logged a null entry as ready for a
+skill five times (`moves_by_truth`; e-BH runs per install, on the same pooled evidence).
+Seed 2 agrees: no harmful prune at 20 or 100 users (shares 0.43 and 0.45; 2 of 19 stale
+entries demoted 20 sessions after the change, beside 4 of 60 null and 2 of 72 helpful ones;
+365 s for 100 users on the loaded machine).
 """
 
 from __future__ import annotations
@@ -29,15 +62,17 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import learning_team  # noqa: E402
 from learning_world import (  # noqa: E402
     SUCCESS, Told, World, complaint_for, fix_phrasings, fix_said, make_types, neutral, prompt_for, real_turns,
 )
 from once.events import CommitMade, RunFinished, RunStarted, TestResult  # noqa: E402
+from once.learn.bank import Bank  # noqa: E402
 from once.learn.embed import HashedNgramEmbedder  # noqa: E402
 from once.learn.evaluate import Policy  # noqa: E402
 from once.learn.inject import learned_for_turn  # noqa: E402
@@ -62,31 +97,42 @@ class Outcome:
 
 @dataclass
 class User:
-    """One install: its own store (and salt), sessions and the truth of what it was told."""
+    """One install: its own store (and salt), sessions and, in a team, its membership."""
 
     store: Store
     rng: random.Random
-    told: dict[str, Told] = field(default_factory=dict)
+    told: dict[str, Told]
+    """Session -> what its user said resolved it, for every user (session ids are unique)."""
+    peers: dict[str, "User"]
+    """Member name -> user, for the truth of a teammate's entry (its author's sources)."""
+    clock: list[float] = field(default_factory=lambda: [T0])
+    bank: Bank | None = None
+    team: Any = None
     outcomes: list[Outcome] = field(default_factory=list)
     pending: list[Callable[[float], None]] = field(default_factory=list)
     truth_cache: dict[tuple[str, str], Told | None] = field(default_factory=dict)
 
 
 def entry_truth(user: User, entry_id: str) -> Told | None:
-    """What an entry really is: the majority of its source sessions' truth (None: no episode source)."""
-    row = user.store.conn.execute("SELECT sources FROM knowledge WHERE id = ?", (entry_id,)).fetchone()
+    """What an entry really is: the majority of its source sessions' truth, in the store of the
+    user who wrote it (a teammate's entry arrives without sources). None: no episode source."""
+    row = user.store.conn.execute("SELECT author FROM knowledge WHERE id = ?", (entry_id,)).fetchone()
+    origin = user.peers.get(row[0]) if row and row[0] else user
+    if origin is None:
+        return None
+    row = origin.store.conn.execute("SELECT sources FROM knowledge WHERE id = ?", (entry_id,)).fetchone()
     sources = row[0] if row else "[]"
     key = (entry_id, sources)
-    if key not in user.truth_cache:
+    if key not in origin.truth_cache:
         refs = json.loads(sources)
         marks = ", ".join("?" for _ in refs)
-        sessions = [r[0] for r in user.store.conn.execute(
+        sessions = [r[0] for r in origin.store.conn.execute(
             f"SELECT session_id FROM episodes WHERE ref IN ({marks})", refs)] if refs else []
-        said = [user.told[s] for s in sessions if s in user.told]
+        said = [origin.told[s] for s in sessions if s in origin.told]
         common = Counter((t.type, t.kind, t.fix_version) for t in said).most_common(1)
-        user.truth_cache[key] = next(t for t in said if (t.type, t.kind, t.fix_version) == common[0][0]) \
+        origin.truth_cache[key] = next(t for t in said if (t.type, t.kind, t.fix_version) == common[0][0]) \
             if common else None
-    return user.truth_cache[key]
+    return origin.truth_cache[key]
 
 
 def _run(store: Store, sid: str, run_id: str, prompt: str, t: float, model: str, steps: list[tuple[str, str]],
@@ -176,86 +222,168 @@ def seeded_ids(seed: int) -> Iterator[None]:
         ids.time, ids.secrets = saved
 
 
-def run(args: argparse.Namespace) -> dict:
+def run(args: argparse.Namespace, inspect: Callable[[list[User]], None] | None = None) -> dict:
+    """Simulate and summarize; `inspect` sees the users (stores open, team server up) before the end."""
     with seeded_ids(args.seed):
-        return _simulate(args)
+        return _simulate(args, inspect)
 
 
-def _simulate(args: argparse.Namespace) -> dict:
+def total_sessions(args: argparse.Namespace) -> int:
+    return args.sessions_per_user * args.users if args.sessions_per_user else args.sessions
+
+
+def session_time(i: int, users: int) -> float:
+    """Every user has a session an hour; within an hour the team's sessions are spread evenly."""
+    hour, number = divmod(i, users)
+    return T0 + hour * GAP + number * GAP / users
+
+
+@dataclass
+class Clock:
+    """Where the simulated time and the wall time went."""
+
+    change_ts: float | None = None
+    learns: int = 0
+    sync_seconds: float = 0.0
+    learn_seconds: float = 0.0
+
+
+def _simulate(args: argparse.Namespace, inspect: Callable[[list[User]], None] | None) -> dict:
     rng = random.Random(args.seed)
     world = World(make_types(args.problem_types, rng, args.effect_help, args.effect_harm),
                   set(rng.sample(range(args.problem_types), round(args.harmful_fraction * args.problem_types))),
                   args.null_fraction)
     helpful_types = [t for t in range(args.problem_types) if t not in world.harmful]
-    change_at = args.change_at if args.change_at is not None else args.sessions // 2
+    sessions = total_sessions(args)
+    change_at = args.change_at if args.change_at is not None else sessions // 2
     models = [f"model-{k}" for k in range(args.models)]
     real = real_turns()
     policy = Policy()
-    started = time.perf_counter()
-    users: list[User] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for number in range(args.users):
-            store = Store(Path(tmp) / f"user-{number}.db")
-            with store.conn:  # a seeded salt: the same seed draws the same arms
-                store.conn.execute("INSERT OR REPLACE INTO learn_meta (key, value) VALUES (?, ?)",
-                                   (SALT_KEY, f"{args.seed:08x}{number:08x}"))
-            users.append(User(store, random.Random(rng.random())))
-        for i in range(args.sessions):
-            now = T0 + i * GAP
-            if i == change_at and change_at < args.sessions:
+    clock = Clock()
+    with tempfile.TemporaryDirectory() as tmp, learning_team.team_url(args) as url:
+        started = time.perf_counter()  # the simulation, not a private server's start
+        users = _users(args, rng, Path(tmp), url)
+        for i in range(sessions):
+            now = session_time(i, args.users)
+            if i == change_at:
+                clock.change_ts = now
                 world.new_model = "model-new"
                 models[0] = world.new_model
                 world.changed = set(rng.sample(helpful_types, max(1, round(len(helpful_types) / 3))))
                 for t in sorted(world.changed):
                     world.types[t].fixes[1] = fix_phrasings(rng, world.types[t].noun + " config")
-            user = users[i % args.users]
+            hour, number = divmod(i, args.users)
+            user = users[number]
             simulate_session(user, world, i, user.rng.randrange(args.problem_types), now,
-                             models[(i // args.users) % len(models)], args, real)
-            if (i + 1) % (args.learn_every * args.users) == 0:
-                learn_at = now + GAP / 2
-                for each in users:
-                    run_learn(each.store.conn, LearnOptions(model=models[(i // args.users) % len(models)], now=learn_at,
-                                                            policy=policy, embedder=EMBEDDER))
-                    for finish in each.pending:  # outcomes that arrive after this `agent learn`
-                        finish(learn_at + 1)
-                    each.pending.clear()
+                             models[hour % len(models)], args, real)
+            if (hour + 1) % args.learn_every == 0:  # each user's own `agent learn`, staggered like the sessions
+                learn(user, models[hour % len(models)], now + GAP / 2, policy, clock)
+        if inspect is not None:
+            inspect(users)
         elapsed = time.perf_counter() - started
-        result = summarize(users, world, args, change_at, elapsed)
+        result = summarize(users, world, args, clock, elapsed)
         for user in users:
             user.store.close()
     return result
+
+
+def _users(args: argparse.Namespace, rng: random.Random, tmp: Path, url: str | None) -> list[User]:
+    told: dict[str, Told] = {}
+    peers: dict[str, User] = {}
+    users = []
+    for number in range(args.users):
+        store = Store(tmp / f"user-{number}.db")
+        with store.conn:  # a seeded salt: the same seed draws the same arms (until the team's salt arrives)
+            store.conn.execute("INSERT OR REPLACE INTO learn_meta (key, value) VALUES (?, ?)",
+                               (SALT_KEY, f"{args.seed:08x}{number:08x}"))
+        user = User(store, random.Random(rng.random()), told, peers)
+        user.bank = Bank(store.conn, embedder=EMBEDDER, clock=lambda c=user.clock: c[0])
+        if url is not None:
+            user.team = learning_team.join(store.conn, url, number)
+            peers[user.team.member] = user
+        users.append(user)
+    return users
+
+
+def learn(user: User, model: str, at: float, policy: Policy, clock: Clock) -> None:
+    """One `agent learn` as the CLI runs it: sync, learn, sync the decisions just made."""
+    user.clock[0] = at
+    started = time.perf_counter()
+    if user.team is not None:
+        learning_team.sync(user.store.conn, user.team, user.bank)
+    middle = time.perf_counter()
+    run_learn(user.store.conn, LearnOptions(model=model, now=at, policy=policy, embedder=EMBEDDER))
+    ended = time.perf_counter()
+    if user.team is not None:
+        learning_team.sync(user.store.conn, user.team, user.bank)
+    clock.learns += 1
+    clock.learn_seconds += ended - middle
+    clock.sync_seconds += (middle - started) + (time.perf_counter() - ended)
+    for finish in user.pending:  # outcomes that arrive after this `agent learn`
+        finish(at + 1)
+    user.pending.clear()
 
 
 def _rate(items: list[bool]) -> float | None:
     return round(statistics.fmean(items), 4) if items else None
 
 
-def summarize(users: list[User], world: World, args: argparse.Namespace, change_at: int, elapsed: float) -> dict:
+@dataclass(frozen=True)
+class Move:
+    ts: float
+    entry_id: str
+    action: str
+    kind: str
+
+
+def team_entries(users: list[User], world: World) -> dict[str, tuple[str, str]]:
+    """Every admitted entry once: its truth and its status in the store of the user who wrote it."""
+    out = {}
+    for user in users:
+        for entry_id, status in user.store.conn.execute(
+                "SELECT id, status FROM knowledge WHERE status != 'candidate' AND author = ''"):
+            out[entry_id] = (_kind(entry_truth(user, entry_id), world), status)
+    return out
+
+
+def decisions(users: list[User], world: World) -> list[Move]:
+    """Every user's own status decisions (not the creation, merges or moves pulled from the team)."""
+    moves = []
+    for user in users:
+        for ts, entry_id, action in user.store.conn.execute(
+                "SELECT ts, entry_id, action FROM knowledge_log WHERE action NOT IN ('created', 'merged', 'team')"):
+            moves.append(Move(float(ts), entry_id, action, _kind(entry_truth(user, entry_id), world)))
+    return sorted(moves, key=lambda m: (m.ts, m.entry_id, m.action))
+
+
+def _per_user(ts: float | None, since: float = T0) -> float | None:
+    """Sessions per user from `since` to `ts` (each user has a session an hour)."""
+    return None if ts is None else round((ts - since) / GAP, 1)
+
+
+def summarize(users: list[User], world: World, args: argparse.Namespace, clock: Clock, elapsed: float) -> dict:
     outcomes = sorted((o for u in users for o in u.outcomes), key=lambda o: o.index)
     first, last = outcomes[: args.window], outcomes[-args.window:]
-    truth: Counter[str] = Counter()
-    moved: Counter[tuple[str, str]] = Counter()
-    first_prune: list[int] = []
-    actions: Counter[str] = Counter()
-    for user in users:
-        for entry_id, status in user.store.conn.execute("SELECT id, status FROM knowledge WHERE status != 'candidate'"):
-            kind = _kind(entry_truth(user, entry_id), world)
-            truth[kind] += 1
-            moved[(kind, status)] += 1
-        for entry_id, action in user.store.conn.execute("SELECT entry_id, action FROM knowledge_log"
-                                                        " WHERE action NOT IN ('created', 'merged')"):
-            actions[f"{_kind(entry_truth(user, entry_id), world)}/{action}"] += 1
-        row = user.store.conn.execute("SELECT MIN(ts) FROM knowledge_log WHERE action = 'prune'").fetchone()
-        if row[0] is not None:
-            first_prune.append(round((row[0] - T0) / GAP))
-    pruned = sum(n for (kind, status), n in moved.items() if status == "pruned")
-    harmful_pruned = moved[("harmful", "pruned")]
+    entries = team_entries(users, world)
+    truth = Counter(kind for kind, _ in entries.values())
+    moved = Counter(entries.values())
+    moves = decisions(users, world)
+    actions = Counter(f"{m.kind}/{m.action}" for m in moves)
+    prunes = [m for m in moves if m.action == "prune"]
+    pruned = {m.entry_id: m.kind for m in prunes}
+    harmful = [m.ts for m in prunes if m.kind == "harmful"]
+    retired = [m.ts for m in moves if m.kind == "stale" and m.action in ("demote", "prune")
+               and clock.change_ts is not None and m.ts >= clock.change_ts]
+    harmful_pruned = sum(1 for kind in pruned.values() if kind == "harmful")
     no_learning, oracle, final = (_rate([o.no_learning for o in last]), _rate([o.oracle for o in last]),
                                   _rate([o.stuck for o in last]))
     gap = (no_learning or 0) - (oracle or 0)
     return {
-        "sessions": len(outcomes), "users": args.users, "models": args.models, "problem_types": args.problem_types,
-        "seed": args.seed, "seconds": round(elapsed, 1), "window": args.window,
+        "sessions": len(outcomes), "users": args.users, "team": users[0].team is not None,
+        "sessions_per_user": round(len(outcomes) / args.users, 1), "learn_every": args.learn_every,
+        "models": args.models, "problem_types": args.problem_types, "seed": args.seed,
+        "seconds": round(elapsed, 1), "sync_seconds": round(clock.sync_seconds, 1),
+        "learn_seconds": round(clock.learn_seconds, 1), "learns": clock.learns, "window": args.window,
         "stuck_rate_first": _rate([o.stuck for o in first]),
         "stuck_rate_last": final,
         "stuck_rate_no_learning": no_learning,
@@ -266,13 +394,19 @@ def summarize(users: list[User], world: World, args: argparse.Namespace, change_
         "entries": dict(truth),
         "status_by_truth": {f"{kind}/{status}": n for (kind, status), n in sorted(moved.items())},
         "moves_by_truth": dict(sorted(actions.items())),
-        "harmful_pruned_precision": round(harmful_pruned / pruned, 3) if pruned else None,
+        "pruned_by_truth": dict(sorted(Counter(pruned.values()).items())),
+        "skill_ready_by_truth": dict(sorted(Counter({m.entry_id: m.kind for m in moves
+                                                     if m.action == "skill_ready"}.values()).items())),
+        "wrong_prunes": sum(1 for kind in pruned.values() if kind in ("helpful", "null")),
+        "harmful_pruned_precision": round(harmful_pruned / len(pruned), 3) if pruned else None,
         "harmful_pruned_recall": round(harmful_pruned / truth["harmful"], 3) if truth["harmful"] else None,
         "helpful_demoted_fraction": _share(moved, truth, "helpful", ("demoted", "pruned")),
         "null_pruned_fraction": _share(moved, truth, "null", ("pruned",)),
         "stale_active_at_end": moved[("stale", "active")],
-        "sessions_to_first_prune": min(first_prune) if first_prune else None,
-        "change_at": change_at if change_at < args.sessions else None,
+        "sessions_to_first_prune": _per_user(prunes[0].ts if prunes else None),
+        "sessions_to_first_harmful_prune": _per_user(min(harmful, default=None)),
+        "sessions_after_change_to_stale_retired": _per_user(min(retired, default=None), clock.change_ts or T0),
+        "change_at": _per_user(clock.change_ts),
     }
 
 
@@ -290,17 +424,23 @@ def _share(moved: Counter[tuple[str, str]], truth: Counter[str], kind: str, stat
 
 def parser() -> argparse.ArgumentParser:
     out = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    out.add_argument("--sessions", type=int, default=5000)
+    out.add_argument("--sessions", type=int, default=5000, help="sessions of all users together")
     out.add_argument("--problem-types", type=int, default=16)
     out.add_argument("--harmful-fraction", type=float, default=0.25, help="types whose users give a bad workaround half the time")
     out.add_argument("--null-fraction", type=float, default=0.1, help="share of fixes told that are irrelevant")
     out.add_argument("--effect-help", type=float, default=0.15, help="mean drop of the stuck chance from the right entry")
     out.add_argument("--effect-harm", type=float, default=0.10, help="mean rise of the stuck chance from a harmful entry")
-    out.add_argument("--change-at", type=int, default=None, help="session of the model change (default: midpoint)")
-    out.add_argument("--users", type=int, default=1, help="installs, each with its own store and salt")
+    out.add_argument("--change-at", type=int, default=None, help="session (of all users together) of the model change (default: midpoint)")
+    out.add_argument("--sessions-per-user", type=int, default=None,
+                     help="sessions of each user (the run has this many times --users; overrides --sessions)")
+    out.add_argument("--users", type=int, default=1,
+                     help="installs, each with its own store; several are pooled in one team unless --no-team")
+    out.add_argument("--team-url", default=None,
+                     help="an empty team database (default for several users: a private PostgreSQL, removed after)")
+    out.add_argument("--no-team", action="store_true", help="several users, each learning alone")
     out.add_argument("--models", type=int, default=1, help="models used in turn")
     out.add_argument("--late", type=float, default=0.2, help="share of sessions whose outcome arrives after the next learn")
-    out.add_argument("--learn-every", type=int, default=50, help="sessions (per user) between two `agent learn`")
+    out.add_argument("--learn-every", type=int, default=50, help="sessions of a user between two of its `agent learn`")
     out.add_argument("--window", type=int, default=500, help="sessions of the first and last stuck rates")
     out.add_argument("--seed", type=int, default=1)
     out.add_argument("--json", action="store_true")
@@ -312,6 +452,8 @@ def main() -> None:
     for name in ("sessions", "problem_types", "users", "models", "learn_every", "window"):
         if getattr(args, name) < 1:
             parser().error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.sessions_per_user is not None and args.sessions_per_user < 1:
+        parser().error("--sessions-per-user must be at least 1")
     result = run(args)
     if args.json:
         print(json.dumps(result, indent=2))

@@ -161,3 +161,22 @@ def test_admission_rejects_an_entry_retrieved_for_unrelated_sessions(bank):
     result = check_admission(broad, ["add code"], prompts, embedder=bank.embedder)
     assert not result.admitted and "too broad" in result.reason
     assert result.unrelated_hits / result.unrelated_total > MAX_UNRELATED_RATE
+
+
+def test_add_many_stores_what_add_stores(bank, store) -> None:
+    one = bank.add(entry(status="probation", id="k-one"))
+    many = bank.add_many([entry(status="probation", id=f"k-many-{i}", title=f"{DATETIME['title']} {i}",
+                                description=DATETIME["description"], knowledge=f"{DATETIME['knowledge']} {SECRET}")
+                          for i in range(5)], chunk=2)
+    assert many == [f"k-many-{i}" for i in range(5)]
+    columns = "status, embedder, length(embedding), repo IS NULL, scope"
+    single = store.conn.execute(f"SELECT {columns} FROM knowledge WHERE id = ?", (one,)).fetchone()
+    for entry_id in many:
+        row = store.conn.execute(f"SELECT {columns} FROM knowledge WHERE id = ?", (entry_id,)).fetchone()
+        assert tuple(row) == tuple(single)
+        assert SECRET not in bank.get(entry_id).knowledge  # redacted like `add`
+        assert [log["action"] for log in bank.log(entry_id)] == ["created"]
+    found = {e.id for e, _ in bank.search("offset-naive datetimes scheduler", k=10)}
+    assert found == set(many), "every entry is in the full-text index"
+    with pytest.raises(UsageError):
+        bank.add_many([entry(id="k-many-0")])

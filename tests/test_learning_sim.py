@@ -21,7 +21,7 @@ def _args(*extra: str):
 
 
 def _figures(result: dict) -> dict:
-    return {key: value for key, value in result.items() if key != "seconds"}
+    return {key: value for key, value in result.items() if not key.endswith("seconds")}  # wall times vary
 
 
 def test_the_same_seed_reproduces_the_same_figures_exactly() -> None:
@@ -34,7 +34,7 @@ def test_the_same_seed_reproduces_the_same_figures_exactly() -> None:
 
 
 def test_counterfactual_rates_are_simulated_and_ordered() -> None:
-    result = learning_sim.run(_args("--seed", "5", "--users", "2", "--models", "2", "--late", "0.5"))
+    result = learning_sim.run(_args("--seed", "5", "--users", "2", "--no-team", "--models", "2", "--late", "0.5"))
     assert result["users"] == 2 and result["sessions"] == 240
     # Simulated with the session's own draw: the oracle never gets stuck more than no learning.
     assert result["stuck_rate_oracle"] <= result["stuck_rate_no_learning"]

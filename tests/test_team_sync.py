@@ -5,6 +5,7 @@ teammates' entries, offline work and catching up, concurrent and interrupted syn
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 import pytest
 
@@ -288,3 +289,26 @@ def test_a_teammates_entry_too_broad_for_this_machine_stays_a_candidate(team_url
     assert bo.bank.get(narrow).status == "probation"
     here = bo.bank.get(broad)
     assert here.status == "candidate" and "too broad" in here.status_reason
+
+
+def test_a_member_that_died_holding_the_push_lock_does_not_block_the_team(team_url: str, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client cut off mid-push can leave its server process holding the lock, idle in a
+    transaction: the server ends it, and the next push waits, retries and gets through."""
+    from once.team import server
+    from once.team.server_schema import PUSH_LOCK
+
+    monkeypatch.setattr(server, "IDLE_IN_TRANSACTION_MS", 1500)
+    monkeypatch.setattr(server, "LOCK_WAIT_MS", 1000)
+    init_server(team_url)
+    stuck = connect(team_url)
+    stuck.execute("BEGIN")
+    stuck.execute("SELECT pg_advisory_xact_lock(%s)", (PUSH_LOCK,))  # and then says nothing more
+    try:
+        ana = Member(tmp_path, "ana", team_url)
+        ana.add("pytest cannot import the package")
+        report = sync(ana.conn, ana.team, bank=ana.bank, sleep=time.sleep, backoff=0.5)
+    finally:
+        stuck.close()
+    assert report.pushed["entry"] == 1 and report.attempts >= 2
+    assert report.seconds < 30

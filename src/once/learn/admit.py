@@ -59,18 +59,47 @@ def check_admission(entry: KnowledgeEntry, own_prompts: Sequence[str], unrelated
     return Admission(True, f"admitted: {figures}", own_hits, len(own), other_hits, len(other))
 
 
-def too_broad(entry: KnowledgeEntry, unrelated: Sequence[str], *, embedder: Any, threshold: float = SCORE_THRESHOLD,
-              max_unrelated_rate: float = MAX_UNRELATED_RATE) -> str | None:
-    """The precision half of admission alone, for an entry whose own prompts are elsewhere (a
-    teammate's): why it would fire on too many of these unrelated prompts, or None."""
-    other = [p for p in unrelated if p.strip()]
-    if not other:
-        return None
-    hits = sum(score >= threshold for score in score_prompts(entry.retrieval_text(), other, embedder))
-    rate = hits / len(other)
+def prompt_hits(entry_texts: Sequence[str], prompts: Sequence[str], embedder: Any,
+                threshold: float = SCORE_THRESHOLD) -> list[list[bool]]:
+    """For each entry text, which of `prompts` it would be retrieved for, scored as
+    `score_prompts` scores one entry, for many entries at once (a first pull from a team can
+    bring thousands): one embedding batch each side, shared terms counted through postings."""
+    import numpy as np
+
+    from once.learn.retrieve import combine, semantic_floor, terms
+
+    if not entry_texts or not prompts:
+        return [[] for _ in entry_texts]
+    floor = semantic_floor(embedder.name)
+    prompt_vectors = np.asarray(embedder.embed(list(prompts)), dtype=np.float32)
+    prompt_terms = [set(terms(p)) for p in prompts]
+    postings: dict[str, list[int]] = {}
+    for k, words in enumerate(prompt_terms):
+        for word in words:
+            postings.setdefault(word, []).append(k)
+    sizes = np.array([len(words) for words in prompt_terms], dtype=np.float64)
+    counts: list[list[bool]] = []
+    for start in range(0, len(entry_texts), 2000):
+        chunk = entry_texts[start:start + 2000]
+        sims = np.asarray(embedder.embed(list(chunk)), dtype=np.float32) @ prompt_vectors.T
+        for row, text in zip(sims, chunk):
+            words = set(terms(text))
+            shared = np.zeros(len(prompts))
+            for word in words:
+                for k in postings.get(word, ()):
+                    shared[k] += 1
+            lexical = np.divide(shared, np.sqrt(sizes * max(len(words), 1)), out=np.zeros(len(prompts)),
+                                where=sizes > 0)
+            counts.append([combine(float(sim), float(lex), floor) >= threshold for sim, lex in zip(row, lexical)])
+    return counts
+
+
+def too_broad(hits: int, total: int, max_unrelated_rate: float = MAX_UNRELATED_RATE) -> str | None:
+    """Why an entry retrieved for `hits` of `total` unrelated prompts is too broad, or None."""
+    rate = hits / total if total else 0.0
     if rate <= max_unrelated_rate:
         return None
-    return (f"not admitted here: too broad, retrieved for {hits}/{len(other)} of this machine's unrelated "
+    return (f"not admitted here: too broad, retrieved for {hits}/{total} of this machine's unrelated "
             f"opening prompts ({rate:.0%}; the limit is {max_unrelated_rate:.0%})")
 
 
@@ -105,6 +134,38 @@ def source_prompts(conn: sqlite3.Connection, sources: Sequence[str]) -> list[str
     return prompts
 
 
+def opening_prompts(conn: sqlite3.Connection, limit: int) -> list[tuple[str, str]]:
+    """(session, first prompt) of the most recent sessions, newest first."""
+    rows = conn.execute(
+        "SELECT r.session_id, r.prompt FROM runs r JOIN (SELECT session_id, MIN(started_at) AS first"
+        " FROM runs WHERE session_id IS NOT NULL GROUP BY session_id) f"
+        " ON f.session_id = r.session_id AND f.first = r.started_at"
+        " ORDER BY r.started_at DESC LIMIT ?", (limit,)).fetchall()
+    return [(str(row[0]), str(row[1])) for row in rows]
+
+
+def session_signatures(conn: sqlite3.Connection) -> dict[str, set[str]]:
+    """Session -> the failure signatures it met (checks failing with them, its episodes), normalized."""
+    found: dict[str, set[str]] = {}
+    rows = conn.execute("SELECT r.session_id, json_extract(e.data, '$.signature') FROM events e"
+                        " JOIN runs r ON r.id = e.run_id WHERE e.type = 'test_result'"
+                        " AND json_extract(e.data, '$.passed') = 0 AND r.session_id IS NOT NULL").fetchall()
+    rows += conn.execute("SELECT session_id, json_extract(data, '$.failure_signature') FROM episodes").fetchall()
+    for session, signature in rows:
+        if signature and len(_norm(signature)) >= MIN_SIGNATURE_CHARS:
+            found.setdefault(str(session), set()).add(_norm(signature))
+    return found
+
+
+def related_to(text: str, sample: Sequence[tuple[str, str]], signatures: dict[str, set[str]],
+               symptom: str = "") -> set[int]:
+    """Indexes of `sample` sessions with the problem `text` is about: one of their failure
+    signatures appears in it, or their prompt quotes its symptom. Not unrelated, whatever they say."""
+    body = _norm(text)
+    return {k for k, (session, prompt) in enumerate(sample)
+            if any(sig in body for sig in signatures.get(session, ())) or (symptom and symptom in _norm(prompt))}
+
+
 def unrelated_prompts(conn: sqlite3.Connection, exclude_sessions: Sequence[str], *,
                       signatures: Sequence[str] = (), limit: int = UNRELATED_SAMPLE) -> list[str]:
     """The first prompt of recent sessions without the entry's problem: the precision sample.
@@ -113,12 +174,8 @@ def unrelated_prompts(conn: sqlite3.Connection, exclude_sessions: Sequence[str],
     sessions whose opening prompt quotes one of them."""
     quoted = [_norm(s) for s in signatures if len(_norm(s)) >= MIN_SIGNATURE_CHARS]
     excluded = set(exclude_sessions) | sessions_with_signatures(conn, quoted)
-    rows = conn.execute(
-        "SELECT r.session_id, r.prompt FROM runs r JOIN (SELECT session_id, MIN(started_at) AS first"
-        " FROM runs WHERE session_id IS NOT NULL GROUP BY session_id) f"
-        " ON f.session_id = r.session_id AND f.first = r.started_at"
-        " ORDER BY r.started_at DESC LIMIT ?", (limit + len(excluded),)).fetchall()
-    kept = [row[1] for row in rows if row[0] not in excluded and not _quotes(row[1], quoted)]
+    rows = opening_prompts(conn, limit + len(excluded))
+    kept = [prompt for session, prompt in rows if session not in excluded and not _quotes(prompt, quoted)]
     return kept[:limit]
 
 

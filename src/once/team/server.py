@@ -10,6 +10,17 @@ from once.errors import OnceError
 _PASSWORD = re.compile(r"(://[^/:@\s]+):[^/@\s]+@")
 
 
+# A member whose connection died mid-push leaves a server process holding the push lock until the
+# server notices: idle in a transaction for 30 s, it is ended. A push waits at most 20 s for the
+# lock (then retries), and no statement runs past 5 minutes.
+IDLE_IN_TRANSACTION_MS, LOCK_WAIT_MS, STATEMENT_MS = 30_000, 20_000, 300_000
+
+
+def _session_limits() -> str:
+    return (f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS} -c lock_timeout={LOCK_WAIT_MS}"
+            f" -c statement_timeout={STATEMENT_MS}")
+
+
 class TeamUnavailable(OnceError):
     """The team server cannot be reached (or psycopg is missing): work goes on locally."""
 
@@ -28,7 +39,7 @@ def connect(url: str, timeout: float = 5.0) -> Any:
         raise TeamUnavailable("psycopg is not installed", hint="pip install 'psycopg[binary]'") from exc
     try:
         return psycopg.connect(url, connect_timeout=max(1, round(timeout)), autocommit=True,
-                               application_name="once")
+                               application_name="once", options=_session_limits())
     except psycopg.Error as exc:
         raise TeamUnavailable(f"the team server {shown_url(url)} cannot be reached: "
                               f"{shown_url(str(exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}",

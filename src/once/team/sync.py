@@ -197,55 +197,64 @@ def _local_repo(key: str | None, repos: dict[str, str | None], team: Team) -> st
 
 def _apply_entries(conn: sqlite3.Connection, bank: Bank, team: Team, rows: list[dict[str, Any]],
                    report: SyncReport) -> int:
-    from once.learn.admit import unrelated_prompts
-
     repos = known_repos(conn) if any(r["scope"] != "global" for r in rows) else {}
-    unrelated: list[str] | None = None
-    applied = 0
+    held = {r["id"]: r for r in local.rows_by_id(conn, "SELECT id, status, updated_at FROM knowledge"
+                                                       " WHERE id IN ({marks})", [r["id"] for r in rows])}
+    new: list[dict[str, Any]] = []
+    moved = 0
     for row in rows:
-        here = bank.get(row["id"])
-        if here is not None and here.id != row["id"]:  # a prefix match of another id
-            here = None
+        here = held.get(row["id"])
         if here is None:
             if row["author"] == team.member:
                 continue  # this install's own entry, removed here since
             repo = None if row["scope"] == "global" else _local_repo(row["repo_key"], repos, team)
             if row["scope"] != "global" and repo is None:
                 continue  # a project this install does not have, or did not opt in
-            if unrelated is None:
-                unrelated = unrelated_prompts(conn, [])
-            _add_teammates(bank, row, repo, report, unrelated)
-            applied += 1
-        elif (row["status_by"] != team.member and float(row["updated_at"]) > here.updated_at
-              and here.status in LIVE_HERE and row["status"] != here.status):
-            bank.set_status(here.id, row["status"], f"team ({row['status_by']}): {row['status_reason']}", "team")
-            applied += 1
-    return applied
+            new.append({**row, "repo": repo})
+        elif (row["status_by"] != team.member and float(row["updated_at"]) > float(here["updated_at"])
+              and here["status"] in LIVE_HERE and row["status"] != here["status"]):
+            bank.set_status(row["id"], row["status"], f"team ({row['status_by']}): {row['status_reason']}", "team")
+            moved += 1
+    fresh = _unique(new)
+    _add_teammates(bank, fresh, report)
+    return moved + len(fresh)
 
 
-def _add_teammates(bank: Bank, row: dict[str, Any], repo: str | None, report: SyncReport,
-                   unrelated: list[str]) -> None:
-    """A teammate's entry, live here only once it passes what this machine can check: nothing
-    that asks for actions (else `review`), and not retrieved for too many of this machine's
-    unrelated sessions (else `candidate`, the admission's precision half)."""
-    from once.learn.admit import too_broad
+def _unique(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per id (a pull reads each row once, but be safe): the last one read."""
+    return list({row["id"]: row for row in rows}.values())
+
+
+def _add_teammates(bank: Bank, rows: list[dict[str, Any]], report: SyncReport) -> None:
+    """Teammates' new entries, added in batches (a first pull can bring a whole team's bank), each
+    live here only once it passes what this machine can check: nothing that asks for actions
+    (else `review`), and not retrieved for too many of this machine's unrelated sessions (else
+    `candidate`: the admission's precision half, on this machine's opening prompts)."""
+    from once.learn.admit import (
+        UNRELATED_SAMPLE, opening_prompts, prompt_hits, related_to, session_signatures, too_broad,
+    )
     from once.learn.bank import KnowledgeEntry, symptom_key
 
-    entry = KnowledgeEntry(
-        id=row["id"], author=row["author"], scope=row["scope"], repo=repo, kind=row["kind"], title=row["title"],
-        description=row["description"], knowledge=row["knowledge"], status=row["status"],
+    entries = [KnowledgeEntry(
+        id=row["id"], author=row["author"], scope=row["scope"], repo=row["repo"], kind=row["kind"],
+        title=row["title"], description=row["description"], knowledge=row["knowledge"], status=row["status"],
         status_reason=f"from {row['author']}", holdout=float(row["holdout"]), model=row["model"],
-        tool_version=row["tool_version"], created_at=float(row["created_at"]))
-    reasons = needs_review(row["title"], row["description"], row["knowledge"])
-    key = symptom_key(row["title"])
-    broad = None if reasons or row["status"] == "pruned" else too_broad(
-        entry, [p for p in unrelated if not key or key not in " ".join(p.lower().split())], embedder=bank.embedder)
-    if reasons:
-        entry = replace(entry, status="review", status_reason="; ".join(reasons))
-        report.review.append(row["id"])
-    elif broad:
-        entry = replace(entry, status="candidate", status_reason=broad)
-    bank.add(entry)
+        tool_version=row["tool_version"], created_at=float(row["created_at"])) for row in rows]
+    sample = opening_prompts(bank.conn, 2 * UNRELATED_SAMPLE) if entries else []
+    signatures = session_signatures(bank.conn) if sample else {}
+    hits = prompt_hits([e.retrieval_text() for e in entries], [prompt for _, prompt in sample], bank.embedder)
+    for k, entry in enumerate(entries):
+        reasons = needs_review(entry.title, entry.description, entry.knowledge)
+        related = related_to(f"{entry.title}\n{entry.description}\n{entry.knowledge}", sample, signatures,
+                             symptom_key(entry.title))
+        unrelated = [i for i in range(len(sample)) if i not in related][:UNRELATED_SAMPLE]
+        broad = too_broad(sum(hits[k][i] for i in unrelated), len(unrelated)) if entry.status != "pruned" else None
+        if reasons:
+            entries[k] = replace(entry, status="review", status_reason="; ".join(reasons))
+            report.review.append(entry.id)
+        elif broad:
+            entries[k] = replace(entry, status="candidate", status_reason=broad)
+    bank.add_many(entries)
 
 
 # ---------------------------------------------------------------- both, with retries
