@@ -48,7 +48,10 @@ def carry_out() -> list[dict]:
 
 
 async def write_plan(pilot, app: OnceApp) -> PlanPanel:
-    await pilot.press("shift+tab")
+    for _ in range(3):  # shift+tab cycles Plan -> ask -> auto-edit
+        if app.backend.mode == "plan":
+            break
+        await pilot.press("shift+tab")
     assert app.backend.mode == "plan"
     await submit(pilot, "make helper return 2")
     await settle(pilot)
