@@ -99,8 +99,7 @@ class PromptInput(TextArea):
                 self.insert("\n")
             elif event.key == "enter" and not self._menu_accept_on_enter():
                 self.submit()
-            return
-        await super()._on_key(event)
+        # Otherwise TextArea's own handler runs next (Textual calls each class's `_on_key` in turn).
 
     def _menu_key(self, key: str) -> bool:
         """Keys the open menu takes: up/down move, tab picks, escape closes (enter: see below)."""
@@ -157,8 +156,7 @@ class PromptInput(TextArea):
     async def _on_paste(self, event: events.Paste) -> None:
         lines = event.text.count("\n") + (0 if event.text.endswith("\n") else 1)
         if lines <= PASTE_LINES or self.read_only:
-            await super()._on_paste(event)
-            return
+            return  # TextArea's own handler inserts it (Textual calls each class's `_on_paste` in turn)
         event.stop()
         event.prevent_default()
         label = f"[pasted {lines} lines]"
