@@ -172,3 +172,20 @@ async def test_the_side_panel_starts_hidden_when_narrow_and_toggles(repo, tmp_pa
         assert side.display is shown
         await submit(pilot, "/queue")  # asking for a tab shows the panel
         assert side.display and side.active == "queue-tab" and app.query_one(QueuePanel)
+
+
+@pytest.mark.parametrize("key, lands", [("y", True), ("n", False)])
+async def test_an_approval_takes_single_keys_and_the_prompt_has_the_focus_after(repo, tmp_path, key, lands):
+    from once.tui.widgets.approval import ApprovalScreen
+    from tests.test_tui import EDIT, wait_for_screen
+
+    app = OnceApp(backend_for(repo, tmp_path, [message([EDIT]), message("done")]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await submit(pilot, "make helper return 2")
+        await wait_for_screen(pilot, ApprovalScreen)
+        await pilot.press(key)
+        await settle(pilot)
+        assert ("return 2" in (repo / "util.py").read_text()) is lands
+        assert app.focused is app.query_one(PromptInput)
+        await pilot.press("o", "k")
+        assert app.query_one(PromptInput).text == "ok"

@@ -156,3 +156,4 @@ class Actions:
             notice("cleared: the next prompt starts a new session")
         elif name == "queue":
             self.show_side(QUEUE_TAB)
+            self._queue_changed()  # `agent queue add` in another terminal may have added to it

@@ -103,7 +103,11 @@ class PromptInput(TextArea):
 
     def _menu_key(self, key: str) -> bool:
         """Keys the open menu takes: up/down move, tab picks, escape closes (enter: see below)."""
-        if self.menu is None or not self.menu.is_open:
+        if self.menu is None:
+            return False
+        if key in ("tab", "enter"):
+            self.refresh_menu()  # for the text as it is now: the refresh on Changed may lag behind fast typing
+        if not self.menu.is_open:
             return False
         if key in ("up", "down"):
             self.menu.move(-1 if key == "up" else 1)
@@ -154,7 +158,8 @@ class PromptInput(TextArea):
     # -- paste ----------------------------------------------------------------
 
     async def _on_paste(self, event: events.Paste) -> None:
-        lines = event.text.count("\n") + (0 if event.text.endswith("\n") else 1)
+        text = event.text.replace("\r\n", "\n").replace("\r", "\n")  # terminals often paste with CRs
+        lines = len(text.splitlines())
         if lines <= PASTE_LINES or self.read_only:
             return  # TextArea's own handler inserts it (Textual calls each class's `_on_paste` in turn)
         event.stop()
@@ -164,7 +169,7 @@ class PromptInput(TextArea):
         while label in self.pastes:
             number += 1
             label = f"[pasted {lines} lines #{number}]"
-        self.pastes[label] = event.text
+        self.pastes[label] = text
         self.insert(label)
         self.focus()
 
@@ -189,7 +194,10 @@ class PromptInput(TextArea):
         if found is None:
             return []
         start, query = found
-        return [Completion(f"@{path} ", start, offset, f"@{path}") for path in fuzzy_files(query, self.files())]
+        files = self.files()
+        if query in files:
+            return []  # already a whole path: enter sends
+        return [Completion(f"@{path} ", start, offset, f"@{path}") for path in fuzzy_files(query, files)]
 
     def refresh_menu(self) -> None:
         if self.menu is not None:
