@@ -10,6 +10,7 @@ from once.tui import records
 from once.tui.app import OnceApp
 from once.tui.commands import COMMANDS, complete, help_text, parse_slash
 from once.tui.widgets.learned import LearnedPanel, describe_learned
+from once.tui.widgets.completion_menu import CompletionMenu
 from once.tui.widgets.prompt_input import PromptInput
 from tests.conftest import run_agent_subprocess
 from tests.fakes.anthropic_server import message
@@ -75,15 +76,25 @@ async def test_the_input_suggests_slash_commands_and_skills(repo, tmp_path, anyi
     app = OnceApp(backend_for(repo, tmp_path, [message("sorted")]))
     async with app.run_test(size=(120, 40)) as pilot:
         field = app.query_one(PromptInput)
+        menu = app.query_one(CompletionMenu)
         await pilot.press("/", "u", "n")
         await pilot.pause()
-        assert field._suggestion == "/undo"
-        await pilot.press("right")  # accepts the suggestion
-        assert field.value == "/undo"
+        assert menu.display and [e.label for e in menu.entries] == ["/undo"]
+        assert "asks first" in menu.entries[0].about  # the menu says what a command does
+        await pilot.press("tab")  # picks it
+        assert field.value == "/undo " and not menu.is_open
+        field.value = ""
+        await pilot.press("/", "s", "e")
+        await pilot.pause()
+        assert [e.label for e in menu.entries] == ["/sessions", "/secrets-and-config"]  # commands, then skills
+        await pilot.press("down", "down", "enter")  # round to the first again; enter on the menu picks, not sends
+        assert field.value == "/sessions " and app.finished == []
         field.value = ""
         await pilot.press("/", "t", "i")
         await pilot.pause()
-        assert field._suggestion == "/tidy-imports"
+        assert [(e.label, e.about) for e in menu.entries] == [("/tidy-imports", "skill")]
+        await pilot.press("escape")  # closes the menu, keeps the text
+        assert not menu.is_open and field.value == "/ti"
         field.value = ""
         await submit(pilot, "/tidy-imports please")  # a skill is a prompt for the run
         await app.workers.wait_for_complete()

@@ -114,8 +114,13 @@ async def test_the_mode_key_switches_plan_and_agent(repo, tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         status = app.query_one(StatusBar).status
         assert app.backend.mode == "agent" and status.mode.startswith("Agent")
+        seen = []
+        for _ in range(4):  # ask -> auto-edit -> Plan -> ask again; full-auto only when started with it
+            await pilot.press("shift+tab")
+            seen.append(status.mode)
+        assert seen == ["Agent (auto-edit)", "Plan", "Agent (ask)", "Agent (auto-edit)"]
+        assert app.backend.mode == "agent" and app.backend.permission_mode == "auto-edit"
         await pilot.press("shift+tab")
-        assert app.backend.mode == "plan" and status.mode == "Plan"
         assert "Plan" in str(app.query_one(StatusBar).content)
         await pilot.press("shift+tab")
         assert app.backend.mode == "agent"

@@ -10,6 +10,7 @@ from textual.widgets import TabbedContent, TextArea
 
 from once.store import open_store
 from once.tui.app import OnceApp
+from once.tui.widgets.prompt_input import PromptInput
 from once.tui.widgets.dialogs import ReasonScreen
 from once.tui.widgets.plan_panel import PlanPanel
 from tests.conftest import git
@@ -48,7 +49,10 @@ def carry_out() -> list[dict]:
 
 
 async def write_plan(pilot, app: OnceApp) -> PlanPanel:
-    await pilot.press("shift+tab")
+    for _ in range(3):  # shift+tab cycles Plan -> ask -> auto-edit
+        if app.backend.mode == "plan":
+            break
+        await pilot.press("shift+tab")
     assert app.backend.mode == "plan"
     await submit(pilot, "make helper return 2")
     await settle(pilot)
@@ -70,6 +74,10 @@ async def test_plan_then_edit_in_the_textarea_then_approve_runs_it_with_step_pro
         await pilot.click("#plan-approve")
         await settle(pilot)
         assert app.backend.mode == "agent"
+        assert app.focused is app.query_one(PromptInput)  # the next prompt typed is not dropped on the button
+        await pilot.press("o", "k")
+        assert app.query_one(PromptInput).text == "ok"
+        app.query_one(PromptInput).value = ""
         assert "Edited in the app" in (repo / ".once" / "plan.md").read_text()  # the edit is what ran
         assert "return 2" in (repo / "util.py").read_text()
         assert app.finished[-1].result.status == "done"

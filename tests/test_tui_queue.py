@@ -11,6 +11,7 @@ from once.queue.store import PromptQueue
 from once.store import open_store
 from once.tui.app import OnceApp
 from once.tui.backend import Backend, build_backend
+from once.tui.widgets.dialogs import ConfirmScreen
 from once.tui.widgets.prompt_input import PromptInput
 from once.tui.widgets.queue_panel import QueuePanel
 from once.tui.widgets.run_view import RunScreen
@@ -67,6 +68,14 @@ async def open_queue_tab(pilot: Any) -> QueuePanel:
     return panel
 
 
+async def queue_key(pilot: Any, key: str) -> None:
+    """A queue action from the keyboard: the list focused, then the key (a modifier one, or delete)."""
+    pilot.app.query_one("#queue-table").focus()
+    await pilot.pause()
+    await pilot.press(key)
+    await pilot.pause()
+
+
 def rows(panel: QueuePanel) -> list[str]:
     return [item.text for item in panel.items]
 
@@ -109,23 +118,29 @@ async def test_pause_reorder_edit_and_remove_in_the_queue_tab(repo, tmp_path):
     async with app.run_test(size=(140, 40)) as pilot:
         panel = await open_queue_tab(pilot)
         assert rows(panel) == ["alpha", "beta", "gamma"] and not app.running  # nothing starts on open
-        await pilot.press("p")
+        await queue_key(pilot, "alt+p")
         assert app.queue.paused and "paused" in str(panel.query_one("#queue-state").content)
+        assert app.focused is app.query_one(PromptInput)  # after an action, the keys are the prompt's again
         panel.select(app.queue.get("3").id)
-        await pilot.press("t")  # gamma to the top
-        await pilot.press("d")  # and down again, past alpha
+        await queue_key(pilot, "alt+t")  # gamma to the top
+        await queue_key(pilot, "alt+down")  # and down again, past alpha
         assert rows(panel) == ["alpha", "gamma", "beta"]
-        await pilot.press("u")
+        await queue_key(pilot, "alt+up")
         assert rows(panel) == ["gamma", "alpha", "beta"]
         panel.select(app.queue.get("3").id)  # beta
-        await pilot.press("e")
+        await queue_key(pilot, "alt+e")
         assert panel.asking == "edit"
         edit_line = panel.query_one("#queue-input")
         assert edit_line.value == "beta" and app.focused is edit_line
         edit_line.value = "beta, reworded"
         await pilot.press("enter")
         assert rows(panel)[2] == "beta, reworded" and not app.running  # not sent to the agent
-        await pilot.press("x")
+        assert app.focused is app.query_one(PromptInput)
+        await queue_key(pilot, "delete")  # removing asks first
+        assert isinstance(app.screen, ConfirmScreen) and "#3" in app.screen.question
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.focused is app.query_one(PromptInput)
         assert stored(repo, tmp_path) == [("gamma", "queued", 1), ("alpha", "queued", 1)]
         assert app.query_one(StatusBar).status.queued == 2
         await pilot.click("#queue-pause")  # the Resume button: the first item starts at once
@@ -141,15 +156,16 @@ async def test_repeat_outside_one_to_fifty_is_refused_in_the_panel(repo, tmp_pat
     app = OnceApp(backend_for(repo, tmp_path, []))
     async with app.run_test(size=(140, 40)) as pilot:
         panel = await open_queue_tab(pilot)
-        await pilot.press("p")  # paused, so a change does not start the item
+        await queue_key(pilot, "alt+p")  # paused, so a change does not start the item
         for bad in ("0", "51", "many"):
-            await pilot.press("r")
+            await queue_key(pilot, "alt+r")
             field = panel.query_one("#queue-input")
             field.value = bad
             await pilot.press("enter")
             assert "repeat must be a whole number from 1 to 50" in panel.message
             assert panel.asking == "repeat"  # still asking
         assert stored(repo, tmp_path) == [("again", "queued", 1)]
+        assert app.focused is panel.query_one("#queue-input")  # a refused answer keeps asking
         panel.query_one("#queue-input").value = "3"
         await pilot.press("enter")
         assert panel.message == "" and panel.asking is None

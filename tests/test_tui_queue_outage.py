@@ -11,7 +11,7 @@ from once.tui.app import OnceApp
 from once.tui.backend import build_backend
 from once.tui.widgets.conversation import Conversation
 from tests.fakes.anthropic_server import FakeAnthropicServer, Status, by_model, main_requests, message
-from tests.test_tui_queue import open_queue_tab, seed, stored, until
+from tests.test_tui_queue import open_queue_tab, queue_key, seed, stored, until
 
 pytestmark = pytest.mark.anyio
 
@@ -30,8 +30,8 @@ def app_for(repo: Path, tmp_path: Path, server: FakeAnthropicServer, monkeypatch
 async def start_queue(pilot: Any) -> None:
     """Pause and resume in the Queue tab: a resumed queue starts its first item."""
     await open_queue_tab(pilot)
-    await pilot.press("p")
-    await pilot.press("p")
+    await queue_key(pilot, "alt+p")
+    await queue_key(pilot, "alt+p")
 
 
 def notices(app: OnceApp) -> str:

@@ -127,7 +127,7 @@ def test_plan_tab_with_a_plan(repo: Path, tmp_path: Path, snap_compare: Any) -> 
     backend = backend_for(repo, tmp_path, [message(PLAN)])
 
     async def run_before(pilot: Any) -> None:
-        await pilot.press("shift+tab")
+        await pilot.press("shift+tab", "shift+tab")  # ask -> auto-edit -> Plan
         await submit(pilot, "make helper return 2")
         await settle(pilot)
         assert pilot.app.query_one(TabbedContent).active == "plan-tab"

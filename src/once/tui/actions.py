@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual.widgets import TabbedContent
-
 from once.errors import OnceError
 from once.tui import records
 from once.tui.commands import Slash, help_text
@@ -157,8 +155,5 @@ class Actions:
             self._refresh_status()
             notice("cleared: the next prompt starts a new session")
         elif name == "queue":
-            tabs = self.query_one(TabbedContent)
-            if tabs.query(f"#{QUEUE_TAB}"):
-                tabs.active = QUEUE_TAB
-            else:
-                notice("no queue panel in this version")
+            self.show_side(QUEUE_TAB)
+            self._queue_changed()  # `agent queue add` in another terminal may have added to it

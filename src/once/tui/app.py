@@ -11,7 +11,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import ModalScreen
-from textual.widgets import Input, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 
 from once.agent.approvals import Answer, Decision
 from once.errors import OnceError, ProviderError
@@ -29,6 +29,8 @@ from once.tui.actions import Actions
 from once.tui.adapter import RunAdapter
 from once.tui.backend import Backend
 from once.tui.commands import parse_slash
+from once.tui.key_flow import KeyFlow
+from once.tui.mentions import attach_mentions
 from once.tui.messages import AgentEvent, ApprovalNeeded, RunEnded, TextDelta
 from once.tui.plan_flow import PlanFlow
 from once.tui.queue_flow import QueueFlow
@@ -37,11 +39,13 @@ from once.tui.widgets.conversation import Conversation
 from once.tui.widgets.details import DetailsPanel
 from once.tui.widgets.learned import LearnedPanel
 from once.tui.widgets.plan_panel import PlanPanel
+from once.tui.prompt_history import PromptHistory, history_path
+from once.tui.widgets.completion_menu import CompletionMenu
 from once.tui.widgets.prompt_input import PromptInput
 from once.tui.widgets.queue_panel import QueuePanel
 from once.tui.widgets.status_bar import StatusBar
 
-DIALOG_FREE_ACTIONS = ("toggle_mode", "rate", "undo", "sessions")
+DIALOG_FREE_ACTIONS = ("toggle_mode", "rate", "undo", "sessions", "toggle_side", "scroll_conversation")
 
 
 def error_text(exc: OnceError) -> str:
@@ -51,7 +55,7 @@ def error_text(exc: OnceError) -> str:
     return f"{kind}: {exc.message}{hint}\nThe session is still open: fix it and send the prompt again."
 
 
-class OnceApp(Actions, PlanFlow, QueueFlow, App[None]):
+class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
     TITLE = "once"
     CSS = """
     #main { height: 1fr; }
@@ -59,7 +63,13 @@ class OnceApp(Actions, PlanFlow, QueueFlow, App[None]):
     """
     BINDINGS = [
         Binding("escape", "cancel_run", "Cancel run"),
-        Binding("shift+tab", "toggle_mode", "Plan/Agent", priority=True),
+        Binding("ctrl+c", "interrupt", "Cancel / quit", priority=True),
+        Binding("shift+tab", "toggle_mode", "Mode", priority=True),
+        Binding("ctrl+backslash,f2", "toggle_side", "Side panel", priority=True),
+        Binding("pageup", "scroll_conversation('page_up')", show=False, priority=True),
+        Binding("pagedown", "scroll_conversation('page_down')", show=False, priority=True),
+        Binding("ctrl+home", "scroll_conversation('home')", show=False, priority=True),
+        Binding("ctrl+end", "scroll_conversation('end')", show=False, priority=True),
         Binding("ctrl+g", "rate('up')", "Good"),
         Binding("ctrl+b", "rate('down')", "Bad"),
         Binding("ctrl+z", "undo", "Undo"),
@@ -79,6 +89,11 @@ class OnceApp(Actions, PlanFlow, QueueFlow, App[None]):
         self.cancelling = False
         self.finished: list[RunEnded] = []
         self.skills: list[str] = []
+        self.files: list[str] | None = None
+        """The repository's files for `@path` completion, listed at the first `@`."""
+        self.full_auto = backend.permission_mode == "full-auto"
+        """Started with full-auto: only then does shift+tab offer it."""
+        self.init_keys()
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -93,11 +108,15 @@ class OnceApp(Actions, PlanFlow, QueueFlow, App[None]):
                 with TabPane("Queue", id="queue-tab"):
                     yield QueuePanel(id="queue")  # its queue is opened after the first paint
         yield StatusBar()
-        yield PromptInput(skills=lambda: self.skills, id="prompt")
+        menu = CompletionMenu(id="completions")
+        yield menu
+        yield PromptInput(menu=menu, skills=lambda: self.skills, files=self.repo_files, id="prompt",
+                          history=PromptHistory(history_path(str(self.backend.repo.root))))
 
     def on_mount(self) -> None:
         self.query_one(StatusBar).status.model = self.backend.settings.model
         self._refresh_status()
+        self.fit_side(self.size.width)
         self.query_one(PromptInput).focus()
         # What the first frame does not need (git, skill folders, the database) waits until it is on screen;
         # headless (under test) there is no screen to hurry, so it happens now and in a fixed order.
@@ -109,6 +128,7 @@ class OnceApp(Actions, PlanFlow, QueueFlow, App[None]):
     def _after_first_paint(self) -> None:
         self.query_one(StatusBar).status.branch = self.backend.branch()
         self.skills = self.backend.skill_names()
+        self.query_one(PromptInput).prompt_history.load()
         panel = self.query_one(QueuePanel)
         panel.queue = self.open_queue()
         panel.refresh_items()
@@ -130,7 +150,14 @@ class OnceApp(Actions, PlanFlow, QueueFlow, App[None]):
     def running(self) -> bool:
         return self.adapter is not None
 
-    def submit_prompt(self, text: str) -> None:
+    def repo_files(self) -> list[str]:
+        if self.files is None:
+            from once.tools.listing import repo_files
+
+            self.files = repo_files(self.backend.repo.root)
+        return self.files
+
+    def submit_prompt(self, text: str, shown: str | None = None) -> None:
         """Run a slash command now; start a prompt now, or queue it behind the running one."""
         text = text.strip()
         if not text:
@@ -141,27 +168,30 @@ class OnceApp(Actions, PlanFlow, QueueFlow, App[None]):
         elif self.running:
             self.queue_prompt(text)
         else:
-            self._start(text)
+            self._start(text, shown=shown)
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if not isinstance(event.input, PromptInput):
-            return
+    def on_prompt_input_submitted(self, event: PromptInput.Submitted) -> None:
         event.stop()
-        event.input.history.add(event.value)
-        event.input.value = ""
-        self.submit_prompt(event.value)
+        self.submit_prompt(event.text, event.shown.strip())
 
-    def _start(self, prompt: str, plan_text: str | None = None) -> None:
+    def _start(self, prompt: str, plan_text: str | None = None, shown: str | None = None) -> None:
+        """Start a run; `shown` is the prompt as typed (a long paste collapsed), `@path` files go with it."""
+        attached = attach_mentions(self.backend.repo.root, prompt)
         self.adapter = RunAdapter(self.post_message)
-        self.query_one(Conversation).add_prompt(prompt)
+        conversation = self.query_one(Conversation)
+        conversation.add_prompt(shown or prompt)
+        if attached.files:
+            conversation.add_notice(f"attached: {', '.join(attached.files)}")
         self._refresh_status()
-        self._run_in_thread(prompt, self.adapter, plan_text)
+        self._run_in_thread(prompt, self.adapter, plan_text, attached.prompt)
 
     @work(thread=True, group="runs")
-    def _run_in_thread(self, prompt: str, adapter: RunAdapter, plan_text: str | None = None) -> None:
-        """Blocking: the whole run happens here, never on the UI's event loop."""
+    def _run_in_thread(self, prompt: str, adapter: RunAdapter, plan_text: str | None = None,
+                       sent: str | None = None) -> None:
+        """Blocking: the whole run happens here, never on the UI's event loop. `sent`: the prompt with
+        its attachments, what the model receives."""
         try:
-            result = self.backend.run(prompt, sink=adapter, on_text=adapter.text, approver=adapter.approve,
+            result = self.backend.run(sent or prompt, sink=adapter, on_text=adapter.text, approver=adapter.approve,
                                       session_id=self.session_id, plan_text=plan_text, cancel=adapter.cancel)
         except OnceError as exc:
             self.post_message(RunEnded(prompt, None, error_text(exc), exc))

@@ -23,6 +23,15 @@ COMMANDS: dict[str, str] = {
 }
 
 
+KEYS_HELP = (
+    "keys: enter send · shift+enter / ctrl+j / alt+enter new line · up/down history · ctrl+r search history",
+    "      tab or enter picks from the menu (/commands, @files) · esc or ctrl+c cancels a run",
+    "      ctrl+c twice (or on an empty prompt), ctrl+d on an empty prompt, or ctrl+q quits",
+    "      shift+tab cycles Plan -> ask -> auto-edit · ctrl+\\ or F2 side panel · pgup/pgdn, ctrl+home/end scroll",
+    "      ctrl+g good · ctrl+b bad · ctrl+z undo · ctrl+o sessions",
+)
+
+
 @dataclass(frozen=True)
 class Slash:
     """A parsed `/name rest` line."""
@@ -59,12 +68,21 @@ def complete(value: str, skills: Iterable[str] = ()) -> str | None:
     return None
 
 
+def completions(value: str, skills: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """The commands and skills a `/` line can become, with what each does (commands first)."""
+    if not value.startswith("/") or " " in value or "\n" in value:
+        return []
+    typed = value[1:]
+    found = [(f"/{name}", what) for name, what in COMMANDS.items() if name.startswith(typed)]
+    found += [(f"/{name}", "skill") for name in sorted(skills) if name.startswith(typed)]
+    return [] if found == [(value, COMMANDS.get(typed, "skill"))] else found
+
+
 def help_text(skills: Iterable[str] = ()) -> str:
     width = max(len(name) for name in COMMANDS) + 2
     lines = [f"/{name:<{width}}{what}" for name, what in COMMANDS.items()]
     names = sorted(skills)
     if names:
         lines.append(f"skills: {', '.join('/' + name for name in names)}")
-    lines.append("keys: shift+tab Plan/Agent · esc cancel · ctrl+g good · ctrl+b bad · ctrl+z undo · "
-                 "ctrl+o sessions")
+    lines.extend(KEYS_HELP)
     return "\n".join(lines)

@@ -10,7 +10,7 @@ import shlex
 import subprocess
 from typing import TYPE_CHECKING
 
-from textual.widgets import TabbedContent, TextArea
+from textual.widgets import TextArea
 
 from once.errors import OnceError
 from once.tui import records
@@ -30,27 +30,42 @@ if TYPE_CHECKING:
     from once.tui.app import OnceApp
 
 PLAN_TAB = "plan-tab"
+MODE_CYCLE = ("plan", "ask", "auto-edit")
 
 
 class PlanFlow:
     def set_mode(self: OnceApp, mode: str) -> None:
         self.backend.mode = mode
-        label = "Plan: prompts write a plan to review" if mode == "plan" else "Agent: prompts edit and commit"
+        if mode == "plan":
+            label = "Plan: prompts write a plan to review"
+        else:
+            label = f"Agent ({self.backend.permission_mode}): prompts edit and commit"
         self.query_one(Conversation).add_notice(f"mode: {label}")
         self._refresh_status()
 
+    def mode_cycle(self: OnceApp) -> list[str]:
+        """What shift+tab steps through; full-auto only when the app was started with it."""
+        return [*MODE_CYCLE, "full-auto"] if self.full_auto else list(MODE_CYCLE)
+
     def action_toggle_mode(self: OnceApp) -> None:
-        self.set_mode("agent" if self.backend.mode == "plan" else "plan")
+        """shift+tab: Plan -> ask -> auto-edit (-> full-auto) -> Plan."""
+        cycle = self.mode_cycle()
+        now = "plan" if self.backend.mode == "plan" else self.backend.permission_mode
+        following = cycle[(cycle.index(now) + 1) % len(cycle)] if now in cycle else cycle[0]
+        if following != "plan":
+            self.backend.permission_mode = following
+        self.set_mode("plan" if following == "plan" else "agent")
 
     def show_plan(self: OnceApp, result: RunResult) -> None:
         """A plan-mode run wrote `.once/plan.md`: put it up for review in the Plan tab."""
         text = load_plan(self.backend.repo.root)
         self.query_one(PlanPanel).show_plan(text, result.run_id)
-        self.query_one(TabbedContent).active = PLAN_TAB
+        self.show_side(PLAN_TAB)
         self.query_one(Conversation).add_notice(
             f"plan written to {result.plan_path}: edit it in the Plan tab, then Approve or Reject")
 
     def on_plan_panel_approve(self: OnceApp, message: PlanPanel.Approve) -> None:
+        self.focus_prompt()  # the next prompt typed goes to the prompt, not to the button
         if self.running:
             self.query_one(Conversation).add_notice("wait for the current run to end (or Esc) before approving")
             return
@@ -100,3 +115,4 @@ class PlanFlow:
                                                     f"plan in the Plan tab, or in {plan_path(root)}")
             return
         self.query_one(PlanPanel).query_one(TextArea).load_text(load_plan(root))
+        self.focus_prompt()

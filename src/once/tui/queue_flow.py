@@ -203,9 +203,14 @@ class QueueFlow:
         return True
 
     def on_queue_panel_changed(self: OnceApp, message: QueuePanel.Changed) -> None:
-        """The user changed the queue: a resumed queue starts at once when nothing runs."""
+        """The user changed the queue: a resumed queue starts at once when nothing runs; the prompt
+        takes the keys again (the next thing typed is a prompt, not a queue action)."""
+        self.focus_prompt()
         if not self.start_next_queued():
             self._refresh_status()
+
+    def on_queue_panel_done(self: OnceApp, message: QueuePanel.Done) -> None:
+        self.focus_prompt()
 
     def on_queue_panel_open_run(self: OnceApp, message: QueuePanel.OpenRun) -> None:
         """Enter on an item that ran: its run, step by step."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from once.tui.mentions import ATTACHED_HEADER
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,11 @@ def load_session(db: Path | None, session_id: str) -> tuple[list[dict[str, Any]]
     return messages, prompts
 
 
+def without_attachments(prompt: str) -> str:
+    """A prompt as it was typed: the `@path` files sent with it are for the model."""
+    return prompt.split(ATTACHED_HEADER, 1)[0]
+
+
 def conversation(messages: list[dict[str, Any]], prompts: list[str]) -> list[Shown]:
     """The stored Messages-API conversation as the app shows it.
 
@@ -71,7 +77,7 @@ def conversation(messages: list[dict[str, Any]], prompts: list[str]) -> list[Sho
         for block in _blocks(message.get("content")):
             kind = block.get("type")
             if message.get("role") == "user" and kind == "text" and block.get("text") in wanted:
-                shown.append(Shown("prompt", text=block["text"]))
+                shown.append(Shown("prompt", text=without_attachments(block["text"])))
             elif message.get("role") == "assistant" and kind == "text" and block.get("text", "").strip():
                 shown.append(Shown("text", text=block["text"]))
             elif kind == "tool_use":

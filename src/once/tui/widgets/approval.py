@@ -21,7 +21,9 @@ class ApprovalScreen(ModalScreen[Answer]):
     ApprovalScreen Horizontal { height: auto; }
     ApprovalScreen Button { margin: 0 1 0 0; }
     """
-    BINDINGS = [Binding("escape", "reject", "Reject")]
+    BINDINGS = [Binding("escape", "reject", "Reject"), Binding("y", "answer('allow_once')", "Allow once"),
+                Binding("a", "answer('allow_always')", "Allow always"), Binding("n", "answer('reject')", "Reject")]
+    """Single keys while a button has the focus; in the reason field they are text."""
 
     def __init__(self, request: ApprovalRequest) -> None:
         super().__init__()
@@ -35,9 +37,9 @@ class ApprovalScreen(ModalScreen[Answer]):
                 yield Static(self._detail(), id="detail", markup=False)
             yield Input(placeholder="reason (optional, recorded when rejecting)", id="reason")
             with Horizontal():
-                yield Button("Allow once", id="allow_once", variant="success")
-                yield Button("Allow always", id="allow_always", variant="primary")
-                yield Button("Reject", id="reject", variant="error")
+                yield Button("Allow once (y)", id="allow_once", variant="success")
+                yield Button("Allow always (a)", id="allow_always", variant="primary")
+                yield Button("Reject (n)", id="reject", variant="error")
 
     def on_mount(self) -> None:
         self.query_one("#allow_once", Button).focus()
@@ -53,6 +55,9 @@ class ApprovalScreen(ModalScreen[Answer]):
         event.stop()
         reason = self.query_one("#reason", Input).value.strip()
         self.dismiss(Answer(Decision(event.button.id), reason))
+
+    def action_answer(self, decision: str) -> None:
+        self.dismiss(Answer(Decision(decision), self.query_one("#reason", Input).value.strip()))
 
     def action_reject(self) -> None:
         self.dismiss(Answer(Decision.reject, self.query_one("#reason", Input).value.strip()))

@@ -2,6 +2,8 @@
 
 Every change goes through `PromptQueue` (the same calls `agent queue` makes), then the panel
 redraws and posts `QueuePanel.Changed` so the app can update its status line or start an item.
+Its keys need the list focused and a modifier (alt+p, alt+up...), so a prompt typed while the list
+has the focus is never taken for them; removing asks first.
 """
 
 from __future__ import annotations
@@ -38,18 +40,25 @@ class QueuePanel(Vertical):
     QueuePanel #queue-message { height: auto; color: $error; }
     """
     BINDINGS = [
-        Binding("p", "toggle_pause", "Pause/resume"),
-        Binding("u", "move('up')", "Up"),
-        Binding("d", "move('down')", "Down"),
-        Binding("t", "move('top')", "Top"),
-        Binding("e", "edit", "Edit"),
-        Binding("x,delete", "remove", "Remove"),
-        Binding("r", "repeat", "Repeat"),
+        Binding("alt+p", "toggle_pause", "Pause/resume"),
+        Binding("alt+up", "move('up')", "Up"),
+        Binding("alt+down", "move('down')", "Down"),
+        Binding("alt+t", "move('top')", "Top"),
+        Binding("alt+e", "edit", "Edit"),
+        Binding("alt+x,delete", "remove", "Remove (asks first)"),
+        Binding("alt+r", "repeat", "Repeat"),
+        Binding("escape", "leave", "Back to the prompt", show=False),
     ]
 
     @dataclass
     class Changed(Message):
         """The queue changed (order, text, status, pause)."""
+
+        panel: QueuePanel
+
+    @dataclass
+    class Done(Message):
+        """The user is done with the panel (Escape): the prompt takes the keys again."""
 
         panel: QueuePanel
 
@@ -149,9 +158,28 @@ class QueuePanel(Vertical):
             self._apply(lambda q: q.move(item_id, where))
 
     def action_remove(self) -> None:
+        """Asks first: a removed prompt is gone (it never ran, so nothing else has it)."""
         item_id = self.selected_id
-        if item_id is not None:
-            self._apply(lambda q: q.remove(item_id))
+        if item_id is None or self.queue is None:
+            return
+        from once.tui.widgets.dialogs import ConfirmScreen
+
+        item = self.queue.get(item_id)
+        text = " ".join(item.text.split())
+        short = text if len(text) <= 60 else text[:59] + "…"
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._apply(lambda q: q.remove(item_id))
+            else:
+                self.post_message(self.Done(self))
+
+        self.app.push_screen(ConfirmScreen(f"Remove #{item.number} from the queue?\n{short}"), callback=confirmed)
+
+    def action_leave(self) -> None:
+        if self.asking is not None:
+            self._close_input()
+        self.post_message(self.Done(self))
 
     def action_edit(self) -> None:
         self._ask("edit", lambda item: item.text)
