@@ -113,9 +113,13 @@ async def test_an_at_mention_completes_from_the_repository_and_attaches_the_file
         assert prompt.text == "what does @util.py " and not menu.is_open
         await pilot.press(*"return?", "enter")
         await settle(pilot)
-        sent = run_prompt(tmp_path, app.run_id)
-        assert sent.startswith("what does @util.py return?")
-        assert '<file path="util.py">' in sent and "return 1" in sent
+        # The prompt is stored as typed; the file went to the model beside it.
+        assert run_prompt(tmp_path, app.run_id) == "what does @util.py return?"
+        with open_store(str(tmp_path / "db")) as store:
+            first = store.session_messages(app.session_id)[0]
+        texts = [block["text"] for block in first["content"] if block.get("type") == "text"]
+        assert any('<file path="util.py">' in text and "return 1" in text for text in texts)
+        assert texts[-1] == "what does @util.py return?"
         assert shown_prompts(app) == ["› what does @util.py return?"]
 
 

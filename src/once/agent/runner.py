@@ -68,6 +68,9 @@ class RunRequest:
     """Who answers when an edit or a command needs approval (the TUI asks the user)."""
     cancel: threading.Event | None = None
     """Set by the app when the user cancels: a running command stops at once (see ToolContext.cancel)."""
+    attachments: str = ""
+    """Files the user mentioned (`@path`), sent before the prompt; the stored prompt, session
+    titles and learning see only what was typed."""
 
 
 def choose_session(store: Store, repo: str, request: RunRequest) -> tuple[str, list[dict[str, Any]]]:
@@ -124,6 +127,8 @@ def _run_locked(
     loop: AgentLoop | None = None
     try:
         loop, first_blocks = _prepare(request, repo, settings, provider, store, recorder, history)
+        if request.attachments:
+            first_blocks = [*first_blocks, {"type": "text", "text": request.attachments}]
         result = loop.run(first_blocks)
     except BaseException as exc:  # recorded, then passed on: a run never stays "running"
         message = exc.message if isinstance(exc, OnceError) else f"{type(exc).__name__}: {exc}"

@@ -183,16 +183,17 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
         if attached.files:
             conversation.add_notice(f"attached: {', '.join(attached.files)}")
         self._refresh_status()
-        self._run_in_thread(prompt, self.adapter, plan_text, attached.prompt)
+        self._run_in_thread(prompt, self.adapter, plan_text, attached.block)
 
     @work(thread=True, group="runs")
     def _run_in_thread(self, prompt: str, adapter: RunAdapter, plan_text: str | None = None,
-                       sent: str | None = None) -> None:
-        """Blocking: the whole run happens here, never on the UI's event loop. `sent`: the prompt with
-        its attachments, what the model receives."""
+                       attachments: str = "") -> None:
+        """Blocking: the whole run happens here, never on the UI's event loop. `attachments`: the
+        `@path` files, which the model receives beside the prompt."""
         try:
-            result = self.backend.run(sent or prompt, sink=adapter, on_text=adapter.text, approver=adapter.approve,
-                                      session_id=self.session_id, plan_text=plan_text, cancel=adapter.cancel)
+            result = self.backend.run(prompt, sink=adapter, on_text=adapter.text, approver=adapter.approve,
+                                      session_id=self.session_id, plan_text=plan_text, cancel=adapter.cancel,
+                                      attachments=attachments)
         except OnceError as exc:
             self.post_message(RunEnded(prompt, None, error_text(exc), exc))
         except KeyboardInterrupt:

@@ -49,7 +49,7 @@ class Backend:
 
     def run(self, prompt: str, *, sink: EventSink, on_text: TextCallback, approver: Approver,
             session_id: str | None, plan_text: str | None = None,
-            cancel: threading.Event | None = None) -> RunResult:
+            cancel: threading.Event | None = None, attachments: str = "") -> RunResult:
         """One prompt (or an approved plan, in Agent mode), run to the end in the calling thread.
 
         `cancel`, once set, stops a running command at once (the sink stops the loop itself)."""
@@ -60,7 +60,7 @@ class Backend:
         permission = "plan" if mode == "plan" else self.permission_mode
         request = RunRequest(prompt=prompt, mode=mode, sinks=[sink], on_text=on_text, approver=approver,
                              permission_mode=permission, session_id=session_id, plan_text=plan_text,
-                             cancel=cancel)
+                             cancel=cancel, attachments=attachments)
         provider = self.ensure_provider()
         with open_store(str(self.db) if self.db else None) as store:
             return run_once(request, repo=self.repo, settings=self.settings, provider=provider, store=store)

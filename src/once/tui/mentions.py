@@ -71,6 +71,8 @@ class Attached:
     prompt: str
     files: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    block: str = ""
+    """The attached files' text, sent to the model beside the prompt (never stored as the prompt)."""
 
 
 def attach_mentions(root: Path, text: str, file_cap: int = FILE_CAP, total_cap: int = TOTAL_CAP) -> Attached:
@@ -94,7 +96,8 @@ def attach_mentions(root: Path, text: str, file_cap: int = FILE_CAP, total_cap: 
         budget -= len(cut)
         result.files.append(rel)
     if blocks:
-        result.prompt = text + ATTACHED_HEADER + "\n".join(blocks)
+        result.block = ATTACHED_HEADER.lstrip("\n") + "\n".join(blocks)
+        result.prompt = text + "\n\n" + result.block
     return result
 
 
