@@ -18,16 +18,18 @@ way `retrieve` scores its candidates and reports how much of that exhaustive top
 path returns (`recall_at_5`), the same for the top 3, how often the top 3 is the same, and
 how often each finds the target.
 
-Measured at 100,000 entries, 200 queries, 2 cores already at load average 7-9 from other
-processes (so wall times here are 2-3x what an idle machine gives; CPU times are not):
+Measured at 100,000 entries, 200 queries, on 2 cores that other processes already kept busy
+(load average in brackets; wall times grow with it, CPU times hardly do):
 
-    before (FTS candidates only above 20,000 entries):
-      p50/p95 11.2/30.8 ms, busy core 19.0/45.7 ms; CPU p50/p95 4.8/8.8 ms
+    before (FTS candidates only, above 20,000 entries):
+      [3.6] p50/p95 8.0/16.0 ms, busy core 9.8/25.5 ms; CPU p50/p95 4.6-5.3/8.7-9.5 ms
+      [7-9] p50/p95 11.2/30.8 ms, busy core 19.0/45.7 ms
       recall@5 0.316, recall@3 0.408, same top 3 0.165, target found 0.91 (exhaustive 0.91)
     after (in-memory index, 32-dim projection, 128 candidates scored exactly):
-      p50/p95 8.4/12.8 ms, busy core 17.2/30.5 ms; CPU p50/p95 4.4/4.9 ms (busy 4.9/5.4)
+      [3.6] p50/p95 4.3/11.4 ms, busy core 3.2/3.7 ms; CPU p50/p95 3.0-3.6/3.4-4.5 ms
+      [7-9] p50/p95 8.4/12.8 ms, busy core 17.2/30.5 ms; CPU p50/p95 4.4-4.9/4.9-5.4 ms
       recall@5 0.964, recall@3 0.970, same top 3 0.920, target found 0.91 (exhaustive 0.91)
-      first call (loads the index): 5.3 s wall, 2.3 s CPU (busy core: 10.9 s wall, 2.7 s CPU)
+      first call, which loads the index: 2.2-2.7 s CPU (4.3-10.9 s wall by load); before 0.06-0.08 s
 """
 
 from __future__ import annotations
