@@ -1,25 +1,44 @@
 """Retrieval latency of the knowledge bank: p50/p95 per turn over a synthetic bank of N entries.
 
     python benchmarks/knowledge_retrieval.py --entries 100000 --queries 200
-    python benchmarks/knowledge_retrieval.py --entries 100000 --quality 100   # + agreement
+    python benchmarks/knowledge_retrieval.py --entries 100000 --quality 200 --busy   # + agreement, loaded
 
 The bank is built in a temporary database (or `--db`, reused when it exists) with the same
 columns, FTS rows and float32 embedding BLOBs that `Bank.add` writes, in bulk and in one
-transaction. Timed: `retrieve()` for one prompt, i.e. the query embedding, FTS5 candidates,
-the dense path when the bank is small enough for it, and scoring. Target: p95 <= 20 ms at
-100,000 entries.
+transaction. Timed: `retrieve()` for one prompt, i.e. the query embedding, the in-memory
+index's candidates (FTS5 only for entries the index lacks), and exact scoring. The first call
+loads the index and is reported apart (`first_call_ms`); every later call of the process uses
+it. `cpu_*` is this thread's CPU time, which waiting for a core does not inflate. `--busy`
+keeps one core busy in another process while timing. Target: p95 <= 20 ms at 100,000 entries
+with one core busy.
 
 `--quality N` checks that speed did not cost results: for N prompts (half random, half made
 from an entry's own words, that entry being the "target") it scores every live entry the
-way `retrieve` scores its candidates and reports how much of that exhaustive top-k the fast
-path returns, and how often each finds the target.
+way `retrieve` scores its candidates and reports how much of that exhaustive top 5 the fast
+path returns (`recall_at_5`), the same for the top 3, how often the top 3 is the same, and
+how often each finds the target.
+
+Measured at 100,000 entries, 200 queries, on 2 cores that other processes already kept busy
+(load average in brackets; wall times grow with it, CPU times hardly do):
+
+    before (FTS candidates only, above 20,000 entries):
+      [3.6] p50/p95 8.0/16.0 ms, busy core 9.8/25.5 ms; CPU p50/p95 4.6-5.3/8.7-9.5 ms
+      [7-9] p50/p95 11.2/30.8 ms, busy core 19.0/45.7 ms
+      recall@5 0.316, recall@3 0.408, same top 3 0.165, target found 0.91 (exhaustive 0.91)
+    after (in-memory index, 32-dim projection, 128 candidates scored exactly):
+      [3.6] p50/p95 4.3/11.4 ms, busy core 3.2/3.7 ms; CPU p50/p95 3.0-3.6/3.4-4.5 ms
+      [7-9] p50/p95 8.4/12.8 ms, busy core 17.2/30.5 ms; CPU p50/p95 4.4-4.9/4.9-5.4 ms
+      recall@5 0.964, recall@3 0.970, same top 3 0.920, target found 0.91 (exhaustive 0.91)
+      first call, which loads the index: 2.2-2.7 s CPU (4.3-10.9 s wall by load); before 0.06-0.08 s
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
+import multiprocessing
 import random
 import statistics
 import sys
@@ -38,6 +57,7 @@ WORDS = ("pytest import module path src layout datetime timezone naive aware jes
 ERRORS = ["ModuleNotFoundError", "TypeError", "KeyError", "AssertionError", "TimeoutError", "ValueError",
           "ImportError", "SyntaxError", "PermissionError", "ConnectionResetError"]
 K = 3
+RECALL_K = 5
 
 
 def _vocabulary(rng: random.Random, size: int = 20_000) -> list[str]:
@@ -105,6 +125,27 @@ def own_prompts(conn: Any, rng: random.Random, n: int) -> list[tuple[str, str]]:
     return out
 
 
+def _spin() -> None:
+    while True:
+        pass
+
+
+@contextlib.contextmanager
+def busy_core(enabled: bool):
+    """Another process keeps one core busy meanwhile, as a build or a test run would."""
+    if not enabled:
+        yield
+        return
+    spinner = multiprocessing.get_context("spawn").Process(target=_spin, daemon=True)
+    spinner.start()
+    try:
+        time.sleep(0.2)  # let it reach its loop before anything is timed
+        yield
+    finally:
+        spinner.terminate()
+        spinner.join()
+
+
 def measure(db: Path, queries: int, seed: int) -> dict[str, float]:
     from once.learn.embed import HashedNgramEmbedder
     from once.learn.retrieve import retrieve
@@ -113,17 +154,26 @@ def measure(db: Path, queries: int, seed: int) -> dict[str, float]:
     embedder = HashedNgramEmbedder()
     prompts = random_prompts(random.Random(seed + 1), queries)
     with Store(db) as store:
-        cold_start = time.perf_counter()
-        retrieve(store.conn, prompts[0], repo="/r", embedder=embedder)
-        cold = time.perf_counter() - cold_start
-        times, hits = [], 0
+        cold_start, cold_cpu = time.perf_counter(), time.thread_time()
+        retrieve(store.conn, prompts[0], repo="/r", embedder=embedder)  # loads the in-memory index
+        cold, cold_cpu = time.perf_counter() - cold_start, time.thread_time() - cold_cpu
+        times, cpu, hits = [], [], 0
         for prompt in prompts:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             hits += len(retrieve(store.conn, prompt, repo="/r", embedder=embedder))
             times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    return {"first_call_ms": round(cold * 1000, 2), "p50_ms": round(statistics.median(times), 2),
-            "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2), "mean_hits": round(hits / queries, 2)}
+            cpu.append((time.thread_time() - c0) * 1000)
+    return {"first_call_ms": round(cold * 1000, 2), "first_call_cpu_ms": round(cold_cpu * 1000, 2),
+            **_percentiles("", times), **_percentiles("cpu_", cpu),
+            "mean_hits": round(hits / queries, 2)}
+
+
+def _percentiles(prefix: str, millis: list[float]) -> dict[str, float]:
+    """p50/p95 of wall time; with prefix cpu_, of this thread's CPU time (what waiting for a
+    core on a loaded machine does not inflate)."""
+    ordered = sorted(millis)
+    return {f"{prefix}p50_ms": round(statistics.median(ordered), 2),
+            f"{prefix}p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2)}
 
 
 class Exhaustive:
@@ -179,16 +229,20 @@ def quality(db: Path, n: int, seed: int) -> dict[str, float]:
         reference = Exhaustive(store.conn, embedder)
         own = own_prompts(store.conn, rng, n // 2)
         cases = [(p, None) for p in random_prompts(rng, n - len(own))] + own
-        found = agreed = total = fast_target = full_target = 0
+        found = total = found5 = total5 = agreed = fast_target = full_target = 0
         for prompt, target in cases:
-            fast = [h.entry.id for h in retrieve(store.conn, prompt, repo="/r", embedder=embedder, k=K)]
-            full = reference.top(prompt)
+            fast5 = [h.entry.id for h in retrieve(store.conn, prompt, repo="/r", embedder=embedder, k=RECALL_K)]
+            full5 = reference.top(prompt, RECALL_K)
+            fast, full = fast5[:K], full5[:K]
+            found5 += len(set(fast5) & set(full5))
+            total5 += len(full5)
             found += len(set(fast) & set(full))
             total += len(full)
             agreed += fast == full
             fast_target += target in fast
             full_target += target in full
-    return {"recall_vs_exhaustive": round(found / max(1, total), 3), "same_top_k": round(agreed / len(cases), 3),
+    return {"recall_at_5": round(found5 / max(1, total5), 3), "recall_at_3": round(found / max(1, total), 3),
+            "same_top_3": round(agreed / len(cases), 3),
             "target_found_fast": round(fast_target / max(1, len(own)), 3),
             "target_found_exhaustive": round(full_target / max(1, len(own)), 3)}
 
@@ -198,6 +252,7 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=100_000, help="how many entries (default 100000)")
     parser.add_argument("--queries", type=int, default=200, help="how many timed prompts (default 200)")
     parser.add_argument("--quality", type=int, default=0, help="also compare N prompts with exhaustive scoring")
+    parser.add_argument("--busy", action="store_true", help="keep one core busy in another process while timing")
     parser.add_argument("--db", type=Path, help="build the bank here and reuse it on later runs")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
@@ -205,7 +260,9 @@ def main() -> None:
         db = args.db or Path(tmp) / "bench.db"
         built = build(db, args.entries, args.seed) if not db.exists() else None
         figures: dict[str, Any] = {"entries": args.entries, "build_s": None if built is None else round(built, 1),
-                                   **measure(db, args.queries, args.seed)}
+                                   "busy_core": args.busy}
+        with busy_core(args.busy):
+            figures.update(measure(db, args.queries, args.seed))
         if args.quality:
             figures.update(quality(db, args.quality, args.seed))
     print(json.dumps(figures))

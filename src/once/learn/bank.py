@@ -217,7 +217,7 @@ class Bank:
             conn.execute(f"UPDATE knowledge SET {sql} WHERE id = ?", (*params, entry.id))
             if text_changed:
                 self._index(conn, entry)
-            _bump(conn)
+            bump_version(conn)
             if old.status != entry.status:
                 _log(conn, entry.id, entry.updated_at, "edit", old.status, entry.status, entry.status_reason)
 
@@ -346,13 +346,13 @@ def _redacted(entry: KnowledgeEntry) -> KnowledgeEntry:
     return replace(entry, **changes, sources=[redact(s) for s in entry.sources])
 
 
-def _bump(conn: sqlite3.Connection) -> None:
+def bump_version(conn: sqlite3.Connection) -> None:
     """A counter every change of entries moves: in-process caches of the bank compare it."""
     conn.execute("INSERT INTO learn_meta (key, value) VALUES ('bank_version', '1') ON CONFLICT (key)"
                  " DO UPDATE SET value = CAST(value AS INTEGER) + 1")
 
 
 def _log(conn: sqlite3.Connection, entry_id: str, ts: float, action: str, old: str, new: str, reason: str) -> None:
-    _bump(conn)
+    bump_version(conn)
     conn.execute("INSERT INTO knowledge_log (entry_id, ts, action, from_status, to_status, reason)"
                  " VALUES (?, ?, ?, ?, ?, ?)", (entry_id, ts, action, old, new, reason))

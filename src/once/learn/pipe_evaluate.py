@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from once.learn.bank import KnowledgeEntry
+from once.learn.bank import KnowledgeEntry, bump_version
 from once.learn.evaluate import (
     Decision, EntryEval, ExposureTable, Policy, bank_rejections, decay_decisions, decide, evaluate_entries, outcome_for,
     relearned, version_changes,
@@ -210,6 +210,8 @@ def apply(conn: sqlite3.Connection, decisions: list[Decision], outcomes: dict[in
         # A new weight or holdout is not an edit of the entry: updated_at stays.
         conn.executemany("UPDATE knowledge SET weight = COALESCE(?, weight), holdout = COALESCE(?, holdout)"
                          " WHERE id = ?", [(d.weight, d.holdout, d.entry_id) for d in quiet])
+        if moves or any(d.weight is not None for d in quiet):
+            bump_version(conn)  # what retrieval ranks by changed: in-process indexes must reload
         e_values = e_values or {}
         conn.executemany(
             "INSERT INTO knowledge_log (entry_id, ts, action, from_status, to_status, reason, e_value)"
