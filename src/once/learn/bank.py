@@ -186,7 +186,7 @@ class Bank:
                 raise UsageError("a knowledge entry with one of these ids already exists") from None
             conn.execute(f"INSERT INTO knowledge_fts (rowid, title, description) SELECT rowid, title, description"
                          f" FROM knowledge WHERE id IN ({', '.join('?' for _ in ids)})", ids)
-            _bump(conn)
+            bump_version(conn)
             conn.executemany("INSERT INTO knowledge_log (entry_id, ts, action, from_status, to_status, reason)"
                              " VALUES (?, ?, 'created', '', ?, ?)",
                              [(entry.id, now, entry.status, entry.status_reason) for entry in ready])
