@@ -174,3 +174,12 @@ def test_ctrl_c_stops_the_pool_promptly() -> None:
             os.killpg(child.pid, signal.SIGKILL)
             child.communicate()
     assert child.returncode != 0 and "KeyboardInterrupt" in err
+
+
+def test_batches_keep_every_file_in_order_and_stay_small() -> None:
+    files = list(range(1790))
+    parallel = pool.batches(files, 2)
+    assert [item for batch in parallel for item in batch] == files
+    assert len(parallel) >= 16 and max(map(len, parallel)) <= 64
+    # In this process too, so progress is reported during a large serial build.
+    assert [len(batch) for batch in pool.batches(list(range(450)), 1)] == [200, 200, 50]

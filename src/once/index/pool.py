@@ -49,8 +49,9 @@ def pool_size(jobs: int, cpus: int, forced: int | None = None) -> int:
 
 
 def batches(items: Sequence[T], workers: int) -> list[list[T]]:
-    """About eight batches per worker, so one slow file does not leave the other cores idle."""
-    size = max(8, min(64, -(-len(items) // (workers * 8)))) if workers > 1 else max(1, len(items))
+    """About eight batches per worker, so one slow file does not leave the other cores idle;
+    in this process, batches of 200 so progress is still reported as the build goes."""
+    size = max(8, min(64, -(-len(items) // (workers * 8)))) if workers > 1 else 200
     return [list(items[i:i + size]) for i in range(0, len(items), size)]
 
 
