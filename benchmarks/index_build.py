@@ -14,10 +14,10 @@ workers) does much less, and the load average is printed with the figures.
 Measured on a shared 2-core machine, Python 3.11, 1,790 files:
 - serial, before the pool (load 2.5-3.8): cold 5.7 s per 1,000 files; the old figure
   here (2.3-2.4 s) did not reproduce.
-- pool of 2, two benchmark runs under load 6-7 (the cores were taken by other jobs):
-  cold 4.9 and 7.1 s per 1,000 files, serial interleaved 5.2 and 6.9; CPU of the cold
-  build 6.5-6.6 s with the pool (3.7 s per 1,000 files; starting two workers costs
-  ~0.5 s), 6.0-6.1 s serial. Of the CPU, tree-sitter's parse is ~45% and redacting the
+- pool of 2, three benchmark runs under load 5-7 (the cores were taken by other jobs):
+  cold 4.7, 4.9 and 7.1 s per 1,000 files, serial interleaved 6.6, 5.2 and 6.9; CPU of
+  the cold build 6.2-6.6 s with the pool (3.5-3.7 s per 1,000 files; starting two
+  workers costs ~0.5 s), 5.7-6.1 s serial. Of the CPU, tree-sitter's parse is ~45% and redacting the
   text the body's terms come from ~23%. Warm refresh 0.06-0.09 s, one file changed
   0.05-0.06 s. On two free cores the pool's wall time would be about the parent's
   0.4 s plus half of the workers' 6 s, ~2 s per 1,000 files: not measured here.
