@@ -5,34 +5,41 @@ the distinct identifiers the code uses (search terms in `file_index_fts`). A fil
 re-read only when its size or mtime changed, and re-parsed only when its content
 hash changed too; files gone from the listing are removed. Files are listed by
 `repo_files`, so whatever .gitignore hides is never indexed; symlinks leading out
-of the repository are not followed; stored text passes credential redaction.
+of the repository are not followed; stored text passes credential redaction
+(`filerow`).
+
+Reading and parsing run on a process pool when there are enough files (`pool`); the
+rows come back as plain data and this process writes them in one transaction, so an
+interrupted or failed build leaves the previous index as it was.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import re
 import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-from once.errors import StoreError
-from once.index.symbols import FileSummary, extract, is_binary
-from once.index.tokens import path_terms, text_terms
+from once.errors import ConfigError, StoreError
+from once.index.filerow import FileRow, Touched
+from once.index.pool import batches, cpu_count, map_batches, pool_size
+from once.index.worker import MAX_FILE_BYTES, Job, Outcome, look_batch
 from once.safety.paths import PathRefused, confine
-from once.safety.redact import redact
 from once.store.db import transaction
 from once.tools.listing import repo_files
 
-MAX_FILE_BYTES = 1_000_000
-_BATCH = 500  # rows per write transaction: an interrupted cold build keeps what it did
+__all__ = ["MAX_FILE_BYTES", "IndexStats", "Progress", "refresh_index", "repo_key"]
+
+WORKERS_ENV = "ONCE_INDEX_WORKERS"
 
 Progress = Callable[[int, int], None]
 """(files looked at, files listed), called now and then during a refresh."""
+
+Known = dict[str, tuple[int, int, int, str]]
+"""path -> (id, size, mtime_ns, hash) of the stored rows."""
 
 
 @dataclass
@@ -49,49 +56,48 @@ class IndexStats:
         return self.parsed + self.unchanged + self.skipped
 
 
-@dataclass
-class _Row:
-    path: str
-    size: int
-    mtime_ns: int
-    hash: str
-    summary: FileSummary | None  # None: binary or too big, no search terms
-    skipped_as: str = ""  # "binary" or "large" when summary is None
-    body: str = ""
-
-
 def repo_key(repo_root: Path) -> str:
     """How a repository is named in the index: its resolved root."""
     return str(Path(repo_root).resolve())
 
 
-def refresh_index(conn: sqlite3.Connection, repo_root: Path, progress: Progress | None = None) -> IndexStats:
-    """Bring the index of `repo_root` up to date with the files on disk."""
+def refresh_index(conn: sqlite3.Connection, repo_root: Path, progress: Progress | None = None, *,
+                  workers: int | None = None) -> IndexStats:
+    """Bring the index of `repo_root` up to date with the files on disk.
+
+    `workers` forces the number of processes (1: this one only); by default, and unless
+    ONCE_INDEX_WORKERS says otherwise, a pool is used when enough files need parsing.
+    """
     start = time.perf_counter()
     root = Path(repo_root).resolve()
     repo = str(root)
-    known = {row[1]: (row[0], row[2], row[3], row[4]) for row in conn.execute(
+    known: Known = {row[1]: (row[0], row[2], row[3], row[4]) for row in conn.execute(
         "SELECT id, path, size, mtime_ns, hash FROM file_index WHERE repo = ?", (repo,))}
     listed = [rel for rel in repo_files(root) if _inside(root, rel)]
     stats = IndexStats(0, 0, 0, 0.0)
-    pending: list[_Row] = []
-    touched: list[tuple[int, int]] = []  # (mtime_ns, id): same content, new mtime
-    for number, rel in enumerate(listed, start=1):
-        if progress is not None and number % 200 == 0:
-            progress(number, len(listed))
-        row = _look(root, rel, known.get(rel), stats, touched)
-        if row is not None:
-            pending.append(row)
-            if len(pending) >= _BATCH:
-                _write(conn, repo, known, pending, [], touched)
-                pending, touched = [], []
+    jobs = _changed(root, listed, known, stats)
+    report = _reporter(progress, len(listed), len(listed) - len(jobs))
+    outcomes = _run(root, jobs, _forced(workers), report)
+    rows, touched = _sort_out(outcomes, known, stats)
     gone = sorted(set(known) - set(listed))
     stats.removed = len(gone)
-    _write(conn, repo, known, pending, gone, touched)
+    _write(conn, repo, known, rows, gone, touched)
     if progress is not None:
         progress(len(listed), len(listed))
     stats.seconds = time.perf_counter() - start
     return stats
+
+
+def _forced(workers: int | None) -> int | None:
+    if workers is not None:
+        return workers
+    value = os.environ.get(WORKERS_ENV, "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise ConfigError(f"{WORKERS_ENV} must be a whole number of processes, not {value!r}.",
+                          hint=f"Unset it to size the pool to the machine, or set {WORKERS_ENV}=1 for none.")
+    return int(value)
 
 
 def _inside(root: Path, rel: str) -> bool:
@@ -105,41 +111,61 @@ def _inside(root: Path, rel: str) -> bool:
     return True
 
 
-def _look(root: Path, rel: str, old: tuple[int, int, int, str] | None, stats: IndexStats,
-          touched: list[tuple[int, int]]) -> _Row | None:
-    """The row to write for `rel`, or None when the stored one still holds."""
-    try:
-        st = os.stat(root / rel)
-    except OSError:
-        return None  # vanished since the listing; the next refresh removes it
-    if old is not None and old[1] == st.st_size and old[2] == st.st_mtime_ns:
-        stats.unchanged += 1
-        return None
-    if st.st_size > MAX_FILE_BYTES:
-        stats.skipped += 1
-        return _Row(rel, st.st_size, st.st_mtime_ns, "", None, "large")
-    try:
-        data = (root / rel).read_bytes()
-    except OSError:
-        return None
-    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
-    if old is not None and old[3] == digest:
-        stats.unchanged += 1
-        touched.append((st.st_mtime_ns, old[0]))
-        return None
-    if is_binary(data):
-        stats.skipped += 1
-        return _Row(rel, len(data), st.st_mtime_ns, digest, None, "binary")
-    stats.parsed += 1
-    summary = extract(rel, data)
-    summary.doc = redact(summary.doc)  # what the index stores passes redaction, like the rest of the store
-    # Redact the text before it is cut into identifiers: a key split into words would slip through.
-    clean = redact(data.decode("utf-8", "replace")).encode("utf-8")
-    return _Row(rel, len(data), st.st_mtime_ns, digest, summary, body=body_terms(clean))
+def _changed(root: Path, listed: list[str], known: Known, stats: IndexStats) -> list[Job]:
+    """The files whose size or mtime differ from the stored row (or that are new)."""
+    jobs: list[Job] = []
+    for rel in listed:
+        try:
+            st = os.stat(root / rel)
+        except OSError:
+            continue  # vanished since the listing; the next refresh removes it
+        old = known.get(rel)
+        if old is not None and old[1] == st.st_size and old[2] == st.st_mtime_ns:
+            stats.unchanged += 1
+        else:
+            jobs.append((rel, st.st_size, st.st_mtime_ns, old[3] if old is not None else ""))
+    return jobs
 
 
-def _write(conn: sqlite3.Connection, repo: str, known: dict[str, tuple[int, int, int, str]],
-           rows: list[_Row], gone: list[str], touched: list[tuple[int, int]]) -> None:
+def _reporter(progress: Progress | None, total: int, done: int) -> Callable[[int], None] | None:
+    if progress is None:
+        return None
+    state = [done, done]  # files looked at, when last reported
+
+    def report(count: int) -> None:
+        state[0] += count
+        if state[0] - state[1] >= 200:
+            state[1] = state[0]
+            progress(state[0], total)
+
+    return report
+
+
+def _run(root: Path, jobs: list[Job], forced: int | None, report: Callable[[int], None] | None) -> list[Outcome]:
+    workers = pool_size(len(jobs), cpu_count(), forced)
+    results = map_batches(partial(look_batch, str(root)), batches(jobs, workers), workers, report)
+    return [outcome for batch in results for outcome in batch]
+
+
+def _sort_out(outcomes: list[Outcome], known: Known, stats: IndexStats) -> tuple[list[FileRow], list[tuple[int, int]]]:
+    """Rows to write, and (mtime_ns, id) of rows whose content is unchanged."""
+    rows: list[FileRow] = []
+    touched: list[tuple[int, int]] = []
+    for outcome in outcomes:
+        if isinstance(outcome, Touched):
+            stats.unchanged += 1
+            touched.append((outcome.mtime_ns, known[outcome.path][0]))
+        elif outcome is not None:
+            rows.append(outcome)
+            if outcome.terms is None:
+                stats.skipped += 1
+            else:
+                stats.parsed += 1
+    return rows, touched
+
+
+def _write(conn: sqlite3.Connection, repo: str, known: Known, rows: list[FileRow], gone: list[str],
+           touched: list[tuple[int, int]]) -> None:
     if not (rows or gone or touched):
         return
     try:
@@ -155,12 +181,8 @@ def _write(conn: sqlite3.Connection, repo: str, known: dict[str, tuple[int, int,
         raise StoreError(f"Writing the file index failed: {exc}") from None
 
 
-def _upsert(conn: sqlite3.Connection, repo: str, old: tuple[int, int, int, str] | None, row: _Row) -> None:
-    summary = row.summary
-    language = summary.language if summary is not None else row.skipped_as
-    symbols = json.dumps([s.to_json() for s in summary.symbols], separators=(",", ":")) if summary else "[]"
-    doc = summary.doc if summary else ""
-    values = (row.size, row.mtime_ns, row.hash, language, symbols, doc)
+def _upsert(conn: sqlite3.Connection, repo: str, old: tuple[int, int, int, str] | None, row: FileRow) -> None:
+    values = (row.size, row.mtime_ns, row.hash, row.language, row.symbols, row.doc)
     if old is None:
         file_id = conn.execute(
             "INSERT INTO file_index (size, mtime_ns, hash, language, symbols, doc, repo, path) "
@@ -170,28 +192,6 @@ def _upsert(conn: sqlite3.Connection, repo: str, old: tuple[int, int, int, str] 
         conn.execute("UPDATE file_index SET size = ?, mtime_ns = ?, hash = ?, language = ?, symbols = ?, "
                      "doc = ? WHERE id = ?", (*values, file_id))
         conn.execute("DELETE FROM file_index_fts WHERE rowid = ?", (file_id,))
-    if summary is not None:
+    if row.terms is not None:
         conn.execute("INSERT INTO file_index_fts (rowid, path_terms, symbol_terms, doc_terms, body_terms) "
-                     "VALUES (?, ?, ?, ?, ?)",
-                     (file_id, " ".join(path_terms(row.path)), " ".join(_symbol_terms(summary)),
-                      " ".join(text_terms(summary.doc)), row.body))
-
-
-_IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_]+")
-
-
-def body_terms(data: bytes) -> str:
-    """Each distinct identifier of the file once: what the code uses, without its repetitions.
-
-    FTS5 itself lower-cases them and splits them on `_`; camelCase stays whole, which is
-    the joined term a query makes of an identifier.
-    """
-    return b" ".join(set(_IDENTIFIER.findall(data))).decode("ascii")
-
-
-def _symbol_terms(summary: FileSummary) -> list[str]:
-    out: list[str] = []
-    for symbol in summary.symbols:
-        for part in symbol.name.split("."):
-            out.extend(text_terms(part))
-    return out
+                     "VALUES (?, ?, ?, ?, ?)", (file_id, *row.terms))
