@@ -61,7 +61,7 @@ def demo(
     flags = {"provider": "replay", "max_turns": 20, "dirty": "commit"}
     settings = load_settings(git.root, env={}, flags=flags)
     # A throwaway repo and a known recording: the demo's one command may run without asking.
-    sinks = [] if json_out else [ProgressRenderer()]
+    sinks = [] if json_out else [ProgressRenderer(errors_reported=True)]
     request = RunRequest(prompt=DEMO_PROMPT, sinks=sinks, permission_mode="full-auto")
     with open_store(str(db)) as store:
         result = run_once(request, repo=git, settings=settings, provider=ReplayProvider(cassette), store=store)

@@ -56,7 +56,7 @@ def _execute(prompt: str, options: RunOptions, *, mode: str, plan_text: str | No
                         timeout=settings.request_timeout)
     sinks = []
     if options.output_format is OutputFormat.text:
-        sinks.append(ProgressRenderer())
+        sinks.append(ProgressRenderer(errors_reported=True))  # main prints the error that stops a run
     elif options.output_format is OutputFormat.stream_json:
         sinks.append(JsonLinesRenderer())
     request = RunRequest(prompt=prompt, continue_session=options.continue_, session_id=options.session,

@@ -43,11 +43,17 @@ def describe_tool_call(name: str, tool_input: dict[str, Any]) -> str:
 
 
 class ProgressRenderer:
-    """Human progress for `--output-format text`, written to stderr."""
+    """Human progress for `--output-format text`, written to stderr.
 
-    def __init__(self, stream: IO[str] | None = None) -> None:
+    `errors_reported`: the caller prints the error that ends a run (with its hint) once the run
+    has stopped, so the renderer leaves that one out instead of printing it twice.
+    """
+
+    def __init__(self, stream: IO[str] | None = None, *, errors_reported: bool = False) -> None:
         self.stream = stream or sys.stderr
         self.color = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.errors_reported = errors_reported
+        self.pending_error: ErrorEvent | None = None
 
     def _style(self, code: str, text: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
@@ -56,6 +62,24 @@ class ProgressRenderer:
         print(terminal_safe(text), file=self.stream, flush=True)
 
     def __call__(self, event: Event) -> None:
+        if self.errors_reported and self._held(event):
+            return
+        self._show(event)
+
+    def _held(self, event: Event) -> bool:
+        """Hold an error until the next event says whether it ended the run (then the caller
+        reports it) or the run went on (a reply the model is asked to send again)."""
+        pending, self.pending_error = self.pending_error, None
+        if isinstance(event, ErrorEvent):
+            if pending is not None:
+                self._show(pending)
+            self.pending_error = event
+            return True
+        if pending is not None and not (isinstance(event, RunFinished) and event.status == "error"):
+            self._show(pending)
+        return False
+
+    def _show(self, event: Event) -> None:
         if isinstance(event, RunStarted):
             mode = f" · {event.permission_mode}" if event.permission_mode else ""
             self._print(self._style("1", f"once · run {event.run_id} · {event.provider}/{event.model}{mode}"))
