@@ -64,7 +64,7 @@ def test_export_writes_a_file_and_a_summary(cli, repo, tmp_path):
     out = tmp_path / "train.jsonl"
     result = cli("feedback", "export", "--format", "openai", "--out", str(out), "--db", db, cwd=repo)
     assert result.code == 0, result.stderr
-    assert "wrote 1 example(s)" in result.stdout and "thumbs-down (add --include-negative)" in result.stdout
+    assert "wrote 1 example (" in result.stdout and "thumbs-down (add --include-negative)" in result.stdout
     [line] = out.read_text().splitlines()
     messages = json.loads(line)["messages"]
     assert [m["role"] for m in messages] == ["system", "user", "assistant"]

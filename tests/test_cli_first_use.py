@@ -3,10 +3,17 @@ that fit the command."""
 
 from __future__ import annotations
 
+import ast
 import io
+import re
+from pathlib import Path
 
+import once
 from once.cli.render import ProgressRenderer
 from once.events import ErrorEvent, RunFinished, ToolCall
+from once.words import cost_text, plural
+from tests.conftest import write_cassette
+from tests.fakes.anthropic_server import message
 
 
 def test_a_provider_error_is_printed_once(cli, repo, tmp_path):
@@ -26,3 +33,52 @@ def test_an_error_the_run_goes_on_after_is_still_shown():
     render(RunFinished(run_id="r", status="error", result="", turns=2, usage={}, cost_usd=0.0))
     shown = stream.getvalue()
     assert "bad tool call" in shown and "server gone" not in shown
+
+
+def test_plural_gives_the_noun_its_number():
+    assert [plural(1, "run"), plural(2, "run"), plural(0, "match")] == ["1 run", "2 runs", "0 matches"]
+    assert [plural(1, "repository"), plural(3, "repository"), plural(2, "day")] == [
+        "1 repository", "3 repositories", "2 days"]
+    assert plural(2, "teammate entry", "teammate entries") == "2 teammate entries"
+
+
+def test_statuses_and_unknown_costs_read_as_words():
+    stream = io.StringIO()
+    ProgressRenderer(stream)(RunFinished(run_id="r", status="plan_incomplete", result="", turns=1,
+                                         usage={"input_tokens": 10, "output_tokens": 5}, cost_usd=0.0))
+    line = stream.getvalue()
+    assert "plan steps left after 1 turn · 10 in / 5 out · cost unknown" in line, line
+    assert cost_text(0.01234) == "$0.0123" and cost_text(0.0, "-") == "-"
+
+
+def test_log_and_sessions_count_in_words(cli, repo, tmp_path):
+    db = str(tmp_path / "db")
+    replay = write_cassette(tmp_path / "c.json", [message("the answer", model="local-model")])
+    assert cli("run", "--replay", str(replay), "--db", db, "what is this?", cwd=repo).code == 0
+    listing = cli("log", "--db", db, cwd=repo).stdout
+    assert " 1 turn " in listing and "turns" not in listing and "$0.0000" not in listing, listing
+    run_id = listing.split()[0]
+    shown = cli("log", run_id, "--db", db, cwd=repo).stdout
+    assert "1 turn · " in shown and "cost unknown" in shown, shown
+    sessions = cli("sessions", "--db", db, cwd=repo).stdout
+    assert " 1 run " in sessions, sessions
+
+
+def _ad_hoc_plurals(tree: ast.AST) -> list[int]:
+    """Lines that pluralize by hand: `{'s' if n != 1 else ''}` or a `file(s)` in a string."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.IfExp) and {"s", "ies"} & {
+                getattr(part, "value", None) for part in (node.body, node.orelse)}:
+            found.append(node.lineno)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and re.search(r"[a-z]\(s\)", node.value):
+            found.append(node.lineno)
+    return found
+
+
+def test_plurals_come_from_one_helper():
+    """Every count a person reads goes through once.words.plural, not a copy of it."""
+    src = Path(once.__file__).parent
+    found = [f"{path.relative_to(src)}:{line}" for path in sorted(src.rglob("*.py")) if "suites" not in path.parts
+             for line in _ad_hoc_plurals(ast.parse(path.read_text()))]
+    assert found == []

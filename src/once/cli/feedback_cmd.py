@@ -9,6 +9,7 @@ from typing import Any, Optional
 import typer
 
 from once.cli.common import print_json, repo_root, reported, terminal_safe
+from once.words import plural
 
 app = typer.Typer(
     help=(
@@ -84,7 +85,7 @@ def _print_stats(stats: Any) -> None:
         return
     typer.echo(f"{total.up} up, {total.down} down: {total.rate:.0%} positive")
     if stats.superseded:
-        typer.echo(f"({stats.superseded} earlier rating(s) replaced by a later rating of the same response)")
+        typer.echo(f"({plural(stats.superseded, 'earlier rating')} replaced by a later rating of the same response)")
     typer.echo("\nper model:")
     for model, tally in sorted(stats.by_model.items()):
         typer.echo(terminal_safe(f"  {model:<28} {tally.up:>4} up {tally.down:>4} down  {tally.rate:>4.0%}"))
@@ -122,7 +123,7 @@ def stats(
 
 
 def _summary_text(summary: Any) -> str:
-    lines = [f"wrote {summary.written} example(s) ({summary.positive} up, {summary.negative} down) "
+    lines = [f"wrote {plural(summary.written, 'example')} ({summary.positive} up, {summary.negative} down) "
              f"in {summary.format} format to {summary.out}"]
     for reason, count in summary.filtered.items():
         lines.append(f"  left out {count}: {reason}")
@@ -165,7 +166,7 @@ def export(
                                           include_negative=include_negative, balance=balance)
         summary.out = str(out) if out else "stdout"
         if summary.written < min_examples:
-            raise UsageError(f"only {summary.written} example(s) to export, fewer than --min-examples {min_examples}; "
+            raise UsageError(f"only {plural(summary.written, 'example')} to export, fewer than --min-examples {min_examples}; "
                              "nothing was written", hint=_left_out(summary))
         if out:
             from once.atomic import atomic_write_text

@@ -10,6 +10,7 @@ import typer
 
 from once.cli.common import print_json, repo_root, reported, terminal_safe
 from once.cli.knowledge_review import figure_lines, register
+from once.words import plural
 
 app = typer.Typer(
     name="knowledge",
@@ -306,7 +307,7 @@ def export_command(
         with _Opened(db) as bank:
             entries = [e for e in bank.list(repo=root) if (e.status in status if status else e.status != "pruned")]
         written = export_entries(entries, target)
-    _out(f"exported {len(written)} entries to {target}")
+    _out(f"exported {plural(len(written), 'entry')} to {target}")
 
 
 @app.command("import")

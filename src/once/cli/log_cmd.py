@@ -9,6 +9,7 @@ from typing import Any, Optional
 import typer
 
 from once.cli.common import print_json, repo_root, terminal_safe
+from once.words import cost_text, plural, status_words
 
 DbOption = typer.Option(None, "--db", help="The SQLite file to read [$ONCE_DB].")
 
@@ -83,21 +84,22 @@ def _print_runs(runs: list[Any]) -> None:
     for run in runs:
         prompt = " ".join(run.prompt.split())
         prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
-        _out(f"{run.id}  {_when(run.started_at)}  {run.status:<11} {run.turns:>3} turns  "
-              f"${run.cost_usd:.4f}  {prompt}")
+        _out(f"{run.id}  {_when(run.started_at)}  {status_words(run.status):<18} {plural(run.turns, 'turn'):>9}  "
+             f"{cost_text(run.cost_usd, '-'):>9}  {prompt}")
 
 
 def _print_run(run: Any, events: list[dict[str, Any]]) -> None:
     from once.event_lines import event_line
 
-    _out(f"run {run.id}  ({run.status})  session {run.session_id}")
+    _out(f"run {run.id}  ({status_words(run.status)})  session {run.session_id}")
     _out(f"repo {run.repo}  ·  {run.provider}/{run.model}  ·  started {_when(run.started_at)}")
     _out(f"prompt: {run.prompt}")
     for event in events:
         line = event_line(event)
         if line:
             _out(f"  {_when(event.get('ts'))[11:]}  {line}")
-    _out(f"{run.turns} turns · {run.input_tokens} in / {run.output_tokens} out tokens · ${run.cost_usd:.4f}")
+    _out(f"{plural(run.turns, 'turn')} · {run.input_tokens} in / {run.output_tokens} out tokens · "
+         f"{cost_text(run.cost_usd)}")
     if run.result:
         _out("\n" + run.result)
 
@@ -123,4 +125,5 @@ def sessions(
         return
     for row in rows:
         title = " ".join((row.get("title") or row.get("first_prompt") or "").split())[:60]
-        _out(f"{row['id']}  {_when(row.get('updated_at'))}  {row.get('runs', row.get('run_count', 0)):>3} runs  {title}")
+        runs = plural(row.get("runs", row.get("run_count", 0)), "run")
+        _out(f"{row['id']}  {_when(row.get('updated_at'))}  {runs:>8}  {title}")

@@ -9,6 +9,7 @@ from typing import Any, Optional
 import typer
 
 from once.cli.common import print_json, repo_root, reported, terminal_safe
+from once.words import plural
 
 app = typer.Typer(
     help=(
@@ -57,7 +58,7 @@ def scan(
     if json_out:
         print_json({**report.to_dict(), "proposals": [p.to_dict() for p in made]})
         return
-    typer.echo(f"{report.corrections} correction(s), {len(report.proposed)} new proposal(s), "
+    typer.echo(f"{plural(report.corrections, 'correction')}, {plural(len(report.proposed), 'new proposal')}, "
                f"{report.already_seen} already handled")
     for reason, refs in report.skipped.items():
         typer.echo(f"  skipped {len(refs)}: {reason}")

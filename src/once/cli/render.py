@@ -23,6 +23,7 @@ from once.events import (
 from once.agent.attempts import describe_discarded
 from once.cli.common import terminal_safe
 from once.safety.redact import redact_obj
+from once.words import cost_text, plural, status_words
 
 # The input field that best names what a tool call is about.
 _TOOL_SUBJECT = {"list_files": "path", "read_file": "path", "search": "pattern", "edit_file": "path",
@@ -105,9 +106,9 @@ class ProgressRenderer:
         elif isinstance(event, RunFinished):
             usage = event.usage
             self._print(self._style("1", (
-                f"{event.status} after {event.turns} turn{'s' if event.turns != 1 else ''} · "
+                f"{status_words(event.status)} after {plural(event.turns, 'turn')} · "
                 f"{_tokens(usage.get('input_tokens', 0))} in / {_tokens(usage.get('output_tokens', 0))} out · "
-                f"${event.cost_usd:.4f}")))
+                f"{cost_text(event.cost_usd)}")))
 
 
 def _tokens(count: int) -> str:

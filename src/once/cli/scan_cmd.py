@@ -13,6 +13,7 @@ from typing import Optional
 import typer
 
 from once.cli.common import print_json, reported, terminal_safe
+from once.words import plural
 
 MAX_BYTES = 2 * 1024 * 1024
 _SNIFF = 8192
@@ -155,8 +156,8 @@ def scan(
             path = r.path.replace("\n", "\\n")  # one finding per line, whatever the file is called
             print(terminal_safe(f"{path}:{r.line}: {r.kind} ({r.rule}) {r.masked}"))
         files = len({r.path for r in found})
-        summary = f"{len(found)} secret(s) in {files} file(s)" if found else "no secrets found"
-        print(f"{summary} ({count} file(s) scanned)", file=sys.stderr)
+        summary = f"{plural(len(found), 'secret')} in {plural(files, 'file')}" if found else "no secrets found"
+        print(f"{summary} ({plural(count, 'file')} scanned)", file=sys.stderr)
     if found:
         raise typer.Exit(1)
 

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from once.cli.common import print_json, repo_dir
+from once.words import plural
 
 
 def undo(
@@ -47,7 +48,7 @@ def undo(
                     "restored_user_changes": result.restored_user_changes})
         return
     verb = "reverted" if result.method == "revert" else "removed"
-    print(f"{verb} {len(result.shas)} commit{'s' if len(result.shas) != 1 else ''}: "
+    print(f"{verb} {plural(len(result.shas), 'commit')}: "
           f"{', '.join(s[:8] for s in result.shas)}")
     if result.files:
         print("files restored: " + ", ".join(result.files))

@@ -19,6 +19,7 @@ from once.errors import StoreError, UsageError
 from once.ids import new_id
 from once.safety.redact import redact
 from once.store.db import transaction
+from once.words import plural
 
 STATUSES = ("queued", "running", "done", "failed")
 MOVES = ("up", "down", "top")
@@ -224,7 +225,7 @@ class PromptQueue:
                                  hint="Queue the prompt again with `agent queue add`.")
             least = item.runs_done + (1 if item.status == "running" else 0)
             if n < max(least, 1):
-                raise UsageError(f"queue item {item.id} has already run {least} times, so repeat must be "
+                raise UsageError(f"queue item {item.id} has already run {plural(least, 'time')}, so repeat must be "
                                  f"at least {least}")
             conn.execute("UPDATE queue_items SET repeat = ?, updated_at = ? WHERE id = ?", (n, time.time(), item.id))
             return self._one(conn, item.id)
