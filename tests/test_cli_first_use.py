@@ -82,3 +82,12 @@ def test_plurals_come_from_one_helper():
     found = [f"{path.relative_to(src)}:{line}" for path in sorted(src.rglob("*.py")) if "suites" not in path.parts
              for line in _ad_hoc_plurals(ast.parse(path.read_text()))]
     assert found == []
+
+
+def test_a_prompt_from_stdin_is_stored_without_its_newline(cli, repo, tmp_path, monkeypatch):
+    db = str(tmp_path / "db")
+    monkeypatch.setattr("sys.stdin", io.StringIO("what is this?\n"))
+    replay = write_cassette(tmp_path / "c.json", [message("a sample")])
+    assert cli("run", "--replay", str(replay), "--db", db, "-", cwd=repo).code == 0
+    [run] = cli("log", "--json", "--db", db, cwd=repo).json()
+    assert run["prompt"] == "what is this?"

@@ -101,7 +101,7 @@ def _warn_about_secrets(prompt: str) -> None:
 
 def read_prompt(prompt: str) -> str:
     if prompt == "-":
-        prompt = sys.stdin.read()
+        prompt = sys.stdin.read().strip()  # `echo task | agent run -` ends in a newline no one typed
     if not prompt.strip():
         raise UsageError("the prompt is empty", hint='Say what to do, e.g. agent run "add a --verbose flag".')
     return prompt
