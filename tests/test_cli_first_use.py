@@ -91,3 +91,19 @@ def test_a_prompt_from_stdin_is_stored_without_its_newline(cli, repo, tmp_path, 
     assert cli("run", "--replay", str(replay), "--db", db, "-", cwd=repo).code == 0
     [run] = cli("log", "--json", "--db", db, cwd=repo).json()
     assert run["prompt"] == "what is this?"
+
+
+def test_outside_a_repository_each_command_says_what_it_needs(cli, tmp_path, monkeypatch):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    monkeypatch.setenv("ONCE_DB", str(tmp_path / "db"))
+    hints = {}
+    for args in (["undo"], ["files", "cli"], ["queue", "list"], ["plan", "x"], ["memory", "show"],
+                 ["feedback", "up"]):
+        result = cli(*args, cwd=plain)
+        assert result.code == 2 and "not inside a git repository" in result.stderr, (args, result.stderr)
+        hints[args[0]] = result.stderr.split("hint: ", 1)[1]
+    assert not any("--init" in hint for hint in hints.values()), hints
+    assert "undo" in hints["undo"] and "queue" in hints["queue"] and "--run ID" in hints["feedback"]
+    assert "-C PATH" in hints["files"]
+    assert "agent run --init" in cli("run", "x", cwd=plain).stderr  # a run may create one

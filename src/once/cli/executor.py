@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from once.cli.common import print_json, repo_dir, terminal_safe
+from once.cli.common import in_repo_hint, open_repo, print_json, repo_dir, terminal_safe
 from once.cli.run_options import OutputFormat, RunOptions
 from once.agent.permissions import HEADLESS_DEFAULT
 from once.errors import OnceError, UsageError
@@ -41,7 +41,9 @@ def _execute(prompt: str, options: RunOptions, *, mode: str, plan_text: str | No
     prompt = read_prompt(prompt)
     check_flags(options)
     where = repo_dir(options.repo)
-    git = GitRepo.init(where) if options.init and not _inside_repo(where) else GitRepo.open(where)
+    # Outside a repository a run may create one (--init); a plan has nothing to explore.
+    hint = in_repo_hint("`agent plan` explores a git repository") if mode == "plan" else None
+    git = GitRepo.init(where) if options.init and not _inside_repo(where) else open_repo(where, hint)
     settings = load_settings(git.root, flags=options.flags())
     check_model(settings)
     permission_mode = settings.permission_mode or HEADLESS_DEFAULT

@@ -28,6 +28,7 @@ app = typer.Typer(
 DbOption = typer.Option(None, "--db", help="The SQLite file [$ONCE_DB].")
 RepoOption = typer.Option(None, "--repo", "-C", help="The repository (default: the cwd).")
 BAR_WIDTH = 30
+ALL_HINT = "Run it in a repository (cd into it, or pass -C PATH), or pass --all for every repository."
 
 
 def _rate(rating: str, run: str | None, comment: str, turn: int | None, db: Path | None,
@@ -36,7 +37,8 @@ def _rate(rating: str, run: str | None, comment: str, turn: int | None, db: Path
     from once.store import open_store
 
     with reported():
-        root = None if run else str(repo_root(repo))
+        root = None if run else str(repo_root(repo, "Run it in the run's repository (cd into it, or pass -C PATH), "
+                                                     "or name the run with --run ID."))
         with open_store(str(db) if db else None) as store:
             event = record_feedback(store, repo=root, rating=rating, run_id=run, comment=comment, turn=turn)
     if json_out:
@@ -113,7 +115,7 @@ def stats(
     from once.store import open_store
 
     with reported():
-        root = None if all_repos else str(repo_root(repo))
+        root = None if all_repos else str(repo_root(repo, ALL_HINT))
         with open_store(str(db) if db else None) as store:
             result = summarize(load_ratings(store.conn, root), period)
     if json_out:
@@ -160,7 +162,7 @@ def export(
     with reported():
         if fmt not in FORMATS:
             raise UsageError(f"unknown format '{fmt}'", hint=f"Use one of: {', '.join(FORMATS)}.")
-        root = None if all_repos else str(repo_root(repo))
+        root = None if all_repos else str(repo_root(repo, ALL_HINT))
         with open_store(str(db) if db else None) as store:
             lines, summary = export_lines(store.conn, root, fmt, system=system if system is not None else _system(root),
                                           include_negative=include_negative, balance=balance)

@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 import typer
 
-from once.cli.common import print_json, repo_dir, terminal_safe
+from once.cli.common import in_repo_hint, print_json, repo_dir, repo_root, terminal_safe
 from once.words import plural
 
 MAX_FILES = 8
@@ -61,10 +61,8 @@ def files(
 
 
 def _root(where: Path) -> Path:
-    """The enclosing git work tree; outside one, a usage error like `agent run`'s."""
-    from once.vcs import GitRepo
-
-    return GitRepo.open(where).root
+    """The enclosing git work tree; outside one, a usage error."""
+    return repo_root(where, in_repo_hint("`agent files` ranks the files of a git repository"))
 
 
 def _progress_printer() -> Callable[[int, int], None]:

@@ -71,11 +71,11 @@ def approve(
     Progress is reported per step; a step that cannot be done is reported, never skipped
     silently, and leaves the exit code at 1. Same as `agent run --plan .once/plan.md`.
     """
-    from once.cli.common import repo_dir
+    from once.cli.common import in_repo_hint, repo_root
     from once.cli.executor import execute
-    from once.vcs import GitRepo
 
-    path = plan_file or GitRepo.open(repo_dir(repo)).root / ".once" / "plan.md"
+    hint = in_repo_hint("`agent approve` carries out the plan of the repository `agent plan` ran in")
+    path = plan_file or repo_root(repo, hint) / ".once" / "plan.md"
     options = RunOptions(provider=provider, model=model, small_model=small_model, base_url=base_url, replay=replay,
                          replay_small=replay_small, record=record, max_turns=max_turns, max_cost=max_cost, dirty=dirty,
                          permission_mode=permission_mode, output_format=output_format, db=db, repo=repo)

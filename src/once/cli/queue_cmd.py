@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from once.cli.common import print_json, repo_dir, repo_root, reported, terminal_safe
+from once.cli.common import in_repo_hint, open_repo, print_json, repo_root, reported, terminal_safe
 from once.cli.run_options import (
     BaseUrlOpt, DbOpt, DirtyOpt, MaxCostOpt, MaxTurnsOpt, ModelOpt, PermissionOpt, ProviderOpt, RecordOpt,
     ReplayOpt, ReplaySmallOpt, RunOptions, SmallModelOpt,
@@ -50,6 +50,7 @@ RepoOption = typer.Option(None, "--repo", "-C", help="The repository (default: t
 DbOption = typer.Option(None, "--db", help="The SQLite file [$ONCE_DB].")
 FormatOption = typer.Option(ListFormat.text, "--output-format", "-o", help="text, or json for scripts.")
 JsonOption = typer.Option(False, "--json", help="Same as -o json.")
+OUTSIDE_HINT = in_repo_hint("The queue belongs to a repository")
 ItemArg = typer.Argument(..., metavar="ITEM", help="Number in `agent queue list`, id, or unique id prefix.")
 
 
@@ -60,7 +61,7 @@ def _queue(db: Optional[Path], repo: Optional[Path]) -> Iterator["PromptQueue"]:
     from once.store import open_store
 
     with reported():
-        root = str(repo_root(repo))
+        root = str(repo_root(repo, OUTSIDE_HINT))
         with open_store(str(db) if db else None) as store:
             yield PromptQueue(store.conn, root)
 
@@ -266,7 +267,7 @@ def _drain(options: RunOptions, *, lease: float, max_items: Optional[int], as_js
     from once.store import open_store
     from once.vcs import GitRepo
 
-    git = GitRepo.open(repo_dir(options.repo))
+    git = open_repo(options.repo, OUTSIDE_HINT)
     db = str(options.db) if options.db else None
     # Two connections: the lease is renewed from a thread while the run writes on its own.
     with open_store(db) as run_store, open_store(db) as queue_store:

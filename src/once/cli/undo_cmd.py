@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from once.cli.common import print_json, repo_dir
+from once.cli.common import in_repo_hint, open_repo, print_json
 from once.words import plural
 
 
@@ -39,9 +39,7 @@ def undo(
       agent undo --reason "never edit generated files under gen/"
     """
     from once.agent.undoing import undo_recorded
-    from once.vcs import GitRepo
-
-    git = GitRepo.open(repo_dir(repo))
+    git = open_repo(repo, in_repo_hint("`agent undo` takes back commits in the repository the agent made them in"))
     result = undo_recorded(git, db, run_id=run_id, whole_run=run, reason=reason)
     if json_out:
         print_json({"shas": result.shas, "method": result.method, "files": result.files,
