@@ -107,3 +107,14 @@ def test_outside_a_repository_each_command_says_what_it_needs(cli, tmp_path, mon
     assert "undo" in hints["undo"] and "queue" in hints["queue"] and "--run ID" in hints["feedback"]
     assert "-C PATH" in hints["files"]
     assert "agent run --init" in cli("run", "x", cwd=plain).stderr  # a run may create one
+
+
+def test_queue_move_takes_a_target_number(cli, repo, tmp_path):
+    db = str(tmp_path / "db")
+    for text in ("first", "second"):
+        assert cli("queue", "add", "--db", db, text, cwd=repo).code == 0
+    moved = cli("queue", "move", "--db", db, "2", "1", cwd=repo)
+    assert moved.code == 0, moved.stderr
+    items = cli("queue", "list", "--json", "--db", db, cwd=repo).json()["items"]
+    assert [item["text"] for item in items] == ["second", "first"]
+    assert "up|down|top|bottom|N" in cli("queue", "move", "--help").stdout

@@ -36,6 +36,7 @@ app = typer.Typer(
         "  agent queue add --repeat 3 \"run the flaky test\"\n"
         "  agent queue list\n"
         "  agent queue move 3 top\n"
+        "  agent queue move 3 1           (item 3 becomes number 1)\n"
         "  agent queue run --replay c.json"
     ),
 )
@@ -161,11 +162,20 @@ def remove(
 @app.command("move")
 def move(
     item: str = ItemArg,
-    where: str = typer.Argument(..., metavar="WHERE", help="up, down or top."),
+    where: str = typer.Argument(..., metavar="up|down|top|bottom|N",
+                                help="up or down past the next pending item, top, bottom, or the number N "
+                                     "(in `agent queue list`) the item should have."),
     output_format: ListFormat = FormatOption, json_out: bool = JsonOption,
     db: Optional[Path] = DbOption, repo: Optional[Path] = RepoOption,
 ) -> None:
-    """Move a queued item up or down past its neighbour, or to the top of the queue."""
+    """Move a queued item: agent queue move ITEM up|down|top|bottom|N.
+
+    \b
+    Examples:
+      agent queue move 3 up         (past the pending item above it)
+      agent queue move 3 top
+      agent queue move 3 1          (item 3 becomes number 1; the others keep their order)
+    """
     with _queue(db, repo) as queue:
         moved = queue.get(queue.move(item, where.lower()).id)
     _out(moved, _json(output_format, json_out), "moved")
