@@ -258,8 +258,10 @@ def _next_sessions(git: Any, store: Any, settings: Any, demo: LearningDemo, say:
     say(f"  All {MAX_TRIES} sessions drew the holdout arm; run `agent demo` again to see an injection.")
 
 
-def explain(db: str, say: Say) -> None:
-    """The closing lines: what the holdout measures, and where to look next."""
+def explain(db: str | None, say: Say) -> None:
+    """The closing lines: what the holdout measures, and where to look next (when the demo's
+    files are kept)."""
     say("\nThe holdout keeps an entry away from a random share of the sessions it matches; comparing how those\n"
         "sessions go with the injected ones measures whether the entry really helps (see `agent learn`).")
-    say(f"Explore: agent knowledge list --db {db}   |   agent learn --db {db}")
+    if db is not None:
+        say(f"Explore: agent knowledge list --db {db}   |   agent learn --db {db}")
