@@ -118,3 +118,9 @@ def test_queue_move_takes_a_target_number(cli, repo, tmp_path):
     items = cli("queue", "list", "--json", "--db", db, cwd=repo).json()["items"]
     assert [item["text"] for item in items] == ["second", "first"]
     assert "up|down|top|bottom|N" in cli("queue", "move", "--help").stdout
+
+
+def test_the_files_the_contributor_guide_names_exist():
+    root = Path(__file__).resolve().parent.parent
+    named = re.findall(r"(?:tests|benchmarks|scripts)/[\w./]+\.py", (root / "AGENTS.md").read_text())
+    assert named and [path for path in named if not (root / path).is_file()] == []
