@@ -59,7 +59,7 @@ def test_log_and_sessions_count_in_words(cli, repo, tmp_path):
     assert " 1 turn " in listing and "turns" not in listing and "$0.0000" not in listing, listing
     run_id = listing.split()[0]
     shown = cli("log", run_id, "--db", db, cwd=repo).stdout
-    assert "1 turn · " in shown and "cost unknown" in shown, shown
+    assert "1 turn · " in shown and "not billed (replayed)" in shown, shown
     sessions = cli("sessions", "--db", db, cwd=repo).stdout
     assert " 1 run " in sessions, sessions
 
@@ -124,3 +124,13 @@ def test_the_files_the_contributor_guide_names_exist():
     root = Path(__file__).resolve().parent.parent
     named = re.findall(r"(?:tests|benchmarks|scripts)/[\w./]+\.py", (root / "AGENTS.md").read_text())
     assert named and [path for path in named if not (root / path).is_file()] == []
+
+
+def test_a_replayed_run_reports_tokens_but_no_cost(cli, repo, tmp_path):
+    priced = {"input_tokens": 100_000, "output_tokens": 1_000}  # claude-sonnet-4-5: $0.315 if billed
+    replay = write_cassette(tmp_path / "c.json", [message("the answer", usage=priced, model="claude-sonnet-4-5")])
+    result = cli("run", "--replay", str(replay), "--db", str(tmp_path / "db"), "what is this?", cwd=repo)
+    assert result.code == 0
+    assert "100.0k in / 1.0k out · not billed (replayed)" in result.stderr and "$" not in result.stderr
+    data = cli("run", "--replay", str(replay), "--db", str(tmp_path / "db"), "-o", "json", "again", cwd=repo).json()
+    assert data["usage"]["input_tokens"] == 100_000 and data["usage"]["cost_usd"] == 0

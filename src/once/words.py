@@ -37,9 +37,11 @@ def status_words(status: str) -> str:
     return STATUS_WORDS.get(status, status.replace("_", " "))
 
 
-def cost_text(cost_usd: float | None, unknown: str = "cost unknown") -> str:
-    """A run's cost; nothing was billed or the price is unknown when it is zero (a replayed run,
-    a local model), and `$0.0000` would read as a real figure."""
+def cost_text(cost_usd: float | None, unknown: str = "cost unknown", *, provider: str | None = None) -> str:
+    """A run's cost. Zero means the price is unknown (a local model) or, for a replay, that nothing
+    was billed: `$0.0000` would read as a real figure."""
+    if provider == "replay":
+        return "not billed (replayed)"
     if not cost_usd:
         return unknown
     return f"${cost_usd:.4f}"

@@ -30,7 +30,7 @@ from once.events import AttemptDiscarded, ErrorEvent, ModelRequest as ModelReque
 from once.events import ModelResponse as ModelResponseEvent
 from once.events import RunFinished, UserMessage
 from once.providers.base import ModelRequest, ModelResponse, Provider, TextCallback, Usage
-from once.providers.pricing import cost_usd
+from once.providers.pricing import billed, cost_usd
 
 
 @dataclass
@@ -89,6 +89,10 @@ class AgentLoop:
         """The task as first asked (files, prompt): what a fresh attempt asks again."""
         self.usage = Usage()
         self.cost = 0.0
+        """What the run's calls were billed (nothing for a replayed cassette)."""
+        self.priced = 0.0
+        """What its tokens cost at list price: the --max-cost limit, the same for a replay as when recorded."""
+        self.billed = billed(provider)
         self.turn = 0
         self.commits: list[CommitInfo] = []
         self.changed: list[str] = []
@@ -132,7 +136,7 @@ class AgentLoop:
         while True:
             if self.turn >= cfg.max_turns:
                 return "max_turns"
-            if cfg.max_cost is not None and self.cost >= cfg.max_cost:
+            if cfg.max_cost is not None and self.priced >= cfg.max_cost:
                 return "max_cost"
             self.turn += 1
             response = self._call_model_or_feed_back()
@@ -314,8 +318,10 @@ class AgentLoop:
         started = time.perf_counter()
         response = self.provider.complete(request, self.on_text)
         usage = response.usage
-        cost = cost_usd(response.model or cfg.model, usage, cfg.prices)
+        priced = cost_usd(response.model or cfg.model, usage, cfg.prices)
+        cost = priced if self.billed else 0.0
         self.usage = self.usage + usage
+        self.priced += priced
         self.cost += cost
         self.recorder.emit(ModelResponseEvent(
             run_id=self.run_id, turn=self.turn, model=response.model or cfg.model,

@@ -99,7 +99,7 @@ def _print_run(run: Any, events: list[dict[str, Any]]) -> None:
         if line:
             _out(f"  {_when(event.get('ts'))[11:]}  {line}")
     _out(f"{plural(run.turns, 'turn')} · {run.input_tokens} in / {run.output_tokens} out tokens · "
-         f"{cost_text(run.cost_usd)}")
+         f"{cost_text(run.cost_usd, provider=run.provider)}")
     if run.result:
         _out("\n" + run.result)
 

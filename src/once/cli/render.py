@@ -55,6 +55,7 @@ class ProgressRenderer:
         self.color = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.errors_reported = errors_reported
         self.pending_error: ErrorEvent | None = None
+        self.provider = ""
 
     def _style(self, code: str, text: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
@@ -82,6 +83,7 @@ class ProgressRenderer:
 
     def _show(self, event: Event) -> None:
         if isinstance(event, RunStarted):
+            self.provider = event.provider
             mode = f" · {event.permission_mode}" if event.permission_mode else ""
             self._print(self._style("1", f"once · run {event.run_id} · {event.provider}/{event.model}{mode}"))
         elif isinstance(event, ModelResponse) and event.tool_calls and event.text.strip():
@@ -108,7 +110,7 @@ class ProgressRenderer:
             self._print(self._style("1", (
                 f"{status_words(event.status)} after {plural(event.turns, 'turn')} · "
                 f"{_tokens(usage.get('input_tokens', 0))} in / {_tokens(usage.get('output_tokens', 0))} out · "
-                f"{cost_text(event.cost_usd)}")))
+                f"{cost_text(event.cost_usd, provider=self.provider)}")))
 
 
 def _tokens(count: int) -> str:

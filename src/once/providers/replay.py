@@ -51,6 +51,7 @@ class ReplayProvider:
     """Plays a cassette's responses in order, whatever is asked."""
 
     name = "replay"
+    billed = False
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -83,6 +84,7 @@ class RecordingProvider:
         self.path = Path(path)
         self.name = inner.name
         self.recorded_as: str | None = getattr(inner, "recorded_as", None) or inner.name
+        self.billed = bool(getattr(inner, "billed", True))
         self.responses: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
         """What each response answered (see `digest`): what a back-test compares."""
