@@ -13,7 +13,7 @@ from once.cli.render import ProgressRenderer
 from once.events import ErrorEvent, RunFinished, ToolCall
 from once.words import cost_text, plural
 from tests.conftest import write_cassette
-from tests.fakes.anthropic_server import message
+from tests.fakes.anthropic_server import message, tool_use_block
 
 
 def test_a_provider_error_is_printed_once(cli, repo, tmp_path):
@@ -30,7 +30,7 @@ def test_an_error_the_run_goes_on_after_is_still_shown():
     render(ErrorEvent(run_id="r", kind="model_output", message="bad tool call"))
     render(ToolCall(run_id="r", turn=2, tool_use_id="t", name="read_file", input={"path": "a.py"}))
     render(ErrorEvent(run_id="r", kind="ProviderError", message="server gone"))
-    render(RunFinished(run_id="r", status="error", result="", turns=2, usage={}, cost_usd=0.0))
+    render(RunFinished(run_id="r", status="error", result="server gone", turns=2, usage={}, cost_usd=0.0))
     shown = stream.getvalue()
     assert "bad tool call" in shown and "server gone" not in shown
 
@@ -134,3 +134,43 @@ def test_a_replayed_run_reports_tokens_but_no_cost(cli, repo, tmp_path):
     assert "100.0k in / 1.0k out · not billed (replayed)" in result.stderr and "$" not in result.stderr
     data = cli("run", "--replay", str(replay), "--db", str(tmp_path / "db"), "-o", "json", "again", cwd=repo).json()
     assert data["usage"]["input_tokens"] == 100_000 and data["usage"]["cost_usd"] == 0
+
+
+def _recorded(cli, repo, tmp_path, responses):
+    """A cassette recorded the way `--record` records one, here from a replay of `responses`."""
+    source = write_cassette(tmp_path / "source.json", responses)
+    recorded = tmp_path / "recorded.json"
+    result = cli("run", "--replay", str(source), "--record", str(recorded), "--db", str(tmp_path / "rec.db"),
+                 "look at util.py", cwd=repo)
+    assert result.code == 0, result.stderr
+    return recorded
+
+
+READS = [message([tool_use_block("t1", "read_file", {"path": "util.py"}),
+                  tool_use_block("t2", "read_file", {"path": "missing.py"})]),  # an error, recorded too
+         message("util.py has helper()")]
+
+
+def test_a_replay_that_follows_its_recording_ends_done(cli, repo, tmp_path):
+    recorded = _recorded(cli, repo, tmp_path, READS)
+    result = cli("run", "--replay", str(recorded), "--db", str(tmp_path / "db"), "look at util.py", cwd=repo)
+    assert result.code == 0 and "mismatch" not in result.stderr, result.stderr
+
+
+def test_a_tool_failing_where_the_recording_succeeded_is_a_replay_mismatch(cli, repo, tmp_path):
+    recorded = _recorded(cli, repo, tmp_path, READS)
+    (repo / "util.py").unlink()  # the repository no longer fits the recording
+    result = cli("run", "--replay", str(recorded), "--db", str(tmp_path / "db"), "-o", "json", "look at util.py",
+                 cwd=repo)
+    data = result.json()
+    assert result.code == 4 and data["status"] == "replay_mismatch"
+    assert "model call 2: read_file failed here and succeeded when recorded" in data["result"]
+    assert "missing.py" not in data["result"].split("Replay mismatch:")[1]  # the recorded error is no mismatch
+
+
+def test_responses_left_over_are_a_replay_mismatch(cli, repo, tmp_path):
+    replay = write_cassette(tmp_path / "c.json", [message("done early"), message("never asked for")])
+    result = cli("run", "--replay", str(replay), "--db", str(tmp_path / "db"), "what is this?", cwd=repo)
+    assert result.code == 4
+    assert "replay mismatch: the run ended with 1 recorded response of" in result.stderr
+    assert "replay mismatch after 1 turn" in result.stderr

@@ -5,11 +5,11 @@ from __future__ import annotations
 _ES_ENDINGS = ("s", "x", "z", "ch", "sh")
 
 STATUS_WORDS = {
-    "max_turns": "stopped at the turn limit",
-    "max_cost": "stopped at the cost limit",
-    "checks_failed": "checks still failing",
+    "max_turns": "turn limit reached",
+    "max_cost": "cost limit reached",
+    "checks_failed": "checks failing",
     "plan_incomplete": "plan steps left",
-    "replay_mismatch": "the recording does not fit",
+    "replay_mismatch": "replay mismatch",
 }
 """Statuses whose stored name is a code word; the others (done, error, ...) read as they are."""
 

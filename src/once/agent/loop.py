@@ -362,9 +362,9 @@ class AgentLoop:
     def _finish_after_error(self, exc: OnceError) -> None:
         self.turns.abort(self.turn, self.recorder)
         self.recorder.emit(ErrorEvent(run_id=self.run_id, kind=type(exc).__name__, message=exc.message))
-        self._finish("error", result=exc.message)
+        self._finish(exc.run_status, result=exc.message, finalize=False)
 
-    def _finish(self, status: str, result: str | None = None) -> RunResult:
+    def _finish(self, status: str, result: str | None = None, *, finalize: bool = True) -> RunResult:
         small = self.small_costs
         if small is not None:  # the small model's calls count toward the run's usage and cost
             self.usage, self.cost = self.usage + small.usage, self.cost + small.cost
@@ -376,7 +376,7 @@ class AgentLoop:
             result=result, turns=self.turn, usage=self.usage,
             cost_usd=self.cost, commits=list(self.commits), changed=list(self.changed),
         )
-        if self.finalize is not None and status != "error":
+        if self.finalize is not None and finalize:
             outcome = self.finalize(outcome)
         self.recorder.emit(RunFinished(
             run_id=self.run_id, status=outcome.status, result=outcome.result, turns=self.turn,

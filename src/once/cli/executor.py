@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from once.config import Settings
 
 
-def execute(prompt: str, options: RunOptions, *, mode: str = "agent", plan_text: str | None = None) -> bool:
-    """Run one prompt; True when the agent finished. JSON modes print errors as JSON too."""
+def execute(prompt: str, options: RunOptions, *, mode: str = "agent", plan_text: str | None = None) -> int:
+    """Run one prompt; its exit code (see errors.exit_code_for). JSON modes print errors as JSON too."""
     try:
         with stop_on_terminate():
             return _execute(prompt, options, mode=mode, plan_text=plan_text)
@@ -30,10 +30,11 @@ def execute(prompt: str, options: RunOptions, *, mode: str = "agent", plan_text:
         raise
 
 
-def _execute(prompt: str, options: RunOptions, *, mode: str, plan_text: str | None) -> bool:
+def _execute(prompt: str, options: RunOptions, *, mode: str, plan_text: str | None) -> int:
     from once.agent.runner import RunRequest, run_once
     from once.cli.render import JsonLinesRenderer, ProgressRenderer
     from once.config import load_settings
+    from once.errors import exit_code_for
     from once.providers import make_provider
     from once.store import open_store
     from once.vcs import GitRepo
@@ -63,14 +64,14 @@ def _execute(prompt: str, options: RunOptions, *, mode: str, plan_text: str | No
         sinks.append(JsonLinesRenderer())
     request = RunRequest(prompt=prompt, continue_session=options.continue_, session_id=options.session,
                          sinks=sinks, mode=mode, plan_text=plan_text, permission_mode=permission_mode,
-                         small=small_model_for(settings, options, server))
+                         small=small_model_for(settings, options, server), cassette_per_run=options.replay is not None)
     with open_store(str(options.db) if options.db else None) as store:
         result = run_once(request, repo=git, settings=settings, provider=llm, store=store)
     if options.output_format is OutputFormat.json:
         print_json(result.to_json())
     elif options.output_format is OutputFormat.text and result.result:
         print(terminal_safe(result.result))
-    return result.finished
+    return exit_code_for(result.status)
 
 
 def small_model_for(settings: "Settings", options: RunOptions, server: str | None) -> "SmallAsk | None":

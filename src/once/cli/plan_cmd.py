@@ -55,7 +55,7 @@ def plan(
     options = RunOptions(provider=provider, model=model, small_model=small_model, base_url=base_url, replay=replay,
                          replay_small=replay_small, record=record, max_turns=max_turns, max_cost=max_cost,
                          output_format=output_format, continue_=continue_, session=session, db=db, repo=repo)
-    raise typer.Exit(0 if execute(prompt, options, mode="plan") else 1)
+    raise typer.Exit(execute(prompt, options, mode="plan"))
 
 
 def approve(
@@ -80,4 +80,4 @@ def approve(
                          replay_small=replay_small, record=record, max_turns=max_turns, max_cost=max_cost, dirty=dirty,
                          permission_mode=permission_mode, output_format=output_format, db=db, repo=repo)
     text = read_plan(path)
-    raise typer.Exit(0 if execute(approved_plan_prompt(path), options, mode="agent", plan_text=text) else 1)
+    raise typer.Exit(execute(approved_plan_prompt(path), options, mode="agent", plan_text=text))

@@ -77,7 +77,8 @@ class ProgressRenderer:
                 self._show(pending)
             self.pending_error = event
             return True
-        if pending is not None and not (isinstance(event, RunFinished) and event.status == "error"):
+        # A run that an error stopped finishes with that error's message as its result.
+        if pending is not None and not (isinstance(event, RunFinished) and event.result == pending.message):
             self._show(pending)
         return False
 
