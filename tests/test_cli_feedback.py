@@ -80,6 +80,6 @@ def test_export_min_examples_writes_nothing(cli, repo, tmp_path):
     cli("feedback", "up", "--db", db, cwd=repo)
     out = tmp_path / "t.jsonl"
     result = cli("feedback", "export", "--min-examples", "5", "--out", str(out), "--db", db, cwd=repo)
-    assert result.code == 2 and "fewer than --min-examples 5" in result.stderr and not out.exists()
+    assert result.code == 1 and "fewer than --min-examples 5" in result.stderr and not out.exists()
     bad = cli("feedback", "export", "--format", "csv", "--db", db, cwd=repo)
     assert bad.code == 2 and "jsonl, anthropic, openai" in bad.stderr

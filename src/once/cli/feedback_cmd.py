@@ -156,7 +156,7 @@ def export(
       agent feedback export --include-negative --balance --min-examples 50 > pairs.jsonl
     """
     from once.corrections.export import FORMATS, balance_applies, export_lines
-    from once.errors import UsageError
+    from once.errors import OnceError, UsageError
     from once.store import open_store
 
     with reported():
@@ -167,8 +167,8 @@ def export(
             lines, summary = export_lines(store.conn, root, fmt, system=system if system is not None else _system(root),
                                           include_negative=include_negative, balance=balance)
         summary.out = str(out) if out else "stdout"
-        if summary.written < min_examples:
-            raise UsageError(f"only {plural(summary.written, 'example')} to export, fewer than --min-examples {min_examples}; "
+        if summary.written < min_examples:  # not a usage error: the flags were right, the ratings too few
+            raise OnceError(f"only {plural(summary.written, 'example')} to export, fewer than --min-examples {min_examples}; "
                              "nothing was written", hint=_left_out(summary))
         if out:
             from once.atomic import atomic_write_text

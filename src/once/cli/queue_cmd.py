@@ -239,7 +239,7 @@ def run(
     item stays queued and `agent queue list` shows why the queue paused.
 
     Exit codes: 0 every item done, 1 an item failed or the drain was interrupted, 2 usage error,
-    3 the drain paused the queue because of the model provider.
+    3 the drain paused the queue because of the model provider. README: Exit codes.
     """
     options = RunOptions(provider=provider, model=model, small_model=small_model, base_url=base_url, replay=replay,
                          replay_small=replay_small, record=record, max_turns=max_turns, max_cost=max_cost,

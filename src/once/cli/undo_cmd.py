@@ -23,10 +23,10 @@ def undo(
 ) -> None:
     """Remove the agent's last commit (or with --run, all commits of a run).
 
-    Refuses when HEAD is not the agent's commit or its files changed since. Commits already
-    on the upstream branch are reverted with new commits instead of rewriting history. Your
-    own uncommitted changes that the agent saved in a wip commit come back as uncommitted
-    changes.
+    Refuses (exit 1, saying why) when HEAD is not the agent's commit or its files changed
+    since. Commits already on the upstream branch are reverted with new commits instead of
+    rewriting history. Your own uncommitted changes that the agent saved in a wip commit come
+    back as uncommitted changes.
 
     Examples:
 
