@@ -64,7 +64,7 @@ def test_export_writes_a_file_and_a_summary(cli, repo, tmp_path):
     out = tmp_path / "train.jsonl"
     result = cli("feedback", "export", "--format", "openai", "--out", str(out), "--db", db, cwd=repo)
     assert result.code == 0, result.stderr
-    assert "wrote 1 example(s)" in result.stdout and "thumbs-down (add --include-negative)" in result.stdout
+    assert "wrote 1 example (" in result.stdout and "thumbs-down (add --include-negative)" in result.stdout
     [line] = out.read_text().splitlines()
     messages = json.loads(line)["messages"]
     assert [m["role"] for m in messages] == ["system", "user", "assistant"]
@@ -80,6 +80,6 @@ def test_export_min_examples_writes_nothing(cli, repo, tmp_path):
     cli("feedback", "up", "--db", db, cwd=repo)
     out = tmp_path / "t.jsonl"
     result = cli("feedback", "export", "--min-examples", "5", "--out", str(out), "--db", db, cwd=repo)
-    assert result.code == 2 and "fewer than --min-examples 5" in result.stderr and not out.exists()
+    assert result.code == 1 and "fewer than --min-examples 5" in result.stderr and not out.exists()
     bad = cli("feedback", "export", "--format", "csv", "--db", db, cwd=repo)
     assert bad.code == 2 and "jsonl, anthropic, openai" in bad.stderr

@@ -49,7 +49,7 @@ def test_scan_reports_tracked_and_untracked_files_masked(repo: Path) -> None:
         "untracked.py:1: url_password (url-credentials) " + PW[:4] + "****",
     ]
     assert GH not in result.output and PW not in result.output
-    assert "2 secret(s) in 2 file(s)" in result.stderr
+    assert "2 secrets in 2 files" in result.stderr
 
 
 def test_scan_json_lists_masked_findings(repo: Path) -> None:
@@ -64,7 +64,7 @@ def test_a_clean_tree_exits_zero(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "clean", {"a.py": "API_KEY = os.environ['API_KEY']\n"})
     result = invoke(str(root))
     assert result.exit_code == 0 and result.stdout == ""
-    assert "no secrets found (1 file(s) scanned)" in result.stderr
+    assert "no secrets found (1 file scanned)" in result.stderr
     assert json.loads(invoke(str(root), "--json").stdout) == []
 
 

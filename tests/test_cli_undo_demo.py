@@ -6,6 +6,8 @@ import json
 import sqlite3
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 from tests.conftest import git, run_agent_subprocess, write_cassette
 from tests.fakes.anthropic_server import message, text_block, tool_use_block
@@ -103,6 +105,22 @@ def test_demo_runs_the_whole_loop_offline(cli, tmp_path):
     assert "HELLO, WORLD!" in outputs[0]
     again = cli("demo", "--dir", str(tmp_path / "demo"))
     assert again.code == 2 and "already exists" in again.stderr
+    # running the sample leaves caches behind, and `agent plan` a plan: the sample's .gitignore keeps them out
+    for leftover in ("__pycache__/greet.cpython-311.pyc", ".venv/pyvenv.cfg", ".once/plan.md"):
+        (repo / leftover).parent.mkdir(exist_ok=True)
+        (repo / leftover).write_text("x")
+    assert git(repo, "status", "--porcelain") == ""
+    assert ".gitignore" in git(repo, "ls-files").split()
+
+
+def test_demo_removes_its_temporary_repository_unless_kept(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    result = cli("demo")
+    assert result.code == 0, result.stderr
+    assert list(tmp_path.iterdir()) == [] and "agent demo --keep" in result.stdout
+    kept = cli("demo", "--keep", "--json")
+    assert kept.code == 0 and kept.json()["kept"] is True
+    assert (Path(kept.json()["repo"]) / "cli.py").is_file()
 
 
 def test_demo_text_output_says_it_is_a_recording(cli, tmp_path):
@@ -174,6 +192,6 @@ def test_a_run_whose_process_was_killed_shows_as_killed(cli, repo, tmp_path):
     runs = cli("log", "--db", str(tmp_path / "db"), "--json", cwd=repo).json()
     assert runs[0]["status"] == "killed" and runs[0]["finished_at"]
     # its counters were kept as it went: the turn it was killed in, and that turn's tokens and cost
-    assert runs[0]["turns"] == 1 and runs[0]["input_tokens"] > 0 and runs[0]["cost_usd"] > 0
+    assert runs[0]["turns"] == 1 and runs[0]["input_tokens"] > 0
     assert runs[0]["commits"] == 0
     sp.run(["pkill", "-f", "sleep 31.7"], check=False)  # the orphaned command of the killed run

@@ -50,8 +50,24 @@ def test_move_up_down_and_top(queue):
     queue.move(b.id, "up")  # already first: stays
     queue.move(a.id, "down")  # already last: stays
     assert texts(queue) == ["b", "c", "a"]
-    with pytest.raises(UsageError, match="up, down or top"):
+    with pytest.raises(UsageError, match="cannot move") as refused:
         queue.move(a.id, "sideways")
+    assert refused.value.hint is not None and "up, down, top, bottom, or the number" in refused.value.hint
+
+
+def test_move_to_a_number_or_the_bottom(queue):
+    a, b, c, d = (queue.add(text) for text in ("a", "b", "c", "d"))
+    queue.move(c.id, "1")  # `agent queue move 3 1`: the third item becomes the first
+    assert texts(queue) == ["c", "a", "b", "d"]
+    queue.move(c.id, "3")
+    assert texts(queue) == ["a", "b", "c", "d"]
+    queue.move(a.id, "bottom")
+    assert texts(queue) == ["b", "c", "d", "a"]
+    assert [item.number for item in queue.items()] == [1, 2, 3, 4]
+    with pytest.raises(UsageError, match="no place number 5: the queue has 4 items"):
+        queue.move(b.id, "5")
+    with pytest.raises(UsageError, match="no place number 0"):
+        queue.move(b.id, "0")
 
 
 def test_moves_skip_finished_items(queue):

@@ -201,19 +201,20 @@ def test_max_cost_stops_the_run(cli, repo, tmp_path):
     responses = [message([tool(f"t{i}", "list_files")], usage=expensive) for i in range(3)]
     result = run(cli, repo, tmp_path, responses, "--max-cost", "5", "-o", "json")
     data = result.json()
+    # the limit counts the recorded tokens at list price ($3 each), as the recorded run did; a replay bills nothing
     assert result.code == 1 and data["status"] == "max_cost"
-    assert data["turns"] == 2 and data["usage"]["cost_usd"] == 6.0
+    assert data["turns"] == 2 and data["usage"]["input_tokens"] == 2_000_000 and data["usage"]["cost_usd"] == 0
 
 
-def test_cassette_exhausted_is_a_clear_provider_error(cli, repo, tmp_path):
+def test_cassette_exhausted_is_a_replay_mismatch(cli, repo, tmp_path):
     responses = [message([tool("t1", "list_files")])]
     result = run(cli, repo, tmp_path, responses)
-    assert result.code == 3
-    assert "has 1 responses" in result.stderr and "c.json" in result.stderr
+    assert result.code == 4
+    assert "has 1 response and the run asked for a response number 2" in result.stderr and "c.json" in result.stderr
     db = sqlite3.connect(tmp_path / "once.db")
     (status,) = db.execute("SELECT status FROM runs").fetchone()
     db.close()
-    assert status == "error"
+    assert status == "replay_mismatch"
 
 
 def test_missing_api_key_says_what_to_set_and_exits_3(cli, repo, tmp_path):

@@ -71,7 +71,7 @@ async def test_the_session_picker_lists_sessions_and_switching_loads_one(repo, t
         await wait_for_screen(pilot, SessionPicker)
         lines = [str(option.prompt) for option in app.screen.query_one("OptionList").options]
         assert len(lines) == 2 and "second question" in lines[0] and "first question" in lines[1]
-        assert all(" · $" in line and line.endswith("1 runs") for line in lines)
+        assert all(" · claude" in line and line.endswith(" · 1 run") for line in lines)
         await pilot.press("down", "enter")
         await pilot.pause()
         assert app.session_id == first

@@ -7,9 +7,10 @@
     +-- ProviderError              exit 3  the model could not be reached or used
     |   +-- AuthenticationError    no key, or the key was refused
     |   +-- ProviderUnavailableError  overloaded or rate limited (429, 503, 529): try later
-    |   +-- CassetteError          a cassette is missing, malformed or exhausted
+    |   +-- CassetteError          a cassette is missing or malformed
+    |   |   +-- ReplayMismatchError  exit 4  the run asked for more responses than were recorded
     |   +-- ModelOutputError       the server could not parse what the model generated
-    +-- VcsError                   exit 1  git refused, or undo is unsafe
+    +-- VcsError                   exit 1  git refused, or undo is unsafe (README: Exit codes)
     |   +-- DirtyWorktreeError     uncommitted user changes and --dirty refuse
     |   +-- UndoRefusedError
     +-- StoreError                 exit 1  the database could not be opened or migrated
@@ -24,6 +25,8 @@ class OnceError(Exception):
     """Root of every error once raises on purpose."""
 
     exit_code = 1
+    run_status = "error"
+    """The status a run ends with when this error stops it."""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -69,6 +72,13 @@ class CassetteError(ProviderError):
     pass
 
 
+class ReplayMismatchError(CassetteError):
+    """A replayed run went another way than the recording: it ran out of recorded responses."""
+
+    exit_code = 4
+    run_status = "replay_mismatch"
+
+
 class ModelOutputError(ProviderError):
     """The server failed on the model's own output (e.g. a malformed tool call).
 
@@ -97,3 +107,9 @@ EXIT_DONE = 0
 EXIT_NOT_FINISHED = 1
 EXIT_USAGE = 2
 EXIT_PROVIDER = 3
+EXIT_REPLAY_MISMATCH = 4
+
+
+def exit_code_for(status: str) -> int:
+    """The exit code of a run that ended with `status` (one that raised exits with its error's)."""
+    return {"done": EXIT_DONE, "replay_mismatch": EXIT_REPLAY_MISMATCH}.get(status, EXIT_NOT_FINISHED)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any, Callable
+from once.words import status_words
 
 
 def _short(text: str, limit: int) -> str:
@@ -63,7 +64,7 @@ _LINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "undo": _undo_line,
     "error": lambda e: f"error  {e.get('message')}",
     "warning": lambda e: f"warning {e.get('message')}",
-    "run_finished": lambda e: f"end    {e['status']}",
+    "run_finished": lambda e: f"end    {status_words(e['status'])}",
 }
 
 

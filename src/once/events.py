@@ -117,7 +117,8 @@ class CommitMade(Event):
 class RunFinished(Event):
     type: ClassVar[str] = "run_finished"
     status: str
-    """done, max_turns, max_cost, interrupted or error."""
+    """done, incomplete, checks_failed, max_turns, max_cost, plan_incomplete, replay_mismatch,
+    interrupted or error."""
     result: str
     turns: int
     usage: dict[str, int]

@@ -14,6 +14,7 @@ from typing import Callable
 from once.events import AttemptDiscarded
 from once.vcs.undo import UndoResult
 from once.verify import CheckOutcome
+from once.words import plural
 
 FAILED_CHECKS_BEFORE_AFRESH = 2
 """The attempt's edit failed the checks, and so did its one fix: start over. (A near miss, such as a
@@ -56,7 +57,7 @@ def restart_note(reason: str) -> str:
 def describe_discarded(event: AttemptDiscarded) -> str:
     """One line for the progress output and the app's details."""
     count = len(event.shas)
-    undone = f", {count} commit{'s' if count != 1 else ''} undone" if count else ""
+    undone = f", {plural(count, 'commit')} undone" if count else ""
     reason = " ".join(event.reason.split())
     reason = reason if len(reason) <= 100 else reason[:99] + "…"
     return f"attempt {event.attempt} given up{undone}: {reason}; starting over"

@@ -30,7 +30,7 @@ from once.events import AttemptDiscarded, ErrorEvent, ModelRequest as ModelReque
 from once.events import ModelResponse as ModelResponseEvent
 from once.events import RunFinished, UserMessage
 from once.providers.base import ModelRequest, ModelResponse, Provider, TextCallback, Usage
-from once.providers.pricing import cost_usd
+from once.providers.pricing import billed, cost_usd
 
 
 @dataclass
@@ -89,6 +89,10 @@ class AgentLoop:
         """The task as first asked (files, prompt): what a fresh attempt asks again."""
         self.usage = Usage()
         self.cost = 0.0
+        """What the run's calls were billed (nothing for a replayed cassette)."""
+        self.priced = 0.0
+        """What its tokens cost at list price: the --max-cost limit, the same for a replay as when recorded."""
+        self.billed = billed(provider)
         self.turn = 0
         self.commits: list[CommitInfo] = []
         self.changed: list[str] = []
@@ -132,7 +136,7 @@ class AgentLoop:
         while True:
             if self.turn >= cfg.max_turns:
                 return "max_turns"
-            if cfg.max_cost is not None and self.cost >= cfg.max_cost:
+            if cfg.max_cost is not None and self.priced >= cfg.max_cost:
                 return "max_cost"
             self.turn += 1
             response = self._call_model_or_feed_back()
@@ -314,8 +318,10 @@ class AgentLoop:
         started = time.perf_counter()
         response = self.provider.complete(request, self.on_text)
         usage = response.usage
-        cost = cost_usd(response.model or cfg.model, usage, cfg.prices)
+        priced = cost_usd(response.model or cfg.model, usage, cfg.prices)
+        cost = priced if self.billed else 0.0
         self.usage = self.usage + usage
+        self.priced += priced
         self.cost += cost
         self.recorder.emit(ModelResponseEvent(
             run_id=self.run_id, turn=self.turn, model=response.model or cfg.model,
@@ -356,9 +362,9 @@ class AgentLoop:
     def _finish_after_error(self, exc: OnceError) -> None:
         self.turns.abort(self.turn, self.recorder)
         self.recorder.emit(ErrorEvent(run_id=self.run_id, kind=type(exc).__name__, message=exc.message))
-        self._finish("error", result=exc.message)
+        self._finish(exc.run_status, result=exc.message, finalize=False)
 
-    def _finish(self, status: str, result: str | None = None) -> RunResult:
+    def _finish(self, status: str, result: str | None = None, *, finalize: bool = True) -> RunResult:
         small = self.small_costs
         if small is not None:  # the small model's calls count toward the run's usage and cost
             self.usage, self.cost = self.usage + small.usage, self.cost + small.cost
@@ -370,7 +376,7 @@ class AgentLoop:
             result=result, turns=self.turn, usage=self.usage,
             cost_usd=self.cost, commits=list(self.commits), changed=list(self.changed),
         )
-        if self.finalize is not None and status != "error":
+        if self.finalize is not None and finalize:
             outcome = self.finalize(outcome)
         self.recorder.emit(RunFinished(
             run_id=self.run_id, status=outcome.status, result=outcome.result, turns=self.turn,

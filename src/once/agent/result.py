@@ -22,7 +22,8 @@ class RunResult:
     run_id: str
     session_id: str
     status: str
-    """done, max_turns, max_cost, interrupted or error."""
+    """done, incomplete, checks_failed, max_turns, max_cost, plan_incomplete, replay_mismatch,
+    interrupted or error."""
     result: str
     turns: int
     usage: Usage

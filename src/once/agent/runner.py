@@ -29,6 +29,7 @@ from once.events import EventSink, RunStarted, WarningEvent
 from once.ids import new_id
 from once.providers.base import Provider, TextCallback
 from once.providers.pricing import price_for
+from once.providers.replay import replay_mismatch
 from once.recovery.journal import EditJournal
 from once.recovery.recover import recover_killed_runs, refusal
 from once.recovery.triage import Recovery, describe
@@ -71,6 +72,9 @@ class RunRequest:
     attachments: str = ""
     """Files the user mentioned (`@path`), sent before the prompt; the stored prompt, session
     titles and learning see only what was typed."""
+    cassette_per_run: bool = False
+    """A replayed cassette answers this run alone (`agent run --replay`): a run that ends done with
+    responses left unplayed went another way than recorded. The app and the queue play one across runs."""
 
 
 def choose_session(store: Store, repo: str, request: RunRequest) -> tuple[str, list[dict[str, Any]]]:
@@ -132,7 +136,8 @@ def _run_locked(
         result = loop.run(first_blocks)
     except BaseException as exc:  # recorded, then passed on: a run never stays "running"
         message = exc.message if isinstance(exc, OnceError) else f"{type(exc).__name__}: {exc}"
-        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
+        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else (
+            exc.run_status if isinstance(exc, OnceError) else "error")
         store.finish_run(run_id, status=status, turns=loop.turn if loop else 0,
                          usage=loop.usage.to_dict() if loop else {}, cost_usd=loop.cost if loop else 0.0,
                          result=message)
@@ -197,9 +202,10 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
         _attach_baseline(verifier, assembly)
     compactor = Compactor(settings.context_budget, small=request.small,
                           reinject=_reinjector(assembly.context_block, mode_block, progress))
+    finalize = _finalizer(request, repo.root, verifier, progress, _replay_check(request, provider, recorder))
     loop = AgentLoop(config, provider, turns, recorder, history=history, on_text=request.on_text,
-                     finalize=_finalizer(request, repo.root, verifier, progress), compactor=compactor,
-                     verifier=verifier, small_costs=request.small if isinstance(request.small, SmallModel) else None,
+                     finalize=finalize, compactor=compactor, verifier=verifier,
+                     small_costs=request.small if isinstance(request.small, SmallModel) else None,
                      fresh=_fresh_attempts(profile.attempts, repo, recorder.run_id) if request.mode == "agent" else None)
     return loop, assembly.first_blocks
 
@@ -287,17 +293,34 @@ def _check_permit(settings: Settings, gate: PermissionGate) -> Callable[[Check, 
     return permit
 
 
-def _finalizer(request: RunRequest, repo_root: Path, verifier: Verifier | None,
-               progress: PlanProgress | None) -> Callable[[RunResult], RunResult]:
-    """What a finished run adds to its result: the plan file, the checks' status, plan steps left."""
+def _finalizer(request: RunRequest, repo_root: Path, verifier: Verifier | None, progress: PlanProgress | None,
+               replay_check: Callable[[RunResult], RunResult]) -> Callable[[RunResult], RunResult]:
+    """What a finished run adds to its result: the plan file, the checks' status, plan steps left,
+    and whether a replay followed its recording."""
     def finalize(result: RunResult) -> RunResult:
         if request.mode == "plan":
-            return finish_plan_run(result, repo_root, request.prompt)
+            return replay_check(finish_plan_run(result, repo_root, request.prompt))
         if verifier is not None and (verifier.active or result.files_changed):
             result = replace(result, result=f"{result.result}\n\n{verifier.report()}".strip())
-        return progress.finish(result) if progress else result
+        return replay_check(progress.finish(result) if progress else result)
 
     return finalize
+
+
+def _replay_check(request: RunRequest, provider: Provider, recorder: Recorder) -> Callable[[RunResult], RunResult]:
+    """A replay that went another way than its recording ends `replay_mismatch`, saying where: its
+    answers were recorded for another state of the repository, so its `done` would mean nothing."""
+    def check(result: RunResult) -> RunResult:
+        if result.status == "interrupted":
+            return result
+        found = replay_mismatch(provider, whole_run=request.cassette_per_run and result.status == "done")
+        if found is None:
+            return result
+        recorder.emit(WarningEvent(run_id=recorder.run_id, message=f"replay mismatch: {found}"))
+        text = f"{result.result}\n\nReplay mismatch: {found}".strip()
+        return replace(result, status="replay_mismatch", result=text)
+
+    return check
 
 
 def _reinjector(context_block: str, mode_block: str, progress: PlanProgress | None) -> Callable[[], str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Callable
 
 from once.providers.base import ModelRequest, Provider, Usage
-from once.providers.pricing import cost_usd
+from once.providers.pricing import billed, cost_usd
 
 SmallAsk = Callable[[str, str], str]
 """(system prompt, question) -> the model's text answer. Raises ProviderError on failure."""
@@ -34,7 +34,8 @@ class SmallModel:
         response = self.provider.complete(request)
         self.calls += 1
         self.usage = self.usage + response.usage
-        self.cost += cost_usd(response.model or self.model, response.usage, self.prices)
+        if billed(self.provider):
+            self.cost += cost_usd(response.model or self.model, response.usage, self.prices)
         return response.text
 
 

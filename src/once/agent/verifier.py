@@ -11,6 +11,7 @@ from once.agent.recorder import Recorder
 from once.config import VerifySettings
 from once.events import TestResult
 from once.verify import Check, CheckOutcome, run_check, summarize_attempts, summarize_failure
+from once.words import plural
 
 
 class Verifier:
@@ -128,7 +129,7 @@ class Verifier:
         text = "Checks: FAILING. " + " ".join(parts)
         if self.exhausted:
             attempts = self.failures - 1
-            text += (f"\nStopped after {attempts} failed fix attempt{'s' if attempts != 1 else ''}:\n"
+            text += (f"\nStopped after {plural(attempts, 'failed fix attempt')}:\n"
                      f"{summarize_attempts(self.failed_runs)}")
         return text
 

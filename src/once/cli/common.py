@@ -7,9 +7,12 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from once.errors import OnceError
+
+if TYPE_CHECKING:
+    from once.vcs import GitRepo
 
 RAISE_ENV = "ONCE_RAISE_ERRORS"
 
@@ -82,11 +85,29 @@ def repo_dir(path: Path | None) -> Path:
     return where
 
 
-def repo_root(path: Path | None) -> Path:
+def repo_root(path: Path | None, hint: str | None = None) -> Path:
     """The root of the git repository around `-C PATH` or the cwd; not in one is a usage error."""
-    from once.vcs import GitRepo
+    return open_repo(path, hint).root
 
-    return GitRepo.open(repo_dir(path)).root
+
+def open_repo(path: Path | None, hint: str | None = None) -> "GitRepo":
+    """The git repository around `-C PATH` or the cwd. Outside one, `hint` says what this command
+    needs: the default one suggests `agent run --init`, which only fits a run."""
+    from once.errors import NotARepoError
+    from once.vcs import GitRepo
+    from once.vcs.repo import NOT_A_REPO_HINT
+
+    try:
+        return GitRepo.open(repo_dir(path))
+    except NotARepoError as exc:
+        if hint is None or exc.hint != NOT_A_REPO_HINT:  # e.g. a bare repository has its own hint
+            raise
+        raise NotARepoError(exc.message, hint=hint) from None
+
+
+def in_repo_hint(what: str) -> str:
+    """The hint for a command that works on one repository, outside any."""
+    return f"{what}: run it there (cd into it, or pass -C PATH)."
 
 
 _CONTROL = {c: None for c in range(32) if c not in (9, 10)}

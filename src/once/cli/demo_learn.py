@@ -15,6 +15,7 @@ from typing import Any
 
 from once.events import Event, KnowledgeExposure, TestResult
 from once.providers.base import ModelRequest, ModelResponse, TextCallback
+from once.words import plural
 
 STUCK_PROMPTS = (
     'add a Spanish greeting: greet(name, lang="es") should say ¡Hola, NAME!',
@@ -200,8 +201,8 @@ def _learn(store: Any, settings: Any, demo: LearningDemo, say: Say) -> None:
     demo.learn = {"sessions": report.sessions, "signals": report.signals, "episodes": report.episodes,
                   "resolved": report.resolved, "added": [asdict(line) for line in report.added],
                   "not_admitted": [asdict(line) for line in report.not_admitted]}
-    say(f"\n$ agent learn   # {_count(report.sessions, 'session')}, {_count(report.signals, 'signal')}, "
-        f"{_count(report.episodes, 'stuck episode')}, {report.resolved} resolved")
+    say(f"\n$ agent learn   # {plural(report.sessions, 'session')}, {plural(report.signals, 'signal')}, "
+        f"{plural(report.episodes, 'stuck episode')}, {report.resolved} resolved")
     if not report.added:
         reasons = "; ".join(line.detail for line in report.not_admitted) or "no resolved episode"
         say(f"  No entry was admitted ({reasons}).")
@@ -215,10 +216,6 @@ def _learn(store: Any, settings: Any, demo: LearningDemo, say: Say) -> None:
     say(f"    title:       {entry.title}")
     say(_indented("description: ", entry.description))
     say(_indented("knowledge:   ", entry.knowledge))
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _indented(label: str, text: str) -> str:
@@ -261,8 +258,10 @@ def _next_sessions(git: Any, store: Any, settings: Any, demo: LearningDemo, say:
     say(f"  All {MAX_TRIES} sessions drew the holdout arm; run `agent demo` again to see an injection.")
 
 
-def explain(db: str, say: Say) -> None:
-    """The closing lines: what the holdout measures, and where to look next."""
+def explain(db: str | None, say: Say) -> None:
+    """The closing lines: what the holdout measures, and where to look next (when the demo's
+    files are kept)."""
     say("\nThe holdout keeps an entry away from a random share of the sessions it matches; comparing how those\n"
         "sessions go with the injected ones measures whether the entry really helps (see `agent learn`).")
-    say(f"Explore: agent knowledge list --db {db}   |   agent learn --db {db}")
+    if db is not None:
+        say(f"Explore: agent knowledge list --db {db}   |   agent learn --db {db}")

@@ -10,6 +10,7 @@ from typing import Any, Optional
 import typer
 
 from once.cli.common import print_json, reported
+from once.words import plural
 
 app = typer.Typer(
     help=(
@@ -95,8 +96,8 @@ def _run(suite: str, tasks: list[Any], arms: list[Any], *, repeat: int, jobs: in
     plan = EvalPlan(eval_id, where, tasks, arms, repeat, jobs,
                     RunSetup(out=folder, keep_repos=keep))
     total = len(tasks) * len(arms) * repeat
-    _say(quiet, f"eval {eval_id}: {_count(len(tasks), 'task')} x {_count(len(arms), 'arm')} x {repeat} = "
-                f"{_count(total, 'run')}, {jobs} at a time; recordings in {folder}")
+    _say(quiet, f"eval {eval_id}: {plural(len(tasks), 'task')} x {plural(len(arms), 'arm')} x {repeat} = "
+                f"{plural(total, 'run')}, {jobs} at a time; recordings in {folder}")
     for one in arms:
         _say(quiet, f"  arm {one.name}: {one.describe()}")
     allowed = sorted({rule for task in tasks for rule in task.allow})
@@ -114,12 +115,8 @@ def _run(suite: str, tasks: list[Any], arms: list[Any], *, repeat: int, jobs: in
 
 def _progress(run: Any, ended: int, total: int) -> None:
     verdict = "pass" if run.passed else f"FAIL ({run.kind})"
-    print(f"[{ended}/{total}] {run.task} [{run.arm} #{run.repeat}] {verdict}: {run.turns} turns, "
+    print(f"[{ended}/{total}] {run.task} [{run.arm} #{run.repeat}] {verdict}: {plural(run.turns, 'turn')}, "
           f"{run.tokens:,} tokens, {run.seconds:.1f} s", file=sys.stderr, flush=True)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _say(quiet: bool, text: str) -> None:
@@ -179,7 +176,7 @@ def show(eval_id: Optional[str] = typer.Argument(None, help="An eval id or prefi
             raise UsageError(f"no eval {eval_id!r}" if eval_id else "no evals yet",
                              hint="List them with `agent eval list`.")
     if row["report"] is None:
-        print(f"eval {row['id']} has not ended ({len(row['results'])} runs so far)")
+        print(f"eval {row['id']} has not ended ({plural(len(row['results']), 'run')} so far)")
         return
     if as_json or row["kind"] == "run":
         _print_report(row["report"], as_json)
@@ -231,7 +228,7 @@ def render_replay(report: dict[str, Any]) -> str:
         for item in run["divergences"]:
             where = f"step {item['step']}" + (f", model call {item['call']}" if item["call"] else "")
             lines.append(f"  {item['kind']} ({where}): {item['detail']}")
-    lines.append(f"{report['same']} of {len(report['runs'])} runs replayed as recorded; {report['diverged']} diverged"
+    lines.append(f"{report['same']} of {plural(len(report['runs']), 'run')} replayed as recorded; {report['diverged']} diverged"
                  + (f"; {report['unrecorded']} had no request record to compare" if report.get("unrecorded") else ""))
     return "\n".join(lines)
 
@@ -290,8 +287,8 @@ def learning(
         plan = LearningPlan(families, arm, RunSetup(out=folder, db=folder / "learn.db"), rounds=rounds,
                             offline_learn=not with_model, paired=paired)
         members = sum(len(m) for m in families.values())
-        _say(as_json, f"learning experiment {eval_id}: {len(families)} families, {members} members, "
-                      f"{rounds} round(s); files in {folder}")
+        _say(as_json, f"learning experiment {eval_id}: {plural(len(families), 'family')}, {plural(members, 'member')}, "
+                      f"{plural(rounds, 'round')}; files in {folder}")
         with open_store(str(db) if db else None) as store:
             start_eval(store.conn, eval_id, kind="learning", suite=str(suite), folder=str(folder),
                        arms=[arm.to_json()], repeat=rounds)

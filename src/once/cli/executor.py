@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from once.cli.common import print_json, repo_dir, terminal_safe
+from once.cli.common import in_repo_hint, open_repo, print_json, repo_dir, terminal_safe
 from once.cli.run_options import OutputFormat, RunOptions
 from once.agent.permissions import HEADLESS_DEFAULT
 from once.errors import OnceError, UsageError
@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from once.config import Settings
 
 
-def execute(prompt: str, options: RunOptions, *, mode: str = "agent", plan_text: str | None = None) -> bool:
-    """Run one prompt; True when the agent finished. JSON modes print errors as JSON too."""
+def execute(prompt: str, options: RunOptions, *, mode: str = "agent", plan_text: str | None = None) -> int:
+    """Run one prompt; its exit code (see errors.exit_code_for). JSON modes print errors as JSON too."""
     try:
         with stop_on_terminate():
             return _execute(prompt, options, mode=mode, plan_text=plan_text)
@@ -30,10 +30,11 @@ def execute(prompt: str, options: RunOptions, *, mode: str = "agent", plan_text:
         raise
 
 
-def _execute(prompt: str, options: RunOptions, *, mode: str, plan_text: str | None) -> bool:
+def _execute(prompt: str, options: RunOptions, *, mode: str, plan_text: str | None) -> int:
     from once.agent.runner import RunRequest, run_once
     from once.cli.render import JsonLinesRenderer, ProgressRenderer
     from once.config import load_settings
+    from once.errors import exit_code_for
     from once.providers import make_provider
     from once.store import open_store
     from once.vcs import GitRepo
@@ -41,7 +42,9 @@ def _execute(prompt: str, options: RunOptions, *, mode: str, plan_text: str | No
     prompt = read_prompt(prompt)
     check_flags(options)
     where = repo_dir(options.repo)
-    git = GitRepo.init(where) if options.init and not _inside_repo(where) else GitRepo.open(where)
+    # Outside a repository a run may create one (--init); a plan has nothing to explore.
+    hint = in_repo_hint("`agent plan` explores a git repository") if mode == "plan" else None
+    git = GitRepo.init(where) if options.init and not _inside_repo(where) else open_repo(where, hint)
     settings = load_settings(git.root, flags=options.flags())
     check_model(settings)
     permission_mode = settings.permission_mode or HEADLESS_DEFAULT
@@ -56,19 +59,19 @@ def _execute(prompt: str, options: RunOptions, *, mode: str, plan_text: str | No
                         timeout=settings.request_timeout)
     sinks = []
     if options.output_format is OutputFormat.text:
-        sinks.append(ProgressRenderer())
+        sinks.append(ProgressRenderer(errors_reported=True))  # main prints the error that stops a run
     elif options.output_format is OutputFormat.stream_json:
         sinks.append(JsonLinesRenderer())
     request = RunRequest(prompt=prompt, continue_session=options.continue_, session_id=options.session,
                          sinks=sinks, mode=mode, plan_text=plan_text, permission_mode=permission_mode,
-                         small=small_model_for(settings, options, server))
+                         small=small_model_for(settings, options, server), cassette_per_run=options.replay is not None)
     with open_store(str(options.db) if options.db else None) as store:
         result = run_once(request, repo=git, settings=settings, provider=llm, store=store)
     if options.output_format is OutputFormat.json:
         print_json(result.to_json())
     elif options.output_format is OutputFormat.text and result.result:
         print(terminal_safe(result.result))
-    return result.finished
+    return exit_code_for(result.status)
 
 
 def small_model_for(settings: "Settings", options: RunOptions, server: str | None) -> "SmallAsk | None":
@@ -101,7 +104,7 @@ def _warn_about_secrets(prompt: str) -> None:
 
 def read_prompt(prompt: str) -> str:
     if prompt == "-":
-        prompt = sys.stdin.read()
+        prompt = sys.stdin.read().strip()  # `echo task | agent run -` ends in a newline no one typed
     if not prompt.strip():
         raise UsageError("the prompt is empty", hint='Say what to do, e.g. agent run "add a --verbose flag".')
     return prompt

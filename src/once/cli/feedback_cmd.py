@@ -9,6 +9,7 @@ from typing import Any, Optional
 import typer
 
 from once.cli.common import print_json, repo_root, reported, terminal_safe
+from once.words import plural
 
 app = typer.Typer(
     help=(
@@ -27,6 +28,7 @@ app = typer.Typer(
 DbOption = typer.Option(None, "--db", help="The SQLite file [$ONCE_DB].")
 RepoOption = typer.Option(None, "--repo", "-C", help="The repository (default: the cwd).")
 BAR_WIDTH = 30
+ALL_HINT = "Run it in a repository (cd into it, or pass -C PATH), or pass --all for every repository."
 
 
 def _rate(rating: str, run: str | None, comment: str, turn: int | None, db: Path | None,
@@ -35,7 +37,8 @@ def _rate(rating: str, run: str | None, comment: str, turn: int | None, db: Path
     from once.store import open_store
 
     with reported():
-        root = None if run else str(repo_root(repo))
+        root = None if run else str(repo_root(repo, "Run it in the run's repository (cd into it, or pass -C PATH), "
+                                                     "or name the run with --run ID."))
         with open_store(str(db) if db else None) as store:
             event = record_feedback(store, repo=root, rating=rating, run_id=run, comment=comment, turn=turn)
     if json_out:
@@ -84,7 +87,7 @@ def _print_stats(stats: Any) -> None:
         return
     typer.echo(f"{total.up} up, {total.down} down: {total.rate:.0%} positive")
     if stats.superseded:
-        typer.echo(f"({stats.superseded} earlier rating(s) replaced by a later rating of the same response)")
+        typer.echo(f"({plural(stats.superseded, 'earlier rating')} replaced by a later rating of the same response)")
     typer.echo("\nper model:")
     for model, tally in sorted(stats.by_model.items()):
         typer.echo(terminal_safe(f"  {model:<28} {tally.up:>4} up {tally.down:>4} down  {tally.rate:>4.0%}"))
@@ -112,7 +115,7 @@ def stats(
     from once.store import open_store
 
     with reported():
-        root = None if all_repos else str(repo_root(repo))
+        root = None if all_repos else str(repo_root(repo, ALL_HINT))
         with open_store(str(db) if db else None) as store:
             result = summarize(load_ratings(store.conn, root), period)
     if json_out:
@@ -122,7 +125,7 @@ def stats(
 
 
 def _summary_text(summary: Any) -> str:
-    lines = [f"wrote {summary.written} example(s) ({summary.positive} up, {summary.negative} down) "
+    lines = [f"wrote {plural(summary.written, 'example')} ({summary.positive} up, {summary.negative} down) "
              f"in {summary.format} format to {summary.out}"]
     for reason, count in summary.filtered.items():
         lines.append(f"  left out {count}: {reason}")
@@ -153,19 +156,19 @@ def export(
       agent feedback export --include-negative --balance --min-examples 50 > pairs.jsonl
     """
     from once.corrections.export import FORMATS, balance_applies, export_lines
-    from once.errors import UsageError
+    from once.errors import OnceError, UsageError
     from once.store import open_store
 
     with reported():
         if fmt not in FORMATS:
             raise UsageError(f"unknown format '{fmt}'", hint=f"Use one of: {', '.join(FORMATS)}.")
-        root = None if all_repos else str(repo_root(repo))
+        root = None if all_repos else str(repo_root(repo, ALL_HINT))
         with open_store(str(db) if db else None) as store:
             lines, summary = export_lines(store.conn, root, fmt, system=system if system is not None else _system(root),
                                           include_negative=include_negative, balance=balance)
         summary.out = str(out) if out else "stdout"
-        if summary.written < min_examples:
-            raise UsageError(f"only {summary.written} example(s) to export, fewer than --min-examples {min_examples}; "
+        if summary.written < min_examples:  # not a usage error: the flags were right, the ratings too few
+            raise OnceError(f"only {plural(summary.written, 'example')} to export, fewer than --min-examples {min_examples}; "
                              "nothing was written", hint=_left_out(summary))
         if out:
             from once.atomic import atomic_write_text

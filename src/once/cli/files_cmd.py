@@ -10,7 +10,8 @@ from typing import Any, Optional
 
 import typer
 
-from once.cli.common import print_json, repo_dir, terminal_safe
+from once.cli.common import in_repo_hint, print_json, repo_dir, repo_root, terminal_safe
+from once.words import plural
 
 MAX_FILES = 8
 _PROGRESS_AFTER = 0.5  # seconds: quick refreshes print no progress
@@ -47,7 +48,7 @@ def files(
         candidates = rank_files(store.conn, root, prompt, limit=max(limit, MAX_FILES))
     selection = select_files(prompt, candidates, None, max_files=MAX_FILES)
     shown = candidates[:limit]
-    _err(f"index: {stats.files} files ({stats.parsed} parsed, {stats.unchanged} unchanged, "
+    _err(f"index: {plural(stats.files, 'file')} ({stats.parsed} parsed, {stats.unchanged} unchanged, "
          f"{stats.removed} removed, {stats.skipped} binary or large) in {stats.seconds:.2f} s")
     if json_out:
         print_json({"repo": str(root), "method": selection.method, "selected": selection.files,
@@ -60,10 +61,8 @@ def files(
 
 
 def _root(where: Path) -> Path:
-    """The enclosing git work tree; outside one, a usage error like `agent run`'s."""
-    from once.vcs import GitRepo
-
-    return GitRepo.open(where).root
+    """The enclosing git work tree; outside one, a usage error."""
+    return repo_root(where, in_repo_hint("`agent files` ranks the files of a git repository"))
 
 
 def _progress_printer() -> Callable[[int, int], None]:
@@ -77,7 +76,7 @@ def _progress_printer() -> Callable[[int, int], None]:
         if sys.stderr.isatty():
             print(f"\rindexing {done}/{total} files", end="\n" if done >= total else "", file=sys.stderr, flush=True)
         elif not said[0]:
-            print(f"indexing {total} files...", file=sys.stderr, flush=True)
+            print(f"indexing {plural(total, 'file')}...", file=sys.stderr, flush=True)
         said[0] = True
 
     return progress
@@ -96,7 +95,7 @@ def _print(candidates: list[Any], selected: set[str], method: str) -> None:
     if not candidates:
         print("no indexed file matches the prompt: name a file, a symbol or a word from the code")
         return
-    print(f"selected ({method}): {len(selected)} files, marked *")
+    print(f"selected ({method}): {plural(len(selected), 'file')}, marked *")
     for number, candidate in enumerate(candidates, start=1):
         mark = "*" if candidate.path in selected else " "
         print(terminal_safe(f"{mark}{number:>3}. {candidate.score:6.2f}  {candidate.path}"))

@@ -8,8 +8,9 @@ from typing import Any, Optional
 
 import typer
 
-from once.cli.common import print_json, repo_root, reported, terminal_safe
+from once.cli.common import in_repo_hint, print_json, repo_root, reported, terminal_safe
 from once.cli.knowledge_review import figure_lines, register
+from once.words import plural
 
 app = typer.Typer(
     name="knowledge",
@@ -51,11 +52,11 @@ def _as_json(json_out: bool, output: str) -> bool:
     return json_out or output == "json"
 
 
-def _repo_root(repo: Path | None, *, required: bool = False) -> str | None:
+def _repo_root(repo: Path | None, *, required: bool = False, hint: str | None = None) -> str | None:
     from once.errors import NotARepoError
 
     try:
-        return str(repo_root(repo))
+        return str(repo_root(repo, hint))
     except NotARepoError:
         if required:
             raise
@@ -206,7 +207,8 @@ def add_command(
     from once.learn.bank import KnowledgeEntry
 
     with reported():
-        root = None if global_scope else _repo_root(repo, required=True)
+        root = None if global_scope else _repo_root(repo, required=True, hint=in_repo_hint(
+            "A project entry belongs to a repository") + " Or add --global.")
         with _Opened(db) as bank:
             entry_id = bank.add(KnowledgeEntry(
                 title=title, description=description, knowledge=knowledge, kind="manual",
@@ -301,12 +303,13 @@ def export_command(
     from once.learn.markdown_io import export_entries
 
     with reported():
-        root = _repo_root(repo, required=directory is None)
+        root = _repo_root(repo, required=directory is None,
+                          hint="Run it in a repository (cd into it, or pass -C PATH), or name a directory to write to.")
         target = directory if directory is not None else Path(root or ".") / DEFAULT_DIR
         with _Opened(db) as bank:
             entries = [e for e in bank.list(repo=root) if (e.status in status if status else e.status != "pruned")]
         written = export_entries(entries, target)
-    _out(f"exported {len(written)} entries to {target}")
+    _out(f"exported {plural(len(written), 'entry')} to {target}")
 
 
 @app.command("import")
@@ -321,7 +324,8 @@ def import_command(
     from once.learn.markdown_io import import_files, markdown_files
 
     with reported():
-        root = _repo_root(repo, required=source is None)
+        root = _repo_root(repo, required=source is None,
+                          hint="Run it in a repository (cd into it, or pass -C PATH), or name the files to import.")
         target = source if source is not None else Path(root) / DEFAULT_DIR
         files = markdown_files(target)
         with _Opened(db) as bank:

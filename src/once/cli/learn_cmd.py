@@ -9,6 +9,7 @@ from typing import Any, Optional
 import typer
 
 from once.cli.common import print_json, repo_dir, reported
+from once.words import plural
 
 
 def parse_since(text: str | None, now: float) -> float | None:
@@ -82,8 +83,8 @@ def _team_sync(conn: Any, team: Any, *, after: bool = False) -> str:
     if after:
         return ""
     pulled = report.pulled
-    return (f"synced in {report.seconds:.1f} s: pulled {pulled['entry']} entries, {pulled['exposure']} exposures;"
-            f" pushed {report.pushed['exposure']} exposures")
+    return (f"synced in {report.seconds:.1f} s: pulled {plural(pulled['entry'], 'entry')}, "
+            f"{plural(pulled['exposure'], 'exposure')}; pushed {plural(report.pushed['exposure'], 'exposure')}")
 
 
 def learn(

@@ -10,6 +10,7 @@ from typing import Any, Optional
 import typer
 
 from once.cli.common import print_json, print_recovery, repo_dir, repo_root, terminal_safe
+from once.words import cost_text, plural, status_words
 
 DbOption = typer.Option(None, "--db", help="The SQLite file to read [$ONCE_DB].")
 
@@ -103,22 +104,22 @@ def _print_runs(runs: list[Any]) -> None:
     for run in runs:
         prompt = " ".join(run.prompt.split())
         prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
-        _out(f"{run.id}  {_when(run.started_at)}  {run.status:<11} {run.turns:>3} turns  "
-              f"{run.commits:>2} commits  ${run.cost_usd:.4f}  {prompt}")
+        _out(f"{run.id}  {_when(run.started_at)}  {status_words(run.status):<18} {plural(run.turns, 'turn'):>9}  "
+             f"{plural(run.commits, 'commit'):>10}  {cost_text(run.cost_usd, '-'):>9}  {prompt}")
 
 
 def _print_run(run: Any, events: list[dict[str, Any]]) -> None:
     from once.event_lines import event_line
 
-    _out(f"run {run.id}  ({run.status})  session {run.session_id}")
+    _out(f"run {run.id}  ({status_words(run.status)})  session {run.session_id}")
     _out(f"repo {run.repo}  ·  {run.provider}/{run.model}  ·  started {_when(run.started_at)}")
     _out(f"prompt: {run.prompt}")
     for event in events:
         line = event_line(event)
         if line:
             _out(f"  {_when(event.get('ts'))[11:]}  {line}")
-    _out(f"{run.turns} turns · {run.commits} commits · {run.input_tokens} in / {run.output_tokens} out tokens · "
-         f"${run.cost_usd:.4f}")
+    _out(f"{plural(run.turns, 'turn')} · {plural(run.commits, 'commit')} · {run.input_tokens} in / "
+         f"{run.output_tokens} out tokens · {cost_text(run.cost_usd, provider=run.provider)}")
     if run.result:
         _out("\n" + run.result)
 
@@ -144,4 +145,5 @@ def sessions(
         return
     for row in rows:
         title = " ".join((row.get("title") or row.get("first_prompt") or "").split())[:60]
-        _out(f"{row['id']}  {_when(row.get('updated_at'))}  {row.get('runs', row.get('run_count', 0)):>3} runs  {title}")
+        runs = plural(row.get("runs", row.get("run_count", 0)), "run")
+        _out(f"{row['id']}  {_when(row.get('updated_at'))}  {runs:>8}  {title}")

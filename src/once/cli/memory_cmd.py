@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from once.cli.common import print_json, repo_root, reported, terminal_safe
+from once.cli.common import in_repo_hint, print_json, repo_root, reported, terminal_safe
 
 app = typer.Typer(
     help=(
@@ -25,6 +25,7 @@ app = typer.Typer(
     no_args_is_help=True, add_completion=False, rich_markup_mode=None,
 )
 
+OUTSIDE_HINT = in_repo_hint("The memory is a repository's .once/memory.md")
 DbOption = typer.Option(None, "--db", help="The SQLite file [$ONCE_DB].")
 RepoOption = typer.Option(None, "--repo", "-C", help="The repository (default: the cwd).")
 
@@ -38,7 +39,7 @@ def show(
     from once.corrections.memory import memory_path, read_memory
 
     with reported():
-        root = repo_root(repo)
+        root = repo_root(repo, OUTSIDE_HINT)
         text = read_memory(root)
     path = memory_path(root)
     if json_out:
@@ -63,7 +64,7 @@ def history(
     from once.store import open_store
 
     with reported():
-        root = repo_root(repo)
+        root = repo_root(repo, OUTSIDE_HINT)
         with open_store(str(db) if db else None) as store:
             changes = load_history(store.conn, str(root), limit)
     if json_out:
@@ -101,7 +102,7 @@ def revert(
     from once.store import open_store
 
     with reported():
-        root = repo_root(repo)
+        root = repo_root(repo, OUTSIDE_HINT)
         with open_store(str(db) if db else None) as store:
             change = revert_memory(store.conn, root, str(root), change_id, change_id=new_id("mh"),
                                    now=time.time(), note=note)

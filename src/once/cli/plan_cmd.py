@@ -55,7 +55,7 @@ def plan(
     options = RunOptions(provider=provider, model=model, small_model=small_model, base_url=base_url, replay=replay,
                          replay_small=replay_small, record=record, max_turns=max_turns, max_cost=max_cost,
                          output_format=output_format, continue_=continue_, session=session, db=db, repo=repo)
-    raise typer.Exit(0 if execute(prompt, options, mode="plan") else 1)
+    raise typer.Exit(execute(prompt, options, mode="plan"))
 
 
 def approve(
@@ -71,13 +71,13 @@ def approve(
     Progress is reported per step; a step that cannot be done is reported, never skipped
     silently, and leaves the exit code at 1. Same as `agent run --plan .once/plan.md`.
     """
-    from once.cli.common import repo_dir
+    from once.cli.common import in_repo_hint, repo_root
     from once.cli.executor import execute
-    from once.vcs import GitRepo
 
-    path = plan_file or GitRepo.open(repo_dir(repo)).root / ".once" / "plan.md"
+    hint = in_repo_hint("`agent approve` carries out the plan of the repository `agent plan` ran in")
+    path = plan_file or repo_root(repo, hint) / ".once" / "plan.md"
     options = RunOptions(provider=provider, model=model, small_model=small_model, base_url=base_url, replay=replay,
                          replay_small=replay_small, record=record, max_turns=max_turns, max_cost=max_cost, dirty=dirty,
                          permission_mode=permission_mode, output_format=output_format, db=db, repo=repo)
     text = read_plan(path)
-    raise typer.Exit(0 if execute(approved_plan_prompt(path), options, mode="agent", plan_text=text) else 1)
+    raise typer.Exit(execute(approved_plan_prompt(path), options, mode="agent", plan_text=text))

@@ -8,7 +8,8 @@ from typing import Any, Optional
 
 import typer
 
-from once.cli.common import print_json, repo_root, reported, terminal_safe
+from once.cli.common import in_repo_hint, print_json, repo_root, reported, terminal_safe
+from once.words import plural
 
 app = typer.Typer(
     help=(
@@ -27,6 +28,7 @@ app = typer.Typer(
     no_args_is_help=True, add_completion=False, rich_markup_mode=None,
 )
 
+OUTSIDE_HINT = in_repo_hint("Proposals belong to a repository")
 DbOption = typer.Option(None, "--db", help="The SQLite file [$ONCE_DB].")
 RepoOption = typer.Option(None, "--repo", "-C", help="The repository (default: the cwd).")
 NoteOption = typer.Option("", "--note", "-m", help="Why (kept with the decision).")
@@ -50,14 +52,14 @@ def scan(
     from once.store import open_store
 
     with reported():
-        root = repo_root(repo)
+        root = repo_root(repo, OUTSIDE_HINT)
         with open_store(str(db) if db else None) as store:
             report = scan_repo(store.conn, str(root))
             made = [get_proposal(store.conn, pid) for pid in report.proposed]
     if json_out:
         print_json({**report.to_dict(), "proposals": [p.to_dict() for p in made]})
         return
-    typer.echo(f"{report.corrections} correction(s), {len(report.proposed)} new proposal(s), "
+    typer.echo(f"{plural(report.corrections, 'correction')}, {plural(len(report.proposed), 'new proposal')}, "
                f"{report.already_seen} already handled")
     for reason, refs in report.skipped.items():
         typer.echo(f"  skipped {len(refs)}: {reason}")
@@ -84,7 +86,7 @@ def list_command(
     with reported():
         if status is not None and status not in STATUSES:
             raise UsageError(f"unknown status '{status}'", hint=f"Use one of: {', '.join(STATUSES)}.")
-        root = repo_root(repo)
+        root = repo_root(repo, OUTSIDE_HINT)
         with open_store(str(db) if db else None) as store:
             rows = list_proposals(store.conn, str(root), status, limit)
     if json_out:
@@ -108,7 +110,7 @@ def show(
     from once.store import open_store
 
     with reported():
-        root = repo_root(repo)
+        root = repo_root(repo, OUTSIDE_HINT)
         with open_store(str(db) if db else None) as store:
             p = get_proposal(store.conn, proposal_id, str(root))
     if json_out:
@@ -140,7 +142,7 @@ def approve(
     from once.store import open_store
 
     with reported():
-        root = repo_root(repo)
+        root = repo_root(repo, OUTSIDE_HINT)
         with open_store(str(db) if db else None) as store:
             p = approve_proposal(store.conn, root, proposal_id, note=note, now=time.time)
     typer.echo(terminal_safe(f"{p.id} {p.status}: {p.result}"))
@@ -159,7 +161,7 @@ def reject(
     from once.store import open_store
 
     with reported():
-        root = repo_root(repo)
+        root = repo_root(repo, OUTSIDE_HINT)
         with open_store(str(db) if db else None) as store:
             p = reject_proposal(store.conn, root, proposal_id, note=note, now=time.time)
     typer.echo(terminal_safe(f"{p.id} rejected: it will not be proposed again"))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from once.cli.common import print_json, repo_dir, repo_root, reported, terminal_safe
+from once.cli.common import in_repo_hint, open_repo, print_json, repo_root, reported, terminal_safe
 from once.cli.run_options import (
     BaseUrlOpt, DbOpt, DirtyOpt, MaxCostOpt, MaxTurnsOpt, ModelOpt, PermissionOpt, ProviderOpt, RecordOpt,
     ReplayOpt, ReplaySmallOpt, RunOptions, SmallModelOpt,
@@ -36,6 +36,7 @@ app = typer.Typer(
         "  agent queue add --repeat 3 \"run the flaky test\"\n"
         "  agent queue list\n"
         "  agent queue move 3 top\n"
+        "  agent queue move 3 1           (item 3 becomes number 1)\n"
         "  agent queue run --replay c.json"
     ),
 )
@@ -50,6 +51,7 @@ RepoOption = typer.Option(None, "--repo", "-C", help="The repository (default: t
 DbOption = typer.Option(None, "--db", help="The SQLite file [$ONCE_DB].")
 FormatOption = typer.Option(ListFormat.text, "--output-format", "-o", help="text, or json for scripts.")
 JsonOption = typer.Option(False, "--json", help="Same as -o json.")
+OUTSIDE_HINT = in_repo_hint("The queue belongs to a repository")
 ItemArg = typer.Argument(..., metavar="ITEM", help="Number in `agent queue list`, id, or unique id prefix.")
 
 
@@ -60,7 +62,7 @@ def _queue(db: Optional[Path], repo: Optional[Path]) -> Iterator["PromptQueue"]:
     from once.store import open_store
 
     with reported():
-        root = str(repo_root(repo))
+        root = str(repo_root(repo, OUTSIDE_HINT))
         with open_store(str(db) if db else None) as store:
             yield PromptQueue(store.conn, root)
 
@@ -160,11 +162,20 @@ def remove(
 @app.command("move")
 def move(
     item: str = ItemArg,
-    where: str = typer.Argument(..., metavar="WHERE", help="up, down or top."),
+    where: str = typer.Argument(..., metavar="up|down|top|bottom|N",
+                                help="up or down past the next pending item, top, bottom, or the number N "
+                                     "(in `agent queue list`) the item should have."),
     output_format: ListFormat = FormatOption, json_out: bool = JsonOption,
     db: Optional[Path] = DbOption, repo: Optional[Path] = RepoOption,
 ) -> None:
-    """Move a queued item up or down past its neighbour, or to the top of the queue."""
+    """Move a queued item: agent queue move ITEM up|down|top|bottom|N.
+
+    \b
+    Examples:
+      agent queue move 3 up         (past the pending item above it)
+      agent queue move 3 top
+      agent queue move 3 1          (item 3 becomes number 1; the others keep their order)
+    """
     with _queue(db, repo) as queue:
         moved = queue.get(queue.move(item, where.lower()).id)
     _out(moved, _json(output_format, json_out), "moved")
@@ -228,7 +239,7 @@ def run(
     item stays queued and `agent queue list` shows why the queue paused.
 
     Exit codes: 0 every item done, 1 an item failed or the drain was interrupted, 2 usage error,
-    3 the drain paused the queue because of the model provider.
+    3 the drain paused the queue because of the model provider. README: Exit codes.
     """
     options = RunOptions(provider=provider, model=model, small_model=small_model, base_url=base_url, replay=replay,
                          replay_small=replay_small, record=record, max_turns=max_turns, max_cost=max_cost,
@@ -266,7 +277,7 @@ def _drain(options: RunOptions, *, lease: float, max_items: Optional[int], as_js
     from once.store import open_store
     from once.vcs import GitRepo
 
-    git = GitRepo.open(repo_dir(options.repo))
+    git = open_repo(options.repo, OUTSIDE_HINT)
     db = str(options.db) if options.db else None
     # Two connections: the lease is renewed from a thread while the run writes on its own.
     with open_store(db) as run_store, open_store(db) as queue_store:

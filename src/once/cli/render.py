@@ -23,6 +23,7 @@ from once.events import (
 from once.agent.attempts import describe_discarded
 from once.cli.common import terminal_safe
 from once.safety.redact import redact_obj
+from once.words import cost_text, plural, status_words
 
 # The input field that best names what a tool call is about.
 _TOOL_SUBJECT = {"list_files": "path", "read_file": "path", "search": "pattern", "edit_file": "path",
@@ -43,11 +44,18 @@ def describe_tool_call(name: str, tool_input: dict[str, Any]) -> str:
 
 
 class ProgressRenderer:
-    """Human progress for `--output-format text`, written to stderr."""
+    """Human progress for `--output-format text`, written to stderr.
 
-    def __init__(self, stream: IO[str] | None = None) -> None:
+    `errors_reported`: the caller prints the error that ends a run (with its hint) once the run
+    has stopped, so the renderer leaves that one out instead of printing it twice.
+    """
+
+    def __init__(self, stream: IO[str] | None = None, *, errors_reported: bool = False) -> None:
         self.stream = stream or sys.stderr
         self.color = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.errors_reported = errors_reported
+        self.pending_error: ErrorEvent | None = None
+        self.provider = ""
 
     def _style(self, code: str, text: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
@@ -56,7 +64,27 @@ class ProgressRenderer:
         print(terminal_safe(text), file=self.stream, flush=True)
 
     def __call__(self, event: Event) -> None:
+        if self.errors_reported and self._held(event):
+            return
+        self._show(event)
+
+    def _held(self, event: Event) -> bool:
+        """Hold an error until the next event says whether it ended the run (then the caller
+        reports it) or the run went on (a reply the model is asked to send again)."""
+        pending, self.pending_error = self.pending_error, None
+        if isinstance(event, ErrorEvent):
+            if pending is not None:
+                self._show(pending)
+            self.pending_error = event
+            return True
+        # A run that an error stopped finishes with that error's message as its result.
+        if pending is not None and not (isinstance(event, RunFinished) and event.result == pending.message):
+            self._show(pending)
+        return False
+
+    def _show(self, event: Event) -> None:
         if isinstance(event, RunStarted):
+            self.provider = event.provider
             mode = f" · {event.permission_mode}" if event.permission_mode else ""
             self._print(self._style("1", f"once · run {event.run_id} · {event.provider}/{event.model}{mode}"))
         elif isinstance(event, ModelResponse) and event.tool_calls and event.text.strip():
@@ -81,9 +109,9 @@ class ProgressRenderer:
         elif isinstance(event, RunFinished):
             usage = event.usage
             self._print(self._style("1", (
-                f"{event.status} after {event.turns} turn{'s' if event.turns != 1 else ''} · "
+                f"{status_words(event.status)} after {plural(event.turns, 'turn')} · "
                 f"{_tokens(usage.get('input_tokens', 0))} in / {_tokens(usage.get('output_tokens', 0))} out · "
-                f"${event.cost_usd:.4f}")))
+                f"{cost_text(event.cost_usd, provider=self.provider)}")))
 
 
 def _tokens(count: int) -> str:

@@ -39,7 +39,8 @@ def run(
       agent run --provider openai --base-url http://127.0.0.1:11434/v1 -m qwen2.5-coder "..."
 
     Exit codes: 0 done, 1 the agent did not finish (turn or cost limit, checks still failing,
-    plan steps left, Ctrl-C, git refused), 2 usage error, 3 provider or authentication error.
+    plan steps left, Ctrl-C, git refused), 2 usage error, 3 provider or authentication error,
+    4 a replayed cassette does not fit the repository (replay_mismatch). README: Exit codes.
     """
     from once.cli.executor import execute
     from once.cli.plan_cmd import approved_plan_prompt, read_plan
@@ -53,9 +54,9 @@ def run(
         if mode is Mode.plan:
             raise UsageError("--plan carries out a plan, which plan mode cannot do", hint="Drop --mode plan.")
         text = read_plan(plan)
-        finished = execute(prompt or approved_plan_prompt(plan), options, mode="agent", plan_text=text)
+        code = execute(prompt or approved_plan_prompt(plan), options, mode="agent", plan_text=text)
     else:
         if prompt is None:
             raise UsageError("a prompt is needed", hint='agent run "what to do", or agent run --plan FILE.')
-        finished = execute(prompt, options, mode=mode.value)
-    raise typer.Exit(0 if finished else 1)
+        code = execute(prompt, options, mode=mode.value)
+    raise typer.Exit(code)

@@ -13,6 +13,7 @@ from typing import Optional
 import typer
 
 from once.cli.common import print_json, reported, terminal_safe
+from once.words import plural
 
 MAX_BYTES = 2 * 1024 * 1024
 _SNIFF = 8192
@@ -159,10 +160,13 @@ def scan(
             path = r.path.replace("\n", "\\n")  # one finding per line, whatever the file is called
             print(terminal_safe(f"{path}:{r.line}: {r.kind} ({r.rule}) {r.masked}"))
         files = len({r.path for r in found})
-        summary = f"{len(found)} secret(s) in {files} file(s)" if found else "no secrets found"
-        print(f"{summary} ({count} file(s) scanned)", file=sys.stderr)
+        summary = f"{plural(len(found), 'secret')} in {plural(files, 'file')}" if found else "no secrets found"
+        print(f"{summary} ({plural(count, 'file')} scanned)", file=sys.stderr)
     if found:
-        raise typer.Exit(1)
+        if not json_out:
+            print("hint: move each secret to an environment variable or a gitignored file; a test fixture's line "
+                  "can be marked `# pragma: allowlist secret`", file=sys.stderr)
+        raise typer.Exit(1)  # found something, as a failing check: a pre-commit hook stops the commit
 
 
 def _run(path: Path | None, staged: bool) -> tuple[list[Reported], int]:

@@ -9,6 +9,7 @@ from typing import Any, Optional
 import typer
 
 from once.cli.common import print_json, repo_dir, reported
+from once.words import plural
 
 app = typer.Typer(
     name="team",
@@ -56,7 +57,7 @@ def init_command(repo: Optional[Path] = RepoOption, db: Optional[Path] = DbOptio
             team = require_team(settings, store.conn)
         ran = init_server(team.url)
         typer.echo(f"team schema ready on {shown_url(team.url)}"
-                   + (f" ({ran} migration{'s' if ran != 1 else ''} applied)" if ran else " (already up to date)"))
+                   + (f" ({plural(ran, 'migration')} applied)" if ran else " (already up to date)"))
         typer.echo(f"you are {team.member}; run `agent team sync` to share what you learned")
 
 
@@ -79,14 +80,14 @@ def sync_command(repo: Optional[Path] = RepoOption, db: Optional[Path] = DbOptio
             return
         typer.echo(f"pushed {_counts(report.pushed)}; pulled {_counts(report.pulled)} in {report.seconds:.1f} s")
         if report.review:
-            typer.echo(f"{len(report.review)} teammate entr{'y waits' if len(report.review) == 1 else 'ies wait'} "
+            waits = "waits" if len(report.review) == 1 else "wait"
+            typer.echo(f"{plural(len(report.review), 'teammate entry', 'teammate entries')} {waits} "
                        "for review: agent knowledge review")
 
 
 def _counts(counts: dict[str, int]) -> str:
-    return (f"{counts['entry']} entr{'y' if counts['entry'] == 1 else 'ies'}, {counts['exposure']} exposure"
-            f"{'' if counts['exposure'] == 1 else 's'}, {counts['decision']} decision"
-            f"{'' if counts['decision'] == 1 else 's'}")
+    return (f"{plural(counts['entry'], 'entry')}, {plural(counts['exposure'], 'exposure')}, "
+            f"{plural(counts['decision'], 'decision')}")
 
 
 @app.command("status")
@@ -133,6 +134,6 @@ def status_command(repo: Optional[Path] = RepoOption, db: Optional[Path] = DbOpt
         if data["last_error"]:
             typer.echo(f"last error: {data['last_error'].split(' ', 1)[-1]}")
         pooled = data["pooled"]
-        typer.echo(f"pooled evidence: {pooled['exposures']} exposures from {pooled['members']} teammate"
-                   f"{'' if pooled['members'] == 1 else 's'} on {pooled['entries']} entries; "
+        typer.echo(f"pooled evidence: {plural(pooled['exposures'], 'exposure')} from "
+                   f"{plural(pooled['members'], 'teammate')} on {plural(pooled['entries'], 'entry')}; "
                    f"{data['teammates_entries']} teammates' entries here, {data['waiting_review']} waiting for review")

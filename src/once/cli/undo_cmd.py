@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from once.cli.common import print_json, repo_dir
+from once.cli.common import in_repo_hint, open_repo, print_json
+from once.words import plural
 
 
 def undo(
@@ -22,10 +23,10 @@ def undo(
 ) -> None:
     """Remove the agent's last commit (or with --run, all commits of a run).
 
-    Refuses when HEAD is not the agent's commit or its files changed since. Commits already
-    on the upstream branch are reverted with new commits instead of rewriting history. Your
-    own uncommitted changes that the agent saved in a wip commit come back as uncommitted
-    changes.
+    Refuses (exit 1, saying why) when HEAD is not the agent's commit or its files changed
+    since. Commits already on the upstream branch are reverted with new commits instead of
+    rewriting history. Your own uncommitted changes that the agent saved in a wip commit come
+    back as uncommitted changes.
 
     Examples:
 
@@ -40,9 +41,8 @@ def undo(
     from once.agent.undoing import undo_recorded
     from once.cli.common import print_recovery
     from once.config import load_settings
-    from once.vcs import GitRepo
 
-    git = GitRepo.open(repo_dir(repo))
+    git = open_repo(repo, in_repo_hint("`agent undo` takes back commits in the repository the agent made them in"))
     dirty = load_settings(git.root).dirty
     result = undo_recorded(git, db, run_id=run_id, whole_run=run, reason=reason, dirty=dirty,
                            recovered=lambda done: None if done.refused else print_recovery([done]))
@@ -51,7 +51,7 @@ def undo(
                     "restored_user_changes": result.restored_user_changes})
         return
     verb = "reverted" if result.method == "revert" else "removed"
-    print(f"{verb} {len(result.shas)} commit{'s' if len(result.shas) != 1 else ''}: "
+    print(f"{verb} {plural(len(result.shas), 'commit')}: "
           f"{', '.join(s[:8] for s in result.shas)}")
     if result.files:
         print("files restored: " + ", ".join(result.files))

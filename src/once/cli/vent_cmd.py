@@ -10,6 +10,7 @@ from typing import Any, Iterator, Optional
 import typer
 
 from once.cli.common import print_json, reported, terminal_safe
+from once.words import plural
 
 app = typer.Typer(
     help=("Reports the agent filed about tools, docs or the environment in its way.\n\n"
@@ -112,7 +113,7 @@ def show(
         if as_json:
             print_json({"group": group.to_dict(), "reports": [r.to_dict() for r in reports]})
             return
-        _out(f"{group.id}  {group.status}  {group.report_count} reports  "
+        _out(f"{group.id}  {group.status}  {plural(group.report_count, 'report')}  "
              f"{_when(group.first_seen)} .. {_when(group.last_seen)}")
         _out(f"{group.category}{' / ' + group.tool if group.tool else ''}: {group.title}")
         if group.status_reason:
@@ -183,7 +184,7 @@ def _print_stats(rows: list[tuple[Any, list[Any]]], dates: list[str], rule: Any)
         _out(f"{group.id}  {group.status:<9} {counts}  {group.title[:50]}")
         for d in series:
             if d.spike:
-                _out(f"    SPIKE {day_date(d.day)}: {d.count} reports vs baseline {d.baseline:.2f}/day "
+                _out(f"    SPIKE {day_date(d.day)}: {plural(d.count, 'report')} vs baseline {d.baseline:.2f}/day "
                      f"(p = {d.p_value:.2g})")
 
 
@@ -233,7 +234,7 @@ def export(
             print(text, end="")
         else:
             atomic_write_text(out, text)
-            print(f"wrote {len(docs)} group{'s' if len(docs) != 1 else ''} to {out}")
+            print(f"wrote {plural(len(docs), 'group')} to {out}")
 
 
 @app.command("dismiss")

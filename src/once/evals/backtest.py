@@ -21,6 +21,7 @@ from typing import Any
 
 from once.evals.arms import Arm
 from once.evals.runner import StepResult, TaskRun
+from once.words import plural
 
 _NORMALIZERS = [
     (re.compile(r"/[^\s'\"]*?/once-eval-[^/\s'\"]+/"), "<tmp>/"),
@@ -112,10 +113,12 @@ def compare_calls(step: int, old: dict[str, Any], new: dict[str, Any]) -> list[D
 def cut_short(old_step: dict[str, Any], new_step: StepResult) -> bool:
     """A step recorded as stopped at the time limit has no answer for the call it was waiting on:
     its replay runs out of cassette right there, which is the same run, not a divergence."""
-    if old_step.get("status") != "timeout" or new_step.error_kind != "CassetteError" or not old_step.get("cassette"):
+    ran_out = new_step.error_kind in ("CassetteError", "ReplayMismatchError")
+    if old_step.get("status") != "timeout" or not ran_out or not old_step.get("cassette"):
         return False
     recorded = len(load_recording(Path(old_step["cassette"]))["responses"])
-    return f"has {recorded} responses and the run asked for a response number {recorded + 1}" in new_step.message
+    asked = f"has {plural(recorded, 'response')} and the run asked for a response number {recorded + 1}"
+    return asked in new_step.message
 
 
 def compare_outcome(original: dict[str, Any], replayed: TaskRun) -> list[Divergence]:

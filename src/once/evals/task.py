@@ -260,7 +260,7 @@ def load_suite(suite: str | Path, *, only: list[str] | None = None, tags: list[s
     if tags:
         tasks = [t for t in tasks if set(tags) & set(t.tags)]
         if not tasks:
-            raise UsageError(f"no task in {root} has the tag(s) {', '.join(tags)}")
+            raise UsageError(f"no task in {root} is tagged {' or '.join(tags)}")
     return tasks
 
 

@@ -35,6 +35,7 @@ import numpy as np
 
 from once.learn.bank import KnowledgeEntry
 from once.learn.stats import BetaPrior, e_bh, e_process, fit_prior, lift_interval, prob_greater
+from once.words import plural
 
 DAY = 86_400.0
 _FAILED_RUN = frozenset({"error", "max_turns", "max_cost"})
@@ -291,7 +292,7 @@ def _move(status: str, ev: EntryEval, policy: Policy, changed: bool) -> tuple[st
                                      f" >= {1.0 / policy.doubt_alpha:g}")
     if status == "probation" and changed and ev.n >= policy.change_budget and ev.p_beats < policy.promote_prob \
             and not helps:
-        return "demote", "demoted", f"no clear benefit after {ev.n} sessions since the version change: {_fmt(ev)}"
+        return "demote", "demoted", f"no clear benefit after {plural(ev.n, 'session')} since the version change: {_fmt(ev)}"
     if status == "probation" and helps:
         return "promote", "active", f"helps: {_fmt(ev)}, help e-value {ev.e_help:.0f} >= {1.0 / policy.promote_alpha:g}"
     if status == "active" and ev.n_model >= policy.change_budget and ev.p_beats_model < policy.keep_active_prob:
@@ -324,7 +325,7 @@ def relearned(pruned: Mapping[str, int], policy: Policy) -> list[Decision]:
     resolved with it since its prune) come back to probation, held out half the time, with a
     fresh evaluation window; the prune stays in their history (a wrong prune is not final)."""
     return [Decision(entry_id, "relearn", "pruned", "probation",
-                     f"learned again from {count} sessions since it was pruned: measured anew",
+                     f"learned again from {plural(count, 'session')} since it was pruned: measured anew",
                      holdout=max(policy.change_holdout, policy.doubt_holdout))
             for entry_id, count in sorted(pruned.items()) if count >= RELEARN_EPISODES]
 

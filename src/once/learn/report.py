@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from once.learn.pipeline import LearnReport, WeekStat
+from once.words import plural
 
 _BAR = "▏▎▍▌▋▊▉█"
 MAX_LIFTS = 15
@@ -37,8 +38,9 @@ def render(report: LearnReport, console: Any) -> None:
 
     title = "agent learn" + (" (dry run: nothing was written)" if report.dry_run else "")
     console.print(f"[bold]{title}[/bold]")
-    console.print(f"{report.sessions} sessions scanned, {report.signals} signals, {report.episodes} stuck episodes"
-                  f" ({report.new_episodes} new, {report.resolved} resolved); {report.outcomes} new outcomes")
+    console.print(f"{plural(report.sessions, 'session')} scanned, {plural(report.signals, 'signal')}, "
+                  f"{plural(report.episodes, 'stuck episode')} ({report.new_episodes} new, {report.resolved} resolved); "
+                  f"{plural(report.outcomes, 'new outcome')}")
     console.print(f"entries written by: {report.extraction}", style="dim")
     if report.team:
         console.print(f"team: {report.team}", style="dim", highlight=False)
@@ -76,8 +78,9 @@ def _proposals(console: Any, report: LearnReport) -> None:
     """The corrections scan and the skill proposals: what people said, and what is now awaiting approval."""
     c = report.corrections
     verb = "would make" if report.dry_run else "made"
-    console.print(f"Corrections: {c.corrections} in {c.repos} repositories, {c.proposed} new proposals"
-                  f" ({c.applied} applied at once); {verb} {report.proposals_made} proposals in all",
+    console.print(f"Corrections: {c.corrections} in {plural(c.repos, 'repository')}, "
+                  f"{plural(c.proposed, 'new proposal')} ({c.applied} applied at once); "
+                  f"{verb} {plural(report.proposals_made, 'proposal')} in all",
                   markup=False, highlight=False)
     for text in c.errors:
         console.print(f"  could not scan {text}", markup=False, highlight=False)
@@ -110,4 +113,5 @@ def _lifts(console: Any, report: LearnReport) -> None:
                       line.title)
     console.print(table)
     if len(report.lifts) > MAX_LIFTS:
-        console.print(f"({len(report.lifts) - MAX_LIFTS} more entries with exposures; see --json)")
+        console.print(f"({plural(len(report.lifts) - MAX_LIFTS, 'more entry', 'more entries')} with exposures; "
+                      "see --json)")

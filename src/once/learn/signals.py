@@ -25,7 +25,7 @@ REPEAT_THRESHOLD = 0.5
 """Similarity (word-set Jaccard, or containment of the shorter prompt) above which a prompt repeats an earlier one."""
 LOOP_LENGTH = 4
 """OpenHands' stuck rule: four identical action/observation pairs in a row."""
-_FAILED_STATUSES = ("error", "interrupted", "max_turns", "max_cost", "cancelled")
+_FAILED_STATUSES = ("error", "interrupted", "max_turns", "max_cost", "cancelled", "replay_mismatch")
 _WORD = re.compile(r"[a-z0-9_]+")
 _STOP = frozenset(["a", "an", "the", "to", "of", "in", "on", "for", "and", "or", "is", "it", "be", "this", "that", "with", "as", "at", "by", "from", "we", "i", "you", "can", "please", "do", "make", "so", "if", "not"])
 

@@ -28,6 +28,7 @@ from once.providers.openai_convert import (
     to_openai_tools,
 )
 from once.providers.text_tool_calls import promote_text_tool_calls
+from once.words import plural
 
 API_KEY_ENV = "OPENAI_API_KEY"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
@@ -98,7 +99,7 @@ class OpenAIProvider:
             except _Retryable as exc:
                 last = exc
         tries = self.max_retries + 1
-        gave_up = f"{last.message} (gave up after {tries} attempt{'s' if tries != 1 else ''})"
+        gave_up = f"{last.message} (gave up after {plural(tries, 'attempt')})"
         if last.model_output:
             raise ModelOutputError(gave_up)
         if last.status in UNAVAILABLE_STATUSES:  # overloaded or rate limited: temporary

@@ -103,6 +103,12 @@ def price_for(model: str, extra: Mapping[str, Mapping[str, float]] | None = None
     return _resolve(best, table[best])
 
 
+def billed(provider: object) -> bool:
+    """Whether anyone pays for this provider's calls: a replayed cassette costs nothing (its
+    tokens still count, and so does their list price against --max-cost, as when recorded)."""
+    return bool(getattr(provider, "billed", True))
+
+
 def cost_usd(model: str, usage: Usage, extra: Mapping[str, Mapping[str, float]] | None = None) -> float:
     """The cost of one call; 0.0 for a model with no known price."""
     price = price_for(model, extra)

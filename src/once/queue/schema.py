@@ -6,9 +6,10 @@ import sqlite3
 
 
 def m004_queue(conn: sqlite3.Connection) -> None:
-    # One row per queued prompt of a repository. `position` orders the queue (moves swap
-    # positions; "top" goes below the smallest). A `running` row belongs to `lease_owner`
-    # until `lease_expires` (unix seconds): a crashed drainer's item becomes claimable again.
+    # One row per queued prompt of a repository. `position` orders the queue (up and down swap
+    # positions; top, bottom and a number renumber the repository's items). A `running` row
+    # belongs to `lease_owner` until `lease_expires` (unix seconds): a crashed drainer's item
+    # becomes claimable again.
     conn.execute(
         """CREATE TABLE queue_items (
             id TEXT PRIMARY KEY,

@@ -19,9 +19,11 @@ from once.errors import StoreError, UsageError
 from once.ids import new_id
 from once.safety.redact import redact
 from once.store.db import transaction
+from once.words import plural
 
 STATUSES = ("queued", "running", "done", "failed")
-MOVES = ("up", "down", "top")
+MOVES = ("up", "down", "top", "bottom")
+MOVE_HINT = "Use up, down, top, bottom, or the number to move it to, e.g. `agent queue move 3 1`."
 MIN_REPEAT, MAX_REPEAT = 1, 50
 DEFAULT_LEASE = 300.0
 MAX_REASON = 500
@@ -195,17 +197,17 @@ class PromptQueue:
             conn.execute("DELETE FROM queue_items WHERE id = ?", (item.id,))
 
     def move(self, item_id: str, where: str) -> QueueItem:
-        """Move a queued item up, down (past the next pending item) or to the top of the queue."""
-        if where not in MOVES:
-            raise UsageError(f"cannot move '{where}': use up, down or top")
+        """Move a queued item up or down (past the next pending item), to the top or the bottom
+        of the queue, or to a number of the listing (`agent queue list`)."""
+        if where not in MOVES and not where.isdigit():
+            raise UsageError(f"cannot move an item '{where}'", hint=MOVE_HINT)
         with self._write() as conn:
             item = self._one(conn, self._id(item_id))
             _require_queued(item, "moved")
-            if where == "top":
-                low = conn.execute("SELECT MIN(position) FROM queue_items WHERE repo = ? AND id != ?",
-                                   (self.repo, item.id)).fetchone()[0]
-                if low is not None and low <= item.position:
-                    conn.execute("UPDATE queue_items SET position = ? WHERE id = ?", (low - 1, item.id))
+            if where not in ("up", "down"):
+                listed = self._rows(conn)
+                number = {"top": 1, "bottom": len(listed)}.get(where) or _number_in(where, len(listed))
+                _place(conn, listed, item, number)
                 return self._one(conn, item.id)
             pending = self._rows(conn, "AND status IN ('queued', 'running')")
             index = [p.id for p in pending].index(item.id)
@@ -224,7 +226,7 @@ class PromptQueue:
                                  hint="Queue the prompt again with `agent queue add`.")
             least = item.runs_done + (1 if item.status == "running" else 0)
             if n < max(least, 1):
-                raise UsageError(f"queue item {item.id} has already run {least} times, so repeat must be "
+                raise UsageError(f"queue item {item.id} has already run {plural(least, 'time')}, so repeat must be "
                                  f"at least {least}")
             conn.execute("UPDATE queue_items SET repeat = ?, updated_at = ? WHERE id = ?", (n, time.time(), item.id))
             return self._one(conn, item.id)
@@ -317,6 +319,21 @@ def _require_queued(item: QueueItem, what: str) -> None:
     if item.status != "queued":
         raise UsageError(f"queue item {item.id} is {item.status}; only queued items can be {what}",
                          hint=_LIST_HINT)
+
+
+def _number_in(text: str, count: int) -> int:
+    number = int(text)
+    if not 1 <= number <= count:
+        raise UsageError(f"no place number {number}: the queue has {plural(count, 'item')}", hint=MOVE_HINT)
+    return number
+
+
+def _place(conn: sqlite3.Connection, listed: list[QueueItem], item: QueueItem, number: int) -> None:
+    """Put `item` at `number` (1-based) of the listing; the others keep their order."""
+    order = [other.id for other in listed if other.id != item.id]
+    order.insert(number - 1, item.id)
+    for position, item_id in enumerate(order):
+        conn.execute("UPDATE queue_items SET position = ? WHERE id = ?", (position, item_id))
 
 
 def _swap(conn: sqlite3.Connection, a: QueueItem, b: QueueItem) -> None:

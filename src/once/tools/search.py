@@ -8,6 +8,7 @@ from once.safety.paths import PathRefused
 from once.tools.base import Tool, ToolContext, ToolOutput
 from once.tools.listing import glob_match, under, workspace_files
 from once.tools.read import decode_text, split_lines
+from once.words import plural
 
 MAX_MATCHES = 200
 MAX_FILE_BYTES = 1_000_000
@@ -74,21 +75,15 @@ def _load(ctx: ToolContext, rel: str, staged: set[str]) -> str | None:
 
 
 def _report(found: list[str], total: int, skipped: int, searched: int, pattern: str) -> str:
-    note = f" ({skipped} binary or over-1-MB {_plural(skipped, 'file')} skipped)" if skipped else ""
+    note = f" ({plural(skipped, 'binary or over-1-MB file')} skipped)" if skipped else ""
     if not found:
         return f"No matches for {pattern!r} in {searched} files{note}."
     lines = list(found)
     if total > len(found):
         lines.append(f"[showing {len(found)} of {total} matches; narrow with path or glob, or a more precise pattern]")
     elif note:
-        lines.append(f"[{total} {_plural(total, 'match')}{note}]")
+        lines.append(f"[{plural(total, 'match')}{note}]")
     return "\n".join(lines)
-
-
-def _plural(count: int, noun: str) -> str:
-    if count == 1:
-        return noun
-    return noun + ("es" if noun.endswith("ch") else "s")
 
 
 def search_tool() -> Tool:

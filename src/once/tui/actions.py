@@ -15,6 +15,7 @@ from once.tui.sessions import conversation, list_summaries, load_session
 from once.tui.widgets.conversation import Conversation
 from once.tui.widgets.dialogs import ConfirmScreen
 from once.tui.widgets.status_bar import StatusBar
+from once.words import cost_text, plural
 
 if TYPE_CHECKING:
     from once.tui.app import OnceApp
@@ -138,7 +139,7 @@ class Actions:
         if name == "help":
             notice(help_text(self.skills))
         elif name == "cost":
-            notice(f"this session: {status.tokens:,} tokens, ${status.cost:.4f}")
+            notice(f"this session: {plural(status.tokens, 'token')}, {cost_text(status.cost)}")
         elif name == "model":
             if arg:
                 self.backend.settings.model = arg

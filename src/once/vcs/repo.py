@@ -24,7 +24,7 @@ __all__ = ["GitRepo", "StatusEntry", "git_env", "parse_status"]
 
 FALLBACK_NAME = "once agent"
 FALLBACK_EMAIL = "agent@once.invalid"
-_NOT_A_REPO_HINT = "Run `git init` first, or `agent run --init` to create one here."
+NOT_A_REPO_HINT = "Run `git init` first, or `agent run --init` to create one here."
 
 
 # Settings of a repository's own config that would make the agent's git run a program: a
@@ -124,7 +124,7 @@ class GitRepo:
         try:
             found = git.Repo(start, search_parent_directories=True)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
-            raise NotARepoError(f"not inside a git repository: {path}", hint=_NOT_A_REPO_HINT) from exc
+            raise NotARepoError(f"not inside a git repository: {path}", hint=NOT_A_REPO_HINT) from exc
         try:
             if found.bare or found.working_tree_dir is None:
                 raise NotARepoError(

@@ -232,7 +232,9 @@ def undo_last(repo: GitRepo) -> UndoResult:
     if not (head.is_agent or head.is_wip):
         raise UndoRefusedError(
             f"HEAD is {head.describe()}, not an agent commit; "
-            "only the agent's last commit can be undone"
+            "only the agent's last commit can be undone",
+            hint="A commit made after the agent's is on top (`git log` shows it). Take an agent commit back "
+                 "by hand with `git revert SHA`, or undo the newer commit first.",
         )
     commits = [head, *_wips_beneath(repo, head)]
     label = f"agent commit {head.short}" if head.is_agent else f"saved changes {head.short}"
@@ -255,7 +257,8 @@ def _latest_run(repo: GitRepo) -> str:
     for commit in _iter_log(repo, "--grep=^Agent-Run:", "HEAD"):
         if commit.run:
             return commit.run
-    raise UndoRefusedError("nothing to undo: no agent commit in the history of HEAD")
+    raise UndoRefusedError("nothing to undo: no agent commit in the history of HEAD",
+                           hint="`agent log` lists the runs; their commits carry an Agent-Run: trailer.")
 
 
 def _resolve_run(repo: GitRepo, given: str) -> str:
@@ -291,7 +294,8 @@ def _run_commits(repo: GitRepo, run_id: str) -> list[_Commit]:
     if later is not None and foreign is not None:
         raise UndoRefusedError(
             f"run {run_id} is not at the top of the history: {foreign.describe()} "
-            "was committed after it; only the newest run can be undone"
+            "was committed after it; only the newest run can be undone",
+            hint="Undo the later commits first, or revert this run's commits by hand with `git revert SHA`.",
         )
     if not taken:
         raise UndoRefusedError(f"no commit of run {run_id} in the history of HEAD")

@@ -13,6 +13,7 @@ from once.events import Event
 from once.vent import spikes, webhook
 from once.vent.store import Filed, Group, NewReport, VentStore
 from once.vent.tool import RunInfo, Venter
+from once.words import plural
 
 
 def news_for(vents: VentStore, filed: Filed, now: float) -> list[tuple[str, dict[str, Any]]]:
@@ -33,7 +34,7 @@ def news_for(vents: VentStore, filed: Filed, now: float) -> list[tuple[str, dict
     if days and days[-1].spike:
         day = days[-1]
         news.append((f"spike:{group.id}:{day.day}", webhook.payload(
-            "spike", f"once vent: spike, {day.count} reports today against a baseline of {day.baseline:.2f}/day "
+            "spike", f"once vent: spike, {plural(day.count, 'report')} today against a baseline of {day.baseline:.2f}/day "
                      f"(p={day.p_value:.2g}, {spikes.TEST_NAME}): {label}", summary, __version__,
             test=spikes.TEST_NAME, count=day.count, baseline=day.baseline, p_value=day.p_value)))
     return news

@@ -19,6 +19,7 @@ from once.verify.parse import (
     parse_counts,
     strip_ansi,
 )
+from once.words import plural
 
 if TYPE_CHECKING:  # only for annotations: run.py imports this module
     from once.verify.run import CheckOutcome
@@ -175,7 +176,7 @@ def summarize_attempts(outcomes: Sequence[CheckOutcome]) -> str:
     failed = [outcome for outcome in outcomes if not outcome.passed]
     if not failed:
         return "All checks passed."
-    lines = [f"Checks still failing after {len(failed)} failed check run{'s' if len(failed) != 1 else ''}:"]
+    lines = [f"Checks still failing after {plural(len(failed), 'failed check run')}:"]
     seen: dict[str, int] = {}
     for number, outcome in enumerate(failed, start=1):
         repeat = seen.get(outcome.signature) if outcome.signature else None

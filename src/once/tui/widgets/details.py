@@ -27,6 +27,7 @@ from once.events import (
 from once.agent.attempts import describe_discarded
 from once.tui.messages import ShowCommit
 from once.tui.widgets.conversation import tool_subject
+from once.words import cost_text, plural, status_words
 
 
 def describe(event: Event, subject: str = "") -> str | None:
@@ -63,7 +64,7 @@ def describe(event: Event, subject: str = "") -> str | None:
     if isinstance(event, AttemptDiscarded):
         return f"↺ {describe_discarded(event)}"
     if isinstance(event, RunFinished):
-        return f"run {event.status} · {event.turns} turns · ${event.cost_usd:.4f}"
+        return f"run {status_words(event.status)} · {plural(event.turns, 'turn')} · {cost_text(event.cost_usd)}"
     return None
 
 

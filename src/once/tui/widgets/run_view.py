@@ -10,12 +10,15 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from once.words import cost_text, plural, status_words
+
 
 def run_lines(run: Any, events: list[dict[str, Any]]) -> list[str]:
     """The run's header, then one line per step worth showing."""
     from once.event_lines import event_line
 
-    lines = [f"run {run.id} · {run.status} · {run.turns} turns · ${run.cost_usd:.4f}", f"prompt: {run.prompt}", ""]
+    lines = [f"run {run.id} · {status_words(run.status)} · {plural(run.turns, 'turn')} · "
+             f"{cost_text(run.cost_usd, provider=run.provider)}", f"prompt: {run.prompt}", ""]
     lines += [line for line in (event_line(event) for event in events) if line]
     if run.result:
         lines += ["", run.result]

@@ -12,12 +12,14 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from once.tui.sessions import SessionSummary
+from once.words import cost_text, plural
 
 
 def summary_line(summary: SessionSummary) -> str:
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(summary.updated_at))
     prompt = " ".join(summary.prompt.split())[:60] or "(no prompt)"
-    return f"{when}  {prompt}  · {summary.model or '?'} · ${summary.cost_usd:.4f} · {summary.runs} runs"
+    return (f"{when}  {prompt}  · {summary.model or '?'} · {cost_text(summary.cost_usd, '-')} · "
+            f"{plural(summary.runs, 'run')}")
 
 
 class SessionPicker(ModalScreen[str | None]):

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from textual.widgets import Static
 
+from once.words import cost_text, plural
+
 
 @dataclass
 class Status:
@@ -20,7 +22,8 @@ class Status:
     def render_line(self) -> str:
         queue = f" · {self.queued} queued" if self.queued else ""
         branch = f"⎇ {self.branch} · " if self.branch else ""  # known a moment after the first paint
-        return f"{self.mode} · {self.model} · {self.tokens:,} tokens · ${self.cost:.4f} · {branch}{self.state}{queue}"
+        return (f"{self.mode} · {self.model} · {plural(self.tokens, 'token')} · {cost_text(self.cost, 'no cost')} · "
+                f"{branch}{self.state}{queue}")
 
 
 class StatusBar(Static):
