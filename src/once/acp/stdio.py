@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import stat
 import sys
 import threading
-from typing import Any
+from typing import Any, BinaryIO
 
 from once.cli.run_options import RunOptions
 
@@ -70,6 +71,28 @@ class _WritePipe(asyncio.Protocol):
             await self._resumed
 
 
+class _FileTransport(asyncio.WriteTransport):
+    """Writes straight to a regular file (stdout redirected to one, when debugging)."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        super().__init__()
+        self.out = out
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.out.write(data)
+
+    def is_closing(self) -> bool:
+        return self.out.closed
+
+    def close(self) -> None:
+        self.out.close()
+
+
+def _streamable(fd: int) -> bool:
+    mode = os.fstat(fd).st_mode
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)
+
+
 async def protocol_streams() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     loop = asyncio.get_running_loop()
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
@@ -77,7 +100,10 @@ async def protocol_streams() -> tuple[asyncio.StreamReader, asyncio.StreamWriter
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     reader = asyncio.StreamReader(limit=STDIN_LIMIT)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    transport, protocol = await loop.connect_write_pipe(_WritePipe, out)
+    if _streamable(out.fileno()):
+        transport, protocol = await loop.connect_write_pipe(_WritePipe, out)
+    else:
+        transport, protocol = _FileTransport(out), _WritePipe()
     return reader, asyncio.StreamWriter(transport, protocol, None, loop)
 
 
