@@ -13,7 +13,7 @@ from typing import Any
 from acp import start_tool_call, update_agent_message_text, update_user_message_text
 
 from once.acp.updates import Update, edit_diff, output_content, tool_kind, tool_locations, tool_title
-from once.tui.sessions import Shown, conversation
+from once.conversation import Shown, conversation
 
 
 def replayed(root: Path, messages: list[dict[str, Any]], prompts: list[str]) -> list[Update]:

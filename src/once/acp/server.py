@@ -139,7 +139,7 @@ class OnceAgent:
 
     def _history(self, session: AcpSession) -> list[Any]:
         from once.acp.history import replayed
-        from once.tui.sessions import load_session
+        from once.conversation import load_session
 
         messages, prompts = load_session(self.options.db, session.id)
         return replayed(session.repo.root, messages, prompts)
