@@ -21,6 +21,7 @@ from acp.schema import (
     ReadTextFileResponse, RequestPermissionResponse, ToolCallProgress, ToolCallStart, UserMessageChunk,
 )
 
+from once.paths import eval_data_dir
 from once.store import open_store
 from tests.conftest import git, write_cassette
 from tests.fakes.anthropic_server import message, text_block as answer_text, tool_use_block
@@ -86,10 +87,16 @@ def cassette(path: Path, command: str) -> Path:
     ])
 
 
-def spawn(repo: Path, tmp_path: Path, replay: Path, client: EditorClient, log: Any) -> Any:
+Wire = list[tuple[str, dict[str, Any]]]
+"""One connection's messages, "incoming" to the client or "outgoing" from it, for the schema check."""
+
+
+def spawn(repo: Path, tmp_path: Path, replay: Path, client: EditorClient, log: Any, wire: Wire | None = None) -> Any:
     env = {**os.environ, "ONCE_DB": str(tmp_path / "db")}
+    keep = [] if wire is None else [lambda event: wire.append((event.direction.value, event.message))]
     return spawn_agent_process(client, sys.executable, "-m", "once", "acp", "--replay", str(replay),
-                               "--permission-mode", "ask", cwd=repo, env=env, transport_kwargs={"stderr": log})
+                               "--permission-mode", "ask", cwd=repo, env=env, transport_kwargs={"stderr": log},
+                               observers=keep)
 
 
 async def within(awaitable: Any, seconds: float = BOUND) -> Any:
@@ -105,9 +112,10 @@ async def wait_for(condition: Any, seconds: float, what: str) -> None:
 
 async def first_server(repo: Path, tmp_path: Path, command: str, marker: str) -> tuple[str, dict[str, Any]]:
     client = EditorClient({str(repo / "README.md"): UNSAVED_README})
-    seen: dict[str, Any] = {}
+    seen: dict[str, Any] = {"wire": []}
     with open(tmp_path / "server1.log", "wb") as log:
-        async with spawn(repo, tmp_path, cassette(tmp_path / "c.json", command), client, log) as (conn, _proc):
+        replay = cassette(tmp_path / "c.json", command)
+        async with spawn(repo, tmp_path, replay, client, log, seen["wire"]) as (conn, _proc):
             seen["init"] = await within(conn.initialize(
                 protocol_version=PROTOCOL_VERSION,
                 client_capabilities=ClientCapabilities(fs=FileSystemCapabilities(read_text_file=True))))
@@ -133,11 +141,11 @@ async def first_server(repo: Path, tmp_path: Path, command: str, marker: str) ->
     return sid, seen
 
 
-async def second_server(repo: Path, tmp_path: Path, sid: str) -> tuple[Any, list[Any]]:
+async def second_server(repo: Path, tmp_path: Path, sid: str, wire: Wire) -> tuple[Any, list[Any]]:
     client = EditorClient({})
     with open(tmp_path / "server2.log", "wb") as log:
         replay = write_cassette(tmp_path / "none.json", [])
-        async with spawn(repo, tmp_path, replay, client, log) as (conn, _proc):
+        async with spawn(repo, tmp_path, replay, client, log, wire) as (conn, _proc):
             await within(conn.initialize(protocol_version=PROTOCOL_VERSION))
             loaded = await within(conn.load_session(cwd=str(repo), session_id=sid, mcp_servers=[]))
             return loaded, client.taken()
@@ -192,7 +200,8 @@ def test_an_editor_drives_once_over_acp(repo, tmp_path):
     assert "Add the flag to cli.py" in (repo / ".once" / "plan.md").read_text()
 
     # Loading the session in a new server shows the conversation again.
-    loaded, history = asyncio.run(second_server(repo, tmp_path, sid))
+    wire: Wire = []
+    loaded, history = asyncio.run(second_server(repo, tmp_path, sid, wire))
     assert loaded.modes.current_mode_id == "ask"
     prompts = [u.content.text for u in history if isinstance(u, UserMessageChunk)]
     assert prompts == ["make helper return 2", "run the slow thing", "plan a --verbose flag"]
@@ -200,6 +209,43 @@ def test_an_editor_drives_once_over_acp(repo, tmp_path):
     replayed = {u.tool_call_id: u for u in history if isinstance(u, ToolCallStart)}
     assert replayed["e1"].status == "completed" and replayed["e1"].kind == "edit"
     assert replayed["c1"].status == "failed"
+    assert_conforms(seen["wire"], wire)
+
+
+SCHEMA_FOR = {"initialize": "InitializeResponse", "session/new": "NewSessionResponse",
+              "session/load": "LoadSessionResponse", "session/prompt": "PromptResponse",
+              "session/set_mode": "SetSessionModeResponse"}
+"""What the server's answer to each request must be (the schema's $defs)."""
+REQUEST_SCHEMA = {"session/update": "SessionNotification", "session/request_permission": "RequestPermissionRequest",
+                  "fs/read_text_file": "ReadTextFileRequest"}
+
+
+def assert_conforms(*wires: Wire) -> None:
+    """Every message the server sent, checked against the published ACP schema (skipped when the
+    data is absent). A response is checked against the answer to the method its request named."""
+    folder = eval_data_dir()
+    if folder is None or not (folder / "acp" / "schema.json").exists():
+        pytest.skip("public evaluation data absent: acp/schema.json (see shared/eval/README.md)")
+    import json
+
+    import jsonschema
+
+    schema = json.loads((folder / "acp" / "schema.json").read_text())
+    checked = set()
+    for wire in wires:
+        asked = {m["id"]: m["method"] for direction, m in wire if direction == "outgoing" and "id" in m and "method" in m}
+        for direction, sent in wire:
+            if direction != "incoming":
+                continue
+            if "method" in sent:
+                name, payload = REQUEST_SCHEMA[sent["method"]], sent["params"]
+            else:
+                assert "result" in sent, f"the server answered with an error: {sent}"
+                name, payload = SCHEMA_FOR[asked[sent["id"]]], sent["result"]
+            jsonschema.validate(payload, {**schema, "$ref": f"#/$defs/{name}"})
+            checked.add(name)
+    assert {"SessionNotification", "RequestPermissionRequest", "ReadTextFileRequest", "InitializeResponse",
+            "NewSessionResponse", "LoadSessionResponse", "PromptResponse", "SetSessionModeResponse"} <= checked
 
 
 def test_loading_an_unknown_session_is_an_error_the_client_sees(repo, tmp_path):
@@ -213,4 +259,3 @@ def test_loading_an_unknown_session_is_an_error_the_client_sees(repo, tmp_path):
                 return str(caught.value)
 
     assert "no session 's_nope'" in asyncio.run(load())
-
