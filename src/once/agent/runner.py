@@ -45,7 +45,7 @@ from once.agent.profile import resolve_profile
 from once.agent.small import SmallAsk, SmallModel, counted_per_run
 from once.tools import EDIT_TOOL_NAMES, tools_for_mode
 from once.tools.base import Tool, ToolContext, ToolRegistry
-from once.tools.workspace import Workspace
+from once.tools.workspace import FileReader, Workspace
 from once.vcs import GitRepo
 from once.vcs.undo import UndoResult, undo_run
 from once.verify import Check, detect_checks
@@ -75,6 +75,8 @@ class RunRequest:
     cassette_per_run: bool = False
     """A replayed cassette answers this run alone (`agent run --replay`): a run that ends done with
     responses left unplayed went another way than recorded. The app and the queue play one across runs."""
+    file_reader: FileReader | None = None
+    """Reads files as the user's editor holds them (an ACP client's buffers); None reads the disk."""
 
 
 def choose_session(store: Store, repo: str, request: RunRequest) -> tuple[str, list[dict[str, Any]]]:
@@ -174,6 +176,7 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
                           repo.root, repo, recorder, sandbox=_sandbox_in_force(request, settings, recorder))
     context.check_command = gate.check_command
     context.workspace.approve = gate.check_edit
+    context.workspace.reader = request.file_reader
     assembly = load_context(repo.root, recorder)
     load_skills(repo.root, request.prompt, request.small, recorder, assembly, lean=profile.lean)
     if not history:  # a continued session already has its files in the conversation

@@ -11,7 +11,7 @@ import typer
 from once import __version__
 from once.cli.common import exit_on_error
 from once.cli import (
-    config_cmd, demo_cmd, eval_cmd, feedback_cmd, files_cmd, knowledge_cmd, learn_cmd, log_cmd, memory_cmd, plan_cmd,
+    acp_cmd, config_cmd, demo_cmd, eval_cmd, feedback_cmd, files_cmd, knowledge_cmd, learn_cmd, log_cmd, memory_cmd, plan_cmd,
     proposals_cmd, queue_cmd, run_cmd, scan_cmd, skills_cmd, team_cmd, undo_cmd, vent_cmd,
 )
 
@@ -37,6 +37,7 @@ app.command("files")(files_cmd.files)
 app.command("log")(log_cmd.log)
 app.command("scan")(scan_cmd.scan)
 app.command("sessions")(log_cmd.sessions)
+app.command("acp")(acp_cmd.acp)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(skills_cmd.app, name="skills")
 app.add_typer(queue_cmd.app, name="queue")

@@ -27,6 +27,8 @@ class FileChange:
 
 
 BeforeEdit = Callable[[str], None]
+FileReader = Callable[[Path], "bytes | None"]
+"""Reads a file as the user's editor holds it (unsaved changes included); None: read the disk."""
 ApproveEdit = Callable[[str, "bytes | None", bytes], None]
 BeforeLand = Callable[[list[tuple[str, "bytes | None", bytes]]], None]
 
@@ -40,6 +42,8 @@ class Workspace:
         self.before_land: BeforeLand | None = None
         """Called with (path, old bytes or None, new bytes) of every file `flush` is about to write,
         before the first temp file: the run journals them, so a kill mid-landing leaves a record."""
+        self.reader: FileReader | None = None
+        """Where reads of files not staged go first (an editor's buffers); the disk when it has none."""
         self._pending: dict[str, tuple[Path, bytes]] = {}
         self._turn_changes: dict[str, FileChange] = {}
         self._seen: set[str] = set()
@@ -52,7 +56,11 @@ class Workspace:
         absolute, rel = self.resolve(path)
         if rel in self._pending:
             return self._pending[rel][1]
-        return absolute.read_bytes()
+        return self._read_current(absolute)
+
+    def _read_current(self, absolute: Path) -> bytes:
+        held = self.reader(absolute) if self.reader is not None and absolute.is_file() else None
+        return held if held is not None else absolute.read_bytes()
 
     def exists(self, path: str) -> bool:
         absolute, rel = self.resolve(path)
@@ -64,7 +72,8 @@ class Workspace:
         if absolute.is_dir():
             raise IsADirectoryError(f"'{rel}' is a directory.")
         if self.approve is not None:
-            old = self._pending[rel][1] if rel in self._pending else (absolute.read_bytes() if absolute.is_file() else None)
+            old = self._pending[rel][1] if rel in self._pending else (
+                self._read_current(absolute) if absolute.is_file() else None)
             self.approve(rel, old, data)
         if rel not in self._seen:
             if self.before_edit is not None:

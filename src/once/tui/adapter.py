@@ -1,40 +1,33 @@
 """Turns the run's events, text and approval requests into app messages, and carries cancellation.
 
-Cancelling raises KeyboardInterrupt inside the worker, which the agent loop already handles
-cleanly (staged edits dropped, landed ones committed, the run recorded as interrupted). It is
-raised only at safe points: a text delta, a model request, a tool call about to start or just
-finished — never between an edit landing and its commit. A command that is running when the
-user cancels sees the same `cancel` event (passed to the run as its token) and stops its
-process group at once; its result then says so, and the run stops right after it.
+Cancelling works as `once.agent.cancel` describes: KeyboardInterrupt inside the worker at a
+safe point, and a running command stopped through the same event.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 from textual.message import Message
 
 from once.agent.approvals import Answer, ApprovalRequest, Decision
-from once.events import Event, ModelRequest, ToolCall, ToolResult
+from once.agent.cancel import Cancellation
+from once.events import Event
 from once.tui.messages import AgentEvent, AnswerSlot, ApprovalNeeded, TextDelta
-
-SAFE_POINTS = (ModelRequest, ToolCall, ToolResult)
 
 
 class RunAdapter:
     def __init__(self, post: Callable[[Message], object]) -> None:
         self.post = post
-        self.cancel = threading.Event()
-        self._raised = False
+        self.cancellation = Cancellation()
+        self.cancel = self.cancellation.event
 
     def __call__(self, event: Event) -> None:
         self.post(AgentEvent(event))
-        if isinstance(event, SAFE_POINTS):
-            self._stop_if_cancelled()
+        self.cancellation.at_event(event)
 
     def text(self, delta: str) -> None:
-        self._stop_if_cancelled()
+        self.cancellation.stop_if_cancelled()
         self.post(TextDelta(delta))
 
     def approve(self, request: ApprovalRequest) -> Answer:
@@ -47,8 +40,3 @@ class RunAdapter:
             if self.cancel.is_set():
                 return Answer(Decision.reject, "the run was cancelled")
         return slot.answer or Answer(Decision.reject)
-
-    def _stop_if_cancelled(self) -> None:
-        if self.cancel.is_set() and not self._raised:
-            self._raised = True  # once: the loop's own cleanup emits events through this sink
-            raise KeyboardInterrupt
