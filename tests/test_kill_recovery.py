@@ -166,7 +166,7 @@ def test_a_file_the_killed_run_wrote_a_secret_into_is_not_committed(store: Store
     assert done.committed == ["util.py"] and done.secrets == ["settings.py"]
     assert key not in git(repo, "log", "-p", "--all")
     assert (repo / "settings.py").exists()  # left on disk for the user to deal with
-    assert any("hold a secret" in line or "holds a secret" in line for line in describe(done))
+    assert any("wrote a secret into settings.py" in line for line in describe(done))
 
 
 def test_files_changed_since_are_left_alone_and_their_stage_reset(store: Store, repo: Path) -> None:

@@ -65,8 +65,8 @@ def describe(recovery: Recovery) -> list[str]:
         lines.append(f"run {run} was killed before committing {_names(recovery.committed)}: "
                      f"committed now as {recovery.sha[:8]}")
     if recovery.secrets:
-        lines.append(f"run {run} was killed; {_names(recovery.secrets)} hold{'s' if len(recovery.secrets) == 1 else ''}"
-                     " a secret it wrote, left on disk and uncommitted")
+        lines.append(f"run {run} was killed; it wrote a secret into {_names(recovery.secrets)}: left on disk, "
+                     "uncommitted")
     if recovery.changed:
         lines.append(f"run {run} was killed; {_names(recovery.changed)} changed since it wrote "
                      f"{'them' if len(recovery.changed) > 1 else 'it'}, left alone and uncommitted")
