@@ -312,3 +312,20 @@ def test_a_member_that_died_holding_the_push_lock_does_not_block_the_team(team_u
         stuck.close()
     assert report.pushed["entry"] == 1 and report.attempts >= 2
     assert report.seconds < 30
+
+
+def test_only_an_entrys_author_moves_it_for_good(tmp_path: Path) -> None:
+    """Every member tests the same pooled evidence: if each could prune (or propose as a skill)
+    a teammate's entry, the false moves would multiply with the team. Only the author's does."""
+    from once.learn.evaluate import EntryEval, Policy
+    from once.learn.pipe_evaluate import _rejected
+
+    with Store(tmp_path / "bo.db") as store:
+        bank = Bank(store.conn, embedder=EMBEDDER)
+        mine = bank.add(KnowledgeEntry(title="mine", description="mine d", knowledge="k", status="probation",
+                                       scope="global"))
+        theirs = bank.add(KnowledgeEntry(title="theirs", description="theirs d", knowledge="k",
+                                         status="probation", scope="global", author="ana"))
+        entries = [bank.get(mine), bank.get(theirs)]
+        harmful = [EntryEval(e.id, 100, 10, 100, 90, 0.0, -0.8, -0.9, -0.7, 1e9, 0.0) for e in entries]
+        assert _rejected(store.conn, entries, harmful, Policy(), "prune", lambda e, ev: ev.e_harm) == {mine}

@@ -184,7 +184,10 @@ def _rejected(conn: sqlite3.Connection, entries: list[KnowledgeEntry], evals: li
         live = {e.id for e in entries}
         earlier = {(f"{k} (earlier)" if k in live else k): v for k, v in earlier.items()}
     current = {e.id: value(e, by_id[e.id]) for e in entries if e.id in by_id and e.id not in earlier}
-    return bank_rejections(current, earlier, policy.alpha)
+    # A teammate's entry is a hypothesis here too, but only its author's install moves it for
+    # good: every member testing the same pooled evidence would multiply the false moves.
+    theirs = {e.id for e in entries if e.author}
+    return bank_rejections(current, earlier, policy.alpha) - theirs
 
 
 def apply(conn: sqlite3.Connection, decisions: list[Decision], outcomes: dict[int, int], skill_ids: list[str],
