@@ -63,6 +63,8 @@ _LINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "undo": _undo_line,
     "error": lambda e: f"error  {e.get('message')}",
     "warning": lambda e: f"warning {e.get('message')}",
+    "mcp_server": lambda e: f"mcp    {e['name']} {e['status']}" + (f" ({len(e.get('tools') or [])} tools)"
+                                                                   if e["status"] == "started" else ""),
     "run_finished": lambda e: f"end    {e['status']}",
 }
 

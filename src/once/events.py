@@ -159,6 +159,19 @@ class WarningEvent(Event):
 
 
 @dataclass(kw_only=True)
+class McpServerStatus(Event):
+    type: ClassVar[str] = "mcp_server"
+    name: str
+    status: str
+    """started, failed (could not start), refused (a project's server not trusted) or died."""
+    transport: str = ""
+    """stdio or http."""
+    tools: list[str] = field(default_factory=list)
+    """The tools offered to the model, as it sees them (`mcp__NAME__TOOL`)."""
+    message: str = ""
+
+
+@dataclass(kw_only=True)
 class Undone(Event):
     type: ClassVar[str] = "undo"
     shas: list[str]
