@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
@@ -43,6 +44,19 @@ def big() -> str:
 def leak() -> str:
     """Return a credential."""
     return f"aws_access_key_id = {LEAKED_KEY}"
+
+
+@server.tool(annotations=READ_ONLY)
+def pid() -> str:
+    """The server's process id."""
+    return str(os.getpid())
+
+
+@server.tool(annotations=READ_ONLY)
+def wait(seconds: float) -> str:
+    """Sleep, then answer."""
+    time.sleep(seconds)
+    return "woke"
 
 
 @server.tool(annotations=READ_ONLY)

@@ -79,7 +79,7 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
     return pairs
 
 
-@app.command("add", context_settings={"allow_interspersed_args": False})
+@app.command("add")
 def add_command(
     name: str = typer.Argument(..., help="The server's name: its tools are mcp__NAME__TOOL."),
     command: Optional[List[str]] = typer.Argument(None, help="The program and its arguments (after --)."),

@@ -136,9 +136,8 @@ class McpManager:
             return await asyncio.wait_for(asyncio.shield(conn.ready), target.startup_timeout)
         except asyncio.TimeoutError:
             conn.dead = f"it did not answer within {target.startup_timeout:g} s"
-            conn.stop.set()
+            conn.task.cancel()  # still starting: leaving its blocks stops the server (the SDK's bounded stop)
             await asyncio.wait({conn.task}, timeout=SHUTDOWN_SECONDS)
-            conn.task.cancel()
             raise RuntimeError(conn.dead) from None
 
     def call(self, name: str, tool: str, arguments: dict[str, Any],
