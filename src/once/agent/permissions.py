@@ -172,7 +172,8 @@ def _rejected(kind: str, subject: str, reason: str) -> str:
     why = f" ({reason})" if reason else ""
     how = {
         "command": "Allow it with --permission-mode full-auto or a policy rule (agent config set policy.allow ...).",
-        "tool": f"Allow it with --permission-mode full-auto or a policy rule (agent config set policy.allow {subject}).",
+        "tool": ("Allow it with --permission-mode full-auto or a policy rule "
+                 f"(agent config set policy.allow {subject})."),
     }.get(kind, "Run with --permission-mode auto-edit to let edits land without asking.")
     return f"The user did not approve this {kind}{why}: {subject[:200]}. {how}"
 

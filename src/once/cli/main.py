@@ -11,8 +11,8 @@ import typer
 from once import __version__
 from once.cli.common import exit_on_error
 from once.cli import (
-    config_cmd, demo_cmd, eval_cmd, feedback_cmd, files_cmd, knowledge_cmd, learn_cmd, log_cmd, mcp_cmd, memory_cmd, plan_cmd,
-    proposals_cmd, queue_cmd, run_cmd, scan_cmd, skills_cmd, team_cmd, undo_cmd, vent_cmd,
+    config_cmd, demo_cmd, eval_cmd, feedback_cmd, files_cmd, knowledge_cmd, learn_cmd, log_cmd, mcp_cmd, memory_cmd,
+    plan_cmd, proposals_cmd, queue_cmd, run_cmd, scan_cmd, skills_cmd, team_cmd, undo_cmd, vent_cmd,
 )
 
 app = typer.Typer(

@@ -53,7 +53,8 @@ def resolve(spec: ServerSpec, root: str, launch: Launch) -> Target:
     """The target to connect to; ValueError says why a server cannot start as configured."""
     values, missing = _expanded(spec, launch.environ)
     if missing:
-        raise ValueError(f"{', '.join(sorted(set(missing)))} not set in the environment (named by ${{...}} in its config)")
+        names = ", ".join(sorted(set(missing)))
+        raise ValueError(f"{names} not set in the environment (named by ${{...}} in its config)")
     if spec.url:
         return Target(spec.name, url=values["url"], headers=tuple(values["headers"]), timeout=spec.timeout,
                       startup_timeout=spec.startup_timeout)

@@ -43,7 +43,8 @@ def server_tools(started: StartResult, taken: set[str]) -> list[ServerTool]:
         description = str(raw.get("description") or raw.get("title") or raw["name"])[:DESCRIPTION_CHARS]
         found.append(ServerTool(
             name=name, server=started.name, tool=raw["name"], read_only=annotations.get("readOnlyHint") is True,
-            description=f"[MCP server {started.name}] {description}", input_schema=_object_schema(raw.get("inputSchema"))))
+            description=f"[MCP server {started.name}] {description}",
+            input_schema=_object_schema(raw.get("inputSchema"))))
     return found
 
 
@@ -108,7 +109,8 @@ class Toolbox:
             return (f"MCP server {tool.server} is no longer running ({exc}); its tools cannot be used in this run. "
                     "Go on without them, or tell the user.")
         if exc.kind == "timeout":
-            return f"{tool.name}: the MCP server gave no answer in time ({exc}). Try a smaller request, or go on without it."
+            return (f"{tool.name}: the MCP server gave no answer in time ({exc}). "
+                    "Try a smaller request, or go on without it.")
         if exc.kind == "cancelled":
             return f"{tool.name} was cancelled."
         return f"{tool.name} failed: {exc}. Check the input against the tool's schema."
