@@ -72,6 +72,9 @@ def test_a_stdio_servers_tool_is_offered_called_and_its_result_reaches_the_model
     sent = sent_to_model(tmp_path)
     assert sent and "definition of once" in str(sent[0]["content"])
     assert not any(e["type"] == "warning" and "MCP" in e["message"] for e in events)
+    log = cli("log", events[0]["run_id"], "--db", str(tmp_path / "db"), cwd=repo)
+    assert "mcp    notes started (7 tools)" in log.stdout
+    assert 'mcp__notes__lookup {"word": "once"}' in log.stdout
 
 
 def free_port() -> int:
@@ -215,3 +218,37 @@ def test_a_stdio_server_runs_in_the_sandbox(cli, repo, tmp_path, isolated_env, m
         assert not results(events)["w1"]["is_error"] and outside.read_text() == "escaped\n"
     finally:
         outside.unlink(missing_ok=True)
+
+
+def test_asked_once_allow_always_trusts_a_projects_server_for_later_runs(repo, tmp_path, isolated_env):
+    from once.agent.permissions import Answer, Decision
+    from once.agent.runner import RunRequest, run_once
+    from once.config import load_settings
+    from once.providers.replay import ReplayProvider
+    from once.store import Store
+    from once.vcs import GitRepo
+
+    (repo / ".once").mkdir()
+    (repo / ".once" / "config.toml").write_text(tomli_w.dumps({"mcp": {"servers": {"proj": stdio_server()}}}))
+    asked: list = []
+
+    def approver(request):
+        asked.append((request.kind, request.subject))
+        return Answer(Decision.allow_always)
+
+    def run_with(approver=None) -> list:
+        cassette = write_cassette(tmp_path / "c.json", [message([tool_use_block("t1", "mcp__proj__lookup", {
+            "word": "asked"})]), message("done")])
+        events: list = []
+        settings = load_settings(repo)
+        extra = {"approver": approver} if approver else {}
+        with Store(tmp_path / "db") as store:
+            run_once(RunRequest(prompt="go", permission_mode="ask", sinks=[events.append], **extra),
+                     repo=GitRepo.open(repo), settings=settings, provider=ReplayProvider(cassette), store=store)
+        return [e for e in events if e.type == "tool_result"]
+
+    assert "definition of asked" in run_with(approver)[0].output
+    assert asked == [("mcp_server", "proj")]  # the read-only tool itself is not asked about
+    assert "proj:" in (isolated_env / ".config" / "once" / "config.toml").read_text()
+    assert "definition of asked" in run_with()[0].output  # headless now: trusted, nobody asked
+    assert asked == [("mcp_server", "proj")]

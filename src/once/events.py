@@ -135,7 +135,7 @@ class ErrorEvent(Event):
 class PermissionDecision(Event):
     type: ClassVar[str] = "permission"
     kind: str
-    """"edit" or "command"."""
+    """"edit", "command", "tool" (an MCP tool call) or "mcp_server" (a repository's server to start)."""
     subject: str
     decision: str
     """allow, deny, allow_once, allow_always or reject."""
