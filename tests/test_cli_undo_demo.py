@@ -134,7 +134,8 @@ def test_help_does_not_import_heavy_modules():
         "import sys\n"
         "from once.cli.main import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "print([m for m in ('anthropic', 'textual', 'numpy', 'git', 'acp', 'once.acp', 'pydantic') if m in sys.modules])\n"
+        "print([m for m in ('anthropic', 'textual', 'numpy', 'git', 'acp', 'once.acp', 'pydantic', 'mcp', 'anyio')"
+        " if m in sys.modules])\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "agent run" in proc.stdout or "run" in proc.stdout

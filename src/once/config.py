@@ -35,6 +35,7 @@ from once.config_schema import (
     unknown_key_error,
 )
 from once.errors import ConfigError
+from once.mcp.config import McpSettings, ServerSpec, merge as merge_mcp, parse_mcp_table
 from once.paths import project_config_path, user_config_path
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
 ]
 
 SCOPES = ("user", "project")
+MCP = "mcp"
 Prices = dict[str, dict[str, float]]
 
 
@@ -124,6 +126,8 @@ class Settings:
     vent: VentSettings = field(default_factory=VentSettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
     learn: LearnSettings = field(default_factory=LearnSettings)
+    mcp: McpSettings = field(default_factory=McpSettings)
+    """The `[mcp]` table: servers from the user's and the project's files (see once.mcp.config)."""
     prices: Prices = field(default_factory=dict)
     # key (or "prices.<model>.<field>") -> "default" | "user" | "project" | "env" | "flag"
     sources: dict[str, str] = field(default_factory=lambda: {name: "default" for name in KEYS})
@@ -152,6 +156,8 @@ def _parse_file(data: Mapping[str, Any], where: str) -> tuple[dict[str, Any], Pr
     scalars: dict[str, Any] = {}
     prices: Prices = {}
     for name, value in data.items():
+        if name == MCP:
+            continue  # parsed on its own in load_settings: servers are tables of any name
         if name == PRICES:
             prices = check_prices_table(value, where)
         elif name in TABLES:
@@ -205,8 +211,12 @@ def load_settings(
     layers = [("user", user_config_path(env))]
     if repo_root is not None:
         layers.append(("project", project_config_path(repo_root)))
+    mcp_layers: dict[str, tuple[dict[str, ServerSpec], tuple[str, ...]]] = {}
     for label, path in layers:
-        scalars, prices = _parse_file(read_toml(path), str(path))
+        data = read_toml(path)
+        scalars, prices = _parse_file(data, str(path))
+        if MCP in data:
+            mcp_layers[label] = parse_mcp_table(data[MCP], str(path), label)
         if label == "project":
             for name in scalars:
                 check_scope(name, "project", where=str(path))
@@ -216,6 +226,8 @@ def load_settings(
             for price_field, number in fields.items():
                 settings.prices.setdefault(model, {})[price_field] = number
                 settings.sources[f"{PRICES}.{model}.{price_field}"] = label
+    user_servers, trusted = mcp_layers.get("user", ({}, ()))
+    settings.mcp = merge_mcp(user_servers, mcp_layers.get("project", ({}, ()))[0], trusted)
     for name, key in KEYS.items():
         found, value = _from_env(key, env)
         if found:

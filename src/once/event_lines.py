@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any, Callable
-from once.words import status_words
+from once.words import plural, status_words
 
 
 def _short(text: str, limit: int) -> str:
@@ -64,6 +64,8 @@ _LINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "undo": _undo_line,
     "error": lambda e: f"error  {e.get('message')}",
     "warning": lambda e: f"warning {e.get('message')}",
+    "mcp_server": lambda e: f"mcp    {e['name']} {e['status']}" + (f" ({plural(len(e.get('tools') or []), 'tool')})"
+                                                                   if e["status"] == "started" else ""),
     "run_finished": lambda e: f"end    {status_words(e['status'])}",
 }
 

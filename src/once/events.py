@@ -136,7 +136,7 @@ class ErrorEvent(Event):
 class PermissionDecision(Event):
     type: ClassVar[str] = "permission"
     kind: str
-    """"edit" or "command"."""
+    """"edit", "command", "tool" (an MCP tool call) or "mcp_server" (a repository's server to start)."""
     subject: str
     decision: str
     """allow, deny, allow_once, allow_always or reject."""
@@ -157,6 +157,19 @@ class WarningEvent(Event):
     type: ClassVar[str] = "warning"
     message: str
     """Something the user should know that did not stop the run (a bad SKILL.md, a truncated file)."""
+
+
+@dataclass(kw_only=True)
+class McpServerStatus(Event):
+    type: ClassVar[str] = "mcp_server"
+    name: str
+    status: str
+    """started, failed (could not start), refused (a project's server not trusted) or died."""
+    transport: str = ""
+    """stdio or http."""
+    tools: list[str] = field(default_factory=list)
+    """The tools offered to the model, as it sees them (`mcp__NAME__TOOL`)."""
+    message: str = ""
 
 
 @dataclass(kw_only=True)

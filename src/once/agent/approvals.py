@@ -19,7 +19,7 @@ class Decision(str, Enum):
 @dataclass(frozen=True)
 class ApprovalRequest:
     kind: str
-    """"edit" or "command"."""
+    """"edit", "command", "tool" (an MCP tool) or "mcp_server" (a repository's server to start)."""
     subject: str
     """The file path, or the exact command."""
     detail: str

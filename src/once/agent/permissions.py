@@ -7,6 +7,10 @@
                 they run in it unasked
     full-auto   nothing asks; commands still obey the policy's denials
 
+An MCP server's tool annotated read-only is allowed in every mode (like read_file); any other
+asks like a command does (plan mode refuses it, full-auto allows it), unless a `policy.allow`
+rule names it (`mcp__NAME__TOOL`, globs allowed); a `policy.deny` rule refuses it in every mode.
+
 Headless runs have nobody to ask, so their approver rejects and says how to allow.
 Secrets are refused in every mode. The decisions are events.
 """
@@ -14,6 +18,7 @@ Secrets are refused in every mode. The decisions are events.
 from __future__ import annotations
 
 import difflib
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Protocol
 
@@ -53,6 +58,7 @@ class PermissionGate:
         self.repo = repo
         self.recorder = recorder
         self.always_edit = False
+        self.always_tools: set[str] = set()
 
     def check_edit(self, path: str, old: bytes | None, new: bytes) -> None:
         """Raise `Refused` (with a message for the model) unless this edit may land."""
@@ -98,6 +104,37 @@ class PermissionGate:
                 self.policy.allow_always(rule)
         return None
 
+    def check_tool(self, name: str, read_only: bool, detail: str) -> str | None:
+        """An MCP tool call: None when it may run, else the refusal the model should see."""
+        if _tool_rule(name, self.policy.deny):
+            self._record("tool", name, "deny", "policy.deny")
+            return f"Refused by a policy.deny rule: {name} may not be called."
+        if read_only:
+            self._record("tool", name, "allow", "read-only")
+            return None
+        if self.mode == "plan":
+            self._record("tool", name, "deny", "plan mode is read-only")
+            return "Plan mode is read-only: only tools marked read-only can be called. Describe the call in the plan."
+        if name in self.always_tools or _tool_rule(name, self.policy.allow):
+            self._record("tool", name, "allow", "policy")
+            return None
+        if self.mode == "full-auto":
+            self._record("tool", name, "allow", "full-auto")
+            return None
+        answer = self.approver(ApprovalRequest("tool", name, detail, (name,)))
+        self._record("tool", name, answer.decision.value, answer.reason)
+        if answer.decision is Decision.reject:
+            return _rejected("tool", name, answer.reason)
+        if answer.decision is Decision.allow_always:
+            self.always_tools.add(name)
+        return None
+
+    def check_server(self, name: str, detail: str) -> Decision:
+        """A repository's MCP server nobody trusted yet: may it start? (The caller remembers "allow always".)"""
+        answer = self.approver(ApprovalRequest("mcp_server", name, detail))
+        self._record("mcp_server", name, answer.decision.value, answer.reason)
+        return answer.decision
+
     def _sandbox_advice(self, verdict: Verdict) -> str:
         """How auto-edit would have run it: in the sandbox, which is not in force here."""
         if self.mode != "auto-edit" or verdict.needs_human:
@@ -127,10 +164,17 @@ class PermissionGate:
                                               decision=decision, mode=self.mode, reason=reason))
 
 
+def _tool_rule(name: str, rules: tuple[str, ...]) -> bool:
+    return any(rule.startswith("mcp__") and fnmatchcase(name, rule) for rule in rules)
+
+
 def _rejected(kind: str, subject: str, reason: str) -> str:
     why = f" ({reason})" if reason else ""
-    how = ("Allow it with --permission-mode full-auto or a policy rule (agent config set policy.allow ...)."
-           if kind == "command" else "Run with --permission-mode auto-edit to let edits land without asking.")
+    how = {
+        "command": "Allow it with --permission-mode full-auto or a policy rule (agent config set policy.allow ...).",
+        "tool": ("Allow it with --permission-mode full-auto or a policy rule "
+                 f"(agent config set policy.allow {subject})."),
+    }.get(kind, "Run with --permission-mode auto-edit to let edits land without asking.")
     return f"The user did not approve this {kind}{why}: {subject[:200]}. {how}"
 
 

@@ -10,6 +10,7 @@ import os
 import re
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -17,6 +18,7 @@ from typing import Any, Callable
 from once.agent.attempts import FreshAttempts
 from once.agent.assemble import load_context, load_learned, load_skills, select_context_files
 from once.agent.compactor import Compactor
+from once.agent.mcp_run import open_servers
 from once.agent.verifier import Verifier
 from once.agent.loop import AgentLoop, RunConfig
 from once.agent.prompt import PromptContext, build_system_prompt
@@ -132,10 +134,11 @@ def _run_locked(
         recorder.emit(WarningEvent(run_id=run_id, message=line))
     loop: AgentLoop | None = None
     try:
-        loop, first_blocks = _prepare(request, repo, settings, provider, store, recorder, history)
-        if request.attachments:
-            first_blocks = [*first_blocks, {"type": "text", "text": request.attachments}]
-        result = loop.run(first_blocks)
+        with ExitStack() as stack:  # what the run holds open (its MCP servers), closed however it ends
+            loop, first_blocks = _prepare(request, repo, settings, provider, store, recorder, history, stack)
+            if request.attachments:
+                first_blocks = [*first_blocks, {"type": "text", "text": request.attachments}]
+            result = loop.run(first_blocks)
     except BaseException as exc:  # recorded, then passed on: a run never stays "running"
         message = exc.message if isinstance(exc, OnceError) else f"{type(exc).__name__}: {exc}"
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else (
@@ -150,7 +153,8 @@ def _run_locked(
 
 
 def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: Provider, store: Store,
-             recorder: Recorder, history: list[dict[str, Any]]) -> tuple[AgentLoop, list[dict[str, Any]]]:
+             recorder: Recorder, history: list[dict[str, Any]],
+             stack: ExitStack) -> tuple[AgentLoop, list[dict[str, Any]]]:
     """Everything the loop needs: tools, context, checks, compaction, and what ends the run."""
     request = replace(request, small=counted_per_run(request.small))
     progress = PlanProgress(request.plan_text, recorder) if request.plan_text else None
@@ -162,19 +166,25 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
     )
     profile = resolve_profile(settings, getattr(provider, "recorded_as", None) or provider.name)
     text_edits = profile.text_edits and request.mode == "agent"
+    gate = PermissionGate(request.permission_mode, Policy.from_settings(settings.policy), request.approver,
+                          repo.root, repo, recorder, sandbox=_sandbox_in_force(request, settings, recorder))
+    mcp = open_servers(settings, repo.root, gate, recorder, stack)
     # A small model files bogus reports through the vent tool, so the lean prompt goes without it.
     always = [] if profile.lean else [_vent_tool(request, repo.root, settings, store, recorder)]
+    if mcp is not None:  # plan mode offers only the tools marked read-only
+        always += mcp.agent_tools(read_only=request.mode == "plan")
     tools = tools_for_mode(request.mode, executing_plan=progress is not None, always=always, lean=profile.lean)
     # Lean with text edits offers no tools at all: the files are in the prompt, the checks run by
     # themselves, and a small model given tools calls them instead of editing. Stray calls still work.
     hidden = frozenset(tool.name for tool in tools) if profile.lean and text_edits else (
         EDIT_TOOL_NAMES if text_edits else frozenset())
     registry = ToolRegistry(tools, hidden=hidden)
+    if mcp is not None:
+        mcp.registry = registry
     turns = TurnRunner(registry, context, repo, run_id=recorder.run_id, model=settings.model, dirty=settings.dirty,
                        journal=EditJournal(store.conn, recorder.run_id))
-    gate = PermissionGate(request.permission_mode, Policy.from_settings(settings.policy), request.approver,
-                          repo.root, repo, recorder, sandbox=_sandbox_in_force(request, settings, recorder))
     context.check_command = gate.check_command
+    context.check_tool = gate.check_tool
     context.workspace.approve = gate.check_edit
     context.workspace.reader = request.file_reader
     assembly = load_context(repo.root, recorder)

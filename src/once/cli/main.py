@@ -11,8 +11,8 @@ import typer
 from once import __version__
 from once.cli.common import exit_on_error
 from once.cli import (
-    acp_cmd, config_cmd, demo_cmd, eval_cmd, feedback_cmd, files_cmd, knowledge_cmd, learn_cmd, log_cmd, memory_cmd, plan_cmd,
-    proposals_cmd, queue_cmd, run_cmd, scan_cmd, skills_cmd, team_cmd, undo_cmd, vent_cmd,
+    acp_cmd, config_cmd, demo_cmd, eval_cmd, feedback_cmd, files_cmd, knowledge_cmd, learn_cmd, log_cmd, mcp_cmd,
+    memory_cmd, plan_cmd, proposals_cmd, queue_cmd, run_cmd, scan_cmd, skills_cmd, team_cmd, undo_cmd, vent_cmd,
 )
 
 app = typer.Typer(
@@ -48,6 +48,7 @@ app.add_typer(proposals_cmd.app, name="proposals")
 app.add_typer(memory_cmd.app, name="memory")
 app.add_typer(eval_cmd.app, name="eval")
 app.add_typer(team_cmd.app, name="team")
+app.add_typer(mcp_cmd.app, name="mcp")
 app.command("learn")(learn_cmd.learn)
 
 

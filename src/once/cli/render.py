@@ -40,6 +40,8 @@ def describe_tool_call(name: str, tool_input: dict[str, Any]) -> str:
     subject = tool_input.get(key) if key else None
     if name == "list_files" and not subject:
         subject = tool_input.get("pattern") or "."
+    if name.startswith("mcp__") and tool_input:  # an MCP tool: its input, briefly
+        subject = json.dumps(tool_input, ensure_ascii=False)
     return f"{name} {_one_line(str(subject), 80)}" if subject else name
 
 

@@ -37,6 +37,8 @@ class ToolContext:
     """Set by the interface when the user cancels the run: a running command is stopped at once."""
     task: str = ""
     """The user's request: a path it names is meant as written, never repaired into another."""
+    check_tool: Callable[[str, bool, str], "str | None"] | None = None
+    """The permission gate for MCP tools: (name, read-only, what the call does) -> None or why not."""
     sandbox: tuple[str, bool] = ("off", False)
     """(`sandbox` mode, network allowed) for `run_command` (see once.safety.sandbox); a run sets it from
     its settings (`auto` by default), a bare context runs commands as they are."""
@@ -51,6 +53,9 @@ class Tool:
     description: str
     input_schema: dict[str, Any]
     func: ToolFunc = field(repr=False)
+    validate: bool = True
+    """Check the input against `input_schema` before calling; off where the other end validates
+    (an MCP server's schemas use more of JSON Schema than the small check knows)."""
 
     def schema(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "input_schema": self.input_schema}
@@ -77,7 +82,7 @@ class ToolRegistry:
             return ToolOutput(f"Unknown tool '{name}'. Available tools: {known}.", is_error=True)
         if not isinstance(arguments, dict):
             return ToolOutput(f"Tool input for '{name}' must be a JSON object.", is_error=True)
-        problem = _check_input(tool.input_schema, arguments)
+        problem = _check_input(tool.input_schema, arguments) if tool.validate else None
         if problem:
             return ToolOutput(f"Bad input for '{name}': {problem}", is_error=True)
         try:

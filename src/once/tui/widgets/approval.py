@@ -11,6 +11,9 @@ from textual.widgets import Button, Input, Static
 from once.agent.approvals import Answer, ApprovalRequest, Decision
 
 
+_TITLES = {"edit": "Edit", "command": "Run command", "tool": "Call MCP tool", "mcp_server": "Start MCP server"}
+
+
 class ApprovalScreen(ModalScreen[Answer]):
     DEFAULT_CSS = """
     ApprovalScreen { align: center middle; }
@@ -30,7 +33,7 @@ class ApprovalScreen(ModalScreen[Answer]):
         self.request = request
 
     def compose(self) -> ComposeResult:
-        what = "Edit" if self.request.kind == "edit" else "Run command"
+        what = _TITLES.get(self.request.kind, "Run command")
         with Vertical():
             yield Static(f"{what}: {self.request.subject}", classes="title", markup=False)
             with VerticalScroll():
@@ -47,6 +50,8 @@ class ApprovalScreen(ModalScreen[Answer]):
     def _detail(self) -> str:
         if self.request.kind == "edit":
             return self.request.detail or "(no textual change)"
+        if self.request.kind in ("tool", "mcp_server"):
+            return self.request.detail
         rules = "\n".join(f"  {rule}" for rule in self.request.rules)
         extra = f"\n\nAllow always adds:\n{rules}" if rules else ""
         return f"$ {self.request.subject}\n\n{self.request.detail}{extra}"

@@ -1,0 +1,95 @@
+"""Which configured servers a run starts, and how: trust, variables, the sandbox.
+
+A stdio server is a program like any command the agent starts: its environment is built
+from the same allow list (plus its own `env`), and where the sandbox is in force it runs
+inside it (`safety.sandbox.wrap`), with no network unless the server's `network = true` or
+`sandbox_network` allow it. A project's server starts only when trusted, or when the person
+asked says yes; nobody is asked in a headless run.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+from once.mcp.config import McpSettings, ServerSpec, expand, is_trusted
+from once.mcp.session import Target
+from once.safety.sandbox import SandboxMissing, wrap
+
+TrustAsk = Callable[[ServerSpec], bool]
+"""Asked for a project's server not trusted yet: True to start it."""
+
+
+@dataclass(frozen=True)
+class Launch:
+    mode: str
+    """The `sandbox` setting: off, auto or bwrap."""
+    network: bool
+    """`sandbox_network`."""
+    env: Mapping[str, str]
+    """The scrubbed environment commands get."""
+    environ: Mapping[str, str]
+    """Where `${VAR}` in a server's env, args, url and headers is read from."""
+
+
+def untrusted_message(spec: ServerSpec) -> str:
+    return (f"MCP server {spec.name} ({spec.describe()}) was not started: this repository's config declares it "
+            f"and you have not trusted it. Trust it with `agent mcp trust {spec.name}` (in this repository).")
+
+
+def choose(settings: McpSettings, root: str, ask: TrustAsk) -> tuple[list[ServerSpec], list[ServerSpec]]:
+    """(to start, refused): the user's servers, and the project's trusted or approved now."""
+    chosen, refused = [], []
+    for spec in settings.servers.values():
+        if is_trusted(spec, root, settings.trusted) or ask(spec):
+            chosen.append(spec)
+        else:
+            refused.append(spec)
+    return chosen, refused
+
+
+def resolve(spec: ServerSpec, root: str, launch: Launch) -> Target:
+    """The target to connect to; ValueError says why a server cannot start as configured."""
+    values, missing = _expanded(spec, launch.environ)
+    if missing:
+        names = ", ".join(sorted(set(missing)))
+        raise ValueError(f"{names} not set in the environment (named by ${{...}} in its config)")
+    if spec.url:
+        return Target(spec.name, url=values["url"], headers=tuple(values["headers"]), timeout=spec.timeout,
+                      startup_timeout=spec.startup_timeout)
+    argv = [values["command"], *values["args"]]
+    try:
+        wrapped = wrap(shlex.join(argv), root, launch.mode, network=spec.network or launch.network)
+    except SandboxMissing as exc:
+        raise ValueError(str(exc)) from None
+    env = {**launch.env, **dict(values["env"])}
+    return Target(spec.name, argv=tuple(wrapped or argv), env=tuple(sorted(env.items())), cwd=root,
+                  timeout=spec.timeout, startup_timeout=spec.startup_timeout)
+
+
+def _expanded(spec: ServerSpec, environ: Mapping[str, str]) -> tuple[dict, list[str]]:
+    missing: list[str] = []
+
+    def one(text: str) -> str:
+        value, absent = expand(text, environ)
+        missing.extend(absent)
+        return value
+
+    values = {
+        "command": one(spec.command or ""), "args": [one(arg) for arg in spec.args], "url": one(spec.url or ""),
+        "env": [(key, one(value)) for key, value in spec.env],
+        "headers": [(key, one(value)) for key, value in spec.headers],
+    }
+    return values, missing
+
+
+def targets(specs: list[ServerSpec], root: str, launch: Launch) -> tuple[list[Target], dict[str, str]]:
+    """(targets, {name: why it cannot start})."""
+    found, failed = [], {}
+    for spec in specs:
+        try:
+            found.append(resolve(spec, root, launch))
+        except ValueError as exc:
+            failed[spec.name] = f"MCP server {spec.name} was not started: {exc}."
+    return found, failed
