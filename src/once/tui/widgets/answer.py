@@ -87,7 +87,8 @@ class AnswerView(Markdown):
 
     @work(group="answer-stream")
     async def _stream(self) -> None:
-        """Appends the buffered text, at most once a frame, until the buffer stays empty for a frame.
+        """Appends the buffered text, at most once a frame (and no sooner than the frame showing the last
+        append was composed), until the buffer stays empty for a frame.
 
         A worker, so `app.workers.wait_for_complete()` also waits for the text to be shown."""
         await self._ready.wait()
@@ -97,5 +98,6 @@ class AnswerView(Markdown):
             started = time.monotonic()
             await self.append(text)  # appends are serialized: each parses from where the last stopped
             self.appends += 1
+            await self.wait_for_refresh()  # one update per composed frame, however slow frames get
             await asyncio.sleep(max(started + FRAME - time.monotonic(), 0))
         self._streaming = False
