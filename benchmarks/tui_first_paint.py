@@ -7,6 +7,16 @@ what else the machine runs); `--busy` spins one core in a busy loop meanwhile; `
 prints the figures as JSON. Target: <= 400 ms on an idle machine.
 
     python benchmarks/tui_first_paint.py [--runs 7] [--busy] [--json]
+
+Measured on 2 cores that other work shared (load average 4.7 before), 7 launches:
+
+    before (gitpython to find the repository, the queue's drain and the checks' code imported
+    at start):  median 741 ms, CPU 410 ms; with one core spinning: median 973 ms, CPU 400 ms
+    after:      median 489 ms (min 344 ms), CPU 290 ms; with one core spinning: median 764 ms,
+                CPU 310 ms
+
+No idle machine was at hand: the CPU the launch used by its first frame (290 ms) is what an idle
+machine's wall time would come close to.
 """
 
 from __future__ import annotations

@@ -135,7 +135,8 @@ async def test_the_conversation_follows_the_answer_unless_scrolled_up(repo, tmp_
         app.query_one(Conversation).add_text("\n\nOne more line.\n\nAnd another.")
         await settle(pilot)
         await pilot.pause(0.1)
-        assert conversation.scroll_y == conversation.max_scroll_y and "And another." in app.query(AnswerView).last().source
+        assert conversation.scroll_y == conversation.max_scroll_y
+        assert "And another." in app.query(AnswerView).last().source
 
 
 def test_the_adapter_coalesces_deltas_and_never_lets_text_overtake_an_event() -> None:
