@@ -203,8 +203,8 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
         else:
             self.post_message(RunEnded(prompt, result))
 
-    async def on_text_delta(self, message: TextDelta) -> None:
-        await self.query_one(Conversation).add_text(message.text)
+    def on_text_delta(self, message: TextDelta) -> None:
+        self.query_one(Conversation).add_text(message.take())
 
     def on_agent_event(self, message: AgentEvent) -> None:
         event = message.event

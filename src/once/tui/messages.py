@@ -17,8 +17,41 @@ if TYPE_CHECKING:
 
 
 @dataclass
+class StreamedText:
+    """Deltas the worker streams while its message waits for the UI: one message carries them all.
+
+    The worker adds to it until the UI takes it (or an event must follow the text); then a new one
+    is started, with a message of its own, so text never overtakes an event or an event text."""
+
+    parts: list[str]
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    closed: bool = False
+
+    def add(self, delta: str) -> bool:
+        """Adds `delta` if this text is still open (not taken, not closed); says whether it did."""
+        with self.lock:
+            if not self.closed:
+                self.parts.append(delta)
+            return not self.closed
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+
+    def take(self) -> str:
+        """All the deltas, once: later ones go to a new message."""
+        with self.lock:
+            self.closed = True
+            text, self.parts = "".join(self.parts), []
+            return text
+
+
+@dataclass
 class TextDelta(Message):
-    text: str
+    streamed: StreamedText
+
+    def take(self) -> str:
+        return self.streamed.take()
 
 
 @dataclass

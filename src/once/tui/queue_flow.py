@@ -18,12 +18,12 @@ from textual.timer import Timer
 from once.errors import OnceError
 from once.ids import new_id
 from once.queue.backoff import RetryPolicy, auth_reason, gives_up, overload_reason, retry_delay
-from once.queue.drain import Attempt, attempt_for_error
 from once.tui.messages import RunEnded
 from once.tui.widgets.conversation import Conversation
 from once.tui.widgets.queue_panel import QueuePanel
 
 if TYPE_CHECKING:
+    from once.queue.drain import Attempt
     from once.queue.store import PromptQueue, QueueItem
     from once.store import Store
     from once.tui.app import OnceApp
@@ -154,6 +154,8 @@ class QueueFlow:
         result = message.result
         run_id = result.run_id if result else (self.run_id if self.run_id != self._queue_run_before else None)
         if message.exc is not None:
+            from once.queue.drain import attempt_for_error  # the queue's store and redaction: after the first paint
+
             attempt = attempt_for_error(message.exc, run_id)
             if attempt.outcome in ("auth", "overloaded"):
                 self._provider_outage(item, attempt)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -99,6 +100,34 @@ def _local_drivers(root: Path) -> list[tuple[str, str]]:
     return found
 
 
+_GIT_LOCATION_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY")
+_UNUSUAL_CONFIG = re.compile(r"^\s*(worktree\s*=|bare\s*=\s*true)", re.MULTILINE | re.IGNORECASE)
+
+
+def _plain_work_tree(start: Path) -> Path | None:
+    """The work tree enclosing `start` when the layout is the plain one (the nearest `.git` is a
+    directory, its config names no other work tree and no bare repository, no GIT_* location in
+    the environment), found without gitpython; None for anything else, which gitpython decides."""
+    if any(name in os.environ for name in _GIT_LOCATION_ENV):
+        return None
+    here = Path(os.path.abspath(start))
+    if not here.is_dir():
+        return None
+    for folder in (here, *here.parents):
+        dotgit = folder / ".git"
+        if os.path.lexists(dotgit):
+            if not dotgit.is_dir() or not (dotgit / "HEAD").is_file():
+                return None
+            try:
+                config = (dotgit / "config").read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                return None
+            return None if _UNUSUAL_CONFIG.search(config) else folder
+        if (folder / "HEAD").is_file() and (folder / "objects").is_dir():
+            return None  # a git directory itself (bare, or a worktree's administrative folder)
+    return None
+
+
 def _covers(path: str, given: str) -> bool:
     given = given.rstrip("/")
     return path == given or path.startswith(given + "/")
@@ -116,11 +145,14 @@ class GitRepo:
     @classmethod
     def open(cls, path: Path) -> GitRepo:
         """The repository enclosing `path` (searching parent directories)."""
-        import git  # lazy: gitpython is slow to import and only needed here
-
         start = Path(path)
         if start.is_file():
             start = start.parent
+        plain = _plain_work_tree(start)
+        if plain is not None:
+            return cls(plain)
+        import git  # lazy: gitpython is slow to import (a tenth of a second or more), for the unusual layouts
+
         try:
             found = git.Repo(start, search_parent_directories=True)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:

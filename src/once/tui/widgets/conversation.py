@@ -1,4 +1,9 @@
-"""The conversation: prompts, streamed Markdown answers, one compact line per tool call."""
+"""The conversation: prompts, streamed Markdown answers, one compact line per tool call.
+
+Once it overflows, it stays scrolled to the bottom as content arrives (Textual's anchor, applied by
+the layout itself: no extra scroll and frame per update) until the user scrolls up; scrolling back to
+the bottom follows again.
+"""
 
 from __future__ import annotations
 
@@ -98,19 +103,38 @@ class Conversation(VerticalScroll, can_focus=False):
         self.tools: dict[str, ToolLine] = {}
         self.answer: AnswerView | None = None
 
+    def watch_virtual_size(self) -> None:
+        self.call_later(self._anchor_if_overflowing)  # once the layout has set the container's size too
+
+    def on_resize(self) -> None:
+        self._anchor_if_overflowing()
+
+    def _anchor_if_overflowing(self) -> None:
+        # Anchored, content shorter than the view would sit at its bottom: anchor only while it overflows.
+        overflows = self.max_scroll_y > 0
+        if overflows != self.is_anchored:
+            self.anchor(overflows)
+
     def add_prompt(self, text: str) -> None:
         self.answer = None
         self._add(UserPrompt(f"› {text}", markup=False))
+        self.scroll_end(animate=False)  # the user just sent it: follow the new answer again
 
     def add_notice(self, text: str) -> None:
         self._add(Notice(text, markup=False))
 
-    async def add_text(self, delta: str) -> None:
-        if self.answer is None:
-            self.answer = _answer_view()
-            await self._add(self.answer)  # mounted first: mounting resets a Markdown's source
-        await self.answer.append(delta)
-        self.scroll_end(animate=False)
+    def add_text(self, text: str) -> None:
+        """Streamed text, into the current answer (shown at the next frame; see AnswerView)."""
+        while text:
+            if self.answer is None:
+                self.answer = _answer_view()
+                self._add(self.answer)
+            at = self.answer.split_at(text)
+            if at is None:
+                self.answer.write(text)
+                return
+            self.answer.write(text[:at])
+            self.answer, text = None, text[at:]  # a long answer goes on in a new view: frames lay out the last one only
 
     def add_tool(self, call: ToolCall) -> None:
         self.answer = None  # text after a tool call starts a new block below it
@@ -126,6 +150,7 @@ class Conversation(VerticalScroll, can_focus=False):
     def clear(self) -> None:
         self.tools.clear()
         self.answer = None
+        self.anchor(False)
         self.remove_children()
 
     def show_items(self, items: list[Shown]) -> None:
@@ -144,6 +169,4 @@ class Conversation(VerticalScroll, can_focus=False):
                                                 is_error=item.is_error, output=item.result, duration_ms=0))
 
     def _add(self, widget: Widget) -> AwaitMount:
-        done = self.mount(widget)
-        self.scroll_end(animate=False)
-        return done
+        return self.mount(widget)  # in place at once, so order is kept while an answer's text is still pending

@@ -24,7 +24,6 @@ from once.events import (
     WarningEvent,
     AttemptDiscarded,
 )
-from once.agent.attempts import describe_discarded
 from once.tui.messages import ShowCommit
 from once.tui.widgets.conversation import tool_subject
 from once.words import cost_text, plural, status_words
@@ -62,6 +61,8 @@ def describe(event: Event, subject: str = "") -> str | None:
     if isinstance(event, WarningEvent):
         return f"! {event.message}"
     if isinstance(event, AttemptDiscarded):
+        from once.agent.attempts import describe_discarded  # loads the checks' code: not before the first paint
+
         return f"↺ {describe_discarded(event)}"
     if isinstance(event, RunFinished):
         return f"run {status_words(event.status)} · {plural(event.turns, 'turn')} · {cost_text(event.cost_usd)}"
