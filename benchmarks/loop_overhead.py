@@ -32,7 +32,9 @@ def cassette(with_commits: bool) -> dict:
             block = {"type": "tool_use", "id": f"t{i}", "name": "edit_file",
                      "input": {"path": "counter.py", "old_string": f"N = {i}\n", "new_string": f"N = {i + 1}\n"}}
         else:
-            block = {"type": "tool_use", "id": f"t{i}", "name": "read_file", "input": {"path": "counter.py"}}
+            # A different limit each turn: the same read three times over would stop the run.
+            block = {"type": "tool_use", "id": f"t{i}", "name": "read_file",
+                     "input": {"path": "counter.py", "limit": i + 1}}
         responses.append(_message(i, [{"type": "text", "text": f"Step {i}."}, block]))
     final = _message(TURNS, [{"type": "text", "text": "done"}])
     final["stop_reason"] = "end_turn"

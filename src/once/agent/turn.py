@@ -23,6 +23,7 @@ from once.safety.paths import PathRefused
 from once.tools.base import ToolContext, ToolOutput, ToolRegistry
 from once.tools.workspace import FileChange
 from once.vcs.messages import format_commit_message, summary_from_text
+from once.vcs.status import PathsStatus
 
 # What the model sees of a tool's output is not capped here (tools cap themselves);
 # the event log keeps at most this much of it.
@@ -36,7 +37,7 @@ class Repo(Protocol):
 
     def save_user_changes(self, paths: list[str], run_id: str) -> str | None: ...
 
-    def committable_paths(self, paths: list[str]) -> list[str]: ...
+    def paths_status(self, paths: list[str]) -> PathsStatus: ...
 
     def ignored_paths(self, paths: list[str]) -> list[str]: ...
 
@@ -44,7 +45,7 @@ class Repo(Protocol):
 
     def changed_paths(self) -> set[str]: ...
 
-    def commit_committable(self, targets: list[str], message: str) -> str: ...
+    def commit_committable(self, targets: list[str], message: str, known: PathsStatus | None = None) -> str: ...
 
 
 def failure_key(name: str, tool_input: Any, error: Any) -> str:
@@ -212,13 +213,14 @@ class TurnRunner:
     def _new_secrets(self, path: str) -> list[str]:
         """Kinds of secrets in the file that HEAD's version does not hold (none for ignored files).
         Every size is scanned: a file too big to scan would be a way past the check."""
-        from once.safety.secrets import new_secret_kinds
+        from once.safety.secrets import find_secrets, new_secret_kinds
 
         try:
             new = (self.context.workspace.root / path).read_bytes()
         except OSError:
             return []
-        if self.repo.ignored_paths([path]):
+        # Most files hold no secret at all: then git is not asked about HEAD's version.
+        if not find_secrets(new.decode("utf-8", "replace")) or self.repo.ignored_paths([path]):
             return []
         return new_secret_kinds(self.repo.head_bytes(path), new)
 
@@ -242,7 +244,9 @@ class TurnRunner:
             recorder.emit(FileChanged(run_id=self.run_id, turn=self._turn, path=change.path, action=change.action))
         outcome.changed.extend(c.path for c in changes)
         # Files git ignores (a .env the model wrote, say) stay on disk and out of the commit.
-        files = sorted(self.repo.committable_paths([c.path for c in changes]))
+        # One status answers what to commit, HEAD and the index entries a failed commit restores.
+        known = self.repo.paths_status([c.path for c in changes])
+        files = sorted(known.committable)
         # Whoever wrote them (an edit tool, a command, both), files are scanned once more as they
         # will be committed: a command can add a key to a file already in the turn, an edit can
         # change a file a command put a key into.
@@ -257,7 +261,7 @@ class TurnRunner:
         message = format_commit_message(summary_from_text(text, files), files, self.run_id, self.model)
         if self.journal is not None:  # what the commit takes, as it is on disk (a command's changes too)
             self.journal.committing(self._turn, disk_blobs(self.context.workspace.root, files))
-        sha = self.repo.commit_committable(files, message)
+        sha = self.repo.commit_committable(files, message, known)
         subject = message.splitlines()[0]
         # Logged before the journal is settled: a run killed in between has its commit counted once.
         recorder.emit(CommitMade(run_id=self.run_id, turn=self._turn, sha=sha, subject=subject, files=files))
