@@ -33,9 +33,7 @@ EVENT_OUTPUT_CHARS = 20_000
 class Repo(Protocol):
     """The part of `once.vcs.GitRepo` a turn uses."""
 
-    def dirty_paths(self, paths: list[str]) -> list[str]: ...
-
-    def save_user_changes(self, paths: list[str], run_id: str) -> str | None: ...
+    def save_user_changes(self, paths: list[str], run_id: str, known: PathsStatus | None = None) -> str | None: ...
 
     def paths_status(self, paths: list[str]) -> PathsStatus: ...
 
@@ -270,8 +268,8 @@ class TurnRunner:
 
     def _refuse_saving_a_secret(self, path: str) -> None:
         """The wip commit is an agent commit too: the user's uncommitted changes holding a secret
-        are never saved into it, so the file is not edited."""
-        kinds = self._new_secrets(path) if self.repo.dirty_paths([path]) else []
+        are never saved into it, so the file (which has such changes) is not edited."""
+        kinds = self._new_secrets(path)
         if not kinds:
             return
         if self._recorder is not None:  # not held: the changes are the user's, every edit is refused
@@ -287,21 +285,24 @@ class TurnRunner:
 
     def _before_edit(self, path: str) -> None:
         """The first edit of a file in this run: keep the user's uncommitted changes apart."""
-        if (self.context.workspace.root / path).exists() and self.repo.ignored_paths([path]):
+        known = self.repo.paths_status([path])  # ignored, dirty and the wip commit: one git status
+        if (self.context.workspace.root / path).exists() and known.ignores(path):
             raise PathRefused(
                 f"'{path}' is ignored by git, so an edit to it could be neither committed nor undone, and "
                 "the agent leaves it alone. Tell the user what to change in it instead.")
         if path in self._held:
             return  # the agent's own command wrote it: not the user's to save; the commit scan decides
         if self.dirty == "refuse":
-            if self.repo.dirty_paths([path]):
+            if known.dirty(path):
                 raise DirtyWorktreeError(
                     f"'{path}' has uncommitted changes and --dirty refuse is set; stopped before editing.",
                     hint="Commit or stash your changes, or run with --dirty commit to save them in a wip commit.",
                 )
             return
+        if not known.dirty(path):
+            return
         self._refuse_saving_a_secret(path)
-        sha = self.repo.save_user_changes([path], self.run_id)
+        sha = self.repo.save_user_changes([path], self.run_id, known)
         if sha and self._recorder is not None:
             subject = "wip: uncommitted changes before agent edit"
             self._recorder.emit(CommitMade(run_id=self.run_id, turn=self._turn, sha=sha, subject=subject,

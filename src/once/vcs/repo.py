@@ -305,10 +305,11 @@ class GitRepo:
         added, deleted files removed; untracked files that are ignored are left out.
         Raises VcsError when none of the paths has anything to commit.
         """
-        targets = self.committable_paths(paths)
+        known = self.paths_status(paths) if _unique(paths) else None
+        targets = known.committable if known is not None else []
         if not targets:
             raise VcsError(f"nothing to commit: no changes in {', '.join(paths) or 'no paths'}")
-        return self._commit_exactly(targets, message)
+        return self._commit_exactly(targets, message, known)
 
     def commit_committable(self, targets: list[str], message: str, known: PathsStatus | None = None) -> str:
         """`commit_paths` for targets that `committable_paths` (or `known`, the `paths_status`
@@ -380,11 +381,12 @@ class GitRepo:
             return exc.message
         return None
 
-    def save_user_changes(self, paths: list[str], run_id: str) -> str | None:
-        """Commit the user's uncommitted changes to `paths` on their own, as a wip commit."""
+    def save_user_changes(self, paths: list[str], run_id: str, known: PathsStatus | None = None) -> str | None:
+        """Commit the user's uncommitted changes to `paths` on their own, as a wip commit
+        (`known`: their `paths_status`, when the caller just asked for it)."""
         if not _unique(paths):
             return None
-        known = self.paths_status(paths)
+        known = known if known is not None else self.paths_status(paths)
         dirty = _dirty_given(paths, [entry.path for entry in known.entries if not entry.ignored])
         # A staged change the user then undid on disk leaves nothing to save.
         targets = [path for path in known.committable if any(_covers(path, given) for given in dirty)]

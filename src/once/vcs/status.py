@@ -74,12 +74,26 @@ class PathsStatus:
     def committable(self) -> list[str]:
         return [entry.path for entry in self.entries if entry.committable]
 
+    def ignores(self, path: str) -> bool:
+        """`path` is untracked and ignored (itself, or a directory holding it)."""
+        return any(e.ignored and _overlap(e.path, path) for e in self.entries)
+
+    def dirty(self, path: str) -> bool:
+        """`path` (or a file under it) differs from HEAD, staged or not, or is untracked."""
+        return any(not e.ignored and _overlap(e.path, path) for e in self.entries)
+
     def saved_index(self, paths: list[str]) -> bytes | None:
         """The entries of `paths` as `git ls-files -s -z` prints them, or None if unknown."""
         if not self.exact or any(p not in self.index and p not in self.untracked for p in paths):
             return None
         kept = [self.index[p] for p in paths if p in self.index and self.index[p].mode != "000000"]
         return b"".join(os.fsencode(f"{e.mode} {e.oid} 0\t{e.path}") + b"\0" for e in kept)
+
+
+def _overlap(listed: str, given: str) -> bool:
+    """One path is the other or a directory holding it (git lists an ignored directory as `dir/`)."""
+    a, b = listed.rstrip("/"), given.rstrip("/")
+    return a == b or b.startswith(a + "/") or a.startswith(b + "/")
 
 
 def parse_status_v2(output: bytes) -> PathsStatus:
