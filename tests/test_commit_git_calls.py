@@ -1,7 +1,8 @@
 """How many git processes a committed turn costs, counted by a `git` shim on PATH.
 
 Each git process is several milliseconds; a turn that commits must not drift back to the
-nine it once took (status, check-ignore, two rev-parse, cat-file, ls-files, add, commit, rev-parse).
+ten it once took (status, check-ignore, two rev-parse, cat-file, ls-files, add, commit, rev-parse,
+and the `git maintenance run --auto` the commit started).
 """
 
 from __future__ import annotations
@@ -68,12 +69,16 @@ def git_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, blocks: list[dict
     responses.append(message(len(blocks), [{"type": "text", "text": "done"}], stop="end_turn"))
     cassette = write_cassette(place / "c.json", responses)
     log = shim_git(place, monkeypatch)
+    trace = place / "git-trace.log"  # what git itself starts (maintenance after a commit) is not on PATH
+    monkeypatch.setenv("GIT_TRACE", str(trace))
     settings = load_settings(root, env={}, flags={"provider": "replay", "max_turns": len(blocks) + 2})
     with Store(place / "once.db") as store:
         result = run_once(RunRequest(prompt="count"), repo=GitRepo.open(root), settings=settings,
                           provider=ReplayProvider(cassette), store=store)
     assert result.status == "done" and len(result.commits) == len(blocks), result
     assert git(root, "rev-list", "--count", "HEAD").strip() == str(len(blocks) + 1)
+    started = [line for line in trace.read_text().splitlines() if "run_command:" in line]
+    assert started == []
     return log.read_text().splitlines()
 
 

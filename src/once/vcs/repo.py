@@ -40,6 +40,10 @@ SAFE_CONFIG: tuple[tuple[str, str], ...] = (
     ("core.sshCommand", "ssh"),
     ("credential.helper", ""),
 )
+# `git commit` starts `git maintenance run --auto` (older git: `gc --auto`) after every
+# commit: one more process per turn, and now and then a repack the turn waits for. A few
+# objects per commit stay far below gc.auto's threshold until the user's own git runs it.
+NO_AUTO_MAINTENANCE = ("-c", "maintenance.auto=false", "-c", "gc.auto=0")
 _DRIVER_KEYS = ("clean", "smudge", "process")
 _DIFFING = frozenset({"diff", "show", "log", "format-patch"})
 """Subcommands that may run an external diff or a textconv driver (`diff.external`,
@@ -187,8 +191,9 @@ class GitRepo:
 
         Signing is off: the agent cannot answer a pinentry prompt, and a failed signature
         would leave its edit uncommitted. The user's own commits are signed as configured.
+        Auto maintenance is left to the user's own git commands (see `NO_AUTO_MAINTENANCE`).
         """
-        return [*self.identity_options(), "-c", "commit.gpgsign=false"]
+        return [*self.identity_options(), "-c", "commit.gpgsign=false", *NO_AUTO_MAINTENANCE]
 
     # -- state -----------------------------------------------------------------------
 
