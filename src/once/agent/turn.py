@@ -23,6 +23,7 @@ from once.safety.paths import PathRefused
 from once.tools.base import ToolContext, ToolOutput, ToolRegistry
 from once.tools.workspace import FileChange
 from once.vcs.messages import format_commit_message, summary_from_text
+from once.vcs.status import PathsStatus
 
 # What the model sees of a tool's output is not capped here (tools cap themselves);
 # the event log keeps at most this much of it.
@@ -32,11 +33,9 @@ EVENT_OUTPUT_CHARS = 20_000
 class Repo(Protocol):
     """The part of `once.vcs.GitRepo` a turn uses."""
 
-    def dirty_paths(self, paths: list[str]) -> list[str]: ...
+    def save_user_changes(self, paths: list[str], run_id: str, known: PathsStatus | None = None) -> str | None: ...
 
-    def save_user_changes(self, paths: list[str], run_id: str) -> str | None: ...
-
-    def committable_paths(self, paths: list[str]) -> list[str]: ...
+    def paths_status(self, paths: list[str]) -> PathsStatus: ...
 
     def ignored_paths(self, paths: list[str]) -> list[str]: ...
 
@@ -44,7 +43,7 @@ class Repo(Protocol):
 
     def changed_paths(self) -> set[str]: ...
 
-    def commit_committable(self, targets: list[str], message: str) -> str: ...
+    def commit_committable(self, targets: list[str], message: str, known: PathsStatus | None = None) -> str: ...
 
 
 def failure_key(name: str, tool_input: Any, error: Any) -> str:
@@ -212,13 +211,14 @@ class TurnRunner:
     def _new_secrets(self, path: str) -> list[str]:
         """Kinds of secrets in the file that HEAD's version does not hold (none for ignored files).
         Every size is scanned: a file too big to scan would be a way past the check."""
-        from once.safety.secrets import new_secret_kinds
+        from once.safety.secrets import find_secrets, new_secret_kinds
 
         try:
             new = (self.context.workspace.root / path).read_bytes()
         except OSError:
             return []
-        if self.repo.ignored_paths([path]):
+        # Most files hold no secret at all: then git is not asked about HEAD's version.
+        if not find_secrets(new.decode("utf-8", "replace")) or self.repo.ignored_paths([path]):
             return []
         return new_secret_kinds(self.repo.head_bytes(path), new)
 
@@ -242,7 +242,9 @@ class TurnRunner:
             recorder.emit(FileChanged(run_id=self.run_id, turn=self._turn, path=change.path, action=change.action))
         outcome.changed.extend(c.path for c in changes)
         # Files git ignores (a .env the model wrote, say) stay on disk and out of the commit.
-        files = sorted(self.repo.committable_paths([c.path for c in changes]))
+        # One status answers what to commit, HEAD and the index entries a failed commit restores.
+        known = self.repo.paths_status([c.path for c in changes])
+        files = sorted(known.committable)
         # Whoever wrote them (an edit tool, a command, both), files are scanned once more as they
         # will be committed: a command can add a key to a file already in the turn, an edit can
         # change a file a command put a key into.
@@ -257,7 +259,7 @@ class TurnRunner:
         message = format_commit_message(summary_from_text(text, files), files, self.run_id, self.model)
         if self.journal is not None:  # what the commit takes, as it is on disk (a command's changes too)
             self.journal.committing(self._turn, disk_blobs(self.context.workspace.root, files))
-        sha = self.repo.commit_committable(files, message)
+        sha = self.repo.commit_committable(files, message, known)
         subject = message.splitlines()[0]
         # Logged before the journal is settled: a run killed in between has its commit counted once.
         recorder.emit(CommitMade(run_id=self.run_id, turn=self._turn, sha=sha, subject=subject, files=files))
@@ -266,8 +268,8 @@ class TurnRunner:
 
     def _refuse_saving_a_secret(self, path: str) -> None:
         """The wip commit is an agent commit too: the user's uncommitted changes holding a secret
-        are never saved into it, so the file is not edited."""
-        kinds = self._new_secrets(path) if self.repo.dirty_paths([path]) else []
+        are never saved into it, so the file (which has such changes) is not edited."""
+        kinds = self._new_secrets(path)
         if not kinds:
             return
         if self._recorder is not None:  # not held: the changes are the user's, every edit is refused
@@ -283,21 +285,24 @@ class TurnRunner:
 
     def _before_edit(self, path: str) -> None:
         """The first edit of a file in this run: keep the user's uncommitted changes apart."""
-        if (self.context.workspace.root / path).exists() and self.repo.ignored_paths([path]):
+        known = self.repo.paths_status([path])  # ignored, dirty and the wip commit: one git status
+        if (self.context.workspace.root / path).exists() and known.ignores(path):
             raise PathRefused(
                 f"'{path}' is ignored by git, so an edit to it could be neither committed nor undone, and "
                 "the agent leaves it alone. Tell the user what to change in it instead.")
         if path in self._held:
             return  # the agent's own command wrote it: not the user's to save; the commit scan decides
         if self.dirty == "refuse":
-            if self.repo.dirty_paths([path]):
+            if known.dirty(path):
                 raise DirtyWorktreeError(
                     f"'{path}' has uncommitted changes and --dirty refuse is set; stopped before editing.",
                     hint="Commit or stash your changes, or run with --dirty commit to save them in a wip commit.",
                 )
             return
+        if not known.dirty(path):
+            return
         self._refuse_saving_a_secret(path)
-        sha = self.repo.save_user_changes([path], self.run_id)
+        sha = self.repo.save_user_changes([path], self.run_id, known)
         if sha and self._recorder is not None:
             subject = "wip: uncommitted changes before agent edit"
             self._recorder.emit(CommitMade(run_id=self.run_id, turn=self._turn, sha=sha, subject=subject,

@@ -14,14 +14,16 @@ from once.vcs.lock import hold_run_lock
 from once.vcs.messages import format_wip_message
 from once.vcs.status import (
     OPERATION_MARKERS,
+    PathsStatus,
     StatusEntry,
     changed_from_status,
     operation_from_markers,
     parse_status,
+    parse_status_v2,
     trim_git_output,
 )
 
-__all__ = ["GitRepo", "StatusEntry", "git_env", "parse_status"]
+__all__ = ["GitRepo", "PathsStatus", "StatusEntry", "git_env", "parse_status"]
 
 FALLBACK_NAME = "once agent"
 FALLBACK_EMAIL = "agent@once.invalid"
@@ -39,6 +41,10 @@ SAFE_CONFIG: tuple[tuple[str, str], ...] = (
     ("core.sshCommand", "ssh"),
     ("credential.helper", ""),
 )
+# `git commit` starts `git maintenance run --auto` (older git: `gc --auto`) after every
+# commit: one more process per turn, and now and then a repack the turn waits for. A few
+# objects per commit stay far below gc.auto's threshold until the user's own git runs it.
+NO_AUTO_MAINTENANCE = ("-c", "maintenance.auto=false", "-c", "gc.auto=0")
 _DRIVER_KEYS = ("clean", "smudge", "process")
 _DIFFING = frozenset({"diff", "show", "log", "format-patch"})
 """Subcommands that may run an external diff or a textconv driver (`diff.external`,
@@ -217,8 +223,9 @@ class GitRepo:
 
         Signing is off: the agent cannot answer a pinentry prompt, and a failed signature
         would leave its edit uncommitted. The user's own commits are signed as configured.
+        Auto maintenance is left to the user's own git commands (see `NO_AUTO_MAINTENANCE`).
         """
-        return [*self.identity_options(), "-c", "commit.gpgsign=false"]
+        return [*self.identity_options(), "-c", "commit.gpgsign=false", *NO_AUTO_MAINTENANCE]
 
     # -- state -----------------------------------------------------------------------
 
@@ -247,15 +254,20 @@ class GitRepo:
             args.append("--ignored=matching")
         return parse_status(self.run(*args, "--", *paths).stdout)
 
+    def paths_status(self, paths: list[str]) -> PathsStatus:
+        """HEAD and the state of `paths`, ignored ones included, from one `git status`: what
+        a commit of them needs to know (see `commit_committable`)."""
+        args = ["status", "--porcelain=v2", "-z", "--branch", "--no-ahead-behind", "--no-renames",
+                "--untracked-files=all", "--ignored=matching"]
+        return parse_status_v2(self.run(*args, "--", *_unique(paths)).stdout)
+
     def dirty_paths(self, paths: list[str]) -> list[str]:
         """Which of `paths` differ from HEAD (staged or not) or are untracked, not ignored."""
         changed = [entry.path for entry in self.status(paths)]
-        return [given for given in _unique(paths) if any(_covers(path, given) for path in changed)]
+        return _dirty_given(paths, changed)
 
     def head_bytes(self, path: str) -> bytes | None:
-        """The file as HEAD has it, or None (new, or no commit yet)."""
-        if self.head_sha() is None:
-            return None
+        """The file as HEAD has it, or None (new, or no commit yet: git fails either way)."""
         done = self.run("cat-file", "blob", f"HEAD:{path}", ok_codes=(0, 128))
         return done.stdout if done.returncode == 0 else None
 
@@ -330,25 +342,30 @@ class GitRepo:
         added, deleted files removed; untracked files that are ignored are left out.
         Raises VcsError when none of the paths has anything to commit.
         """
-        targets = self.committable_paths(paths)
+        known = self.paths_status(paths) if _unique(paths) else None
+        targets = known.committable if known is not None else []
         if not targets:
             raise VcsError(f"nothing to commit: no changes in {', '.join(paths) or 'no paths'}")
-        return self._commit_exactly(targets, message)
+        return self._commit_exactly(targets, message, known)
 
-    def commit_committable(self, targets: list[str], message: str) -> str:
-        """`commit_paths` for targets that `committable_paths` just returned (one status call saved)."""
-        return self._commit_exactly(targets, message)
+    def commit_committable(self, targets: list[str], message: str, known: PathsStatus | None = None) -> str:
+        """`commit_paths` for targets that `committable_paths` (or `known`, the `paths_status`
+        they came from) just returned: the git calls that status already answered are saved."""
+        return self._commit_exactly(targets, message, known)
 
     def committable_paths(self, paths: list[str]) -> list[str]:
         """The files under `paths` a commit would record: changed, and not ignored-untracked."""
-        entries = self.status(_unique(paths), ignored=True)
-        return [entry.path for entry in entries if entry.committable]
+        return self.paths_status(paths).committable if _unique(paths) else []
 
-    def _commit_exactly(self, targets: list[str], message: str) -> str:
-        head = self.head_sha()
-        saved = self._index_entries(targets)
+    def _commit_exactly(self, targets: list[str], message: str, known: PathsStatus | None = None) -> str:
+        head = known.head if known is not None else self.head_sha()
+        saved = known.saved_index(targets) if known is not None else None
+        if saved is None:
+            saved = self._index_entries(targets)
+        # Only files git does not know yet need `git add`; unknown means all of them.
+        new = [t for t in targets if t in known.untracked] if known is not None else targets
         try:
-            self._add_and_commit(targets, message)
+            self._add_and_commit(targets, message, new)
         except BaseException as exc:
             # Whatever failed (a hook, the config, Ctrl-C), the paths must not stay staged
             # differently from before, unless the commit did happen after all.
@@ -362,11 +379,14 @@ class GitRepo:
             raise VcsError("git commit reported success but HEAD has no commit")
         return sha
 
-    def _add_and_commit(self, targets: list[str], message: str) -> None:
+    def _add_and_commit(self, targets: list[str], message: str, new: list[str]) -> None:
         # `commit --only` ignores paths git does not know yet, so new files are added first.
         # It then commits these paths from a temporary index built on HEAD, and updates
-        # the real index for them only: other staged changes stay staged.
-        self.run("add", "--", *targets)
+        # the real index for them only: other staged changes stay staged. Two processes at
+        # most: plumbing (read-tree, update-index, write-tree, commit-tree, update-ref and the
+        # real index's update-index) would take six for the same result.
+        if new:
+            self.run("add", "--", *new)
         self.run(
             *self.commit_options(),
             "commit",
@@ -398,14 +418,18 @@ class GitRepo:
             return exc.message
         return None
 
-    def save_user_changes(self, paths: list[str], run_id: str) -> str | None:
-        """Commit the user's uncommitted changes to `paths` on their own, as a wip commit."""
-        dirty = self.dirty_paths(paths)
+    def save_user_changes(self, paths: list[str], run_id: str, known: PathsStatus | None = None) -> str | None:
+        """Commit the user's uncommitted changes to `paths` on their own, as a wip commit
+        (`known`: their `paths_status`, when the caller just asked for it)."""
+        if not _unique(paths):
+            return None
+        known = known if known is not None else self.paths_status(paths)
+        dirty = _dirty_given(paths, [entry.path for entry in known.entries if not entry.ignored])
         # A staged change the user then undid on disk leaves nothing to save.
-        targets = self.committable_paths(dirty) if dirty else []
+        targets = [path for path in known.committable if any(_covers(path, given) for given in dirty)]
         if not targets:
             return None
-        return self._commit_exactly(targets, format_wip_message(dirty, run_id))
+        return self._commit_exactly(targets, format_wip_message(dirty, run_id), known)
 
 
 _COMMIT_HINT = (
@@ -417,6 +441,11 @@ _COMMIT_HINT = (
 def _names(paths: list[str], shown: int = 3) -> str:
     listed = ", ".join(paths[:shown])
     return listed + (f" and {len(paths) - shown} more" if len(paths) > shown else "")
+
+
+def _dirty_given(paths: list[str], changed: list[str]) -> list[str]:
+    """The given `paths` that cover one of the `changed` ones (a directory covers its files)."""
+    return [given for given in _unique(paths) if any(_covers(path, given) for path in changed)]
 
 
 def _unique(paths: list[str]) -> list[str]:

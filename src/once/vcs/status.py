@@ -47,6 +47,85 @@ def parse_status(output: bytes) -> list[StatusEntry]:
     return entries
 
 
+@dataclass(frozen=True)
+class IndexEntry:
+    """What the index held for a path before a commit: `mode` and `oid`, "000000" when absent."""
+
+    path: str
+    mode: str
+    oid: str
+
+
+@dataclass(frozen=True)
+class PathsStatus:
+    """One `git status --porcelain=v2 --branch` of some paths: HEAD, their states, and enough
+    of the index to put it back if a commit fails, so no other git call is needed for them."""
+
+    head: str | None
+    """HEAD's commit, None on an unborn branch."""
+    entries: list[StatusEntry]
+    index: dict[str, IndexEntry]
+    """Stage-0 index entries of the tracked paths listed (not of untracked ones)."""
+    untracked: frozenset[str]
+    exact: bool
+    """False when an entry (a conflict, an intent-to-add) is more than `index` can restore."""
+
+    @property
+    def committable(self) -> list[str]:
+        return [entry.path for entry in self.entries if entry.committable]
+
+    def ignores(self, path: str) -> bool:
+        """`path` is untracked and ignored (itself, or a directory holding it)."""
+        return any(e.ignored and _overlap(e.path, path) for e in self.entries)
+
+    def dirty(self, path: str) -> bool:
+        """`path` (or a file under it) differs from HEAD, staged or not, or is untracked."""
+        return any(not e.ignored and _overlap(e.path, path) for e in self.entries)
+
+    def saved_index(self, paths: list[str]) -> bytes | None:
+        """The entries of `paths` as `git ls-files -s -z` prints them, or None if unknown."""
+        if not self.exact or any(p not in self.index and p not in self.untracked for p in paths):
+            return None
+        kept = [self.index[p] for p in paths if p in self.index and self.index[p].mode != "000000"]
+        return b"".join(os.fsencode(f"{e.mode} {e.oid} 0\t{e.path}") + b"\0" for e in kept)
+
+
+def _overlap(listed: str, given: str) -> bool:
+    """One path is the other or a directory holding it (git lists an ignored directory as `dir/`)."""
+    a, b = listed.rstrip("/"), given.rstrip("/")
+    return a == b or b.startswith(a + "/") or a.startswith(b + "/")
+
+
+def parse_status_v2(output: bytes) -> PathsStatus:
+    """Parse `git status --porcelain=v2 -z --branch --no-renames` output."""
+    head: str | None = None
+    entries: list[StatusEntry] = []
+    index: dict[str, IndexEntry] = {}
+    untracked: set[str] = set()
+    exact = True
+    records = iter(output.split(b"\0"))
+    for record in records:
+        text = os.fsdecode(record)
+        if text.startswith("# branch.oid "):
+            oid = text.split(" ", 2)[2]
+            head = None if oid == "(initial)" else oid
+        elif text[:2] in ("? ", "! "):
+            entries.append(StatusEntry(path=text[2:], x=text[0], y=text[0]))
+            untracked.update([text[2:]] if text[0] == "?" else [])
+        elif text[:2] in ("1 ", "2 ", "u "):
+            fields = text.split(" ", {"1": 8, "2": 9, "u": 10}[text[0]])
+            x, y = (" " if c == "." else c for c in fields[1])
+            entries.append(StatusEntry(path=fields[-1], x=x, y=y))
+            if text[0] == "2":
+                next(records, None)  # a rename's source; --no-renames means there is none
+                exact = False
+            elif text[0] == "u" or (x, y) == (" ", "A"):
+                exact = False  # stages 1-3, or an intent-to-add: left to `git ls-files -s`
+            else:
+                index[fields[-1]] = IndexEntry(fields[-1], fields[4], fields[7])
+    return PathsStatus(head, entries, index, frozenset(untracked), exact)
+
+
 def changed_from_status(output: bytes) -> set[str]:
     """Every path a porcelain status names, ignored ones left out (renames give both sides)."""
     return {entry.path for entry in parse_status(output) if not entry.ignored}
