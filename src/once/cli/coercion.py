@@ -15,8 +15,11 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from typer import _coercion, core
-from typer._param_types import coerce_cli_choice, coerce_cli_path
+try:  # typer >= 0.26 converts through pydantic; older versions need nothing here
+    from typer import _coercion, core
+    from typer._param_types import coerce_cli_choice, coerce_cli_path
+except ImportError:  # pragma: no cover - depends on the installed typer
+    _coercion = core = None  # type: ignore[assignment]
 
 _UNCONVERTED = object()
 
@@ -70,7 +73,8 @@ def _number(annotation: type, value: str, info: Any) -> Any:
 def use_plain_params() -> None:
     """Make typer's parameters convert plain values here. Set on the class, because the help
     option of each context is made on the fly, after the command tree is built."""
-    core._TyperParameter.get_runtime_param = _runtime_param
+    if core is not None:
+        core._TyperParameter.get_runtime_param = _runtime_param
 
 
 def _runtime_param(param: Any) -> Any:
