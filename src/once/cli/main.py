@@ -29,7 +29,8 @@ COMMANDS = {
     "feedback": ("feedback_cmd", "app"), "proposals": ("proposals_cmd", "app"), "memory": ("memory_cmd", "app"),
     "eval": ("eval_cmd", "app"), "team": ("team_cmd", "app"), "learn": ("learn_cmd", "learn"),
 }
-"""Every command, in the order help lists them: (module in once.cli, the function or Typer app)."""
+"""Every command, in the order it is mounted (help lists commands, then groups): its module in
+once.cli, and the function or Typer app there."""
 
 
 def build_app(names: Iterable[str] = COMMANDS) -> typer.Typer:
