@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from once.cli.launch import FLAG_OPTIONS, VALUE_OPTIONS, AppArgs, parse_app_args
+from once.cli.app_args import FLAG_OPTIONS, VALUE_OPTIONS, AppArgs, parse_app_args
 from tests.conftest import run_agent_subprocess
 
 

@@ -1,4 +1,4 @@
-"""Finding the repository without gitpython in the plain layout, and with it for anything else."""
+"""Finding the repository without a git process in the plain layout, and with `git rev-parse` for anything else."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def test_a_plain_repository_is_found_from_a_subfolder_without_importing_gitpytho
     assert Path(out[0]) == repo and out[1] == "False"
 
 
-def test_other_layouts_are_left_to_gitpython(repo: Path, tmp_path: Path) -> None:
+def test_other_layouts_are_left_to_git(repo: Path, tmp_path: Path) -> None:
     linked = tmp_path / "linked"
     git(repo, "worktree", "add", "-q", "-b", "side", str(linked))
     assert _plain_work_tree(linked) is None  # `.git` is a file there
@@ -42,7 +42,7 @@ def test_a_bare_repository_still_refuses(tmp_path: Path) -> None:
         GitRepo.open(bare)
 
 
-def test_a_git_location_in_the_environment_goes_to_gitpython(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_git_location_in_the_environment_goes_to_git(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert _plain_work_tree(repo) == repo
     monkeypatch.setenv("GIT_WORK_TREE", str(repo))
     assert _plain_work_tree(repo) is None

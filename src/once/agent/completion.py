@@ -6,14 +6,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from once.lazyre import LazyPattern
+
 _CHANGE_VERBS = (
     "add|adds|fix|fixes|create|implement|write|rename|change|update|remove|delete|refactor|make|replace|move|"
     "convert|modify|edit|rewrite|insert|append|bump|correct|handle|support|raise|return|extract|split|"
     "merge|introduce|drop|port|translate|format|reformat|document|annotate|type|wire|register|expose|set"
 )
-_CHANGE = re.compile(rf"\b({_CHANGE_VERBS})\b", re.IGNORECASE)
-_POLITE = re.compile(r"^\s*(please\b|can you\b|could you\b|would you\b|will you\b)", re.IGNORECASE)
-_CLAIMS = re.compile(
+_CHANGE = LazyPattern(rf"\b({_CHANGE_VERBS})\b", re.IGNORECASE)
+_POLITE = LazyPattern(r"^\s*(please\b|can you\b|could you\b|would you\b|will you\b)", re.IGNORECASE)
+_CLAIMS = LazyPattern(
     r"\b(I(?:'ve| have)?|we(?:'ve| have)?)\s+(?:now\s+|also\s+|just\s+)?"
     r"(added|fixed|created|updated|changed|renamed|modified|implemented|wrote|written|removed|replaced|moved|"
     r"refactored|edited|corrected|rewritten|inserted)\b"

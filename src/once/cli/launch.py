@@ -1,67 +1,31 @@
-"""The entry point. `agent` alone (or with only the app's own options) opens the app straight away.
+"""The entry point. Help, the version, and `agent` alone answer without the full parser.
 
-Building the full command-line parser costs more than a tenth of a second at start (every
-subcommand module, and the parser's type coercion), which the app's first paint would wait for.
-The app's options are few and plain, so they are read here; anything else — a subcommand,
---help, --version, a flag this reader does not know, no terminal — goes to the full parser,
-which stays the one place that defines and documents the command line.
+Building the full command-line parser (typer, every subcommand module, the parser's type
+coercion) costs several times Python's own start. `agent --help`, `agent CMD --help` and
+`agent --version` print text rendered from the parser's definitions (help_text.py, checked by a
+test). `agent` alone (or with only the app's own options) opens the app straight away, its
+options read by app_args.py. Anything else goes to the full parser, which stays the one place
+that defines the command line.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 
-VALUE_OPTIONS = {
-    "--permission-mode": "permission_mode", "--replay": "replay", "--model": "model", "-m": "model",
-    "--provider": "provider", "--db": "db", "--repo": "repo", "-C": "repo",
-}
-"""The root options that take a value (as `agent --help` lists them), by the field they set."""
-FLAG_OPTIONS = {"--continue": "continue_session", "-c": "continue_session"}
-PATH_FIELDS = ("replay", "db", "repo")
+TYPE_CHECKING = False  # not typing's: importing typing costs a fifth of the help path
+if TYPE_CHECKING:
+    from once.cli.app_args import AppArgs
 
-
-@dataclass
-class AppArgs:
-    permission_mode: str | None = None
-    replay: Path | None = None
-    model: str | None = None
-    provider: str | None = None
-    db: Path | None = None
-    repo: Path | None = None
-    continue_session: bool = False
-
-
-def parse_app_args(args: list[str]) -> AppArgs | None:
-    """The app's options, or None when `args` are anything else (the full parser then decides)."""
-    values: dict[str, object] = {}
-    rest = list(args)
-    while rest:
-        arg = rest.pop(0)
-        name, eq, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
-        if name in FLAG_OPTIONS and not eq:
-            field = FLAG_OPTIONS[name]
-            value: object = True
-        elif name in VALUE_OPTIONS:
-            field = VALUE_OPTIONS[name]
-            if not eq:
-                if not rest or rest[0].startswith("-"):
-                    return None  # a missing value: the full parser says what is wrong
-                inline = rest.pop(0)
-            if not inline:
-                return None
-            value = Path(inline) if field in PATH_FIELDS else inline
-        else:
-            return None
-        if field in values:
-            return None  # given twice: leave the rules for that to the full parser
-        values[field] = value
-    return AppArgs(**values)  # type: ignore[arg-type]
+HELP_FLAGS = ("--help", "-h")
 
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
+    if _answered_without_parser(args):
+        return
+    from once.cli.app_args import parse_app_args
+
     app_args = parse_app_args(args)
     if app_args is not None:
         from once.cli.tui_cmd import has_terminal
@@ -74,7 +38,38 @@ def main(argv: list[str] | None = None) -> None:
     full_main(args)
 
 
-def _open_app(app_args: AppArgs) -> None:
+def _answered_without_parser(args: list[str]) -> bool:
+    """Print the version or a command's help when that is all `args` ask for."""
+    if args == ["--version"]:
+        from once import __version__
+
+        print(f"once {__version__}")
+        return True
+    if not args or args[-1] not in HELP_FLAGS or not _help_text_fits():
+        return False
+    from once.cli.help_text import HELP
+
+    text = HELP.get(tuple(args[:-1]))
+    if text is None:
+        return False
+    sys.stdout.write(text + "\n")
+    return True
+
+
+def _help_text_fits() -> bool:
+    """Whether the terminal is as wide as the stored help assumes (as click measures it)."""
+    from once.cli.help_text import WIDTH
+
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns) >= WIDTH
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns >= WIDTH
+    except (AttributeError, ValueError, OSError):
+        return True  # not a terminal: click assumes 80 columns too
+
+
+def _open_app(app_args: "AppArgs") -> None:
     """What `agent` does in a terminal, with the same error reporting as every command."""
     from once.cli.common import exit_on_error
     from once.cli.tui_cmd import open_tui

@@ -2,54 +2,51 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from once import __version__
+from once.cli.coercion import use_plain_params
 from once.cli.common import exit_on_error
-from once.cli import (
-    acp_cmd, config_cmd, demo_cmd, eval_cmd, feedback_cmd, files_cmd, knowledge_cmd, learn_cmd, log_cmd, mcp_cmd,
-    memory_cmd, plan_cmd, proposals_cmd, queue_cmd, run_cmd, scan_cmd, skills_cmd, team_cmd, undo_cmd, vent_cmd,
-)
 
-app = typer.Typer(
-    name="agent",
-    help=(
-        "once: a coding agent for your git repository that commits every edit and learns from "
-        "every session, so a mistake happens once.\n\n"
-        "Try it offline with `agent demo`. With ANTHROPIC_API_KEY set, run a task with "
-        "`agent run \"add a --verbose flag to cli.py\"`."
-    ),
-    add_completion=False,
-    no_args_is_help=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
+HELP = (
+    "once: a coding agent for your git repository that commits every edit and learns from "
+    "every session, so a mistake happens once.\n\n"
+    "Try it offline with `agent demo`. With ANTHROPIC_API_KEY set, run a task with "
+    "`agent run \"add a --verbose flag to cli.py\"`."
 )
-app.command("run")(run_cmd.run)
-app.command("plan")(plan_cmd.plan)
-app.command("approve")(plan_cmd.approve)
-app.command("demo")(demo_cmd.demo)
-app.command("undo")(undo_cmd.undo)
-app.command("files")(files_cmd.files)
-app.command("log")(log_cmd.log)
-app.command("scan")(scan_cmd.scan)
-app.command("sessions")(log_cmd.sessions)
-app.command("acp")(acp_cmd.acp)
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(skills_cmd.app, name="skills")
-app.add_typer(queue_cmd.app, name="queue")
-app.add_typer(knowledge_cmd.app, name="knowledge")
-app.add_typer(vent_cmd.app, name="vent")
-app.add_typer(feedback_cmd.app, name="feedback")
-app.add_typer(proposals_cmd.app, name="proposals")
-app.add_typer(memory_cmd.app, name="memory")
-app.add_typer(eval_cmd.app, name="eval")
-app.add_typer(team_cmd.app, name="team")
-app.add_typer(mcp_cmd.app, name="mcp")
-app.command("learn")(learn_cmd.learn)
+COMMANDS = {
+    "run": ("run_cmd", "run"), "plan": ("plan_cmd", "plan"), "approve": ("plan_cmd", "approve"),
+    "demo": ("demo_cmd", "demo"), "undo": ("undo_cmd", "undo"), "files": ("files_cmd", "files"),
+    "log": ("log_cmd", "log"), "scan": ("scan_cmd", "scan"), "sessions": ("log_cmd", "sessions"),
+    "acp": ("acp_cmd", "acp"), "config": ("config_cmd", "app"), "skills": ("skills_cmd", "app"),
+    "queue": ("queue_cmd", "app"), "knowledge": ("knowledge_cmd", "app"), "vent": ("vent_cmd", "app"),
+    "feedback": ("feedback_cmd", "app"), "proposals": ("proposals_cmd", "app"), "memory": ("memory_cmd", "app"),
+    "eval": ("eval_cmd", "app"), "team": ("team_cmd", "app"), "mcp": ("mcp_cmd", "app"),
+    "learn": ("learn_cmd", "learn"),
+}
+"""Every command, in the order it is mounted (help lists commands, then groups): its module in
+once.cli, and the function or Typer app there."""
+
+
+def build_app(names: Iterable[str] = COMMANDS) -> typer.Typer:
+    """The command line with `names` mounted; a command's module is imported only when mounted."""
+    app = typer.Typer(name="agent", help=HELP, add_completion=False, no_args_is_help=False,
+                      rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]})
+    for name in names:
+        module, attribute = COMMANDS[name]
+        target = getattr(importlib.import_module(f"once.cli.{module}"), attribute)
+        if isinstance(target, typer.Typer):
+            app.add_typer(target, name=name)
+        else:
+            app.command(name)(target)
+    app.callback(invoke_without_command=True)(root)
+    return app
 
 
 def _version(value: bool) -> None:
@@ -58,7 +55,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback(invoke_without_command=True)
 def root(
     ctx: typer.Context,
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
@@ -85,5 +81,19 @@ def root(
     open_tui(repo, db, replay, model, provider, permission_mode, continue_session=continue_)
 
 
+def __getattr__(name: str) -> typer.Typer:
+    if name == "app":  # the whole command line, for tools and tests that inspect it
+        return build_app()
+    raise AttributeError(name)
+
+
 def main(argv: list[str] | None = None) -> None:
-    exit_on_error(lambda: app(args=argv, prog_name="agent"))
+    args = sys.argv[1:] if argv is None else list(argv)
+    use_plain_params()
+    command = typer.main.get_command(build_app(_mounted(args)))
+    exit_on_error(lambda: command(args=args, prog_name="agent"))
+
+
+def _mounted(args: list[str]) -> Iterable[str]:
+    """Only the named command when the arguments start with one: the others' modules stay unread."""
+    return [args[0]] if args and args[0] in COMMANDS else COMMANDS

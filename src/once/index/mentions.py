@@ -12,24 +12,25 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from once.lazyre import LazyPattern
 from once.index.symbols import LANGUAGES, NAMES
 from once.index.tokens import STOPWORDS
 
 _EXTS = "|".join(sorted((ext[1:] for ext in LANGUAGES), key=len, reverse=True))
-_PY_FRAME = re.compile(r'File "([^"\n]+)", line (\d+)')
-_JS_FRAME = re.compile(r"\bat (?:[^\s()]+ )?\(?(?:file://)?([^\s():]+\.\w+):(\d+)(?::\d+)?\)?")
-_PATH_LINE = re.compile(rf"(?<![\w/.-])((?:[\w.-]+/)*[\w.-]+\.(?:{_EXTS})):(\d+)\b")
-_FILE = re.compile(rf"(?<![\w/.:-])((?:[\w.-]+/)*[\w-][\w.-]*\.(?:{_EXTS}))(?![\w/-])")
-_BARE_NAMES = re.compile(r"(?<![\w/.-])(" + "|".join(re.escape(n) for n in NAMES) + r")(?![\w/-]|\.\w)")
-_DOTTED = re.compile(r"(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)")
-_IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import\s+([\w, ]+)|import\s+([\w.]+))", re.MULTILINE)
-_WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_CALL = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
-_BACKTICK = re.compile(r"`([^`\n]+)`")
-_FENCE = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
-_CODE_LINE = re.compile(r"^(?: {4}|\t|>>> |\.\.\. )(.*)$", re.MULTILINE)
-_CAMEL = re.compile(r"[a-z0-9][A-Z]|[A-Z]{2,}[a-z]")
-_URL = re.compile(r"\b[a-z]+://\S+")
+_PY_FRAME = LazyPattern(r'File "([^"\n]+)", line (\d+)')
+_JS_FRAME = LazyPattern(r"\bat (?:[^\s()]+ )?\(?(?:file://)?([^\s():]+\.\w+):(\d+)(?::\d+)?\)?")
+_PATH_LINE = LazyPattern(rf"(?<![\w/.-])((?:[\w.-]+/)*[\w.-]+\.(?:{_EXTS})):(\d+)\b")
+_FILE = LazyPattern(rf"(?<![\w/.:-])((?:[\w.-]+/)*[\w-][\w.-]*\.(?:{_EXTS}))(?![\w/-])")
+_BARE_NAMES = LazyPattern(r"(?<![\w/.-])(" + "|".join(re.escape(n) for n in NAMES) + r")(?![\w/-]|\.\w)")
+_DOTTED = LazyPattern(r"(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)")
+_IMPORT = LazyPattern(r"^\s*(?:from\s+([\w.]+)\s+import\s+([\w, ]+)|import\s+([\w.]+))", re.MULTILINE)
+_WORDS = LazyPattern(r"[A-Za-z_][A-Za-z0-9_]*")
+_CALL = LazyPattern(r"([A-Za-z_][\w.]*)\s*\(")
+_BACKTICK = LazyPattern(r"`([^`\n]+)`")
+_FENCE = LazyPattern(r"```[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+_CODE_LINE = LazyPattern(r"^(?: {4}|\t|>>> |\.\.\. )(.*)$", re.MULTILINE)
+_CAMEL = LazyPattern(r"[a-z0-9][A-Z]|[A-Z]{2,}[a-z]")
+_URL = LazyPattern(r"\b[a-z]+://\S+")
 T = TypeVar("T", bound=Hashable)
 _IGNORED = frozenset(keyword.kwlist) | frozenset({"self", "cls", "print", "None", "True", "False"})
 

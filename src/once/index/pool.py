@@ -13,12 +13,9 @@ command does); otherwise the workers fail and the build stops with that StoreErr
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
 from once.errors import OnceError, StoreError
@@ -70,6 +67,10 @@ def map_batches(fn: Callable[[list[T]], R], work: list[list[T]], workers: int,
 
 def _map_in_pool(fn: Callable[[list[T]], R], work: list[list[T]], workers: int,
                  on_done: Callable[[int], None] | None) -> list[R]:
+    import multiprocessing  # lazy: most refreshes are a few files, parsed in this process
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     executor = ProcessPoolExecutor(min(workers, len(work)), mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_ignore_sigint)
     try:

@@ -16,12 +16,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from once.lazyre import LazyPattern
+
 Check = Callable[[str], bool]
 
 
 # ---------------------------------------------------------------- value heuristics
 
-_TEMPLATE_WHOLE = re.compile(
+_TEMPLATE_WHOLE = LazyPattern(
     r"""(?x)^(?:
       <[^<>]*> | \$\{[^}]*\}? | \$\(.*\)? | \$[A-Za-z_]\w* | \$\d | \{\{.*\}\}? | \{%.*%\}?
     | \{[A-Za-z_][A-Za-z_.]*\d*\} | %[A-Za-z_]\w*% | %(?:\([^)]*\))?[sdr] | \[[A-Za-z_ -]+\]
@@ -29,14 +31,14 @@ _TEMPLATE_WHOLE = re.compile(
     )$"""
 )
 # A %s/%d/%(name)s conversion makes a format string ('unknown_%d' % n); %dF is URL encoding.
-_MASKS = re.compile(r"\$\{|\{\{|\{[\w.]*\}|\$\(|\$[A-Za-z_]|<%|\[REDACTED|\.\.|…|[xX*#•]{4,}"
+_MASKS = LazyPattern(r"\$\{|\{\{|\{[\w.]*\}|\$\(|\$[A-Za-z_]|<%|\[REDACTED|\.\.|…|[xX*#•]{4,}"
                     r"|%(?:\([\w.]+\))?[sr]|%(?:\([\w.]+\))?d(?![0-9A-Fa-f])")
-_WEAK_DEFAULT = re.compile(r"(?i)(?:password|passwd|pass|secret|test|admin|root|guest|user|qwerty|letmein)\d*!?")
-_DUMMY_WORDS = re.compile(r"(?i)fake|dummy|sample|mock|anonymous|not[_-]?(?:a[_-]?)?real")
-_PLACEHOLDER_WORDS = re.compile(
+_WEAK_DEFAULT = LazyPattern(r"(?i)(?:password|passwd|pass|secret|test|admin|root|guest|user|qwerty|letmein)\d*!?")
+_DUMMY_WORDS = LazyPattern(r"(?i)fake|dummy|sample|mock|anonymous|not[_-]?(?:a[_-]?)?real")
+_PLACEHOLDER_WORDS = LazyPattern(
     r"(?i)your|example|change[_-]?me|placeholder|redacted|dummy|replace|insert|here\b|here_|todo|fixme"
 )
-_REPEATED = re.compile(r"(.{1,8}?)\1{2,}")
+_REPEATED = LazyPattern(r"(.{1,8}?)\1{2,}")
 _PLACEHOLDER_VALUES = frozenset(
     "none null nil undefined true false empty string str bytes int secret secrets password passwd pass pwd "
     "token key apikey api_key value default foo bar baz foobar test testing admin root guest user username "
@@ -86,14 +88,14 @@ def is_placeholder(value: str) -> bool:
     return len(v) >= 6 and (_longest_step_run(v) >= 6 or re.search(r"(.)\1{7,}", v) is not None)
 
 
-_HEX = re.compile(r"[0-9a-f-]+|[0-9A-F-]+")
-_LETTERS_AND_SEPARATORS = re.compile(r"[A-Za-z]+(?:[_.\-/ ][A-Za-z]+)*")
-_WORD_CHUNKS = re.compile(r"[_.\-/]*(?:[A-Za-z]+\d*|\d+)(?:[_.\-/]+(?:[A-Za-z]+\d*|\d+))+")
+_HEX = LazyPattern(r"[0-9a-f-]+|[0-9A-F-]+")
+_LETTERS_AND_SEPARATORS = LazyPattern(r"[A-Za-z]+(?:[_.\-/ ][A-Za-z]+)*")
+_WORD_CHUNKS = LazyPattern(r"[_.\-/]*(?:[A-Za-z]+\d*|\d+)(?:[_.\-/]+(?:[A-Za-z]+\d*|\d+))+")
 
 
-_DOTTED_NAME = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*){2,}")
-_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
-_VOWEL = re.compile(r"[aeiouyAEIOUY]")
+_DOTTED_NAME = LazyPattern(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*){2,}")
+_WORDS = LazyPattern(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+_VOWEL = LazyPattern(r"[aeiouyAEIOUY]")
 
 
 def split_words(text: str) -> list[str]:
@@ -221,7 +223,8 @@ class Rule:
     """Stable id shown to users, e.g. `github-pat`."""
     kind: str
     """What was found, e.g. `github_token`: the label in `[REDACTED:<kind>]`."""
-    regex: re.Pattern[str]
+    regex: LazyPattern
+    """Compiled on first use: a rule whose trigger never occurs costs nothing."""
     triggers: tuple[str, ...]
     """Literals, one of which must occur for the rule to run at all."""
     lower: bool = False
@@ -264,7 +267,7 @@ def _r(name: str, kind: str, pattern: str, *triggers: str, lower: bool = False,
        window: tuple[int, int] | None = None, check: Check | None = None, placeholder_check: bool = True,
        strict: bool = False, min_len: int = 20) -> Rule:
     run = "inside" if name in _INSIDE_RULES else "" if window or lower or name in _SCAN_RULES else "start"
-    return Rule(name, kind, re.compile(pattern), triggers, lower, window, check, placeholder_check, run,
+    return Rule(name, kind, LazyPattern(pattern), triggers, lower, window, check, placeholder_check, run,
                 min_len, strict)
 
 

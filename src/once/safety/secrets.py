@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from once.lazyre import LazyPattern
 from once.safety.secret_rules import (
     Rule,
     is_masked,
@@ -51,7 +52,7 @@ class Finding:
 
 Span = tuple[int, int]
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
-_IDENTIFIER_RE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+_IDENTIFIER_RE = LazyPattern(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 
 # A quoted value may sit in parentheses (`KEY = (\n    "..."\n)`), carry a Python prefix
 # (b"...", r'...'; the text is lower-cased) or be triple-quoted.
@@ -59,7 +60,7 @@ _VALUE = (r"(?:(?:\([ \t]*(?:\n[ \t]*)?(?=[bruf]{0,2}[\"']))?(?:[bruf]{1,2}(?=[\
           r"(?:\"(?:\"\")?(?P<v1>[^\"\n\\]{4,300})\"|'(?:'')?(?P<v2>[^'\n\\]{4,300})'|`(?P<v3>[^`\n]{4,300})`"
           r"|\\\"(?P<v4>[^\"\\\n]{4,300})\\\")|(?P<v5>[^\s\"'`;,()\[\]{}<>&\\]{4,300}))")
 # name, its closing quote or bracket, a separator (`api_key: str =` has a type), the value
-_GENERIC = re.compile(
+_GENERIC = LazyPattern(
     r"(?P<kw>passw(?:or)?d|passphrase|pwd|pass|secret|token|key|credentials?|creds|auth)(?P<nq>[\"'`]|\\\")?\]?"
     r"(?:[ \t]*(?P<sep>:[ \t]*[a-z_][\w.\[\], |]{0,40}?[ \t]*=(?!=)|:=|=>|\?{1,2}=|=(?!=)|:(?![:/])|,|>)"
     r"|(?:(?<=-password)|(?<=-passwd)|(?<=-pass)|(?<=-token)|(?<=-secret)|(?<=-key))(?P<space>[ \t]))"
@@ -67,14 +68,14 @@ _GENERIC = re.compile(
 )
 # Dockerfile `ENV NAME value` (the old form, without `=`). Matched on the text as written
 # (instructions are upper-case by convention), so most files skip it on the trigger alone.
-_DOCKER_ENV = re.compile(r"ENV[ \t]+(?P<name>[A-Za-z_]\w*)[ \t]+" + _VALUE)
+_DOCKER_ENV = LazyPattern(r"ENV[ \t]+(?P<name>[A-Za-z_]\w*)[ \t]+" + _VALUE)
 # <add key="ApiKey" value="..." /> (.NET configuration files)
-_KEY_VALUE = re.compile(r"key[ \t]*=[ \t]*[\"'](?P<name>[^\"'\n]{1,80})[\"'][ \t]+value[ \t]*=[ \t]*" + _VALUE)
+_KEY_VALUE = LazyPattern(r"key[ \t]*=[ \t]*[\"'](?P<name>[^\"'\n]{1,80})[\"'][ \t]+value[ \t]*=[ \t]*" + _VALUE)
 
 
-_NUMBER = re.compile(r"[\d.,:_-]+")  # a version, a date: not a password
+_NUMBER = LazyPattern(r"[\d.,:_-]+")  # a version, a date: not a password
 _FILLER = frozenset({"my", "the", "a", "an", "of", "for", "new", "some"})
-_PATH = re.compile(r"(?:~|\.{1,2})?/[\w.-]+/")
+_PATH = LazyPattern(r"(?:~|\.{1,2})?/[\w.-]+/")
 
 
 def _is_code_reference(name: str, value: str) -> bool:
@@ -150,7 +151,7 @@ def _value_span(name: str, text: str, vs: int, ve: int, *, quoted: bool) -> Span
     return (vs, ve) if ok else None
 
 
-_AUTHORIZATION = re.compile(
+_AUTHORIZATION = LazyPattern(
     r"(?<![a-z0-9_])authorization[\"'`]?[ \t]*(?P<sep>=>|[:=,])[ \t]*[\"'`]?"
     r"(?:(?P<scheme>bearer|basic|token|api-?token|apikey|digest|jwt|otoken|key)[ \t]+)?"
     r"(?P<secret>[a-z0-9._~+/=:@!#$%^&*-]{8,})"
@@ -167,12 +168,12 @@ def _authorization_span(m: re.Match[str], text: str) -> Span | None:
     return m.span("secret")
 
 
-_URL_CREDENTIALS = re.compile(
+_URL_CREDENTIALS = LazyPattern(
     r"://(?P<user>[^\s:/@'\"\[\]<>{}]*):(?P<secret>[^\s:/'\"<>]{4,})@(?P<host>[A-Za-z0-9\[][A-Za-z0-9.\-\[\]]*)")
-_EXAMPLE_HOST = re.compile(r"(?i)(?:^|\.)(?:example\.(?:com|org|net)|example|test|invalid)$")
+_EXAMPLE_HOST = LazyPattern(r"(?i)(?:^|\.)(?:example\.(?:com|org|net)|example|test|invalid)$")
 
 
-_DOC_PASSWORD = re.compile(r"(?i)\b(?:secret|password|passwd|pass|pwd)\b")
+_DOC_PASSWORD = LazyPattern(r"(?i)\b(?:secret|password|passwd|pass|pwd)\b")
 
 
 def _url_span(m: re.Match[str], text: str) -> Span | None:
@@ -184,7 +185,7 @@ def _url_span(m: re.Match[str], text: str) -> Span | None:
     return m.span("secret")
 
 
-_AWS_SECRET = re.compile(
+_AWS_SECRET = LazyPattern(
     r"(?:aws)?[_.-]?secret[_.-]?(?:access[_.-]?)?key[\"'`]?[ \t]*(?:=>|[:=])[ \t]*[\"'`]?"
     r"(?P<secret>[a-z0-9/+=]{40})(?![a-z0-9/+=])"
 )
@@ -197,7 +198,7 @@ def _aws_secret_span(m: re.Match[str], text: str) -> Span | None:
 
 # A secret access key written near its access key id, in any words ("key AKIA... and secret ..."):
 # 40 base64 characters within 200 characters after the id.
-_AWS_PAIRED = re.compile(
+_AWS_PAIRED = LazyPattern(
     r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])[\s\S]{0,200}?"
     r"(?<![A-Za-z0-9/+=])(?P<secret>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"
 )
@@ -210,16 +211,16 @@ def _aws_paired_span(m: re.Match[str], text: str) -> Span | None:
     return _aws_secret_span(m, text)
 
 
-_CURL_USER = re.compile(
+_CURL_USER = LazyPattern(
     r"""(?<!\S)(?:-u|--user)(?:[ \t]+|=|(?=["']))"""
     r"""(?P<arg>"[^"\n]*"(?::"[^"\n]*")?|'[^'\n]*'|[^\s'"]+(?:'[^'\n]*'|"[^"\n]*")?)"""
 )
-_CURL_HEADER = re.compile(
+_CURL_HEADER = LazyPattern(
     r"""(?<!\S)(?:-H|--header)(?:[ \t]+|=)?(?P<q>["'])[ \t]*(?P<name>[A-Za-z0-9_-]+)[ \t]*:[ \t]*"""
     r"""(?P<value>[^"'\n]*)(?P=q)"""
 )
-_AUTH_HEADER_NAME = re.compile(r"(?i)auth|token|api-?key|secret|passw|jfrog-art-api")
-_SCHEME = re.compile(r"(?i)^(?:bearer|basic|token|api-token|apikey|digest|jwt|otoken|key|sso-key)\s+")
+_AUTH_HEADER_NAME = LazyPattern(r"(?i)auth|token|api-?key|secret|passw|jfrog-art-api")
+_SCHEME = LazyPattern(r"(?i)^(?:bearer|basic|token|api-token|apikey|digest|jwt|otoken|key|sso-key)\s+")
 
 
 def _unbrace(value: str) -> str:
@@ -256,7 +257,7 @@ def _curl_header_span(m: re.Match[str], text: str) -> Span | None:
 class _Context:
     name: str
     kind: str
-    regex: re.Pattern[str]
+    regex: LazyPattern
     triggers: tuple[str, ...]
     lower: bool
     span: Callable[[re.Match[str], str], Span | None]
@@ -316,7 +317,7 @@ def _rule_matches(rule: Rule, hay: str) -> Iterator[re.Match[str]]:
                 match = rule.regex.search(hay, match.end(), hi) if match.end() < hi else None
 
 
-_MASK_AFTER = re.compile(r"[-_.]?(?:[xX*#•]{3}|\.\.)")
+_MASK_AFTER = LazyPattern(r"[-_.]?(?:[xX*#•]{3}|\.\.)")
 
 
 def _provider_span(rule: Rule, m: re.Match[str], text: str) -> Span | None:
@@ -335,7 +336,7 @@ def _provider_span(rule: Rule, m: re.Match[str], text: str) -> Span | None:
 
 
 _Candidate = tuple[int, int, int, str, str]  # priority, start, end, kind, rule
-_RUN = re.compile(r"[A-Za-z0-9_.-]{20,}")
+_RUN = LazyPattern(r"[A-Za-z0-9_.-]{20,}")
 
 
 def _run_buckets() -> dict[str, tuple[tuple[str, int], ...]]:
@@ -421,8 +422,8 @@ def _candidates(text: str) -> Iterator[_Candidate]:
                     yield base + offset, span[0], span[1], ctx.kind, ctx.name
 
 
-_MARKERS = re.compile(r"(?i)pragma:\s*allowlist[ -]secret|gitleaks:allow|once:\s*allow-secret")
-_NEXTLINE_MARKER = re.compile(r"(?i)pragma:\s*allowlist[ -]nextline[ -]secret")
+_MARKERS = LazyPattern(r"(?i)pragma:\s*allowlist[ -]secret|gitleaks:allow|once:\s*allow-secret")
+_NEXTLINE_MARKER = LazyPattern(r"(?i)pragma:\s*allowlist[ -]nextline[ -]secret")
 
 
 def _allowed(text: str, start: int) -> bool:

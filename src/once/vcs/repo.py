@@ -157,21 +157,17 @@ class GitRepo:
         plain = _plain_work_tree(start)
         if plain is not None:
             return cls(plain)
-        import git  # lazy: gitpython is slow to import (a tenth of a second or more), for the unusual layouts
-
-        try:
-            found = git.Repo(start, search_parent_directories=True)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
-            raise NotARepoError(f"not inside a git repository: {path}", hint=NOT_A_REPO_HINT) from exc
-        try:
-            if found.bare or found.working_tree_dir is None:
-                raise NotARepoError(
-                    f"{start} is in a bare git repository, which has no working tree to edit",
-                    hint="Clone it (`git clone <path>`) and run in the clone.",
-                )
-            return cls(Path(found.working_tree_dir))
-        finally:
-            found.close()
+        if not start.is_dir():
+            raise NotARepoError(f"not inside a git repository: {path}", hint=NOT_A_REPO_HINT)
+        found, answers = _rev_parse_top(start)
+        if found:
+            return cls(Path(answers[1]))
+        if answers[:1] == ["true"]:
+            raise NotARepoError(
+                f"{start} is in a bare git repository, which has no working tree to edit",
+                hint="Clone it (`git clone <path>`) and run in the clone.",
+            )
+        raise NotARepoError(f"not inside a git repository: {path}", hint=NOT_A_REPO_HINT)
 
     @classmethod
     def init(cls, path: Path) -> GitRepo:
@@ -472,6 +468,18 @@ def _run(
         detail = trim_git_output(os.fsdecode(done.stderr)) or trim_git_output(os.fsdecode(done.stdout))
         raise VcsError(f"git {_subcommand(argv)} failed: {detail or f'exit code {done.returncode}'}")
     return done
+
+
+def _rev_parse_top(start: Path) -> tuple[bool, list[str]]:
+    """Whether `start` is in a work tree, and git's answers: is it bare, then the top level.
+    Discovery reads no file content, so the repository's drivers need no overriding here."""
+    try:
+        done = subprocess.run(["git", "rev-parse", "--is-bare-repository", "--show-toplevel"], cwd=start,
+                              env=git_env(), capture_output=True, check=False)
+    except FileNotFoundError as exc:
+        raise VcsError("git is not installed or not on PATH", hint="Install git and try again.") from exc
+    answers = os.fsdecode(done.stdout).splitlines()
+    return done.returncode == 0 and len(answers) == 2, answers
 
 
 def _without_external_diff(argv: list[str]) -> list[str]:

@@ -12,8 +12,6 @@ import json
 import sqlite3
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -46,6 +44,9 @@ class FlushResult:
 
 
 def http_post(url: str, body: bytes, timeout: float) -> int:
+    import urllib.error  # lazy: urllib.request pulls in http, email and ssl; most runs post nothing
+    import urllib.request
+
     request = urllib.request.Request(url, data=body, method="POST",
                                      headers={"Content-Type": "application/json", "User-Agent": "once-vent"})
     try:

@@ -10,19 +10,21 @@ from __future__ import annotations
 import re
 from typing import Callable
 
+from once.lazyre import LazyPattern
+
 MAX_ERROR_CHARS = 300
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
-_COUNT = re.compile(r"(\d+) (passed|failed|errors?)\b")
+_ANSI = LazyPattern(r"\x1b\[[0-?]*[ -/]*[@-~]")
+_COUNT = LazyPattern(r"(\d+) (passed|failed|errors?)\b")
 
 # ---------------------------------------------------------------- counts
 
-_PYTEST_SUMMARY = re.compile(r"^=*\s*((?:\d+ \w+(?:, )?)+) in [\d.]+s(?: \([^)]*\))?\s*=*$")
-_CARGO_RESULT = re.compile(r"^test result: \w+\. (\d+) passed; (\d+) failed")
-_JEST_TESTS = re.compile(r"^\s*Tests:?\s+(.*\d+ (?:passed|failed).*)$")
-_UNITTEST_RAN = re.compile(r"^Ran (\d+) tests? in ")
-_UNITTEST_RESULT = re.compile(r"^(OK|FAILED)(?: \((.*)\))?\s*$")
-_GO_RESULT = re.compile(r"^--- (PASS|FAIL): ")
-_GO_PACKAGE_OK = re.compile(r"^ok\s+\S+")
+_PYTEST_SUMMARY = LazyPattern(r"^=*\s*((?:\d+ \w+(?:, )?)+) in [\d.]+s(?: \([^)]*\))?\s*=*$")
+_CARGO_RESULT = LazyPattern(r"^test result: \w+\. (\d+) passed; (\d+) failed")
+_JEST_TESTS = LazyPattern(r"^\s*Tests:?\s+(.*\d+ (?:passed|failed).*)$")
+_UNITTEST_RAN = LazyPattern(r"^Ran (\d+) tests? in ")
+_UNITTEST_RESULT = LazyPattern(r"^(OK|FAILED)(?: \((.*)\))?\s*$")
+_GO_RESULT = LazyPattern(r"^--- (PASS|FAIL): ")
+_GO_PACKAGE_OK = LazyPattern(r"^ok\s+\S+")
 
 
 def strip_ansi(text: str) -> str:
@@ -117,15 +119,15 @@ def _plain_counts(lines: list[str]) -> tuple[int, int] | None:
 
 # ---------------------------------------------------------------- failing tests
 
-_FAILING_PATTERNS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"^(?:FAILED|ERROR) ([^\s(]\S*)"),  # pytest short summary (not unittest's "FAILED (errors=1)")
-    re.compile(r"^\s*--- FAIL: (\S+)"),  # go test, subtests included
-    re.compile(r"^test (\S+) \.\.\. FAILED$"),  # cargo test
-    re.compile(r"^(?:FAIL|ERROR): (\S+ \([\w.]+\))"),  # unittest
-    re.compile(r"^\s*● (?!Test suite failed to run)(.+?)\s*$"),  # jest failure headers
-    re.compile(r"^\s*FAIL\s+(\S+ > .+?)\s*$"),  # vitest
+_FAILING_PATTERNS: tuple[LazyPattern, ...] = (
+    LazyPattern(r"^(?:FAILED|ERROR) ([^\s(]\S*)"),  # pytest short summary (not unittest's "FAILED (errors=1)")
+    LazyPattern(r"^\s*--- FAIL: (\S+)"),  # go test, subtests included
+    LazyPattern(r"^test (\S+) \.\.\. FAILED$"),  # cargo test
+    LazyPattern(r"^(?:FAIL|ERROR): (\S+ \([\w.]+\))"),  # unittest
+    LazyPattern(r"^\s*● (?!Test suite failed to run)(.+?)\s*$"),  # jest failure headers
+    LazyPattern(r"^\s*FAIL\s+(\S+ > .+?)\s*$"),  # vitest
 )
-_JEST_CROSS = re.compile(r"^\s*[✕×]\s+(.+?)(?:\s+\(?\d+\s*m?s\)?)?\s*$")
+_JEST_CROSS = LazyPattern(r"^\s*[✕×]\s+(.+?)(?:\s+\(?\d+\s*m?s\)?)?\s*$")
 
 
 def failing_tests(output: str) -> list[str]:
@@ -148,16 +150,16 @@ def failing_tests(output: str) -> list[str]:
 
 # ---------------------------------------------------------------- the first error
 
-_PYTEST_E = re.compile(r"^E\s+(\S.*)$")
-_PYTEST_LOCATION = re.compile(r"^\S+:\d+: ([A-Za-z_][\w.]*)$")
-_EXCEPTION = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Failure|Warning))(?::\s.*|:)?$")
-_PANIC = re.compile(r"^thread '[^']*'(?: \(\d+\))? panicked at (.*)$")
-_RUST_ERROR = re.compile(r"^error(?:\[E\d+\])?: (?!test failed|could not compile|aborting)")
-_RUST_ARROW = re.compile(r"^\s*--> (\S+)")
-_GO_LOG = re.compile(r"^\s+[\w./-]+\.go:\d+: \S")
-_GO_PANIC = re.compile(r"^panic: ")
-_FILE_LINE = re.compile(r"^(?=[^\s:]*[A-Za-z])[^\s:]+(?::\d+){1,2}:? \S.*|^\S+\(\d+,\d+\): .+")  # a name, not a time
-_ERRORISH = re.compile(r"error|fail|panic|exception|traceback", re.IGNORECASE)
+_PYTEST_E = LazyPattern(r"^E\s+(\S.*)$")
+_PYTEST_LOCATION = LazyPattern(r"^\S+:\d+: ([A-Za-z_][\w.]*)$")
+_EXCEPTION = LazyPattern(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Failure|Warning))(?::\s.*|:)?$")
+_PANIC = LazyPattern(r"^thread '[^']*'(?: \(\d+\))? panicked at (.*)$")
+_RUST_ERROR = LazyPattern(r"^error(?:\[E\d+\])?: (?!test failed|could not compile|aborting)")
+_RUST_ARROW = LazyPattern(r"^\s*--> (\S+)")
+_GO_LOG = LazyPattern(r"^\s+[\w./-]+\.go:\d+: \S")
+_GO_PANIC = LazyPattern(r"^panic: ")
+_FILE_LINE = LazyPattern(r"^(?=[^\s:]*[A-Za-z])[^\s:]+(?::\d+){1,2}:? \S.*|^\S+\(\d+,\d+\): .+")  # a name, not a time
+_ERRORISH = LazyPattern(r"error|fail|panic|exception|traceback", re.IGNORECASE)
 
 Located = tuple[str, int]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Sequence
 
+from once.lazyre import LazyPattern
 from once.verify.parse import (
     MAX_ERROR_CHARS,
     clip,
@@ -37,18 +38,18 @@ MAX_SUMMARY_CHARS = 3000
 
 # ---------------------------------------------------------------- signatures
 
-_SIGNATURE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+_SIGNATURE_RULES: tuple[tuple[LazyPattern, str], ...] = (
     # temp dirs first: their names are random and their paths long
-    (re.compile(r"(?:/private)?(?:/tmp|/var/folders|/var/tmp)/[^\s'\"`:,)]*"), "<tmp>"),
-    (re.compile(r"[A-Za-z]:\\[^\s'\"]*\\Temp\\[^\s'\"`:,)]*", re.IGNORECASE), "<tmp>"),
-    (re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|`[^`\n]*`"), "'?'"),  # quoted values
-    (re.compile(r"0x[0-9a-fA-F]+(?:\.\.\.)?"), "0x?"),  # addresses
-    (re.compile(r"\b[0-9a-f]{12,}\b"), "<hex>"),  # hashes, ids
-    (re.compile(r"(?<![\w.~-])(?:/[\w.@+-]+)+/([\w.@+-]+)"), r"\1"),  # absolute paths -> the file name
-    (re.compile(r"(\.\w+)(?::\d+){1,2}"), r"\1"),  # file.py:12:5 -> file.py
-    (re.compile(r"(\.\w+)\(\d+,\d+\)"), r"\1"),  # file.ts(3,5) -> file.ts
-    (re.compile(r"(?<!\w)\d+(?:\.\d+)*"), "N"),  # remaining numbers, not those inside names (E0425)
-    (re.compile(r"\s+"), " "),
+    (LazyPattern(r"(?:/private)?(?:/tmp|/var/folders|/var/tmp)/[^\s'\"`:,)]*"), "<tmp>"),
+    (LazyPattern(r"[A-Za-z]:\\[^\s'\"]*\\Temp\\[^\s'\"`:,)]*", re.IGNORECASE), "<tmp>"),
+    (LazyPattern(r"'[^'\n]*'|\"[^\"\n]*\"|`[^`\n]*`"), "'?'"),  # quoted values
+    (LazyPattern(r"0x[0-9a-fA-F]+(?:\.\.\.)?"), "0x?"),  # addresses
+    (LazyPattern(r"\b[0-9a-f]{12,}\b"), "<hex>"),  # hashes, ids
+    (LazyPattern(r"(?<![\w.~-])(?:/[\w.@+-]+)+/([\w.@+-]+)"), r"\1"),  # absolute paths -> the file name
+    (LazyPattern(r"(\.\w+)(?::\d+){1,2}"), r"\1"),  # file.py:12:5 -> file.py
+    (LazyPattern(r"(\.\w+)\(\d+,\d+\)"), r"\1"),  # file.ts(3,5) -> file.ts
+    (LazyPattern(r"(?<!\w)\d+(?:\.\d+)*"), "N"),  # remaining numbers, not those inside names (E0425)
+    (LazyPattern(r"\s+"), " "),
 )
 
 
@@ -66,8 +67,8 @@ def failure_signature(first_error: str) -> str:
 
 # ---------------------------------------------------------------- trace excerpt
 
-_SECTION_START = re.compile(r"^(?:_{3,} .+ _{3,}|={10,}|---- \S+ stdout ----|\s*● .+|--- FAIL: .+|=== RUN .+)$")
-_SECTION_END = re.compile(r"^(?:_{3,} .+ _{3,}|={3,}.*|-{10,}|---- \S+ stdout ----|\s*● .+|--- FAIL: .+|=== RUN .+)$")
+_SECTION_START = LazyPattern(r"^(?:_{3,} .+ _{3,}|={10,}|---- \S+ stdout ----|\s*● .+|--- FAIL: .+|=== RUN .+)$")
+_SECTION_END = LazyPattern(r"^(?:_{3,} .+ _{3,}|={3,}.*|-{10,}|---- \S+ stdout ----|\s*● .+|--- FAIL: .+|=== RUN .+)$")
 _LOOK_BACK = 60
 _AFTER_ERROR = 15
 _TAIL_ON_TIMEOUT = 20
