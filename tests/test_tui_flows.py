@@ -186,6 +186,7 @@ async def test_a_provider_error_is_a_notice_and_the_session_stays_usable(repo, t
         await settle(pilot)
         shown = "\n".join(notices(app))
         assert "model provider error: The Anthropic API is overloaded" in shown
+        assert shown.count("The Anthropic API is overloaded") == 1  # said once, with what to do
         assert "Wait a minute" in shown and "still open" in shown
         assert not app.running and app.query_one(StatusBar).status.state == "idle"
         await submit(pilot, "hello again")

@@ -35,7 +35,7 @@ from once.tui.messages import AgentEvent, ApprovalNeeded, RunEnded, TextDelta
 from once.tui.plan_flow import PlanFlow
 from once.tui.queue_flow import QueueFlow
 from once.tui.widgets.approval import ApprovalScreen
-from once.tui.widgets.conversation import Conversation
+from once.tui.widgets.conversation import Conversation, Notice
 from once.tui.widgets.details import DetailsPanel
 from once.tui.widgets.learned import LearnedPanel
 from once.tui.widgets.plan_panel import PlanPanel
@@ -88,6 +88,8 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
         self.last_commit: str | None = None
         self.cancelling = False
         self.finished: list[RunEnded] = []
+        self.error_notice: tuple[str, Notice] | None = None
+        """The run's last error notice: the error that ends a run replaces it with its hint, never twice."""
         self.skills: list[str] = []
         self.files: list[str] | None = None
         """The repository's files for `@path` completion, listed at the first `@`."""
@@ -219,6 +221,7 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
             self._count_usage(event)
         elif isinstance(event, ErrorEvent):
             conversation.add_notice(f"error: {event.message}")
+            self.error_notice = (event.message, conversation.query(Notice).last())
         elif isinstance(event, PlanStep):
             self.query_one(PlanPanel).step(event)
         elif isinstance(event, CommitMade) and event.kind == "agent":
@@ -239,7 +242,10 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
         result = message.result
         if cancelled:
             self._record_cancel(result.run_id if result else self.run_id)
+        shown, self.error_notice = self.error_notice, None
         if message.error:
+            if shown is not None and message.exc is not None and shown[0] == message.exc.message:
+                shown[1].remove()  # the event said it first; the full notice (what to do) takes its place
             conversation.add_notice(message.error)
         elif result is not None and result.plan_path:
             self.show_plan(result)
