@@ -30,6 +30,11 @@ from once.tui.widgets.conversation import tool_subject
 from once.words import cost_text, plural, status_words
 
 
+def duration_text(ms: float | None) -> str:
+    """` (12 ms)`, or nothing when the duration is not known (a tool call shown again from a stored session)."""
+    return "" if ms is None else f" ({ms:.0f} ms)"
+
+
 def describe(event: Event, subject: str = "") -> str | None:
     """One line for the steps worth listing; None for the rest. `subject`: what a tool worked on."""
     if isinstance(event, RunStarted):
@@ -37,7 +42,7 @@ def describe(event: Event, subject: str = "") -> str | None:
     if isinstance(event, ToolResult):
         mark = "✗" if event.is_error else "✓"
         about = f" {subject}" if subject else ""
-        return f"{mark} {event.name}{about} ({event.duration_ms:.0f} ms)"
+        return f"{mark} {event.name}{about}{duration_text(event.duration_ms)}"
     if isinstance(event, FileChanged):
         return f"  {event.action} {event.path}"
     if isinstance(event, CommitMade):
@@ -113,6 +118,10 @@ class DetailsPanel(VerticalScroll, can_focus=False):
         self.mount(line)
         self.scroll_end(animate=False)
         return line
+
+    def clear(self) -> None:
+        self.subjects.clear()
+        self.remove_children()
 
     def lines(self) -> list[str]:
         return [str(line.content) for line in self.query(DetailLine)]
