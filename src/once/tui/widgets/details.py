@@ -26,6 +26,7 @@ from once.events import (
 )
 from once.agent.attempts import describe_discarded
 from once.tui.messages import ShowCommit
+from once.tui.widgets.plan_panel import step_words
 from once.tui.widgets.conversation import tool_subject
 from once.words import cost_text, plural, status_words
 
@@ -54,7 +55,7 @@ def describe(event: Event, subject: str = "") -> str | None:
         why = f" ({event.reason})" if event.reason else ""
         return f"  {event.kind} {event.decision}: {event.subject[:60]}{why}"
     if isinstance(event, PlanStep):
-        return f"  step {event.step} {event.status}: {event.title[:60]}"
+        return f"  step {event.step} {step_words(event.status)}: {event.title[:60]}"
     if isinstance(event, VentFiled):
         filed = "filed" if event.filed else "not filed (rate limit)"
         return f"! vent {event.category} {filed}: {event.message[:60]}"
