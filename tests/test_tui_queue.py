@@ -171,3 +171,26 @@ async def test_repeat_outside_one_to_fifty_is_refused_in_the_panel(repo, tmp_pat
         assert panel.message == "" and panel.asking is None
         assert stored(repo, tmp_path) == [("again", "queued", 3)]
         assert "0/3" in str(panel.query_one("#queue-table").get_row_at(0))
+
+
+async def test_esc_cancels_the_edit_line_and_clears_its_error(repo, tmp_path):
+    seed(repo, tmp_path, "keep me")
+    app = OnceApp(backend_for(repo, tmp_path, []))
+    async with app.run_test(size=(140, 40)) as pilot:
+        panel = await open_queue_tab(pilot)
+        await queue_key(pilot, "alt+p")  # paused, so nothing starts
+        await queue_key(pilot, "alt+r")
+        field = panel.query_one("#queue-input")
+        field.value = "many"
+        await pilot.press("enter")
+        assert "repeat must be" in panel.message and panel.asking == "repeat"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert panel.asking is None and not field.has_class("-asking")
+        assert panel.message == ""  # the refused answer's error goes with the line
+        assert app.focused is app.query_one(PromptInput)
+        await queue_key(pilot, "alt+e")
+        field.value = "changed"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert panel.asking is None and stored(repo, tmp_path) == [("keep me", "queued", 1)]

@@ -193,7 +193,8 @@ class QueuePanel(Vertical):
             return
         field = self.query_one("#queue-input", Input)
         self.asking, self._asking_id = what, item_id
-        field.placeholder = "New prompt, Enter to save" if what == "edit" else "Run it how many times (1-50)?"
+        field.placeholder = ("New prompt: Enter saves, Esc cancels" if what == "edit"
+                             else "Run it how many times (1-50)? Enter saves, Esc cancels")
         field.value = current(self.queue.get(item_id))
         field.add_class("-asking")
         field.focus()
@@ -212,7 +213,9 @@ class QueuePanel(Vertical):
         return done
 
     def _close_input(self) -> None:
+        """Saved or cancelled: the line goes, and a refused answer's error with it."""
         self.asking = self._asking_id = None
+        self.query_one("#queue-message", Static).update("")
         field = self.query_one("#queue-input", Input)
         field.remove_class("-asking")
         self.query_one(DataTable).focus()
