@@ -27,6 +27,7 @@ from once.events import (
 from once.tui import records
 from once.tui.actions import Actions
 from once.tui.adapter import RunAdapter
+from once.tui.allowances import Allowances, scope_of
 from once.tui.backend import Backend
 from once.tui.commands import parse_slash
 from once.tui.key_flow import KeyFlow
@@ -93,6 +94,8 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
         self.skills: list[str] = []
         self.files: list[str] | None = None
         """The repository's files for `@path` completion, listed at the first `@`."""
+        self.allowances = Allowances()
+        """What the user allowed always: until the app quits or the mode changes."""
         self.full_auto = backend.permission_mode == "full-auto"
         """Started with full-auto: only then does shift+tab offer it."""
         self.init_keys()
@@ -193,7 +196,8 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
         """Blocking: the whole run happens here, never on the UI's event loop. `attachments`: the
         `@path` files, which the model receives beside the prompt."""
         try:
-            result = self.backend.run(prompt, sink=adapter, on_text=adapter.text, approver=adapter.approve,
+            result = self.backend.run(prompt, sink=adapter, on_text=adapter.text,
+                                      approver=self.allowances.wrap(adapter.approve),
                                       session_id=self.session_id, plan_text=plan_text, cancel=adapter.cancel,
                                       attachments=attachments)
         except OnceError as exc:
@@ -230,7 +234,14 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
         self.query_one(LearnedPanel).add_event(event)
 
     def on_approval_needed(self, message: ApprovalNeeded) -> None:
-        self.push_screen(ApprovalScreen(message.request), callback=message.reply.give)
+        def answered(answer: Answer | None) -> None:
+            request = message.request
+            if answer is not None and answer.decision is Decision.allow_always and (
+                    request.kind == "edit" or request.rules):
+                self.query_one(Conversation).add_notice(f"allowed without asking: {scope_of(request)}")
+            message.reply.give(answer or Answer(Decision.reject))
+
+        self.push_screen(ApprovalScreen(message.request), callback=answered)
 
     def on_run_ended(self, message: RunEnded) -> None:
         self.finished.append(message)
