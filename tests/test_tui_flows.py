@@ -282,3 +282,20 @@ async def test_allow_always_on_a_command_covers_exactly_its_rules_until_forgotte
     allowances.forget()
     approve(make)
     assert asked == ["make test", "make lint", "make test"]
+
+
+async def test_a_tool_duration_leaves_out_the_wait_for_approval(repo, tmp_path):
+    import asyncio
+
+    from once.tui.widgets.conversation import ToolLine
+
+    app = OnceApp(backend_for(repo, tmp_path, [message([EDIT]), message("done")]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await submit(pilot, "make helper return 2")
+        await wait_for_screen(pilot, ApprovalScreen)
+        await asyncio.sleep(1.5)  # the person reads the diff
+        await pilot.press("y")
+        await settle(pilot)
+        took = app.query_one(ToolLine).result.duration_ms
+        assert "return 2" in (repo / "util.py").read_text()
+        assert took < 1000, f"{took:.0f} ms includes the wait for approval"

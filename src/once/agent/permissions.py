@@ -14,6 +14,7 @@ Secrets are refused in every mode. The decisions are events.
 from __future__ import annotations
 
 import difflib
+import time
 from pathlib import Path
 from typing import Protocol
 
@@ -53,6 +54,8 @@ class PermissionGate:
         self.repo = repo
         self.recorder = recorder
         self.always_edit = False
+        self.waited = 0.0
+        """Seconds spent waiting for the approver: a tool's duration leaves them out."""
 
     def check_edit(self, path: str, old: bytes | None, new: bytes) -> None:
         """Raise `Refused` (with a message for the model) unless this edit may land."""
@@ -62,7 +65,7 @@ class PermissionGate:
             raise Refused("Plan mode is read-only: no file can be changed. Describe the change in the plan instead.")
         if self.mode in ("auto-edit", "full-auto") or self.always_edit:
             return
-        answer = self.approver(ApprovalRequest("edit", path, _diff(path, old, new)))
+        answer = self._ask(ApprovalRequest("edit", path, _diff(path, old, new)))
         self._record("edit", path, answer.decision.value, answer.reason)
         if answer.decision is Decision.reject:
             raise Refused(_rejected("edit", path, answer.reason))
@@ -88,7 +91,7 @@ class PermissionGate:
             self._record("command", command, "allow", "sandbox")
             return None
         rules = tuple(rules_for_approval(verdict))
-        answer = self.approver(ApprovalRequest("command", command, explain(verdict, self.policy), rules))
+        answer = self._ask(ApprovalRequest("command", command, explain(verdict, self.policy), rules))
         self._record("command", command, answer.decision.value, answer.reason)
         if answer.decision is Decision.reject:
             return "\n".join(filter(None, [_rejected("command", command, answer.reason),
@@ -97,6 +100,13 @@ class PermissionGate:
             for rule in rules:
                 self.policy.allow_always(rule)
         return None
+
+    def _ask(self, request: ApprovalRequest) -> Answer:
+        started = time.perf_counter()
+        try:
+            return self.approver(request)
+        finally:
+            self.waited += time.perf_counter() - started
 
     def _sandbox_advice(self, verdict: Verdict) -> str:
         """How auto-edit would have run it: in the sandbox, which is not in force here."""
