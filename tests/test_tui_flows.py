@@ -299,3 +299,21 @@ async def test_a_tool_duration_leaves_out_the_wait_for_approval(repo, tmp_path):
         took = app.query_one(ToolLine).result.duration_ms
         assert "return 2" in (repo / "util.py").read_text()
         assert took < 1000, f"{took:.0f} ms includes the wait for approval"
+
+
+async def test_a_run_that_stops_early_says_why_in_words(repo, tmp_path):
+    from once.tui.widgets.details import DetailsPanel
+
+    read = tool_use_block("r1", "read_file", {"path": "util.py"})
+    backend = backend_for(repo, tmp_path, [message([read]), message("never reached")])
+    backend.settings.max_turns = 1
+    app = OnceApp(backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await submit(pilot, "look at util.py")
+        await settle(pilot)
+        assert app.finished[-1].result.status == "max_turns"
+        assert "run ended: turn limit reached" in notices(app)
+        finished = [line for line in app.query_one(DetailsPanel).lines() if line.startswith("run turn limit")]
+        assert finished and " · 1 turn · " in finished[0]
+        assert not any("max_turns" in text or "1 turns" in text
+                       for text in notices(app) + app.query_one(DetailsPanel).lines())

@@ -25,6 +25,7 @@ from once.events import (
     ToolResult,
 )
 from once.tui import records
+from once.words import status_words
 from once.tui.actions import Actions
 from once.tui.adapter import RunAdapter
 from once.tui.allowances import Allowances, scope_of
@@ -261,7 +262,7 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
         elif result is not None and result.plan_path:
             self.show_plan(result)
         elif result is not None and result.status != "done":
-            conversation.add_notice(f"run {result.status}")
+            conversation.add_notice(f"run ended: {status_words(result.status)}")
         self.query_one(StatusBar).status.branch = self.backend.branch()
         self.queue_run_ended(message, cancelled)  # the next queued item starts (not after a cancel)
         self._refresh_status()
