@@ -194,3 +194,16 @@ async def test_esc_cancels_the_edit_line_and_clears_its_error(repo, tmp_path):
         await pilot.press("escape")
         await pilot.pause()
         assert panel.asking is None and stored(repo, tmp_path) == [("keep me", "queued", 1)]
+
+
+async def test_items_added_by_another_process_show_up_without_touching_the_panel(repo, tmp_path):
+    seed(repo, tmp_path, "already there")
+    app = OnceApp(backend_for(repo, tmp_path, []))
+    async with app.run_test(size=(140, 40)) as pilot:
+        panel = await open_queue_tab(pilot)
+        await queue_key(pilot, "alt+p")  # paused: nothing starts, the items only show
+        assert rows(panel) == ["already there"]
+        seed(repo, tmp_path, "added from another terminal")  # `agent queue add`, another connection
+        await until(pilot, lambda: panel.query_one("#queue-table").row_count == 2, tries=400)
+        assert "added from another terminal" in str(panel.query_one("#queue-table").get_row_at(1))
+        assert app.query_one(StatusBar).status.queued == 2

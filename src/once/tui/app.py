@@ -138,6 +138,7 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
         panel = self.query_one(QueuePanel)
         panel.queue = self.open_queue()
         panel.refresh_items()
+        self.start_queue_watch()
         self._refresh_status()
         if self.continue_session:
             self.open_latest_session()
