@@ -207,3 +207,18 @@ async def test_items_added_by_another_process_show_up_without_touching_the_panel
         await until(pilot, lambda: panel.query_one("#queue-table").row_count == 2, tries=400)
         assert "added from another terminal" in str(panel.query_one("#queue-table").get_row_at(1))
         assert app.query_one(StatusBar).status.queued == 2
+
+
+async def test_pending_items_are_listed_above_finished_ones(repo, tmp_path):
+    seed(repo, tmp_path, "old one", "next one")
+    with open_store(str(tmp_path / "db")) as store:
+        queue = PromptQueue(store.conn, str(repo.resolve()))
+        item = queue.claim("someone", 60)
+        queue.finish(item.id, "someone", "done", None)
+    app = OnceApp(backend_for(repo, tmp_path, []))
+    async with app.run_test(size=(140, 40)) as pilot:
+        panel = await open_queue_tab(pilot)
+        table = panel.query_one("#queue-table")
+        first, second = (str(table.get_row_at(n)) for n in range(2))
+        assert "next one" in first and "queued" in first
+        assert "old one" in second and "done" in second

@@ -113,7 +113,7 @@ class QueuePanel(Vertical):
         keep = self.selected_id
         table.clear()
         items = self.items
-        for item in items:
+        for item in sorted(items, key=lambda item: item.finished):  # what is still to run first, done below
             runs = f"{item.runs_done}/{item.repeat}" if item.repeat > 1 else ""
             text = " ".join(item.text.split())
             table.add_row(str(item.number), f"{STATUS_MARKS[item.status]} {item.status}", runs,
