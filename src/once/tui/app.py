@@ -25,7 +25,6 @@ from once.events import (
     ToolResult,
 )
 from once.tui import records
-from once.words import status_words
 from once.tui.actions import Actions
 from once.tui.adapter import RunAdapter
 from once.tui.allowances import Allowances, scope_of
@@ -46,6 +45,7 @@ from once.tui.widgets.completion_menu import CompletionMenu
 from once.tui.widgets.prompt_input import PromptInput
 from once.tui.widgets.queue_panel import QueuePanel
 from once.tui.widgets.status_bar import StatusBar
+from once.words import status_words
 
 DIALOG_FREE_ACTIONS = ("toggle_mode", "rate", "undo", "sessions", "toggle_side", "scroll_conversation")
 
