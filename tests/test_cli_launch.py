@@ -44,3 +44,42 @@ def test_without_a_terminal_the_full_parser_explains(tmp_path: Path) -> None:
     assert "needs a terminal" in done.stderr
     version = run_agent_subprocess("--version", cwd=tmp_path)
     assert version.returncode == 0 and version.stdout.startswith("once ")
+
+
+def test_the_app_takes_the_provider_options_agent_run_takes() -> None:
+    args = parse_app_args(["--provider", "openai", "--base-url", "http://127.0.0.1:11434/v1", "-m", "qwen",
+                           "--small-model", "tiny", "--max-turns", "7", "--max-cost=0.5"])
+    assert args is not None
+    assert args.flags() == {"provider": "openai", "model": "qwen", "small_model": "tiny",
+                            "base_url": "http://127.0.0.1:11434/v1", "max_turns": 7, "max_cost": 0.5}
+    assert parse_app_args(["--max-turns", "many"]) is None  # the full parser says what is wrong
+    assert parse_app_args(["--max-turns", "0"]) is None
+
+
+def test_the_full_parser_opens_the_app_with_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--base-url`, which the app's own messages suggest, is an option of `agent` itself."""
+    from typer.testing import CliRunner
+
+    from once.cli import tui_cmd
+    from once.cli.main import app
+
+    opened: list[AppArgs] = []
+    monkeypatch.setattr(tui_cmd, "has_terminal", lambda: True)
+    monkeypatch.setattr(tui_cmd, "open_tui", opened.append)
+    result = CliRunner().invoke(app, ["--provider", "openai", "--base-url", "http://h/v1", "--small-model", "s",
+                                      "--replay-small", "s.json", "-m", "m"])
+    assert result.exit_code == 0, result.output
+    assert opened[0].base_url == "http://h/v1" and opened[0].small_model == "s"
+    assert opened[0].replay_small == Path("s.json") and opened[0].model == "m"
+
+
+def test_the_backend_uses_the_base_url_and_models_from_the_command_line(tmp_path: Path) -> None:
+    from once.tui.backend import build_backend
+    from tests.conftest import init_repo
+
+    init_repo(tmp_path)
+    backend = build_backend(tmp_path, provider="openai", model="qwen",
+                            flags={"base_url": "http://127.0.0.1:9/v1", "small_model": "tiny", "max_turns": 3})
+    assert backend.settings.base_url == "http://127.0.0.1:9/v1"
+    assert backend.settings.small_model == "tiny" and backend.settings.max_turns == 3
+    assert backend.ensure_provider().name == "openai"

@@ -186,6 +186,7 @@ async def test_a_provider_error_is_a_notice_and_the_session_stays_usable(repo, t
         await settle(pilot)
         shown = "\n".join(notices(app))
         assert "model provider error: The Anthropic API is overloaded" in shown
+        assert shown.count("The Anthropic API is overloaded") == 1  # said once, with what to do
         assert "Wait a minute" in shown and "still open" in shown
         assert not app.running and app.query_one(StatusBar).status.state == "idle"
         await submit(pilot, "hello again")
@@ -234,3 +235,85 @@ async def test_ratings_notes_and_cancellations_show_in_agent_log(repo, tmp_path,
     assert result.code == 0, result.stderr
     assert "rated  👎 down: too vague about the helper" in result.stdout
     assert "note   always name the function you mean" in result.stdout
+
+
+async def test_allow_always_on_an_edit_lasts_for_the_app_session_until_the_mode_changes(repo, tmp_path):
+    again = tool_use_block("e2", "edit_file", {"path": "util.py", "old_string": "return 2", "new_string": "return 3"})
+    third = tool_use_block("e3", "edit_file", {"path": "util.py", "old_string": "return 3", "new_string": "return 4"})
+    responses = [message([EDIT]), message("two"), message([again]), message("three"), message([third]),
+                 message("four")]
+    app = OnceApp(backend_for(repo, tmp_path, responses))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await submit(pilot, "make helper return 2")
+        await wait_for_screen(pilot, ApprovalScreen)
+        assert "edits to any file in this repository, until you quit the app" in app.screen._detail()
+        await pilot.press("a")
+        await settle(pilot)
+        assert any(n.startswith("allowed without asking: edits to any file in this repository") for n in notices(app))
+        await submit(pilot, "now return 3")  # the next prompt, a new run: it does not ask again
+        await settle(pilot)
+        assert not isinstance(app.screen, ApprovalScreen)
+        assert "return 3" in (repo / "util.py").read_text()
+        app.set_mode("agent")  # a mode change: edits ask again
+        await submit(pilot, "now return 4")
+        await wait_for_screen(pilot, ApprovalScreen)
+        await pilot.press("y")
+        await settle(pilot)
+        assert "return 4" in (repo / "util.py").read_text()
+
+
+async def test_allow_always_on_a_command_covers_exactly_its_rules_until_forgotten():
+    from once.agent.approvals import Answer, ApprovalRequest, Decision
+    from once.tui.allowances import REMEMBERED, Allowances
+
+    asked: list[str] = []
+
+    def person(request: ApprovalRequest) -> Answer:
+        asked.append(request.subject)
+        return Answer(Decision.allow_always)
+
+    allowances = Allowances()
+    approve = allowances.wrap(person)
+    make = ApprovalRequest("command", "make test", "why", ("make test",))
+    approve(make)
+    assert approve(make) == Answer(Decision.allow_always, REMEMBERED) and asked == ["make test"]
+    approve(ApprovalRequest("command", "make lint", "why", ("make lint",)))
+    assert asked == ["make test", "make lint"]  # another command still asks
+    allowances.forget()
+    approve(make)
+    assert asked == ["make test", "make lint", "make test"]
+
+
+async def test_a_tool_duration_leaves_out_the_wait_for_approval(repo, tmp_path):
+    import asyncio
+
+    from once.tui.widgets.conversation import ToolLine
+
+    app = OnceApp(backend_for(repo, tmp_path, [message([EDIT]), message("done")]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await submit(pilot, "make helper return 2")
+        await wait_for_screen(pilot, ApprovalScreen)
+        await asyncio.sleep(1.5)  # the person reads the diff
+        await pilot.press("y")
+        await settle(pilot)
+        took = app.query_one(ToolLine).result.duration_ms
+        assert "return 2" in (repo / "util.py").read_text()
+        assert took < 1000, f"{took:.0f} ms includes the wait for approval"
+
+
+async def test_a_run_that_stops_early_says_why_in_words(repo, tmp_path):
+    from once.tui.widgets.details import DetailsPanel
+
+    read = tool_use_block("r1", "read_file", {"path": "util.py"})
+    backend = backend_for(repo, tmp_path, [message([read]), message("never reached")])
+    backend.settings.max_turns = 1
+    app = OnceApp(backend)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await submit(pilot, "look at util.py")
+        await settle(pilot)
+        assert app.finished[-1].result.status == "max_turns"
+        assert "run ended: turn limit reached" in notices(app)
+        finished = [line for line in app.query_one(DetailsPanel).lines() if line.startswith("run turn limit")]
+        assert finished and " · 1 turn · " in finished[0]
+        assert not any("max_turns" in text or "1 turns" in text
+                       for text in notices(app) + app.query_one(DetailsPanel).lines())

@@ -10,6 +10,7 @@ from textual.widgets import TabbedContent, TextArea
 
 from once.store import open_store
 from once.tui.app import OnceApp
+from once.tui.messages import AgentEvent
 from once.tui.widgets.prompt_input import PromptInput
 from once.tui.widgets.dialogs import ReasonScreen
 from once.tui.widgets.plan_panel import PlanPanel
@@ -130,3 +131,21 @@ async def test_editor_button_saves_the_edits_and_explains_when_there_is_no_termi
 
         assert any("cannot open $EDITOR here" in n for n in notices(app))  # headless: nothing to suspend
         assert "Edited before" in panel.text
+
+
+async def test_step_titles_keep_underscores_stars_and_code_and_statuses_read_as_words(repo, tmp_path):
+    from once.agent.plan import parse_steps
+    from once.events import PlanStep
+    from once.tui.widgets.details import DetailsPanel
+
+    plan = "## Steps\n1. Add `test_util.py` for parse_args\n2. **Fix** __init__.py and a*b\n"
+    titles = [step.title for step in parse_steps(plan)]
+    assert titles == ["Add `test_util.py` for parse_args", "Fix __init__.py and a*b"]
+    app = OnceApp(backend_for(repo, tmp_path, []))
+    async with app.run_test(size=(150, 50)) as pilot:
+        for number, (title, status) in enumerate(zip(titles, ("blocked", "not_done")), start=1):
+            app.post_message(AgentEvent(PlanStep(run_id="r", step=number, title=title, status=status)))
+        await pilot.pause()
+        assert app.query_one(PlanPanel).step_lines() == ["✗ 1. Add `test_util.py` for parse_args (blocked)",
+                                                         "· 2. Fix __init__.py and a*b (not done)"]
+        assert "  step 2 not done: Fix __init__.py and a*b" in app.query_one(DetailsPanel).lines()

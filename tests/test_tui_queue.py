@@ -171,3 +171,54 @@ async def test_repeat_outside_one_to_fifty_is_refused_in_the_panel(repo, tmp_pat
         assert panel.message == "" and panel.asking is None
         assert stored(repo, tmp_path) == [("again", "queued", 3)]
         assert "0/3" in str(panel.query_one("#queue-table").get_row_at(0))
+
+
+async def test_esc_cancels_the_edit_line_and_clears_its_error(repo, tmp_path):
+    seed(repo, tmp_path, "keep me")
+    app = OnceApp(backend_for(repo, tmp_path, []))
+    async with app.run_test(size=(140, 40)) as pilot:
+        panel = await open_queue_tab(pilot)
+        await queue_key(pilot, "alt+p")  # paused, so nothing starts
+        await queue_key(pilot, "alt+r")
+        field = panel.query_one("#queue-input")
+        field.value = "many"
+        await pilot.press("enter")
+        assert "repeat must be" in panel.message and panel.asking == "repeat"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert panel.asking is None and not field.has_class("-asking")
+        assert panel.message == ""  # the refused answer's error goes with the line
+        assert app.focused is app.query_one(PromptInput)
+        await queue_key(pilot, "alt+e")
+        field.value = "changed"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert panel.asking is None and stored(repo, tmp_path) == [("keep me", "queued", 1)]
+
+
+async def test_items_added_by_another_process_show_up_without_touching_the_panel(repo, tmp_path):
+    seed(repo, tmp_path, "already there")
+    app = OnceApp(backend_for(repo, tmp_path, []))
+    async with app.run_test(size=(140, 40)) as pilot:
+        panel = await open_queue_tab(pilot)
+        await queue_key(pilot, "alt+p")  # paused: nothing starts, the items only show
+        assert rows(panel) == ["already there"]
+        seed(repo, tmp_path, "added from another terminal")  # `agent queue add`, another connection
+        await until(pilot, lambda: panel.query_one("#queue-table").row_count == 2, tries=400)
+        assert "added from another terminal" in str(panel.query_one("#queue-table").get_row_at(1))
+        assert app.query_one(StatusBar).status.queued == 2
+
+
+async def test_pending_items_are_listed_above_finished_ones(repo, tmp_path):
+    seed(repo, tmp_path, "old one", "next one")
+    with open_store(str(tmp_path / "db")) as store:
+        queue = PromptQueue(store.conn, str(repo.resolve()))
+        item = queue.claim("someone", 60)
+        queue.finish(item.id, "someone", "done", None)
+    app = OnceApp(backend_for(repo, tmp_path, []))
+    async with app.run_test(size=(140, 40)) as pilot:
+        panel = await open_queue_tab(pilot)
+        table = panel.query_one("#queue-table")
+        first, second = (str(table.get_row_at(n)) for n in range(2))
+        assert "next one" in first and "queued" in first
+        assert "old one" in second and "done" in second

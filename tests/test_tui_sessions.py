@@ -94,3 +94,46 @@ def test_conversation_shows_prompts_answers_and_tools_but_not_context_blocks():
     assert [(s.kind, s.text or s.name) for s in shown] == [
         ("prompt", "fix it"), ("text", "Looking."), ("tool", "read_file"), ("text", "Fixed.")]
     assert shown[2].result == "def helper()" and not shown[2].is_error
+
+
+async def test_a_reopened_session_brings_its_own_totals_durations_and_details_and_clear_empties_them(repo, tmp_path):
+    from once.store import open_store
+    from once.tui.widgets.details import DetailsPanel
+    from once.tui.widgets.status_bar import StatusBar
+
+    (tmp_path / "a").mkdir()
+    first = await record_session(repo, tmp_path, "first question", "first answer", "a")
+    with open_store(str(tmp_path / "db")) as store:
+        runs = store.list_runs(None, session_id=first)
+        events = store.run_events(runs[0].id)
+    tokens, cost = sum(runs[0].usage.values()), runs[0].cost_usd
+    took = next(e["duration_ms"] for e in events if e["type"] == "tool_result")
+    app = OnceApp(backend_for(repo, tmp_path, [message("a new session's answer")]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await submit(pilot, "something else")  # a new session with tokens of its own
+        await settle(pilot)
+        status = app.query_one(StatusBar).status
+        assert status.tokens > 0
+        newer = app.run_id
+        app.open_session(first)
+        await pilot.pause()
+        assert tokens > 0 and (status.tokens, status.cost) == (tokens, cost)
+        assert app.query_one(ToolLine).title == f"read_file util.py ({took:.0f} ms)"
+        details = app.query_one(DetailsPanel).lines()
+        assert any(line.startswith("✓ read_file util.py") for line in details)
+        assert newer and not any(newer in line for line in details)  # the other session's steps are gone
+        await submit(pilot, "/clear")
+        await pilot.pause()
+        assert app.query_one(DetailsPanel).lines() == [] and status.tokens == 0
+
+
+async def test_a_tool_line_shown_again_without_its_duration_says_none(repo, tmp_path):
+    from once.tui.sessions import Shown
+    from once.tui.widgets.conversation import Conversation
+
+    app = OnceApp(backend_for(repo, tmp_path, []))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one(Conversation).show_items([Shown("tool", tool_use_id="t1", name="read_file",
+                                                      input={"path": "a.py"}, result="x")])
+        await pilot.pause()
+        assert app.query_one(ToolLine).title == "read_file a.py"

@@ -18,6 +18,7 @@ Secrets are refused in every mode. The decisions are events.
 from __future__ import annotations
 
 import difflib
+import time
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Protocol
@@ -59,6 +60,8 @@ class PermissionGate:
         self.recorder = recorder
         self.always_edit = False
         self.always_tools: set[str] = set()
+        self.waited = 0.0
+        """Seconds spent waiting for the approver: a tool's duration leaves them out."""
 
     def check_edit(self, path: str, old: bytes | None, new: bytes) -> None:
         """Raise `Refused` (with a message for the model) unless this edit may land."""
@@ -68,7 +71,7 @@ class PermissionGate:
             raise Refused("Plan mode is read-only: no file can be changed. Describe the change in the plan instead.")
         if self.mode in ("auto-edit", "full-auto") or self.always_edit:
             return
-        answer = self.approver(ApprovalRequest("edit", path, _diff(path, old, new)))
+        answer = self._ask(ApprovalRequest("edit", path, _diff(path, old, new)))
         self._record("edit", path, answer.decision.value, answer.reason)
         if answer.decision is Decision.reject:
             raise Refused(_rejected("edit", path, answer.reason))
@@ -94,7 +97,7 @@ class PermissionGate:
             self._record("command", command, "allow", "sandbox")
             return None
         rules = tuple(rules_for_approval(verdict))
-        answer = self.approver(ApprovalRequest("command", command, explain(verdict, self.policy), rules))
+        answer = self._ask(ApprovalRequest("command", command, explain(verdict, self.policy), rules))
         self._record("command", command, answer.decision.value, answer.reason)
         if answer.decision is Decision.reject:
             return "\n".join(filter(None, [_rejected("command", command, answer.reason),
@@ -121,7 +124,7 @@ class PermissionGate:
         if self.mode == "full-auto":
             self._record("tool", name, "allow", "full-auto")
             return None
-        answer = self.approver(ApprovalRequest("tool", name, detail, (name,)))
+        answer = self._ask(ApprovalRequest("tool", name, detail, (name,)))
         self._record("tool", name, answer.decision.value, answer.reason)
         if answer.decision is Decision.reject:
             return _rejected("tool", name, answer.reason)
@@ -131,9 +134,16 @@ class PermissionGate:
 
     def check_server(self, name: str, detail: str) -> Decision:
         """A repository's MCP server nobody trusted yet: may it start? (The caller remembers "allow always".)"""
-        answer = self.approver(ApprovalRequest("mcp_server", name, detail))
+        answer = self._ask(ApprovalRequest("mcp_server", name, detail))
         self._record("mcp_server", name, answer.decision.value, answer.reason)
         return answer.decision
+
+    def _ask(self, request: ApprovalRequest) -> Answer:
+        started = time.perf_counter()
+        try:
+            return self.approver(request)
+        finally:
+            self.waited += time.perf_counter() - started
 
     def _sandbox_advice(self, verdict: Verdict) -> str:
         """How auto-edit would have run it: in the sandbox, which is not in force here."""

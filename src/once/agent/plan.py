@@ -75,6 +75,14 @@ def normalize_plan(text: str, title: str) -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
+_EMPHASIS = re.compile(r"(?<![\w*])(\*\*|\*)(?=\S)(.+?)(?<=\S)\1(?![\w*])")
+"""Bold or italic stars around words; underscores (`test_util.py`, `__init__.py`) and code spans stay."""
+
+
+def _unemphasize(text: str) -> str:
+    return _EMPHASIS.sub(lambda match: match.group(2), text)
+
+
 def parse_steps(plan_text: str) -> list[PlanStepItem]:
     """The numbered steps under `## Steps` (continuation lines are not separate steps)."""
     sections = {_canonical(k): v for k, v in split_sections(plan_text).items()}
@@ -82,7 +90,7 @@ def parse_steps(plan_text: str) -> list[PlanStepItem]:
     for line in sections.get(_canonical("Steps"), "").splitlines():
         match = re.match(r"^\s{0,3}(\d+)[.)]\s+(.+)$", line)
         if match:
-            title = re.sub(r"[*_`]", "", match.group(2)).strip()
+            title = _unemphasize(match.group(2)).strip()
             steps.append(PlanStepItem(int(match.group(1)), title[:200]))
     return steps
 

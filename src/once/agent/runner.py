@@ -186,6 +186,7 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
     context.check_command = gate.check_command
     context.check_tool = gate.check_tool
     context.workspace.approve = gate.check_edit
+    turns.approval_wait = lambda: gate.waited
     context.workspace.reader = request.file_reader
     assembly = load_context(repo.root, recorder)
     load_skills(repo.root, request.prompt, request.small, recorder, assembly, lean=profile.lean)

@@ -7,7 +7,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from once.agent.nested import NestedContext
 from once.agent.recorder import Recorder
@@ -109,6 +109,8 @@ class TurnRunner:
         """Files kept out of a commit for a secret this run wrote into them."""
         self.nested: NestedContext | None = None
         """Set by the runner: appends nested AGENTS.md files to the results that bring them in."""
+        self.approval_wait: Callable[[], float] = lambda: 0.0
+        """Seconds spent so far waiting for approvals (set by the runner): left out of a tool's duration."""
         self.journal = journal
         """Records each landed edit before its commit, so a run killed in between can be recovered."""
         context.workspace.before_edit = self._before_edit
@@ -143,11 +145,11 @@ class TurnRunner:
             use_id = f"text_{self._turn}_{number}"
             recorder.emit(ToolCall(run_id=self.run_id, turn=self._turn, tool_use_id=use_id, name=call.name,
                                    input={**call.input, "written_as": "text"}))
-            started = time.perf_counter()
+            started = self._clock()
             output = apply_call(call, self.context)
             recorder.emit(ToolResult(
                 run_id=self.run_id, turn=self._turn, tool_use_id=use_id, name=call.name, is_error=output.is_error,
-                output=_trim_for_log(output.text), duration_ms=(time.perf_counter() - started) * 1000))
+                output=_trim_for_log(output.text), duration_ms=self._elapsed_ms(started)))
             done.append((call, output))
             if output.is_error:
                 outcome.failures.append(failure_key(call.name, call.input, output.text))
@@ -168,7 +170,7 @@ class TurnRunner:
         name, tool_input, use_id = block.get("name", ""), block.get("input") or {}, block.get("id", "")
         recorder.emit(ToolCall(run_id=self.run_id, turn=self._turn, tool_use_id=use_id, name=name,
                                input=tool_input if isinstance(tool_input, dict) else {"_raw": tool_input}))
-        started = time.perf_counter()
+        started = self._clock()
         before = self.repo.changed_paths() if name == "run_command" else None
         output = self.registry.call(name, tool_input, self.context)
         if before is not None:
@@ -181,9 +183,17 @@ class TurnRunner:
                 output = ToolOutput(f"{output.text}\n\n{note}", output.is_error)
         recorder.emit(ToolResult(
             run_id=self.run_id, turn=self._turn, tool_use_id=use_id, name=name, is_error=output.is_error,
-            output=_trim_for_log(output.text), duration_ms=(time.perf_counter() - started) * 1000,
+            output=_trim_for_log(output.text), duration_ms=self._elapsed_ms(started),
         ))
         return {"type": "tool_result", "tool_use_id": use_id, "content": output.text, "is_error": output.is_error}
+
+    def _clock(self) -> tuple[float, float]:
+        return time.perf_counter(), self.approval_wait()
+
+    def _elapsed_ms(self, started: tuple[float, float]) -> float:
+        """Since `started`, without the time the user took to approve: the tool ran only after that."""
+        at, waited = started
+        return max(0.0, time.perf_counter() - at - (self.approval_wait() - waited)) * 1000
 
     def _note_command_changes(self, before: set[str], recorder: Recorder) -> str:
         """Files a command changed (a formatter, `sed -i`, codegen) belong to this turn's commit,

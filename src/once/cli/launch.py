@@ -20,6 +20,18 @@ if TYPE_CHECKING:
 HELP_FLAGS = ("--help", "-h")
 
 
+def _value(field: str, text: str) -> object:
+    if field in PATH_FIELDS:
+        return Path(text)
+    if field in NUMBER_FIELDS:
+        try:
+            number = NUMBER_FIELDS[field](text)
+        except ValueError:
+            return None
+        return None if field == "max_turns" and number < 1 else number
+    return text
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if _answered_without_parser(args):
@@ -74,5 +86,4 @@ def _open_app(app_args: "AppArgs") -> None:
     from once.cli.common import exit_on_error
     from once.cli.tui_cmd import open_tui
 
-    exit_on_error(lambda: open_tui(app_args.repo, app_args.db, app_args.replay, app_args.model, app_args.provider,
-                                   app_args.permission_mode, continue_session=app_args.continue_session))
+    exit_on_error(lambda: open_tui(app_args))

@@ -13,6 +13,9 @@ import typer
 from once import __version__
 from once.cli.coercion import use_plain_params
 from once.cli.common import exit_on_error
+from once.cli.run_options import (
+    BaseUrlOpt, MaxCostOpt, MaxTurnsOpt, ModelOpt, ProviderOpt, RecordOpt, ReplayOpt, ReplaySmallOpt, SmallModelOpt,
+)
 
 HELP = (
     "once: a coding agent for your git repository that commits every edit and learns from "
@@ -61,24 +64,30 @@ def root(
                                  help="Show the version and exit."),
     permission_mode: Optional[str] = typer.Option(
         None, "--permission-mode", help="For the app: plan, ask (default), auto-edit or full-auto."),
-    replay: Optional[Path] = typer.Option(None, "--replay", help="For the app: replay model responses."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="For the app: the generation model."),
-    provider: Optional[str] = typer.Option(None, "--provider", help="For the app: anthropic, openai or replay."),
+    provider: ProviderOpt = None, model: ModelOpt = None, small_model: SmallModelOpt = None,
+    base_url: BaseUrlOpt = None, replay: ReplayOpt = None, replay_small: ReplaySmallOpt = None,
+    record: RecordOpt = None, max_turns: MaxTurnsOpt = None, max_cost: MaxCostOpt = None,
     db: Optional[Path] = typer.Option(None, "--db", help="For the app: the SQLite file [$ONCE_DB]."),
     repo: Optional[Path] = typer.Option(None, "--repo", "-C", help="For the app: the repository."),
     continue_: bool = typer.Option(False, "--continue", "-c",
                                    help="For the app: reopen this repository's latest session and its conversation."),
 ) -> None:
-    """`agent` alone opens the interactive app in this repository (help when not in a terminal)."""
+    """`agent` alone opens the interactive app in this repository (help when not in a terminal).
+
+    The app takes the provider options `agent run` takes, e.g. `agent --provider openai --base-url URL -m NAME`.
+    """
     if ctx.invoked_subcommand is not None:
         return
+    from once.cli.app_args import AppArgs
     from once.cli.tui_cmd import NO_TTY_HINT, NO_TTY_MESSAGE, has_terminal, open_tui
 
     if not has_terminal():  # e.g. piped or under CI: say why, show what else there is, and fail
         print(f"{NO_TTY_MESSAGE}\n{NO_TTY_HINT}\n", file=sys.stderr)
         print(ctx.get_help())
         raise typer.Exit(2)
-    open_tui(repo, db, replay, model, provider, permission_mode, continue_session=continue_)
+    open_tui(AppArgs(permission_mode=permission_mode, replay=replay, model=model, provider=provider, db=db, repo=repo,
+                     continue_session=continue_, small_model=small_model, base_url=base_url,
+                     replay_small=replay_small, record=record, max_turns=max_turns, max_cost=max_cost))
 
 
 def __getattr__(name: str) -> typer.Typer:

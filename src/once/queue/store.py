@@ -142,6 +142,12 @@ class PromptQueue:
         ids = ", ".join(item.id for item in matches[:10])
         raise UsageError(f"'{key}' matches more than one queue item: {ids}", hint="Give more of the id.")
 
+    def change_mark(self) -> int:
+        """A number that changes when another connection (`agent queue add` in another terminal, a
+        drainer) has written to the database: a cheap check before reading the queue again."""
+        with self._lock:
+            return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
     @property
     def paused(self) -> bool:
         return self.state().paused

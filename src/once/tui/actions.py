@@ -11,8 +11,9 @@ from once.errors import OnceError
 from once.tui import records
 from once.tui.commands import Slash, help_text
 from once.tui.messages import ShowCommit
-from once.tui.sessions import conversation, list_summaries, load_session
+from once.tui.sessions import conversation, list_summaries, load_past, load_session
 from once.tui.widgets.conversation import Conversation
+from once.tui.widgets.details import DetailsPanel
 from once.tui.widgets.dialogs import ConfirmScreen
 from once.tui.widgets.status_bar import StatusBar
 from once.words import cost_text, plural
@@ -105,12 +106,20 @@ class Actions:
             self.query_one(Conversation).add_notice("a run is going: switch sessions when it has ended")
             return
         messages, prompts = load_session(self.backend.db, session_id)
+        past = load_past(self.backend.db, session_id)
         view = self.query_one(Conversation)
         view.clear()
-        view.show_items(conversation(messages, prompts))
-        view.add_notice(f"continuing session {session_id} ({len(prompts)} earlier prompts)")
+        view.show_items(conversation(messages, prompts), past.durations)
+        view.add_notice(f"continuing session {session_id} ({plural(len(prompts), 'earlier prompt')})")
+        details = self.query_one(DetailsPanel)
+        details.clear()
+        for event in past.events:
+            details.add_event(event)
+        status = self.query_one(StatusBar).status
+        status.tokens, status.cost = past.tokens, past.cost  # this session's own totals, not the last one's
         self.session_id = session_id
         self.run_id = None
+        self._refresh_status()
 
     def run_slash(self: OnceApp, slash: Slash) -> None:
         """Every slash command but /<skill-name>, which is a prompt for the run."""
@@ -151,6 +160,7 @@ class Actions:
             notice("skills: " + (", ".join(f"/{s}" for s in self.skills) or "none found"))
         elif name == "clear":
             self.query_one(Conversation).clear()
+            self.query_one(DetailsPanel).clear()
             self.session_id, self.run_id = None, None
             status.tokens, status.cost = 0, 0.0
             self._refresh_status()

@@ -27,6 +27,7 @@ from once.events import (
 from once.tui import records
 from once.tui.actions import Actions
 from once.tui.adapter import RunAdapter
+from once.tui.allowances import Allowances, scope_of
 from once.tui.backend import Backend
 from once.tui.commands import parse_slash
 from once.tui.key_flow import KeyFlow
@@ -35,7 +36,7 @@ from once.tui.messages import AgentEvent, ApprovalNeeded, RunEnded, TextDelta
 from once.tui.plan_flow import PlanFlow
 from once.tui.queue_flow import QueueFlow
 from once.tui.widgets.approval import ApprovalScreen
-from once.tui.widgets.conversation import Conversation
+from once.tui.widgets.conversation import Conversation, Notice
 from once.tui.widgets.details import DetailsPanel
 from once.tui.widgets.learned import LearnedPanel
 from once.tui.widgets.plan_panel import PlanPanel
@@ -44,6 +45,7 @@ from once.tui.widgets.completion_menu import CompletionMenu
 from once.tui.widgets.prompt_input import PromptInput
 from once.tui.widgets.queue_panel import QueuePanel
 from once.tui.widgets.status_bar import StatusBar
+from once.words import status_words
 
 DIALOG_FREE_ACTIONS = ("toggle_mode", "rate", "undo", "sessions", "toggle_side", "scroll_conversation")
 
@@ -88,9 +90,13 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
         self.last_commit: str | None = None
         self.cancelling = False
         self.finished: list[RunEnded] = []
+        self.error_notice: tuple[str, Notice] | None = None
+        """The run's last error notice: the error that ends a run replaces it with its hint, never twice."""
         self.skills: list[str] = []
         self.files: list[str] | None = None
         """The repository's files for `@path` completion, listed at the first `@`."""
+        self.allowances = Allowances()
+        """What the user allowed always: until the app quits or the mode changes."""
         self.full_auto = backend.permission_mode == "full-auto"
         """Started with full-auto: only then does shift+tab offer it."""
         self.init_keys()
@@ -132,6 +138,7 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
         panel = self.query_one(QueuePanel)
         panel.queue = self.open_queue()
         panel.refresh_items()
+        self.start_queue_watch()
         self._refresh_status()
         if self.continue_session:
             self.open_latest_session()
@@ -191,7 +198,8 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
         """Blocking: the whole run happens here, never on the UI's event loop. `attachments`: the
         `@path` files, which the model receives beside the prompt."""
         try:
-            result = self.backend.run(prompt, sink=adapter, on_text=adapter.text, approver=adapter.approve,
+            result = self.backend.run(prompt, sink=adapter, on_text=adapter.text,
+                                      approver=self.allowances.wrap(adapter.approve),
                                       session_id=self.session_id, plan_text=plan_text, cancel=adapter.cancel,
                                       attachments=attachments)
         except OnceError as exc:
@@ -219,6 +227,7 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
             self._count_usage(event)
         elif isinstance(event, ErrorEvent):
             conversation.add_notice(f"error: {event.message}")
+            self.error_notice = (event.message, conversation.query(Notice).last())
         elif isinstance(event, PlanStep):
             self.query_one(PlanPanel).step(event)
         elif isinstance(event, CommitMade) and event.kind == "agent":
@@ -227,7 +236,14 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
         self.query_one(LearnedPanel).add_event(event)
 
     def on_approval_needed(self, message: ApprovalNeeded) -> None:
-        self.push_screen(ApprovalScreen(message.request), callback=message.reply.give)
+        def answered(answer: Answer | None) -> None:
+            request = message.request
+            if answer is not None and answer.decision is Decision.allow_always and (
+                    request.kind == "edit" or request.rules):
+                self.query_one(Conversation).add_notice(f"allowed without asking: {scope_of(request)}")
+            message.reply.give(answer or Answer(Decision.reject))
+
+        self.push_screen(ApprovalScreen(message.request), callback=answered)
 
     def on_run_ended(self, message: RunEnded) -> None:
         self.finished.append(message)
@@ -239,12 +255,15 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
         result = message.result
         if cancelled:
             self._record_cancel(result.run_id if result else self.run_id)
+        shown, self.error_notice = self.error_notice, None
         if message.error:
+            if shown is not None and message.exc is not None and shown[0] == message.exc.message:
+                shown[1].remove()  # the event said it first; the full notice (what to do) takes its place
             conversation.add_notice(message.error)
         elif result is not None and result.plan_path:
             self.show_plan(result)
         elif result is not None and result.status != "done":
-            conversation.add_notice(f"run {result.status}")
+            conversation.add_notice(f"run ended: {status_words(result.status)}")
         self.query_one(StatusBar).status.branch = self.backend.branch()
         self.queue_run_ended(message, cancelled)  # the next queued item starts (not after a cancel)
         self._refresh_status()

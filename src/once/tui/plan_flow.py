@@ -36,6 +36,7 @@ MODE_CYCLE = ("plan", "ask", "auto-edit")
 class PlanFlow:
     def set_mode(self: OnceApp, mode: str) -> None:
         self.backend.mode = mode
+        self.allowances.forget()  # "allow always" lasts until the mode changes
         if mode == "plan":
             label = "Plan: prompts write a plan to review"
         else:

@@ -11,6 +11,7 @@ pausing after `queue.overload_retries` such attempts in a row.
 from __future__ import annotations
 
 import os
+import sqlite3
 from typing import TYPE_CHECKING
 
 from textual.timer import Timer
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 
 APP_LEASE = 120.0
 """Seconds an item the app runs stays claimed without a renewal (renewed every third)."""
+QUEUE_WATCH = 2.0
+"""Seconds between checks for changes other processes made to the queue (`agent queue add`)."""
 
 
 class QueueFlow:
@@ -42,6 +45,7 @@ class QueueFlow:
     _queue_run_before: str | None
     _queue_overloads: int
     _queue_retry_timer: Timer | None
+    _queue_seen: tuple[int, tuple[object, ...]] | None
 
     def init_queue(self: OnceApp) -> None:
         """Called from __init__: nothing is opened until first used (at the latest after the first paint)."""
@@ -57,6 +61,30 @@ class QueueFlow:
         """Attempts in a row that met an overloaded provider."""
         self._queue_retry_timer = None
         """Pending while waiting to try an overloaded item again."""
+        self._queue_seen = None
+        """The database's change mark and the queue as last shown."""
+
+    def start_queue_watch(self: OnceApp) -> None:
+        """Called once the queue is shown: show what other processes add or change, every QUEUE_WATCH s."""
+        self._check_queue()  # what is on screen now is the baseline
+        self.set_interval(QUEUE_WATCH, self._check_queue)
+
+    def _check_queue(self: OnceApp) -> None:
+        queue = self._queue
+        if queue is None:
+            return
+        try:
+            mark = queue.change_mark()
+            if self._queue_seen is not None and self._queue_seen[0] == mark:
+                return  # nobody else wrote to the database: nothing to read
+            shown = tuple((i.id, i.status, i.text, i.repeat, i.runs_done, i.number) for i in queue.items())
+            shown += (queue.state(),)
+        except (OnceError, sqlite3.Error):
+            return  # a busy database: the next check sees it
+        changed = self._queue_seen is not None and self._queue_seen[1] != shown
+        self._queue_seen = (mark, shown)
+        if changed:
+            self._queue_changed()
 
     @property
     def queue(self: OnceApp) -> PromptQueue | None:

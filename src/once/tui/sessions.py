@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from once.conversation import Shown, conversation, load_session  # noqa: F401  (the app's names)
+
+if TYPE_CHECKING:
+    from once.events import Event
 
 
 @dataclass(frozen=True)
@@ -32,3 +36,29 @@ def list_summaries(db: Path | None, repo: str, limit: int = 30) -> list[SessionS
                 updated_at=session["updated_at"], model=model, cost_usd=sum(r.cost_usd for r in runs),
                 runs=session["runs"]))
     return summaries
+
+
+@dataclass
+class SessionPast:
+    """What a reopened session brings back besides its conversation: its own totals and steps."""
+
+    tokens: int = 0
+    cost: float = 0.0
+    events: list[Event] = field(default_factory=list)
+    """Its runs' events, oldest first, for the Details tab."""
+    durations: dict[str, float] = field(default_factory=dict)
+    """Each tool call's duration in ms, by tool_use_id."""
+
+
+def load_past(db: Path | None, session_id: str) -> SessionPast:
+    from once.events import ToolResult, event_from_dict
+    from once.store import open_store
+
+    past = SessionPast()
+    with open_store(str(db) if db else None) as store:
+        for run in reversed(store.list_runs(None, limit=10_000, session_id=session_id)):
+            past.tokens += sum(run.usage.values())
+            past.cost += run.cost_usd
+            past.events.extend(event_from_dict(data) for data in store.run_events(run.id))
+    past.durations = {e.tool_use_id: e.duration_ms for e in past.events if isinstance(e, ToolResult)}
+    return past

@@ -9,6 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from once.agent.approvals import Answer, ApprovalRequest, Decision
+from once.tui.allowances import scope_of
 
 
 _TITLES = {"edit": "Edit", "command": "Run command", "tool": "Call MCP tool", "mcp_server": "Start MCP server"}
@@ -48,12 +49,13 @@ class ApprovalScreen(ModalScreen[Answer]):
         self.query_one("#allow_once", Button).focus()
 
     def _detail(self) -> str:
+        always = f"Allow always (a) allows {scope_of(self.request)}"
         if self.request.kind == "edit":
-            return self.request.detail or "(no textual change)"
+            return f"{self.request.detail or '(no textual change)'}\n\n{always}."
         if self.request.kind in ("tool", "mcp_server"):
             return self.request.detail
         rules = "\n".join(f"  {rule}" for rule in self.request.rules)
-        extra = f"\n\nAllow always adds:\n{rules}" if rules else ""
+        extra = f"\n\n{always}:\n{rules}" if rules else ""
         return f"$ {self.request.subject}\n\n{self.request.detail}{extra}"
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

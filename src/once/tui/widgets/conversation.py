@@ -80,10 +80,12 @@ class ToolLine(Collapsible):
                          collapsed_symbol="▸", expanded_symbol="▾")
         self.result: ToolResult | None = None
 
-    def set_result(self, result: ToolResult) -> None:
+    def set_result(self, result: ToolResult, duration_ms: float | None = None) -> None:
+        """`duration_ms`: when known; a stored session's tool calls may have none."""
         self.result = result
         mark = " ✗" if result.is_error else ""
-        self.title = f"{tool_title(self.call.name, self.call.input)}{mark} ({result.duration_ms:.0f} ms)"
+        took = "" if duration_ms is None else f" ({duration_ms:.0f} ms)"
+        self.title = f"{tool_title(self.call.name, self.call.input)}{mark}{took}"
         self.body.update(self._body_text(result))
 
     def _body_text(self, result: ToolResult | None) -> str:
@@ -145,7 +147,7 @@ class Conversation(VerticalScroll, can_focus=False):
     def finish_tool(self, result: ToolResult) -> None:
         line = self.tools.get(result.tool_use_id)
         if line is not None:
-            line.set_result(result)
+            line.set_result(result, result.duration_ms)
 
     def clear(self) -> None:
         self.tools.clear()
@@ -153,8 +155,9 @@ class Conversation(VerticalScroll, can_focus=False):
         self.anchor(False)
         self.remove_children()
 
-    def show_items(self, items: list[Shown]) -> None:
-        """An earlier conversation, as it was (answers whole, tool calls with their results)."""
+    def show_items(self, items: list[Shown], durations: dict[str, float] | None = None) -> None:
+        """An earlier conversation, as it was (answers whole, tool calls with their results, and their
+        durations where `durations` has them)."""
         for item in items:
             if item.kind == "prompt":
                 self.add_prompt(item.text)
@@ -165,8 +168,9 @@ class Conversation(VerticalScroll, can_focus=False):
                                 input=item.input or {})
                 self.add_tool(call)
                 if item.result is not None:
-                    self.finish_tool(ToolResult(run_id="", turn=0, tool_use_id=item.tool_use_id, name=item.name,
-                                                is_error=item.is_error, output=item.result, duration_ms=0))
+                    result = ToolResult(run_id="", turn=0, tool_use_id=item.tool_use_id, name=item.name,
+                                        is_error=item.is_error, output=item.result, duration_ms=0)
+                    self.tools[item.tool_use_id].set_result(result, (durations or {}).get(item.tool_use_id))
 
     def _add(self, widget: Widget) -> AwaitMount:
         return self.mount(widget)  # in place at once, so order is kept while an answer's text is still pending

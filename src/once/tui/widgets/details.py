@@ -25,8 +25,14 @@ from once.events import (
     AttemptDiscarded,
 )
 from once.tui.messages import ShowCommit
+from once.tui.widgets.plan_panel import step_words
 from once.tui.widgets.conversation import tool_subject
 from once.words import cost_text, plural, status_words
+
+
+def duration_text(ms: float | None) -> str:
+    """` (12 ms)`, or nothing when the duration is not known (a tool call shown again from a stored session)."""
+    return "" if ms is None else f" ({ms:.0f} ms)"
 
 
 def describe(event: Event, subject: str = "") -> str | None:
@@ -36,7 +42,7 @@ def describe(event: Event, subject: str = "") -> str | None:
     if isinstance(event, ToolResult):
         mark = "✗" if event.is_error else "✓"
         about = f" {subject}" if subject else ""
-        return f"{mark} {event.name}{about} ({event.duration_ms:.0f} ms)"
+        return f"{mark} {event.name}{about}{duration_text(event.duration_ms)}"
     if isinstance(event, FileChanged):
         return f"  {event.action} {event.path}"
     if isinstance(event, CommitMade):
@@ -48,7 +54,7 @@ def describe(event: Event, subject: str = "") -> str | None:
         why = f" ({event.reason})" if event.reason else ""
         return f"  {event.kind} {event.decision}: {event.subject[:60]}{why}"
     if isinstance(event, PlanStep):
-        return f"  step {event.step} {event.status}: {event.title[:60]}"
+        return f"  step {event.step} {step_words(event.status)}: {event.title[:60]}"
     if isinstance(event, VentFiled):
         filed = "filed" if event.filed else "not filed (rate limit)"
         return f"! vent {event.category} {filed}: {event.message[:60]}"
@@ -114,6 +120,10 @@ class DetailsPanel(VerticalScroll, can_focus=False):
         self.mount(line)
         self.scroll_end(animate=False)
         return line
+
+    def clear(self) -> None:
+        self.subjects.clear()
+        self.remove_children()
 
     def lines(self) -> list[str]:
         return [str(line.content) for line in self.query(DetailLine)]

@@ -10,8 +10,15 @@ from textual.message import Message
 from textual.widgets import Button, Static, TextArea
 
 from once.events import PlanStep
+from once.words import status_words
 
 STEP_MARKS = {"started": "▶", "done": "✓", "blocked": "✗", "not_done": "·"}
+STEP_WORDS = {"started": "in progress", "not_done": "not done"}
+
+
+def step_words(status: str) -> str:
+    """A plan step's status as words: `not_done` reads `not done`."""
+    return STEP_WORDS.get(status) or status_words(status)
 
 
 class PlanPanel(Vertical):
@@ -71,7 +78,7 @@ class PlanPanel(Vertical):
 
     def step(self, event: PlanStep) -> None:
         self.steps[event.step] = (event.title, event.status)
-        lines = [f"{STEP_MARKS.get(status, '?')} {number}. {title} ({status})"
+        lines = [f"{STEP_MARKS.get(status, '?')} {number}. {title} ({step_words(status)})"
                  for number, (title, status) in sorted(self.steps.items())]
         self.query_one("#plan-steps", Static).update("\n".join(lines))
 

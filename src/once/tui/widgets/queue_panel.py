@@ -113,7 +113,7 @@ class QueuePanel(Vertical):
         keep = self.selected_id
         table.clear()
         items = self.items
-        for item in items:
+        for item in sorted(items, key=lambda item: item.finished):  # what is still to run first, done below
             runs = f"{item.runs_done}/{item.repeat}" if item.repeat > 1 else ""
             text = " ".join(item.text.split())
             table.add_row(str(item.number), f"{STATUS_MARKS[item.status]} {item.status}", runs,
@@ -193,7 +193,8 @@ class QueuePanel(Vertical):
             return
         field = self.query_one("#queue-input", Input)
         self.asking, self._asking_id = what, item_id
-        field.placeholder = "New prompt, Enter to save" if what == "edit" else "Run it how many times (1-50)?"
+        field.placeholder = ("New prompt: Enter saves, Esc cancels" if what == "edit"
+                             else "Run it how many times (1-50)? Enter saves, Esc cancels")
         field.value = current(self.queue.get(item_id))
         field.add_class("-asking")
         field.focus()
@@ -212,7 +213,9 @@ class QueuePanel(Vertical):
         return done
 
     def _close_input(self) -> None:
+        """Saved or cancelled: the line goes, and a refused answer's error with it."""
         self.asking = self._asking_id = None
+        self.query_one("#queue-message", Static).update("")
         field = self.query_one("#queue-input", Input)
         field.remove_class("-asking")
         self.query_one(DataTable).focus()
