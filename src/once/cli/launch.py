@@ -20,18 +20,6 @@ if TYPE_CHECKING:
 HELP_FLAGS = ("--help", "-h")
 
 
-def _value(field: str, text: str) -> object:
-    if field in PATH_FIELDS:
-        return Path(text)
-    if field in NUMBER_FIELDS:
-        try:
-            number = NUMBER_FIELDS[field](text)
-        except ValueError:
-            return None
-        return None if field == "max_turns" and number < 1 else number
-    return text
-
-
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if _answered_without_parser(args):
