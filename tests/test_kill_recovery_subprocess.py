@@ -85,7 +85,7 @@ def test_runs_killed_at_random_points_leave_nothing_behind(cli, repo: Path, tmp_
     db = tmp_path / "once.db"
     idle = write_cassette(tmp_path / "idle.json", [message("Nothing to do.")])
     known: set[str] = set()
-    killed = recovered = 0
+    killed = 0
     started = time.monotonic()
     for kill in range(KILLS):
         plan = [{f"notes/n{step % 3}.txt": f"kill {kill} step {step}\n",
@@ -111,12 +111,17 @@ def test_runs_killed_at_random_points_leave_nothing_behind(cli, repo: Path, tmp_
         listed = cli("log", "--db", str(db), "--json", "--limit", "50", cwd=repo)
         runs = {run["id"]: run for run in listed.json()}
         known.update(runs)
-        assert runs[run_id]["status"] == ("killed" if proc.returncode == -signal.SIGKILL else "done")
+        status = runs[run_id]["status"]
+        if proc.returncode == -signal.SIGKILL and status == "done":
+            # a slow machine: the run finished its work and the kill landed during interpreter exit
+            assert runs[run_id]["commits"] == TURNS
+        else:
+            assert status == ("killed" if proc.returncode == -signal.SIGKILL else "done")
         assert_recovered(repo, runs[run_id], written)
-        recovered += "recover edits of killed run" in git(repo, "log", "-1", "--format=%s")
     assert time.monotonic() - started < 150
-    # most kills come mid-run, and some between a turn's landing and its commit
-    assert killed >= KILLS - 2 and recovered >= 1
+    # most kills come mid-run; whether one lands between a turn's writes and its commit is up to
+    # timing, so each step of a commit is killed on purpose in the test below
+    assert killed >= KILLS - 2
 
 
 def fake_git(bin_dir: Path, step: str, after: bool) -> Path:
