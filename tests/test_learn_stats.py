@@ -8,8 +8,8 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from once.learn.stats import (BetaPrior, beta_mean_var, e_bh, e_process, fit_prior, lift_interval, normal_quantile,
-                              prob_greater)
+from once.learn.stats import (BetaPrior, beta_mean_var, e_bh, e_process, fit_prior, lift_interval, log_e_paths,
+                              normal_quantile, prob_greater)
 
 
 def _log_beta(a: float, b: float) -> float:
@@ -114,6 +114,21 @@ def test_e_process_equals_its_definition() -> None:
             assert ev.current[g] == pytest.approx(current, rel=1e-9)
             assert ev.peak[g] == pytest.approx(peak, rel=1e-9)
         assert ev.current[3] == 1.0 and ev.peak[3] == 1.0
+
+
+def test_log_e_paths_give_every_prefix_of_each_group() -> None:
+    rng = np.random.default_rng(5)
+    groups = rng.integers(0, 3, 120)
+    inj = rng.random(120) > 0.4
+    ys = (rng.random(120) < np.where(inj, 0.35, 0.6)).astype(int)
+    hs = np.full(120, 0.4)
+    g, path = log_e_paths(groups, inj, ys, hs, direction="harm")
+    assert list(g) == sorted(groups)
+    for group in range(3):
+        rows = [(bool(i), int(y), 0.4) for gg, i, y in zip(groups, inj, ys) if gg == group]
+        mine = path[g == group]
+        for n in (1, len(rows) // 2, len(rows)):
+            assert math.exp(mine[n - 1]) == pytest.approx(_e_loop(rows[:n], "harm")[0], rel=1e-9)
 
 
 def test_e_process_with_strata_keeps_plug_ins_per_stratum() -> None:

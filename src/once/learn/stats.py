@@ -178,11 +178,31 @@ def e_process(
     of a group its own plug-in estimates: the product is still a test martingale under "no
     effect under any model", and an effect under one model is not averaged away by another.
     """
+    if len(groups) == 0:
+        return EValues(np.ones(n_groups), np.ones(n_groups))
+    g, path = log_e_paths(groups, injected, outcomes, holdout, direction=direction, strata=strata)
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    ends = np.r_[starts[1:], len(g)] - 1
+    current, peak = np.ones(n_groups), np.ones(n_groups)
+    current[g[starts]] = np.exp(path[ends])
+    peak[g[starts]] = np.exp(np.maximum(np.maximum.reduceat(path, starts), 0.0))
+    return EValues(current, peak)
+
+
+def log_e_paths(
+    groups: np.ndarray,
+    injected: np.ndarray,
+    outcomes: np.ndarray,
+    holdout: np.ndarray,
+    *,
+    direction: str,
+    strata: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(group of each row, log e-value after the row), rows sorted by group (stably, so each
+    group's rows keep their order): every group's whole path, for `e_process` and benchmarks."""
     if direction not in ("harm", "help"):
         raise ValueError("direction must be 'harm' or 'help'")
     g = np.asarray(groups, dtype=np.int64)
-    if len(g) == 0:
-        return EValues(np.ones(n_groups), np.ones(n_groups))
     order = np.argsort(g, kind="stable")
     g = g[order]
     inj = np.asarray(injected, dtype=bool)[order]
@@ -198,15 +218,12 @@ def e_process(
     like_h = np.where(y > 0.5, p_h, 1 - p_h)
     q = (1 - h) * like_i / ((1 - h) * like_i + h * like_h)  # P(arm = injected | outcome) under the plug-in
     log_factor = np.where(inj, np.log(q) - np.log1p(-h), np.log1p(-q) - np.log(h))
+    if len(g) == 0:
+        return g, log_factor
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
     sizes = np.diff(np.r_[starts, len(g)])
     path = np.cumsum(log_factor)
-    path = path - np.repeat(path[starts] - log_factor[starts], sizes)
-    current, peak = np.ones(n_groups), np.ones(n_groups)
-    ends = starts + sizes - 1
-    current[g[starts]] = np.exp(path[ends])
-    peak[g[starts]] = np.exp(np.maximum(np.maximum.reduceat(path, starts), 0.0))
-    return EValues(current, peak)
+    return g, path - np.repeat(path[starts] - log_factor[starts], sizes)
 
 
 def _before(cells: np.ndarray, values: np.ndarray) -> np.ndarray:
