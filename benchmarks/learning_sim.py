@@ -25,28 +25,24 @@ An entry's truth is read from the store of the user who wrote it. `--no-team`: N
     python benchmarks/learning_sim.py --users 100 --sessions-per-user 100 --learn-every 10 --json
 
 Measured so (16 problem types, default effects, model change halfway, seed 1; 2 cores shared
-with other jobs, so wall times are generous; "first harmful prune" and "stale retired" in
+with other jobs, so wall times are generous; the "first" columns and "stale retired" in
 sessions per user, the latter counted from the change; none = not within the run):
 
-    users  team sessions  entries help/harm/null/stale  first harmful prune  stale retired  wrong prunes  share of oracle  wall
-      1          100            11 / 0 / 1 / 1                none               none              0            0.22        2 s
-      5          500            24 / 9 / 8 / 5                none               none              0            0.26       10 s
-     20        2,000           42 / 23 / 18 / 7               none               none              0            0.55       45 s
-    100       10,000           65 / 37 / 51 / 14              none         10 (1 of 14 demoted)    0            0.61      206 s
+    users  sessions  entries help/harm/null/stale  first: harmful prune / harmful demotion / helpful promotion  stale retired  wrong prunes  share of oracle  wall
+      1        100       11 / 0 / 1 / 1                      none / none / none                                  none            0            0.22        1 s
+      5        500       25 / 8 / 8 / 4                      none / none / none                             20 (1 of 4)          0            0.25        6 s
+     20      2,000       42 / 26 / 22 / 7                    none / none / 100                                   none            0            0.48       22 s
+    100     10,000       66 / 36 / 52 / 15                   none /  30 / 60                                     none            0            0.52      291 s
 
-No size of team pruned a harmful entry within 100 sessions per user, so pooling did not
-reach a correct prune faster here: the bank grows with the team (every member's entries
-for the same problems are pooled, 167 entries at 100 users against 13 for one), e-BH over
-it asks for more evidence, and each entry's evidence grows with the team's sessions only as
-fast as it is retrieved. The one stale entry demoted after the change at 100 users is no
-more than the background rate (4 of 51 null entries and 1 of 65 helpful ones were demoted
-too). The stuck rate falls faster with more users (the share of the oracle's reduction over
-the last 500 sessions; at 1 and 5 users that window is the whole run). Decisions that are
-wrong the other way do happen: at 100 users, members logged a null entry as ready for a
-skill five times (`moves_by_truth`; e-BH runs per install, on the same pooled evidence).
-Seed 2 agrees: no harmful prune at 20 or 100 users (shares 0.43 and 0.45; 2 of 19 stale
-entries demoted 20 sessions after the change, beside 4 of 60 null and 2 of 72 helpful ones;
-365 s for 100 users on the loaded machine).
+Pooling speeds up the decisions within reach: with 100 members the first harmful entry was
+demoted after 30 sessions each and the first helpful one promoted after 60, where 20 members
+promoted one at their 100th session and smaller teams decided nothing within 100; the stuck
+rate falls faster with more users (the share of the oracle's reduction over the last 500
+sessions; at 1 and 5 users that window is the whole run). No size of team pruned a harmful
+entry within 100 sessions per user: the bank grows with the team (every member's entries for
+the same problems are pooled, 169 entries at 100 users against 13 for one), e-BH over it asks
+for more evidence, and a problem's rival entries share its sessions (see
+`benchmarks/prune_power.py` for what one entry needs). No helpful or null entry was pruned.
 """
 
 from __future__ import annotations
@@ -405,6 +401,10 @@ def summarize(users: list[User], world: World, args: argparse.Namespace, clock: 
         "stale_active_at_end": moved[("stale", "active")],
         "sessions_to_first_prune": _per_user(prunes[0].ts if prunes else None),
         "sessions_to_first_harmful_prune": _per_user(min(harmful, default=None)),
+        "sessions_to_first_harmful_demote": _per_user(min((m.ts for m in moves if m.kind == "harmful"
+                                                           and m.action == "demote"), default=None)),
+        "sessions_to_first_helpful_promote": _per_user(min((m.ts for m in moves if m.kind == "helpful"
+                                                            and m.action == "promote"), default=None)),
         "sessions_after_change_to_stale_retired": _per_user(min(retired, default=None), clock.change_ts or T0),
         "change_at": _per_user(clock.change_ts),
     }

@@ -121,8 +121,11 @@ def test_decisions() -> None:
     assert prune is not None and prune.to_status == "pruned" and "harm e-value 25" in prune.reason
     assert "e-BH" in prune.reason
     # Harm evidence short of a prune demotes (reversible) at 1/doubt_alpha.
-    doubted = decide(_entry(status="active"), _eval(p_beats=0.1, e_harm=6.0), policy, NOW)
+    doubted = decide(_entry(status="active"), _eval(p_beats=0.1, e_harm=11.0), policy, NOW)
     assert doubted is not None and (doubted.action, doubted.to_status) == ("demote", "demoted")
+    assert "harm e-value 11.0 >= 10" in doubted.reason
+    # Short of it (an entry without effect reaches 10 at most 10% of the time): no demotion yet.
+    assert decide(_entry(status="active"), _eval(p_beats=0.1, e_harm=6.0), policy, NOW).to_status == "active"
     # Not enough holdout sessions: no move, only a new weight.
     few = decide(_entry(), _eval(n_holdout=2, s_holdout=1, e_help=50.0), policy, NOW)
     assert few is not None and few.action == "reweight" and few.to_status == "probation"
