@@ -12,7 +12,7 @@ import pytest
 from once.cli import launch
 from once.cli.help_text import HELP, WIDTH
 
-HEAVY = ("typer", "click", "rich", "pydantic", "git", "numpy", "textual", "anthropic", "openai", "acp",
+HEAVY = ("typer", "click", "rich", "pydantic", "git", "numpy", "textual", "anthropic", "openai", "acp", "sqlite_utils",
          "psycopg", "tree_sitter", "multiprocessing", "urllib.request", "once.cli.main")
 """Modules `agent --help` must not import."""
 HEAVY_FOR_RUN = tuple(m for m in HEAVY if m not in ("typer", "once.cli.main", "tree_sitter"))

@@ -41,6 +41,7 @@ def test_representative_failures_exit_as_the_table_says(cli, repo, tmp_path, mon
         (["scan"], 1, "`agent scan` found a secret"),
         (["undo"], 1, "`agent undo` refused"),
         (["feedback", "export"], 1, "`agent feedback export` has fewer examples"),
+        (["db", "path", "--db", str(tmp_path / "none.db")], 1, "`agent db path`: no database there yet"),
         (["run", "--replay", str(looping), "--max-turns", "2", "hi"], 1, "`max_turns`"),
         (["queue", "move", "1", "sideways"], 2, "usage error"),
         (["log", "-C", str(tmp_path / "nowhere")], 2, "usage error"),
@@ -55,5 +56,5 @@ def test_representative_failures_exit_as_the_table_says(cli, repo, tmp_path, mon
         result = cli(*args, cwd=repo)
         assert result.code == code, (args, result.stderr)
         assert words in table[code], (args, words)
-        if args[0] in ("scan", "undo", "feedback"):  # a refusal says what to do next
+        if args[0] in ("scan", "undo", "feedback", "db"):  # a refusal says what to do next
             assert "hint:" in result.stderr, (args, result.stderr)

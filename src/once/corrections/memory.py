@@ -19,6 +19,7 @@ from once.corrections.wording import contradicts, near_duplicate
 from once.errors import UsageError
 from once.safety.redact import redact
 from once.store.db import transaction
+from once.store.tables import database
 
 TEMPLATE = (
     "# Project memory\n\n"
@@ -129,10 +130,10 @@ def read_memory(repo_root: Path) -> str:
 
 
 def _insert_change(conn: sqlite3.Connection, change: MemoryChange) -> None:
-    conn.execute("INSERT INTO memory_history (id, repo, proposal_id, action, before, after, supersedes, note, ts)"
-                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                 (change.id, change.repo, change.proposal_id, change.action, redact(change.before),
-                  redact(change.after), change.supersedes, redact(change.note), change.ts))
+    row = change.to_dict()
+    for name in ("before", "after", "note"):
+        row[name] = redact(row[name])
+    database(conn)["memory_history"].insert(row)
 
 
 def _owner_of(conn: sqlite3.Connection, repo: str, line: str) -> str:

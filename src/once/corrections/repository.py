@@ -10,6 +10,7 @@ from once.corrections.proposals import Proposal
 from once.errors import UsageError
 from once.safety.redact import redact
 from once.store.db import transaction
+from once.store.tables import database
 
 _COLUMNS = tuple(f.name for f in fields(Proposal))
 _TEXT = ("body", "replaces", "rationale", "expected", "note", "location")
@@ -25,11 +26,10 @@ def insert_proposal(conn: sqlite3.Connection, proposal: Proposal) -> bool:
     values = proposal.to_dict()
     for name in _TEXT:
         values[name] = redact(values[name])
-    marks = ", ".join("?" for _ in _COLUMNS)
     with transaction(conn):
-        cursor = conn.execute(f"INSERT OR IGNORE INTO proposals ({', '.join(_COLUMNS)}) VALUES ({marks})",
-                              tuple(values[name] for name in _COLUMNS))
-        return cursor.rowcount == 1
+        before = conn.total_changes
+        database(conn)["proposals"].insert(values, ignore=True)
+        return conn.total_changes > before
 
 
 def get_proposal(conn: sqlite3.Connection, id_or_prefix: str, repo: str | None = None) -> Proposal:
@@ -78,10 +78,10 @@ def add_anti_lesson(conn: sqlite3.Connection, proposal: Proposal, reason: str, n
     """Call inside the caller's transaction."""
     from once.corrections.proposals import lesson_text
 
-    conn.execute("INSERT OR IGNORE INTO anti_lessons (repo, target, fingerprint, body, reason, proposal_id,"
-                 " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                 (proposal.repo, proposal.target, proposal.fingerprint, redact(lesson_text(proposal)),
-                  redact(reason), proposal.id, now))
+    database(conn)["anti_lessons"].insert(
+        {"repo": proposal.repo, "target": proposal.target, "fingerprint": proposal.fingerprint,
+         "body": redact(lesson_text(proposal)), "reason": redact(reason), "proposal_id": proposal.id,
+         "created_at": now}, ignore=True)
 
 
 def anti_lessons(conn: sqlite3.Connection, repo: str) -> list[dict[str, Any]]:

@@ -9,28 +9,30 @@ from typing import Any
 
 from once.evals.runner import TaskRun
 from once.store.db import transaction
+from once.store.tables import database
 
 
 def start_eval(conn: sqlite3.Connection, eval_id: str, *, kind: str, suite: str, folder: str,
                arms: list[dict[str, Any]], repeat: int) -> None:
     with transaction(conn):
-        conn.execute("INSERT INTO eval_runs (id, kind, suite, folder, arms, repeat, started_at) VALUES (?,?,?,?,?,?,?)",
-                     (eval_id, kind, suite, folder, json.dumps(arms), repeat, time.time()))
+        database(conn)["eval_runs"].insert({"id": eval_id, "kind": kind, "suite": suite, "folder": folder,
+                                            "arms": json.dumps(arms), "repeat": repeat, "started_at": time.time()})
 
 
 def add_result(conn: sqlite3.Connection, eval_id: str, run: TaskRun) -> None:
+    # replace=True (INSERT OR REPLACE): a result recorded again for the same eval, task, arm and repeat wins.
     with transaction(conn):
-        conn.execute(
-            "INSERT OR REPLACE INTO eval_results (eval_id, task, arm, repeat, passed, kind, turns, tokens, cost_usd,"
-            " seconds, run_ids, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (eval_id, run.task, run.arm, run.repeat, int(run.passed), run.kind, run.turns, run.tokens,
-             run.cost_usd, run.seconds, json.dumps(run.run_ids), json.dumps(run.to_json())))
+        database(conn)["eval_results"].insert(
+            {"eval_id": eval_id, "task": run.task, "arm": run.arm, "repeat": run.repeat, "passed": int(run.passed),
+             "kind": run.kind, "turns": run.turns, "tokens": run.tokens, "cost_usd": run.cost_usd,
+             "seconds": run.seconds, "run_ids": json.dumps(run.run_ids), "detail": json.dumps(run.to_json())},
+            replace=True)
 
 
 def finish_eval(conn: sqlite3.Connection, eval_id: str, *, status: str, report: dict[str, Any]) -> None:
     with transaction(conn):
-        conn.execute("UPDATE eval_runs SET status = ?, finished_at = ?, report = ? WHERE id = ?",
-                     (status, time.time(), json.dumps(report), eval_id))
+        database(conn)["eval_runs"].update(eval_id, {"status": status, "finished_at": time.time(),
+                                                     "report": json.dumps(report)})
 
 
 def list_evals(conn: sqlite3.Connection, limit: int = 20) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from once.errors import UsageError
 from once.ids import new_id
 from once.safety.redact import redact
 from once.store.db import transaction
+from once.store.tables import database
 
 STATUSES = ("candidate", "probation", "active", "demoted", "pruned", "review", "blocked")
 """`review`: a teammate's entry waiting for a person here; `blocked`: one a person refused here."""
@@ -135,14 +136,9 @@ class Bank:
         validate(entry)
         blob = self._embed(entry)
         entry.embedder = self.embedder.name
-        values = entry.to_dict()
-        values["sources"] = json.dumps(entry.sources)
-        columns = ", ".join((*_COLUMNS, "embedding"))
-        marks = ", ".join("?" for _ in range(len(_COLUMNS) + 1))
         with transaction(self.conn) as conn:
             try:
-                conn.execute(f"INSERT INTO knowledge ({columns}) VALUES ({marks})",
-                             (*(values[c] for c in _COLUMNS), blob))
+                database(conn)["knowledge"].insert(_row(entry, blob))
             except sqlite3.IntegrityError:
                 raise UsageError(f"a knowledge entry with id {entry.id} already exists") from None
             self._index(conn, entry)
@@ -174,14 +170,11 @@ class Bank:
         rows = []
         for entry, vector in zip(ready, vectors):
             entry.embedder = self.embedder.name
-            values = {**entry.to_dict(), "sources": json.dumps(entry.sources)}
-            rows.append((*(values[c] for c in _COLUMNS), vector_to_blob(vector)))
-        columns = ", ".join((*_COLUMNS, "embedding"))
-        marks = ", ".join("?" for _ in range(len(_COLUMNS) + 1))
+            rows.append(_row(entry, vector_to_blob(vector)))
         ids = [entry.id for entry in ready]
         with transaction(self.conn) as conn:
             try:
-                conn.executemany(f"INSERT INTO knowledge ({columns}) VALUES ({marks})", rows)
+                database(conn)["knowledge"].insert_all(rows)
             except sqlite3.IntegrityError:
                 raise UsageError("a knowledge entry with one of these ids already exists") from None
             conn.execute(f"INSERT INTO knowledge_fts (rowid, title, description) SELECT rowid, title, description"
@@ -205,16 +198,11 @@ class Bank:
         blob = self._embed(entry) if text_changed or old.embedder != self.embedder.name else None
         if blob is not None:
             entry.embedder = self.embedder.name
-        values = entry.to_dict()
-        values["sources"] = json.dumps(entry.sources)
-        settable = [c for c in _COLUMNS if c not in ("id", "created_at")]
-        sql = ", ".join(f"{c} = ?" for c in settable)
-        params: list[Any] = [values[c] for c in settable]
-        if blob is not None:
-            sql += ", embedding = ?"
-            params.append(blob)
+        values = {k: v for k, v in _row(entry, blob).items() if k not in ("id", "created_at")}
+        if blob is None:  # same text, same embedder: the stored embedding stays
+            del values["embedding"]
         with transaction(self.conn) as conn:
-            conn.execute(f"UPDATE knowledge SET {sql} WHERE id = ?", (*params, entry.id))
+            database(conn)["knowledge"].update(entry.id, values)
             if text_changed:
                 self._index(conn, entry)
             bump_version(conn)
@@ -334,10 +322,16 @@ class Bank:
 
     @staticmethod
     def _index(conn: sqlite3.Connection, entry: KnowledgeEntry) -> None:
+        # By hand rather than sqlite-utils' FTS triggers, which would re-index on every update.
         rowid = conn.execute("SELECT rowid FROM knowledge WHERE id = ?", (entry.id,)).fetchone()[0]
         conn.execute("DELETE FROM knowledge_fts WHERE rowid = ?", (rowid,))
         conn.execute("INSERT INTO knowledge_fts (rowid, title, description) VALUES (?, ?, ?)",
                      (rowid, entry.title, entry.description))
+
+
+def _row(entry: KnowledgeEntry, embedding: bytes | None) -> dict[str, Any]:
+    """The `knowledge` row of an entry: its fields, sources as JSON, and the embedding."""
+    return {**entry.to_dict(), "sources": json.dumps(entry.sources), "embedding": embedding}
 
 
 def _redacted(entry: KnowledgeEntry) -> KnowledgeEntry:

@@ -18,6 +18,7 @@ from typing import Any, Iterator, Sequence
 
 from once import __version__
 from once.learn.evaluate import Decision, EntryEval, Policy
+from once.learn.meta import get_meta, set_meta
 from once.learn.pipe_sessions import QUIET_SECONDS, SessionData, load_sessions, sessions_since
 
 LAST_LEARN_KEY = "last_learn_at"
@@ -159,7 +160,10 @@ def run_learn(conn: sqlite3.Connection, options: LearnOptions) -> LearnReport:
     with _timed(report, "corrections"):
         _corrections(conn, bank, options, sessions, now, report)
     if not options.dry_run:
-        _set_meta(conn, LAST_LEARN_KEY, str(now))
+        from once.store.db import transaction
+
+        with transaction(conn):
+            set_meta(conn, LAST_LEARN_KEY, str(now))
     return report
 
 
@@ -210,14 +214,6 @@ def _detect(sessions: Sequence[SessionData], report: LearnReport) -> list[tuple[
 
 
 def _last_learn(conn: sqlite3.Connection) -> float | None:
-    row = conn.execute("SELECT value FROM learn_meta WHERE key = ?", (LAST_LEARN_KEY,)).fetchone()
-    return float(row[0]) if row else None
-
-
-def _set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
-    from once.store.db import transaction
-
-    with transaction(conn):
-        conn.execute("INSERT INTO learn_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE"
-                     " SET value = excluded.value", (key, value))
+    value = get_meta(conn, LAST_LEARN_KEY)
+    return None if value is None else float(value)
 

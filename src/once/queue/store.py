@@ -19,6 +19,7 @@ from once.errors import StoreError, UsageError
 from once.ids import new_id
 from once.safety.redact import redact
 from once.store.db import transaction
+from once.store.tables import database
 from once.words import plural
 
 STATUSES = ("queued", "running", "done", "failed")
@@ -178,9 +179,9 @@ class PromptQueue:
         item_id = new_id("q")
         with self._write() as conn:
             top = conn.execute("SELECT MAX(position) FROM queue_items WHERE repo = ?", (self.repo,)).fetchone()[0]
-            conn.execute("INSERT INTO queue_items (id, repo, position, text, status, repeat, created_at, updated_at)"
-                         " VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
-                         (item_id, self.repo, (top or 0) + 1, redact(text), repeat, when, when))
+            database(conn)["queue_items"].insert(
+                {"id": item_id, "repo": self.repo, "position": (top or 0) + 1, "text": redact(text),
+                 "status": "queued", "repeat": repeat, "created_at": when, "updated_at": when})
             return self._one(conn, item_id)
 
     def edit(self, item_id: str, text: str) -> QueueItem:
@@ -246,9 +247,8 @@ class PromptQueue:
 
     def _set_paused(self, paused: bool, reason: str | None) -> None:
         with self._write() as conn:
-            conn.execute("INSERT INTO queue_state (repo, paused, reason, updated_at) VALUES (?, ?, ?, ?)"
-                         " ON CONFLICT (repo) DO UPDATE SET paused = excluded.paused, reason = excluded.reason,"
-                         " updated_at = excluded.updated_at", (self.repo, int(paused), reason, time.time()))
+            database(conn)["queue_state"].upsert(
+                {"repo": self.repo, "paused": int(paused), "reason": reason, "updated_at": time.time()}, pk="repo")
 
     def _id(self, id_or_prefix: str) -> str:
         return self.get(id_or_prefix).id
@@ -295,8 +295,8 @@ class PromptQueue:
             row = conn.execute("SELECT * FROM queue_items WHERE id = ?", (item_id,)).fetchone()
             if row is None:
                 return None
-            conn.execute("INSERT INTO queue_runs (item_id, run_id, owner, status, finished_at) VALUES (?, ?, ?, ?, ?)",
-                         (item_id, run_id, owner, status, when))
+            database(conn)["queue_runs"].insert(
+                {"item_id": item_id, "run_id": run_id, "owner": owner, "status": status, "finished_at": when})
             if row["status"] == "running" and row["lease_owner"] == owner:
                 item = self._one(conn, item_id)
                 again = status == "done" and item.runs_done < item.repeat

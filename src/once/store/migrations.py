@@ -1,6 +1,8 @@
 """Schema migrations, applied in order; `PRAGMA user_version` = how many ran.
 
-Append new migrations at the end; never edit or reorder one that has shipped.
+Append new migrations at the end; never edit or reorder one that has shipped. They are plain
+SQL, not sqlite-utils: they run when a run first opens a database, which must not import it
+(see `once.store.tables`), and they state CHECKs, partial indexes and FTS5 options as written.
 """
 
 from __future__ import annotations

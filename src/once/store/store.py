@@ -2,6 +2,9 @@
 
 Everything written goes through `once.safety.redact` first: a credential that
 reaches a prompt, a tool output or a message never reaches the disk.
+
+Plain SQL, not sqlite-utils (`once.store.tables`): every run writes here, and importing
+sqlite_utils would cost each run about 0.1 s and bring click and numpy with it.
 """
 
 from __future__ import annotations

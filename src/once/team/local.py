@@ -7,6 +7,7 @@ import socket
 import sqlite3
 from typing import Any
 
+from once.learn.meta import get_meta, set_meta
 from once.store.db import transaction
 
 MEMBER_KEY = "team_member"
@@ -18,16 +19,6 @@ ERROR_KEY = "team_last_error"
 
 def default_member() -> str:
     return f"{getpass.getuser()}@{socket.gethostname()}"
-
-
-def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
-    row = conn.execute("SELECT value FROM learn_meta WHERE key = ?", (key,)).fetchone()
-    return None if row is None else str(row[0])
-
-
-def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
-    conn.execute("INSERT INTO learn_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                 (key, value))
 
 
 def member(conn: sqlite3.Connection) -> str | None:

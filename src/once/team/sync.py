@@ -17,6 +17,7 @@ from typing import Any, Callable, Sequence
 
 from once.learn.bank import Bank
 from once.store.db import transaction
+from once.store.tables import database
 from once.team import local
 from once.team.payload import EntryPayload, entry_payload, needs_review, normalized_remote, repo_opted_in
 from once.team.server import TeamUnavailable, connect, is_connection_error
@@ -152,6 +153,14 @@ def _seen(pg: Any, member: str) -> None:
 
 _ENTRY_COLUMNS = ("id", "author", "scope", "repo_key", "kind", "title", "description", "knowledge", "status",
                   "status_reason", "status_by", "holdout", "model", "tool_version", "created_at", "updated_at", "seq")
+_EXPOSURE_COLUMNS = ("entry_id", "session_id", "run_id", "member", "arm", "model", "outcome", "holdout", "ts",
+                     "known_at")
+_DECISION_COLUMNS = ("member", "local_id", "entry_id", "ts", "action", "from_status", "to_status", "reason", "e_value")
+
+
+def _rows(columns: tuple[str, ...], pulled: list[Any]) -> list[dict[str, Any]]:
+    """Pulled rows (the columns, then `seq`) as local rows: the server's seq stays there."""
+    return [dict(zip(columns, row[:-1])) for row in pulled]
 
 
 def pull(pg: Any, conn: sqlite3.Connection, team: Team, report: SyncReport, bank: Bank) -> None:
@@ -162,21 +171,19 @@ def pull(pg: Any, conn: sqlite3.Connection, team: Team, report: SyncReport, bank
         salt = pg.execute("SELECT value FROM team_meta WHERE key = 'salt'").fetchone()
         entries = pg.execute(f"SELECT {', '.join(_ENTRY_COLUMNS)} FROM team_entries WHERE seq > %s ORDER BY seq",
                              (since,)).fetchall()
-        exposures = pg.execute(
-            "SELECT entry_id, session_id, run_id, member, arm, model, outcome, holdout, ts, known_at, seq"
-            " FROM team_exposures WHERE seq > %s AND member <> %s ORDER BY seq", (since, team.member)).fetchall()
-        decisions = pg.execute(
-            "SELECT member, local_id, entry_id, ts, action, from_status, to_status, reason, e_value, seq"
-            " FROM team_decisions WHERE seq > %s AND member <> %s ORDER BY seq", (since, team.member)).fetchall()
+        exposures = pg.execute(f"SELECT {', '.join(_EXPOSURE_COLUMNS)}, seq FROM team_exposures"
+                               " WHERE seq > %s AND member <> %s ORDER BY seq", (since, team.member)).fetchall()
+        decisions = pg.execute(f"SELECT {', '.join(_DECISION_COLUMNS)}, seq FROM team_decisions"
+                               " WHERE seq > %s AND member <> %s ORDER BY seq", (since, team.member)).fetchall()
     newest = max([since, *(r[-1] for r in entries), *(r[-1] for r in exposures), *(r[-1] for r in decisions)])
     before = local.last_queued(conn)
     applied = _apply_entries(conn, bank, team, [dict(zip(_ENTRY_COLUMNS, r)) for r in entries], report)
     with transaction(conn):
-        conn.executemany("INSERT OR REPLACE INTO team_exposures (entry_id, session_id, run_id, member, arm, model,"
-                         " outcome, holdout, ts, known_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                         [r[:-1] for r in exposures])
-        conn.executemany("INSERT OR IGNORE INTO team_decisions (member, local_id, entry_id, ts, action, from_status,"
-                         " to_status, reason, e_value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [r[:-1] for r in decisions])
+        db = database(conn)
+        # An exposure's outcome may have become known since: the newer row replaces the older one.
+        # A status move never changes once made: one already here is kept.
+        db["team_exposures"].insert_all(_rows(_EXPOSURE_COLUMNS, exposures), replace=True)
+        db["team_decisions"].insert_all(_rows(_DECISION_COLUMNS, decisions), ignore=True)
         if salt is not None:
             local.set_meta(conn, local.SALT_KEY, str(salt[0]))
         local.set_meta(conn, local.PULLED_KEY, str(newest))
