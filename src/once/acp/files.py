@@ -14,7 +14,7 @@ from typing import Any
 
 from once.acp.bridge import ClientCallFailed, LoopBridge
 from once.atomic import atomic_write_bytes
-from once.tools.read import BINARY_SNIFF_BYTES
+from once.tools.read import BINARY_SNIFF_BYTES, decode_text
 
 ReadText = Callable[[str], Coroutine[Any, Any, Any]]
 """Asks the client for a file's text by absolute path; its answer has `.content`."""
@@ -57,7 +57,7 @@ class ClientWrites:
         self.write_text = write_text
 
     def __call__(self, path: Path, data: bytes) -> None:
-        text = _text(data)
+        text = decode_text(data)
         if text is None:  # the method carries text only; the editor sees the file change on disk
             atomic_write_bytes(path, data)
             return
@@ -66,11 +66,3 @@ class ClientWrites:
         except ClientCallFailed as exc:
             raise OSError(f"the editor did not write it ({exc})") from None
 
-
-def _text(data: bytes) -> str | None:
-    if b"\0" in data[:BINARY_SNIFF_BYTES]:
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
