@@ -14,7 +14,7 @@ from acp.schema import (
 )
 
 from once.acp.bridge import ClientCallFailed, LoopBridge
-from once.acp.files import ClientFiles, as_on_disk
+from once.acp.files import ClientFiles, ClientWrites, as_on_disk
 from once.acp.permissions import ClientApprover, answer_for, permission_tool_call
 from once.acp.prompt_text import prompt_text
 from once.acp.sessions import available_modes, initial_mode, mode_state, run_modes
@@ -170,6 +170,28 @@ def test_files_are_read_through_the_client_and_keep_their_line_endings(tmp_path)
     assert binary is None  # binary files are never asked for
     assert staged == b"staged"  # the turn's own edit wins over the buffer
     assert as_on_disk("a\nb\n", b"a\nb\n") == b"a\nb\n"
+
+
+def test_text_is_written_through_the_client_and_anything_else_on_disk(tmp_path):
+    sent: list[tuple[str, str]] = []
+
+    async def write_text(path: str, text: str) -> None:
+        if path.endswith("locked.txt"):
+            raise RequestError.internal_error({"details": "read-only buffer"})
+        sent.append((path, text))
+
+    async def scenario() -> None:
+        writes = ClientWrites(LoopBridge(asyncio.get_running_loop()), write_text)
+        await asyncio.to_thread(writes, tmp_path / "a.txt", "é\r\n".encode())
+        await asyncio.to_thread(writes, tmp_path / "b.bin", b"\0\1")
+        await asyncio.to_thread(writes, tmp_path / "c.txt", b"\xff latin-1")
+        with pytest.raises(OSError, match="the editor did not write it"):
+            await asyncio.to_thread(writes, tmp_path / "locked.txt", b"x")
+
+    asyncio.run(scenario())
+    assert sent == [(str(tmp_path / "a.txt"), "é\r\n")]  # as it will be on disk
+    assert (tmp_path / "b.bin").read_bytes() == b"\0\1"  # the method carries text only
+    assert (tmp_path / "c.txt").read_bytes() == b"\xff latin-1"
 
 
 def test_prompt_blocks_become_one_prompt():

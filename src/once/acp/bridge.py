@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 POLL_SECONDS = 0.05
+DATA_CHARS = 300
 
 
 class ClientCallFailed(Exception):
@@ -39,4 +41,11 @@ class LoopBridge:
             except concurrent.futures.CancelledError:
                 return None
             except Exception as exc:  # the connection's own errors: closed, or the client refused
-                raise ClientCallFailed(str(exc) or type(exc).__name__) from exc
+                raise ClientCallFailed(_why(exc)) from exc
+
+
+def _why(exc: Exception) -> str:
+    """The error's message and, for a client's refusal, the data it sent with it (its reason)."""
+    data = getattr(exc, "data", None)
+    said = str(exc) or type(exc).__name__
+    return f"{said}: {json.dumps(data, default=str)[:DATA_CHARS]}" if data is not None else said

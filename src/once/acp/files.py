@@ -1,8 +1,9 @@
-"""Reading files through the client (`fs/read_text_file`), so the agent sees unsaved buffers.
+"""Files through the client: reads with `fs/read_text_file`, so the agent sees unsaved buffers,
+and edits with `fs/write_text_file`, so the editor's buffers follow them.
 
-Edits still land through the workspace, all of a turn's files at once, and are committed;
-the editor then sees them on disk. A binary file, or one the client cannot read, is read
-from the disk as before.
+A binary file, or one the client cannot read, is read from the disk as before. Edits land
+through the workspace either way (all of a turn's files or none, see write_through) and are
+committed from the disk, where the client saves what it is given.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from once.acp.bridge import ClientCallFailed, LoopBridge
-from once.tools.read import BINARY_SNIFF_BYTES
+from once.atomic import atomic_write_bytes
+from once.tools.read import BINARY_SNIFF_BYTES, decode_text
 
 ReadText = Callable[[str], Coroutine[Any, Any, Any]]
 """Asks the client for a file's text by absolute path; its answer has `.content`."""
+WriteText = Callable[[str, str], Coroutine[Any, Any, Any]]
+"""Asks the client to write a file's text, by absolute path."""
 
 
 def as_on_disk(text: str, disk: bytes) -> bytes:
@@ -43,3 +47,22 @@ class ClientFiles:
             return None
         content = getattr(response, "content", None)
         return as_on_disk(content, disk) if isinstance(content, str) else None
+
+
+class ClientWrites:
+    """A workspace writer (see `Workspace.writer`): the client writes the file and saves it."""
+
+    def __init__(self, bridge: LoopBridge, write_text: WriteText) -> None:
+        self.bridge = bridge
+        self.write_text = write_text
+
+    def __call__(self, path: Path, data: bytes) -> None:
+        text = decode_text(data)
+        if text is None:  # the method carries text only; the editor sees the file change on disk
+            atomic_write_bytes(path, data)
+            return
+        try:
+            self.bridge.call(self.write_text(str(path), text))
+        except ClientCallFailed as exc:
+            raise OSError(f"the editor did not write it ({exc})") from None
+

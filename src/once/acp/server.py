@@ -125,7 +125,8 @@ class OnceAgent:
             text = approved_plan_prompt(path)
         return Turn(session=session, prompt=text, plan_text=plan_text, conn=self.conn,
                     bridge=LoopBridge(asyncio.get_running_loop()), models=self.models, db=self.options.db,
-                    client_reads=bool(self.client.fs and self.client.fs.read_text_file))
+                    client_reads=bool(self.client.fs and self.client.fs.read_text_file),
+                    client_writes=bool(self.client.fs and self.client.fs.write_text_file))
 
     def _open(self, cwd: str, session_id: str | None) -> AcpSession:
         """The repository at `cwd` and once's session in it: a new one, or the stored one to load."""

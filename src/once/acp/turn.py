@@ -1,8 +1,8 @@
 """One `session/prompt`: the same run as `agent run`, in a worker thread, its events streamed.
 
-The run is `run_once` with the client as its approver, its reader of files (when the client
-offers `fs/read_text_file`) and its audience; a `session/cancel` sets the turn's
-cancellation, which stops the run the way the app's Escape does.
+The run is `run_once` with the client as its approver, its reader and writer of files (when
+it offers `fs/read_text_file` and `fs/write_text_file`) and its audience; a `session/cancel`
+sets the turn's cancellation, which stops the run the way the app's Escape does.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from once.acp.bridge import ClientCallFailed, LoopBridge
-from once.acp.files import ClientFiles
+from once.acp.files import ClientFiles, ClientWrites
 from once.acp.permissions import ClientApprover
 from once.acp.sessions import AcpSession, run_modes
 from once.acp.updates import Update, UpdateMapper, closing_text, plan_update
@@ -38,6 +38,8 @@ class Turn:
     db: Path | None
     client_reads: bool
     """The client offers fs/read_text_file."""
+    client_writes: bool
+    """The client offers fs/write_text_file."""
 
 
 class TurnStream:
@@ -77,6 +79,13 @@ class TurnStream:
         sid = self.turn.session.id
         return ClientFiles(self.turn.bridge, lambda path: self.turn.conn.read_text_file(session_id=sid, path=path))
 
+    def writer(self) -> ClientWrites | None:
+        if not self.turn.client_writes:
+            return None
+        sid = self.turn.session.id
+        return ClientWrites(self.turn.bridge, lambda path, text: self.turn.conn.write_text_file(
+            session_id=sid, path=path, content=text))
+
 
 def run_turn(turn: Turn, cancellation: Cancellation) -> str:
     """Run the prompt to its end; the ACP stop reason. Blocking: call it in a worker thread."""
@@ -89,7 +98,8 @@ def run_turn(turn: Turn, cancellation: Cancellation) -> str:
     request = RunRequest(
         prompt=turn.prompt, session_id=session.id, mode=mode, plan_text=turn.plan_text, sinks=[stream.event],
         on_text=stream.text, small=turn.models.small(session.settings), permission_mode=permission,
-        approver=stream.approver(), cancel=cancellation.event, file_reader=stream.reader())
+        approver=stream.approver(), cancel=cancellation.event, file_reader=stream.reader(),
+        file_writer=stream.writer())
     stream.send(stream.mapper.plan_started())
     provider = turn.models.provider(session.settings)
     with open_store(str(turn.db) if turn.db else None) as store:

@@ -48,6 +48,7 @@ from once.agent.small import SmallAsk, SmallModel, counted_per_run
 from once.tools import EDIT_TOOL_NAMES, tools_for_mode
 from once.tools.base import Tool, ToolContext, ToolRegistry
 from once.tools.workspace import FileReader, Workspace
+from once.tools.write_through import FileWriter
 from once.vcs import GitRepo
 from once.vcs.undo import UndoResult, undo_run
 from once.verify import Check, detect_checks
@@ -79,6 +80,8 @@ class RunRequest:
     responses left unplayed went another way than recorded. The app and the queue play one across runs."""
     file_reader: FileReader | None = None
     """Reads files as the user's editor holds them (an ACP client's buffers); None reads the disk."""
+    file_writer: FileWriter | None = None
+    """Lands edits through the user's editor (an ACP client's fs/write_text_file); None writes the disk."""
 
 
 def choose_session(store: Store, repo: str, request: RunRequest) -> tuple[str, list[dict[str, Any]]]:
@@ -188,6 +191,7 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
     context.workspace.approve = gate.check_edit
     turns.approval_wait = lambda: gate.waited
     context.workspace.reader = request.file_reader
+    context.workspace.writer = request.file_writer
     assembly = load_context(repo.root, recorder)
     load_skills(repo.root, request.prompt, request.small, recorder, assembly, lean=profile.lean)
     if not history:  # a continued session already has its files in the conversation

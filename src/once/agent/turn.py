@@ -15,13 +15,14 @@ from once.agent.text_edit_apply import apply_call, as_call, render_outcomes
 from once.agent.text_edits import ParsedEdits
 from once.agent.result import CommitInfo
 from once.errors import DirtyWorktreeError
-from once.events import CommitMade, FileChanged, SecretBlocked, ToolCall, ToolResult
+from once.events import CommitMade, FileChanged, SecretBlocked, ToolCall, ToolResult, WarningEvent
 from once.providers.base import ModelResponse
 from once.recovery.journal import EditJournal
 from once.recovery.worktree import disk_blobs
 from once.safety.paths import PathRefused
 from once.tools.base import ToolContext, ToolOutput, ToolRegistry
 from once.tools.workspace import FileChange
+from once.tools.write_through import LandingFailed
 from once.vcs.messages import format_commit_message, summary_from_text
 from once.vcs.status import PathsStatus
 
@@ -237,9 +238,11 @@ class TurnRunner:
         try:
             workspace.flush()
         except OSError as exc:
-            outcome.results.append({"type": "text", "text": (
-                f"The file edits of this turn could not be written ({exc}); none of them landed. "
-                "Check the paths and try again.")})
+            landed = "the others did not land" if isinstance(exc, LandingFailed) and exc.kept else (
+                "none of them landed")
+            note = f"The file edits of this turn could not be written ({exc}); {landed}."
+            recorder.emit(WarningEvent(run_id=self.run_id, message=note))  # the user learns it too
+            outcome.results.append({"type": "text", "text": f"{note} Check the paths and try again."})
         self._commit(workspace.take_turn_changes(), text, outcome, recorder)
 
     def _commit(self, changes: list[FileChange], text: str, outcome: TurnOutcome, recorder: Recorder) -> None:

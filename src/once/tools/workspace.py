@@ -4,7 +4,8 @@ Edits are staged in memory and land together in `flush()`: every new content is
 written to a temp file first, then all are renamed into place; if any rename
 fails, the files already replaced are restored. So the edits of one model turn land
 whole or not at all. Reads see staged content, so a later tool call in the same turn
-sees an earlier edit.
+sees an earlier edit. With a `writer` (an editor that saves files itself) the edits land
+through it instead, with the same all-or-nothing promise (see write_through).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Callable
 
 from once.atomic import atomic_write_bytes, write_temp_beside
 from once.safety.paths import confine
+from once.tools.write_through import FileWriter, Landing, land_through
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class Workspace:
         before the first temp file: the run journals them, so a kill mid-landing leaves a record."""
         self.reader: FileReader | None = None
         """Where reads of files not staged go first (an editor's buffers); the disk when it has none."""
+        self.writer: FileWriter | None = None
+        """Where edits land instead of temp files and renames (an editor, so its buffers follow)."""
         self._pending: dict[str, tuple[Path, bytes]] = {}
         self._turn_changes: dict[str, FileChange] = {}
         self._seen: set[str] = set()
@@ -98,21 +102,11 @@ class Workspace:
         self._pending.clear()
         if plan and self.before_land is not None:
             self.before_land([(rel, old, data) for rel, _absolute, data, old in plan])
-        temps: list[Path] = []
-        done: list[tuple[str, Path, bytes, bytes | None]] = []
-        try:
-            for rel, absolute, data, old in plan:
-                absolute.parent.mkdir(parents=True, exist_ok=True)
-                mode = absolute.stat().st_mode & 0o7777 if old is not None else None
-                temps.append(write_temp_beside(absolute, data, mode))
-            for item, tmp in zip(plan, temps):
-                os.replace(tmp, item[1])
-                done.append(item)
-        except BaseException:
-            _restore(done)
-            for tmp in temps:
-                tmp.unlink(missing_ok=True)
-            raise
+        if self.writer is not None:
+            land_through(self.writer, [Landing(rel, absolute, data, old, self._held(absolute, old))
+                                       for rel, absolute, data, old in plan])
+        else:
+            _replace_all(plan)
         changes = []
         for rel, _absolute, _data, old in plan:
             change = FileChange(rel, "created" if old is None else "modified")
@@ -121,6 +115,11 @@ class Workspace:
             self._turn_changes[rel] = change
             changes.append(change)
         return changes
+
+    def _held(self, absolute: Path, old: bytes | None) -> bytes | None:
+        """What the editor holds of a file about to be written: a failed landing writes it back,
+        so unsaved changes the edit was made on are not lost."""
+        return self._read_current(absolute) if old is not None and self.reader is not None else old
 
     def note_changes(self, changes: list[FileChange]) -> None:
         """Record changes made on disk by other means (a command the agent ran)."""
@@ -132,6 +131,25 @@ class Workspace:
         changes = sorted(self._turn_changes.values(), key=lambda c: c.path)
         self._turn_changes = {}
         return changes
+
+
+def _replace_all(plan: list[tuple[str, Path, bytes, bytes | None]]) -> None:
+    """Every new content to a temp file, then every rename; a failure restores what was replaced."""
+    temps: list[Path] = []
+    done: list[tuple[str, Path, bytes, bytes | None]] = []
+    try:
+        for rel, absolute, data, old in plan:
+            absolute.parent.mkdir(parents=True, exist_ok=True)
+            mode = absolute.stat().st_mode & 0o7777 if old is not None else None
+            temps.append(write_temp_beside(absolute, data, mode))
+        for item, tmp in zip(plan, temps):
+            os.replace(tmp, item[1])
+            done.append(item)
+    except BaseException:
+        _restore(done)
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
+        raise
 
 
 def _restore(done: list[tuple[str, Path, bytes, bytes | None]]) -> None:
