@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.syntax import Syntax
+from textual.widgets import Static
 
 from once.providers.base import ModelRequest, ModelResponse, TextCallback
 from once.providers.replay import ReplayProvider
 from once.tui.app import OnceApp
 from once.tui.backend import Backend, build_backend
-from once.tui.widgets.approval import ApprovalScreen
+from once.tui.widgets.approval import ApprovalPrompt
 from once.tui.widgets.conversation import AnswerView, Conversation, ToolLine, UserPrompt
 from once.tui.widgets.details import DetailsPanel
 from once.tui.widgets.prompt_input import PromptHistory, PromptInput
@@ -58,6 +60,22 @@ async def wait_for_screen(pilot: Any, kind: type, tries: int = 200) -> None:
     raise AssertionError(f"{kind.__name__} never opened")
 
 
+async def wait_for_approval(pilot: Any, tries: int = 200) -> ApprovalPrompt:
+    """The approval the run waits for, once it is in the conversation with the focus."""
+    for _ in range(tries):
+        waiting = [approval for approval in pilot.app.query(ApprovalPrompt) if approval.pending]
+        if waiting and pilot.app.focused is waiting[-1]:
+            return waiting[-1]
+        await pilot.pause(0.02)
+    raise AssertionError("no approval took the focus")
+
+
+def shown(widget: Any) -> list[str]:
+    """The texts of the Statics in `widget` (a diff as its source)."""
+    texts = [static.content for static in widget.query(Static)]
+    return [text.code if isinstance(text, Syntax) else str(text) for text in texts]
+
+
 async def test_app_mounts_with_its_widgets_and_status(repo, tmp_path):
     app = OnceApp(backend_for(repo, tmp_path, []))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -92,24 +110,32 @@ async def test_a_prompt_streams_the_answer_shows_the_tool_line_and_details(repo,
         assert "cli.py" in str(tool.body.content) and "argparse" in str(tool.body.content)
 
 
-@pytest.mark.parametrize("button, lands", [("allow_once", True), ("reject", False)])
-async def test_an_edit_in_ask_mode_waits_for_the_approval_dialog(repo, tmp_path, button, lands):
+@pytest.mark.parametrize("keys, lands, said", [(("y",), True, "✓ allowed once"),
+                                               (("n", "enter"), False, "✗ rejected (no reason given)")])
+async def test_an_edit_in_ask_mode_waits_for_the_approval_in_the_conversation(repo, tmp_path, keys, lands, said):
     app = OnceApp(backend_for(repo, tmp_path, [message([EDIT]), message("done")]))
     head = git(repo, "rev-parse", "HEAD")
     async with app.run_test(size=(120, 40)) as pilot:
         await submit(pilot, "make helper return 2")
-        await wait_for_screen(pilot, ApprovalScreen)
-        assert isinstance(app.screen, ApprovalScreen)
-        assert "+    return 2" in app.screen.request.detail  # the dialog shows the diff
+        approval = await wait_for_approval(pilot)
+        conversation = app.query_one(Conversation)
+        assert approval.parent is conversation and not app.screen.is_modal
+        assert conversation.children.index(approval) == conversation.children.index(app.query_one(ToolLine)) + 1
+        text = "\n".join(shown(approval))
+        assert "Allow this edit to util.py?" in text and "+    return 2" in text  # the diff, above the keys
+        assert "allow once" in text and "allow for this session: edits to any file" in text
         assert "return 1" in (repo / "util.py").read_text()  # nothing lands before the answer
-        await pilot.click(f"#{button}")
+        await pilot.press(*keys)
         await settle(pilot)
-        assert not isinstance(app.screen, ApprovalScreen)
+        assert not approval.pending and approval.said == said
+        assert shown(approval) == [said]  # one line is left
+        assert app.focused is app.query_one(PromptInput)
         changed = "return 2" in (repo / "util.py").read_text()
         assert changed is lands
         assert (git(repo, "rev-parse", "HEAD") != head) is lands
         details = app.query_one(DetailsPanel).lines()
-        assert any(f"edit {button}" in line for line in details)
+        decision = "allow_once" if lands else "reject"
+        assert any(f"edit {decision}" in line for line in details)
         assert any(line.startswith("● commit") for line in details) is lands
 
 
@@ -151,19 +177,20 @@ async def test_a_prompt_sent_while_running_is_queued_and_runs_after(repo, tmp_pa
         assert len(sessions) == 1  # later prompts continue the app's session
 
 
-async def test_escape_cancels_a_run_waiting_for_approval_and_nothing_lands(repo, tmp_path):
+@pytest.mark.parametrize("key", ["escape", "ctrl+c"])
+async def test_escape_or_ctrl_c_cancels_a_run_waiting_for_approval_and_nothing_lands(repo, tmp_path, key):
     app = OnceApp(backend_for(repo, tmp_path, [message([EDIT]), message("never reached")]))
     async with app.run_test(size=(120, 40)) as pilot:
         await submit(pilot, "make helper return 2")
-        await wait_for_screen(pilot, ApprovalScreen)
-        app.action_cancel_run()  # what Escape does on the main screen
+        approval = await wait_for_approval(pilot)
+        await pilot.press(key)
         await settle(pilot)
-        assert not isinstance(app.screen, ApprovalScreen)
+        assert approval.said == "✗ not answered: the run was cancelled"
         assert "return 1" in (repo / "util.py").read_text()
         result = app.finished[-1].result
         assert result is not None and result.status == "interrupted"
         assert "never reached" not in answers(app)
-        assert not app.running
+        assert not app.running and app.focused is app.query_one(PromptInput)
 
 
 async def test_input_history_walks_back_and_forward(repo, tmp_path):

@@ -12,16 +12,18 @@ from once.providers.base import ModelRequest, ModelResponse, TextCallback
 from once.providers.replay import ReplayProvider
 from once.store import open_store
 from once.tui.app import OnceApp
-from once.tui.widgets.approval import ApprovalScreen
+from once.tui.widgets.approval import ApprovalPrompt
 from once.tui.widgets.commit_view import CommitScreen
 from once.tui.widgets.conversation import Notice
 from once.tui.widgets.details import CommitLine, DetailsPanel
 from once.tui.widgets.dialogs import ConfirmScreen
+from once.tui.widgets.prompt_input import PromptInput
 from once.tui.widgets.status_bar import StatusBar
 from tests.conftest import git as _git
 from tests.conftest import write_cassette
 from tests.fakes.anthropic_server import message, tool_use_block
-from tests.test_tui import EDIT, answers, backend_for, settle, submit, wait_for_screen
+from tests.test_tui import (EDIT, answers, backend_for, settle, shown, submit, wait_for_approval,
+                             wait_for_screen)
 
 pytestmark = pytest.mark.anyio
 
@@ -149,7 +151,7 @@ async def test_escape_mid_turn_records_cancelled_and_leaves_no_half_edit(repo, t
     app = OnceApp(backend_for(repo, tmp_path, [message([EDIT]), message("never reached")]))
     async with app.run_test(size=(120, 40)) as pilot:
         await submit(pilot, "make helper return 2")
-        await wait_for_screen(pilot, ApprovalScreen)
+        await wait_for_approval(pilot)
         app.queue.add("queued after")  # a queued prompt survives the cancel untouched
         app.action_cancel_run()
         await settle(pilot)
@@ -206,19 +208,43 @@ async def test_no_api_key_is_a_notice_not_a_crash(repo, tmp_path, monkeypatch):
         assert not app.running
 
 
-async def test_the_approval_dialog_shows_the_command_and_records_a_rejection_reason(repo, tmp_path):
+async def test_an_approval_shows_the_command_and_records_a_typed_rejection_reason(repo, tmp_path):
     run = tool_use_block("c1", "run_command", {"command": "python -c 'print(42)'"})
     app = OnceApp(backend_for(repo, tmp_path, [message([run]), message("ok")]))
     async with app.run_test(size=(120, 40)) as pilot:
         await submit(pilot, "print 42")
-        await wait_for_screen(pilot, ApprovalScreen)
-        assert "$ python -c 'print(42)'" in app.screen._detail()
+        approval = await wait_for_approval(pilot)
+        text = "\n".join(shown(approval))
+        assert "$ python -c 'print(42)'" in text and "no policy.allow rule matches it" in text
+        assert "The command was not run" not in text  # what the model would be told, not the question asked
+        assert "allow for this session: exactly `python -c 'print(42)'`, until you quit the app" in text
         assert app.query_one(StatusBar).status.state == "running"  # the UI answers while the run waits
-        app.screen.query_one("#reason").value = "no commands today"
-        await pilot.click("#reject")
+        await pilot.press("n")
+        assert approval.asking_reason and approval.pending
+        await pilot.press(*"not yet, ask me")  # letters of the reason are text, not y/a/n
+        assert approval.pending
+        await pilot.press("enter")
         await settle(pilot)
+        assert approval.said == "✗ rejected: not yet, ask me"
+        assert shown(approval) == ["✗ rejected: not yet, ask me"]
         decisions = stored_events(tmp_path / "db", app.run_id, "permission")
-        assert [(d["decision"], d["reason"]) for d in decisions] == [("reject", "no commands today")]
+        assert [(d["decision"], d["reason"]) for d in decisions] == [("reject", "not yet, ask me")]
+        assert app.focused is app.query_one(PromptInput) and app.finished[-1].result.status == "done"
+
+
+async def test_escape_in_the_reason_rejects_without_one_and_the_run_goes_on(repo, tmp_path):
+    app = OnceApp(backend_for(repo, tmp_path, [message([EDIT]), message("fine, leaving it")]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await submit(pilot, "make helper return 2")
+        approval = await wait_for_approval(pilot)
+        await pilot.press("n", "x", "escape")
+        await settle(pilot)
+        assert approval.said == "✗ rejected (no reason given)"
+        decisions = stored_events(tmp_path / "db", app.run_id, "permission")
+        assert [(d["decision"], d["reason"]) for d in decisions] == [("reject", "")]
+        assert "fine, leaving it" in answers(app)  # the run went on to the model: esc here did not cancel it
+        assert stored_events(tmp_path / "db", app.run_id, "cancelled") == []
+        assert "return 1" in (repo / "util.py").read_text()
 
 
 async def test_ratings_notes_and_cancellations_show_in_agent_log(repo, tmp_path, cli):
@@ -245,18 +271,18 @@ async def test_allow_always_on_an_edit_lasts_for_the_app_session_until_the_mode_
     app = OnceApp(backend_for(repo, tmp_path, responses))
     async with app.run_test(size=(120, 40)) as pilot:
         await submit(pilot, "make helper return 2")
-        await wait_for_screen(pilot, ApprovalScreen)
-        assert "edits to any file in this repository, until you quit the app" in app.screen._detail()
+        approval = await wait_for_approval(pilot)
         await pilot.press("a")
         await settle(pilot)
-        assert any(n.startswith("allowed without asking: edits to any file in this repository") for n in notices(app))
+        assert approval.said == ("✓ allowed for this session: edits to any file in this repository, "
+                                 "until you quit the app or change the mode")
         await submit(pilot, "now return 3")  # the next prompt, a new run: it does not ask again
         await settle(pilot)
-        assert not isinstance(app.screen, ApprovalScreen)
+        assert len(app.query(ApprovalPrompt)) == 1
         assert "return 3" in (repo / "util.py").read_text()
         app.set_mode("agent")  # a mode change: edits ask again
         await submit(pilot, "now return 4")
-        await wait_for_screen(pilot, ApprovalScreen)
+        await wait_for_approval(pilot)
         await pilot.press("y")
         await settle(pilot)
         assert "return 4" in (repo / "util.py").read_text()
@@ -292,7 +318,7 @@ async def test_a_tool_duration_leaves_out_the_wait_for_approval(repo, tmp_path):
     app = OnceApp(backend_for(repo, tmp_path, [message([EDIT]), message("done")]))
     async with app.run_test(size=(120, 40)) as pilot:
         await submit(pilot, "make helper return 2")
-        await wait_for_screen(pilot, ApprovalScreen)
+        await wait_for_approval(pilot)
         await asyncio.sleep(1.5)  # the person reads the diff
         await pilot.press("y")
         await settle(pilot)

@@ -174,18 +174,60 @@ async def test_the_side_panel_starts_hidden_when_narrow_and_toggles(repo, tmp_pa
         assert side.display and side.active == "queue-tab" and app.query_one(QueuePanel)
 
 
-@pytest.mark.parametrize("key, lands", [("y", True), ("n", False)])
-async def test_an_approval_takes_single_keys_and_the_prompt_has_the_focus_after(repo, tmp_path, key, lands):
-    from once.tui.widgets.approval import ApprovalScreen
-    from tests.test_tui import EDIT, wait_for_screen
+@pytest.mark.parametrize("keys, lands, decision", [(("y",), True, "allow_once"), (("a",), True, "allow_always"),
+                                                    (("n", "enter"), False, "reject")])
+async def test_an_approval_takes_single_keys_and_the_prompt_has_the_focus_after(repo, tmp_path, keys, lands,
+                                                                                 decision):
+    from tests.test_tui import EDIT, wait_for_approval
+    from tests.test_tui_flows import stored_events
 
     app = OnceApp(backend_for(repo, tmp_path, [message([EDIT]), message("done")]))
     async with app.run_test(size=(120, 40)) as pilot:
         await submit(pilot, "make helper return 2")
-        await wait_for_screen(pilot, ApprovalScreen)
-        await pilot.press(key)
+        await wait_for_approval(pilot)
+        await pilot.press(*keys)
         await settle(pilot)
         assert ("return 2" in (repo / "util.py").read_text()) is lands
+        permissions = stored_events(tmp_path / "db", app.run_id, "permission")
+        assert [p["decision"] for p in permissions] == [decision]  # what the gate was told
         assert app.focused is app.query_one(PromptInput)
         await pilot.press("o", "k")
         assert app.query_one(PromptInput).text == "ok"
+
+
+async def test_a_pending_approval_gets_the_focus_back_after_a_dialog(repo, tmp_path):
+    from tests.test_tui import EDIT, wait_for_approval
+
+    app = OnceApp(backend_for(repo, tmp_path, [message([EDIT]), message("done")]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await submit(pilot, "make helper return 2")
+        approval = await wait_for_approval(pilot)
+        app.push_screen(ConfirmScreen("a question"))
+        await pilot.pause()
+        await pilot.press("escape")  # the dialog closes; the run still waits for its answer
+        await pilot.pause()
+        assert app.focused is approval and approval.pending
+        app.query_one(PromptInput).focus()  # moved away by hand: typing there is text, not an answer
+        await pilot.press("y")
+        assert approval.pending and app.query_one(PromptInput).text == "y"
+        await pilot.click(approval)
+        await pilot.press("y")
+        await settle(pilot)
+        assert approval.said == "✓ allowed once" and "return 2" in (repo / "util.py").read_text()
+
+
+async def test_clear_while_an_approval_waits_keeps_it_answerable(repo, tmp_path):
+    from tests.test_tui import EDIT, wait_for_approval
+
+    app = OnceApp(backend_for(repo, tmp_path, [message([EDIT]), message("done")]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await submit(pilot, "make helper return 2")
+        approval = await wait_for_approval(pilot)
+        await pilot.click(PromptInput)
+        await pilot.press(*"/clear", "enter")
+        await pilot.pause()
+        assert list(app.query_one(Conversation).children)[0] is approval
+        assert app.focused is approval  # after the prompt, the focus goes back to what the run waits for
+        await pilot.press("y")
+        await settle(pilot)
+        assert approval.said == "✓ allowed once" and "return 2" in (repo / "util.py").read_text()

@@ -151,6 +151,23 @@ async def test_pause_reorder_edit_and_remove_in_the_queue_tab(repo, tmp_path):
         assert [status for _, status, _ in stored(repo, tmp_path)] == ["done", "done"]
 
 
+@pytest.mark.parametrize("answer", ["n", "escape", "enter"])
+async def test_removing_asks_first_and_anything_but_yes_keeps_the_item(repo, tmp_path, answer):
+    seed(repo, tmp_path, "alpha", "beta")
+    app = OnceApp(backend_for(repo, tmp_path, []))
+    async with app.run_test(size=(140, 40)) as pilot:
+        panel = await open_queue_tab(pilot)
+        await queue_key(pilot, "alt+p")  # paused, so nothing starts meanwhile
+        panel.select(app.queue.get("2").id)
+        await queue_key(pilot, "alt+x")
+        assert isinstance(app.screen, ConfirmScreen) and "beta" in app.screen.question
+        await pilot.press(answer)  # enter presses the focused button, which is No
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert stored(repo, tmp_path) == [("alpha", "queued", 1), ("beta", "queued", 1)]
+        assert app.focused is app.query_one(PromptInput)
+
+
 async def test_repeat_outside_one_to_fifty_is_refused_in_the_panel(repo, tmp_path):
     seed(repo, tmp_path, "again")
     app = OnceApp(backend_for(repo, tmp_path, []))

@@ -1,4 +1,5 @@
-"""SVG snapshots of the app: the main screen, the Details, Queue and Plan tabs, and a commit's diff.
+"""SVG snapshots of the app: the main screen, the Details, Queue and Plan tabs, a commit's diff, and an
+approval in the conversation (waiting, at 80x24 and 120x40, asking why, and answered).
 
 Each screen is reached by driving the real app from a replay cassette. What differs between
 runs by nature (run ids, commit hashes, durations, the temp repository's path) is normalized
@@ -19,8 +20,8 @@ from textual.widgets import Input, Static, TabbedContent, TextArea
 from once.tui.app import OnceApp
 from once.tui.widgets.commit_view import CommitScreen
 from once.tui.widgets.queue_panel import QueuePanel
-from tests.fakes.anthropic_server import message
-from tests.test_tui import EDIT, backend_for, submit, wait_for_screen
+from tests.fakes.anthropic_server import message, tool_use_block
+from tests.test_tui import EDIT, backend_for, submit, wait_for_approval, wait_for_screen
 from tests.test_tui_plan import PLAN
 
 SIZE = (130, 36)
@@ -55,7 +56,7 @@ def normalize(app: OnceApp, tmp_path: Path) -> None:
     for widget in app.screen.query(Static):
         content = widget.content
         if isinstance(content, Syntax):
-            widget.update(Syntax(fixed(content.code, tmp_path), "diff", theme="ansi_dark", word_wrap=False))
+            widget.update(Syntax(fixed(content.code, tmp_path), "diff", theme="ansi_dark", word_wrap=content.word_wrap))
         elif (text := str(content)) != fixed(text, tmp_path):
             widget.update(fixed(text, tmp_path))
 
@@ -135,3 +136,45 @@ def test_plan_tab_with_a_plan(repo: Path, tmp_path: Path, snap_compare: Any) -> 
         await pilot.pause()
 
     assert snap_compare(OnceApp(backend), terminal_size=SIZE, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_an_approval_waiting_in_the_conversation(repo: Path, tmp_path: Path, snap_compare: Any,
+                                                 size: tuple[int, int]) -> None:
+    app = OnceApp(backend_for(repo, tmp_path, [message([EDIT]), message("done")]))
+
+    async def run_before(pilot: Any) -> None:
+        await submit(pilot, "make helper return 2")
+        await wait_for_approval(pilot)
+        normalize(pilot.app, tmp_path)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_an_approval_asking_why(repo: Path, tmp_path: Path, snap_compare: Any) -> None:
+    app = OnceApp(backend_for(repo, tmp_path, [message([EDIT]), message("done")]))
+
+    async def run_before(pilot: Any) -> None:
+        await submit(pilot, "make helper return 2")
+        await wait_for_approval(pilot)
+        await pilot.press("n", *"keep 1")
+        normalize(pilot.app, tmp_path)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_an_approval_answered_with_a_reason(repo: Path, tmp_path: Path, snap_compare: Any) -> None:
+    run = tool_use_block("c1", "run_command", {"command": "python -c 'print(42)'"})
+    app = OnceApp(backend_for(repo, tmp_path, [message([run]), message("Not run, as you asked.")]))
+
+    async def run_before(pilot: Any) -> None:
+        await submit(pilot, "print 42")
+        await wait_for_approval(pilot)
+        await pilot.press("n", *"not now", "enter")
+        await settle(pilot)
+        normalize(pilot.app, tmp_path)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -86,7 +86,7 @@ def run_command(ctx: ToolContext, command: str, timeout: float | None = None) ->
     refusal = ctx.check_command(command) if ctx.check_command is not None else None
     if refusal is not None:
         return ToolOutput(refusal if refusal.startswith("The command was not run") else f"The command was not run. {refusal}", is_error=True)
-    if ctx.cancel is not None and ctx.cancel.is_set():  # e.g. cancelled while the approval dialog was open
+    if ctx.cancel is not None and ctx.cancel.is_set():  # e.g. cancelled while its approval waited
         return ToolOutput("The command was not run: the run was cancelled by the user.", is_error=True)
     try:
         ctx.workspace.flush()

@@ -10,14 +10,23 @@ import threading
 
 from once.agent.approvals import Answer, ApprovalRequest, Approver, Decision
 
-EDITS_SCOPE = "edits to any file in this repository, until you quit the app or change the mode"
-COMMANDS_SCOPE = "these exact commands, until you quit the app or change the mode"
+UNTIL = "until you quit the app or change the mode"
+EDITS_SCOPE = f"edits to any file in this repository, {UNTIL}"
 REMEMBERED = "allowed always earlier in this app session"
 
 
 def scope_of(request: ApprovalRequest) -> str:
-    """What "allow always" covers, as the dialog and the notice say it."""
-    return EDITS_SCOPE if request.kind == "edit" else COMMANDS_SCOPE
+    """What "allow always" covers, as the approval and its record say it; "" when nothing beyond this once."""
+    if request.kind == "edit":
+        return EDITS_SCOPE
+    if request.kind == "mcp_server":  # the run trusts it in the user's config (agent.mcp_run)
+        return f"starting {request.subject} in this repository from now on (trusted in your user config)"
+    if not request.rules:
+        return ""
+    if request.kind == "tool":
+        return f"calls to {', '.join(request.rules)}, {UNTIL}"
+    exact = "; ".join(f"`{rule}`" for rule in request.rules)
+    return f"exactly {exact}, {UNTIL}"
 
 
 class Allowances:

@@ -6,7 +6,7 @@ slash commands) in actions.py; this module starts runs and routes what they emit
 
 from __future__ import annotations
 
-from textual import work
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -27,15 +27,15 @@ from once.events import (
 from once.tui import records
 from once.tui.actions import Actions
 from once.tui.adapter import RunAdapter
-from once.tui.allowances import Allowances, scope_of
+from once.tui.allowances import Allowances
 from once.tui.backend import Backend
 from once.tui.commands import parse_slash
 from once.tui.key_flow import KeyFlow
 from once.tui.mentions import attach_mentions
-from once.tui.messages import AgentEvent, ApprovalNeeded, RunEnded, TextDelta
+from once.tui.messages import AgentEvent, AnswerSlot, ApprovalNeeded, RunEnded, TextDelta
 from once.tui.plan_flow import PlanFlow
 from once.tui.queue_flow import QueueFlow
-from once.tui.widgets.approval import ApprovalScreen
+from once.tui.widgets.approval import ApprovalPrompt
 from once.tui.widgets.conversation import Conversation, Notice
 from once.tui.widgets.details import DetailsPanel
 from once.tui.widgets.learned import LearnedPanel
@@ -97,6 +97,8 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
         """The repository's files for `@path` completion, listed at the first `@`."""
         self.allowances = Allowances()
         """What the user allowed always: until the app quits or the mode changes."""
+        self.approval: tuple[ApprovalPrompt, AnswerSlot] | None = None
+        """The approval the run waits for, and where its answer goes."""
         self.full_auto = backend.permission_mode == "full-auto"
         """Started with full-auto: only then does shift+tab offer it."""
         self.init_keys()
@@ -180,6 +182,8 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
     def on_prompt_input_submitted(self, event: PromptInput.Submitted) -> None:
         event.stop()
         self.submit_prompt(event.text, event.shown.strip())
+        if self.approval is not None:  # typed while an approval waited: its keys are live again
+            self.focus_prompt()
 
     def _start(self, prompt: str, plan_text: str | None = None, shown: str | None = None) -> None:
         """Start a run; `shown` is the prompt as typed (a long paste collapsed), `@path` files go with it."""
@@ -236,21 +240,30 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
         self.query_one(LearnedPanel).add_event(event)
 
     def on_approval_needed(self, message: ApprovalNeeded) -> None:
-        def answered(answer: Answer | None) -> None:
-            request = message.request
-            if answer is not None and answer.decision is Decision.allow_always and (
-                    request.kind == "edit" or request.rules):
-                self.query_one(Conversation).add_notice(f"allowed without asking: {scope_of(request)}")
-            message.reply.give(answer or Answer(Decision.reject))
+        self.approval = (self.query_one(Conversation).add_approval(message.request), message.reply)
 
-        self.push_screen(ApprovalScreen(message.request), callback=answered)
+    @on(ApprovalPrompt.Answered)
+    def approval_answered(self, message: ApprovalPrompt.Answered) -> None:
+        if self.approval is not None and self.approval[0] is message.prompt:
+            self.approval[1].give(message.answer)
+            self.approval = None
+        self.focus_prompt()
+
+    def _withdraw_approval(self) -> None:
+        """The run ended (cancelled) while an approval waited: it says so, and nobody waits for it now."""
+        if self.approval is None:
+            return
+        (prompt, slot), self.approval = self.approval, None
+        ended = Answer(Decision.reject, "the run was cancelled")
+        slot.give(ended)
+        prompt.close(ended, "✗ not answered: the run was cancelled")
+        self.focus_prompt()
 
     def on_run_ended(self, message: RunEnded) -> None:
         self.finished.append(message)
         self.adapter = None
         cancelled, self.cancelling = self.cancelling, False
-        if isinstance(self.screen, ApprovalScreen):  # a cancelled run no longer waits for it
-            self.screen.dismiss(Answer(Decision.reject, "the run ended"))
+        self._withdraw_approval()
         conversation = self.query_one(Conversation)
         result = message.result
         if cancelled:

@@ -1,7 +1,8 @@
 """The app's keys that are about the app itself: focus, quitting, scrolling, the side panel.
 
-A mixin of OnceApp. Focus is never a trap: a printable key typed anywhere but an editor goes to
-the prompt, and the prompt gets the focus back whenever the main screen does (after a dialog).
+A mixin of OnceApp. Focus is never a trap: a printable key typed anywhere but an editor (or a
+pending approval, which takes y / a / n) goes to the prompt, and the prompt gets the focus back
+whenever the main screen does (after a dialog), unless an approval is waiting: that comes first.
 ctrl+c cancels a running turn; a second ctrl+c within QUIT_WINDOW seconds, or one on an idle,
 empty prompt, quits.
 """
@@ -13,8 +14,10 @@ from typing import TYPE_CHECKING
 
 from textual import events
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets import Input, TabbedContent, TextArea
 
+from once.tui.widgets.approval import ApprovalPrompt
 from once.tui.widgets.conversation import Conversation
 from once.tui.widgets.prompt_input import PromptInput
 
@@ -32,8 +35,14 @@ class MainScreen(Screen[None]):
     """The app's own screen: whenever it is back on top (a dialog closed), the prompt has the focus."""
 
     def on_screen_resume(self, event: events.ScreenResume) -> None:
-        for prompt in self.query(PromptInput):
-            prompt.focus()
+        focus_input(self)
+
+
+def focus_input(screen: Screen[object]) -> None:
+    """The pending approval if there is one (the run waits for it), else the prompt."""
+    waiting: list[Widget] = [approval for approval in screen.query(ApprovalPrompt) if approval.pending]
+    for widget in waiting[-1:] or list(screen.query(PromptInput)):
+        widget.focus(scroll_visible=False)
 
 
 def typed_text(event: events.Key) -> str | None:
@@ -61,7 +70,7 @@ class KeyFlow:
 
     def focus_prompt(self: OnceApp) -> None:
         if not isinstance(self.screen, ModalScreen):
-            self.prompt_input.focus()
+            focus_input(self.screen)
 
     async def on_event(self: OnceApp, event: events.Event) -> None:
         if isinstance(event, events.Key) and self._typed_elsewhere(event):
@@ -71,7 +80,8 @@ class KeyFlow:
     def _typed_elsewhere(self: OnceApp, event: events.Key) -> bool:
         """A character typed outside any editor goes to the prompt (never a panel's shortcut)."""
         text = typed_text(event)
-        if text is None or isinstance(self.screen, ModalScreen) or isinstance(self.focused, (Input, TextArea)):
+        takes_keys = isinstance(self.focused, (Input, TextArea, ApprovalPrompt))
+        if text is None or isinstance(self.screen, ModalScreen) or takes_keys:
             return False
         prompt = self.prompt_input
         prompt.focus()

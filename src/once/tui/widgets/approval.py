@@ -1,70 +1,165 @@
-"""The approval dialog: the diff or exact command, then allow once / allow always / reject."""
+"""An approval in the conversation: the diff or exact command, then y / a / n.
+
+It takes the focus while it waits. `n` opens a one-line reason (enter sends it, esc sends none).
+Once answered it collapses to one line saying what was decided, and posts `Answered`; the app
+hands the answer to the waiting run. Escape outside the reason field is the app's (cancel the run).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Input, Static
 
 from once.agent.approvals import Answer, ApprovalRequest, Decision
 from once.tui.allowances import scope_of
 
+if TYPE_CHECKING:
+    from rich.console import RenderableType
 
-_TITLES = {"edit": "Edit", "command": "Run command", "tool": "Call MCP tool", "mcp_server": "Start MCP server"}
+QUESTIONS = {"edit": "Allow this edit to {}?", "command": "Allow this command?",
+             "tool": "Allow this call to the MCP tool {}?", "mcp_server": "Start the MCP server {}?"}
+REASON_HINT = "why not? (optional)"
+REASON_LABEL = "n  reject: type why (optional), enter sends it, esc sends no reason"
+NOT_RUN = "The command was not run."
 
 
-class ApprovalScreen(ModalScreen[Answer]):
+def always_words(request: ApprovalRequest) -> tuple[str, str]:
+    """"a" as offered and as recorded: for this app session, except a server start (trusted in the user's config)."""
+    if request.kind == "mcp_server":
+        return "allow always", "allowed always"
+    return "allow for this session", "allowed for this session"
+
+
+def choices(request: ApprovalRequest) -> list[tuple[str, str]]:
+    """The keys offered, each with what it does: "a" only when it allows more than this once."""
+    scope = scope_of(request)
+    always = [("a", f"{always_words(request)[0]}: {scope}")] if scope else []
+    return [("y", "allow once"), *always, ("n", "reject (you can say why)")]
+
+
+def record(request: ApprovalRequest, answer: Answer) -> str:
+    """The one line an answered approval leaves in the conversation."""
+    if answer.decision is Decision.allow_once:
+        said = "✓ allowed once"
+    elif answer.decision is Decision.allow_always:
+        said = f"✓ {always_words(request)[1]}: {scope_of(request)}"
+    else:
+        said = f"✗ rejected: {answer.reason}" if answer.reason else "✗ rejected (no reason given)"
+    if request.kind == "mcp_server" and request.subject not in said:  # no tool line above it says which
+        said += f" (MCP server {request.subject})"
+    return said
+
+
+def detail(request: ApprovalRequest) -> RenderableType:
+    if request.kind == "edit":
+        from rich.syntax import Syntax  # pygments: loaded with the first diff, not at start
+
+        return Syntax(request.detail.rstrip("\n") or "(no textual change)", "diff", theme="ansi_dark", word_wrap=True)
+    if request.kind == "command":  # the gate's explanation opens with what the model is told; not asked here
+        why = request.detail.removeprefix(NOT_RUN).strip()
+        return f"$ {request.subject}\n\n{why}"
+    return request.detail.rstrip()
+
+
+class ApprovalPrompt(Vertical, can_focus=True):
     DEFAULT_CSS = """
-    ApprovalScreen { align: center middle; }
-    ApprovalScreen > Vertical { width: 90%; height: 80%; border: thick $warning; background: $surface;
-                                padding: 0 1; }
-    ApprovalScreen .title { text-style: bold; }
-    ApprovalScreen VerticalScroll { height: 1fr; }
-    ApprovalScreen Horizontal { height: auto; }
-    ApprovalScreen Button { margin: 0 1 0 0; }
+    ApprovalPrompt { height: auto; margin: 0 0 0 4; padding: 0 1; border-left: thick $warning 40%;
+                     background: $warning 8%; }
+    ApprovalPrompt:focus-within { border-left: thick $warning; }
+    ApprovalPrompt .approval-question { text-style: bold; }
+    ApprovalPrompt #approval-choices { height: auto; margin: 1 0 0 0; }
+    ApprovalPrompt .approval-choice { height: auto; }
+    ApprovalPrompt .approval-key { width: 3; text-style: bold; color: $text-warning; }
+    ApprovalPrompt .approval-does { width: 1fr; }
+    ApprovalPrompt #approval-reason { display: none; height: auto; margin: 1 0 0 0; }
+    ApprovalPrompt.-reason #approval-reason { display: block; }
+    ApprovalPrompt #approval-reason Static { color: $text-warning; }
+    ApprovalPrompt.-reason #approval-choices { display: none; }
+    ApprovalPrompt.-decided { border-left: none; background: transparent; padding: 0; color: $text-muted; }
     """
-    BINDINGS = [Binding("escape", "reject", "Reject"), Binding("y", "answer('allow_once')", "Allow once"),
-                Binding("a", "answer('allow_always')", "Allow always"), Binding("n", "answer('reject')", "Reject")]
-    """Single keys while a button has the focus; in the reason field they are text."""
+    BINDINGS = [
+        Binding("y", "answer('allow_once')", "Allow once"),
+        Binding("a", "answer('allow_always')", "Allow always"),
+        Binding("n", "ask_reason", "Reject"),
+        Binding("escape", "reject_without_reason", "Reject, no reason", show=False),
+    ]
+
+    @dataclass
+    class Answered(Message):
+        prompt: ApprovalPrompt
+        answer: Answer
 
     def __init__(self, request: ApprovalRequest) -> None:
         super().__init__()
         self.request = request
+        self.answer: Answer | None = None
+        self.said = ""
+        """The record line, once answered."""
 
     def compose(self) -> ComposeResult:
-        what = _TITLES.get(self.request.kind, "Run command")
-        with Vertical():
-            yield Static(f"{what}: {self.request.subject}", classes="title", markup=False)
-            with VerticalScroll():
-                yield Static(self._detail(), id="detail", markup=False)
-            yield Input(placeholder="reason (optional, recorded when rejecting)", id="reason")
-            with Horizontal():
-                yield Button("Allow once (y)", id="allow_once", variant="success")
-                yield Button("Allow always (a)", id="allow_always", variant="primary")
-                yield Button("Reject (n)", id="reject", variant="error")
+        yield Static(QUESTIONS.get(self.request.kind, "Allow {}?").format(self.request.subject),
+                     classes="approval-question", markup=False)
+        yield Static(detail(self.request), classes="approval-detail", markup=False)
+        with Vertical(id="approval-choices"):
+            for key, does in choices(self.request):
+                with Horizontal(classes="approval-choice"):
+                    yield Static(key, classes="approval-key", markup=False)
+                    yield Static(does, classes="approval-does", markup=False)
+        with Vertical(id="approval-reason"):
+            yield Static(REASON_LABEL, markup=False)
+            yield Input(placeholder=REASON_HINT, compact=True)
 
-    def on_mount(self) -> None:
-        self.query_one("#allow_once", Button).focus()
+    @property
+    def pending(self) -> bool:
+        return self.answer is None
 
-    def _detail(self) -> str:
-        always = f"Allow always (a) allows {scope_of(self.request)}"
-        if self.request.kind == "edit":
-            return f"{self.request.detail or '(no textual change)'}\n\n{always}."
-        if self.request.kind in ("tool", "mcp_server"):
-            return self.request.detail
-        rules = "\n".join(f"  {rule}" for rule in self.request.rules)
-        extra = f"\n\n{always}:\n{rules}" if rules else ""
-        return f"$ {self.request.subject}\n\n{self.request.detail}{extra}"
+    @property
+    def asking_reason(self) -> bool:
+        return self.has_class("-reason")
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        reason = self.query_one("#reason", Input).value.strip()
-        self.dismiss(Answer(Decision(event.button.id), reason))
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Single keys while waiting; in the reason field letters are text and esc sends no reason
+        (anywhere else esc goes on to the app, which cancels the run)."""
+        if action == "reject_without_reason":
+            return self.pending and self.asking_reason
+        if action == "answer" and parameters == ("allow_always",) and not scope_of(self.request):
+            return False  # nothing to allow beyond this once
+        return self.pending and not self.asking_reason
 
     def action_answer(self, decision: str) -> None:
-        self.dismiss(Answer(Decision(decision), self.query_one("#reason", Input).value.strip()))
+        self.decide(Answer(Decision(decision)))
 
-    def action_reject(self) -> None:
-        self.dismiss(Answer(Decision.reject, self.query_one("#reason", Input).value.strip()))
+    def action_ask_reason(self) -> None:
+        self.add_class("-reason")
+        self.query_one(Input).focus()
+
+    def action_reject_without_reason(self) -> None:
+        self.decide(Answer(Decision.reject))
+
+    @on(Input.Submitted)
+    def send_reason(self, event: Input.Submitted) -> None:
+        event.stop()  # a reason, not a prompt
+        if self.pending:
+            self.decide(Answer(Decision.reject, event.value.strip()))
+
+    def decide(self, answer: Answer) -> None:
+        self.close(answer, record(self.request, answer))
+        self.post_message(self.Answered(self, answer))
+
+    def close(self, answer: Answer, said: str) -> None:
+        """Collapse to the record line (also when the run ended before anyone answered)."""
+        if not self.pending:
+            return
+        self.answer, self.said = answer, said
+        self.can_focus = False
+        self.remove_class("-reason")
+        self.add_class("-decided")
+        self.remove_children()
+        self.mount(Static(said, classes="approval-record", markup=False))

@@ -16,8 +16,10 @@ from textual.widgets import Collapsible, Static
 
 from once.events import ToolCall, ToolResult
 from once.tui.sessions import Shown
+from once.tui.widgets.approval import ApprovalPrompt
 
 if TYPE_CHECKING:
+    from once.agent.approvals import ApprovalRequest
     from once.tui.widgets.answer import AnswerView
 
 SUBJECT_KEYS = ("path", "command", "pattern", "query", "name")
@@ -144,16 +146,27 @@ class Conversation(VerticalScroll, can_focus=False):
         self.tools[call.tool_use_id] = line
         self._add(line)
 
+    def add_approval(self, request: ApprovalRequest) -> ApprovalPrompt:
+        """The question, below its tool line, with the focus; shown from its end (where the keys are)."""
+        self.answer = None
+        prompt = ApprovalPrompt(request)
+        self._add(prompt)
+        prompt.focus(scroll_visible=False)
+        self.scroll_end(animate=False)
+        return prompt
+
     def finish_tool(self, result: ToolResult) -> None:
         line = self.tools.get(result.tool_use_id)
         if line is not None:
             line.set_result(result, result.duration_ms)
 
     def clear(self) -> None:
+        """Everything but an approval still waiting (the run waits for its answer)."""
         self.tools.clear()
         self.answer = None
         self.anchor(False)
-        self.remove_children()
+        self.remove_children([child for child in self.children
+                              if not (isinstance(child, ApprovalPrompt) and child.pending)])
 
     def show_items(self, items: list[Shown], durations: dict[str, float] | None = None) -> None:
         """An earlier conversation, as it was (answers whole, tool calls with their results, and their
