@@ -310,6 +310,39 @@ async def test_allow_always_on_a_command_covers_exactly_its_rules_until_forgotte
     assert asked == ["make test", "make lint", "make test"]
 
 
+def test_allow_always_in_the_app_never_answers_for_a_part_that_asks_each_time(tmp_path):
+    """Through the real gate, one per run as the app makes them: `make test && sudo ls` allowed
+    always remembers `make test` only; the same line in the next run asks again for `sudo ls`."""
+    from once.agent.approvals import Answer, Decision
+    from once.agent.permissions import PermissionGate
+    from once.agent.recorder import Recorder
+    from once.safety.policy import Policy
+    from once.tui.allowances import Allowances, scope_of
+
+    class NoIgnores:
+        def ignored_paths(self, paths):
+            return []
+
+    asked = []
+
+    def person(request):
+        asked.append(request)
+        return Answer(Decision.allow_always)
+
+    allowances = Allowances()
+
+    def run_gate() -> PermissionGate:
+        return PermissionGate("ask", Policy(), allowances.wrap(person), tmp_path, NoIgnores(),
+                              Recorder(session_id="s", run_id="r", store=None, sinks=[]))
+
+    line = "make test && sudo ls"
+    assert run_gate().check_command(line) is None
+    assert asked[0].rules == ("make test",) and asked[0].asks_each_time
+    assert "still asks each time" in scope_of(asked[0])
+    assert run_gate().check_command(line) is None and len(asked) == 2  # asked again, for sudo
+    assert run_gate().check_command("make test") is None and len(asked) == 2  # the remembered rule
+
+
 async def test_a_tool_duration_leaves_out_the_wait_for_approval(repo, tmp_path):
     import asyncio
 

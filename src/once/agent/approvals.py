@@ -26,6 +26,9 @@ class ApprovalRequest:
     """The diff of the edit, or why the command needs approval."""
     rules: tuple[str, ...] = ()
     """For commands: the exact rules "allow always" would add."""
+    asks_each_time: bool = False
+    """For commands: a part needs a person every time (sudo, a private file...): a remembered
+    "allow always" never answers for this request."""
 
 
 @dataclass(frozen=True)

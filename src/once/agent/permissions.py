@@ -97,7 +97,8 @@ class PermissionGate:
             self._record("command", command, "allow", "sandbox")
             return None
         rules = tuple(rules_for_approval(verdict))
-        answer = self._ask(ApprovalRequest("command", command, explain(verdict, self.policy), rules))
+        answer = self._ask(ApprovalRequest("command", command, explain(verdict, self.policy), rules,
+                                           asks_each_time=verdict.needs_human))
         self._record("command", command, answer.decision.value, answer.reason)
         if answer.decision is Decision.reject:
             return "\n".join(filter(None, [_rejected("command", command, answer.reason),

@@ -26,7 +26,8 @@ def scope_of(request: ApprovalRequest) -> str:
     if request.kind == "tool":
         return f"calls to {', '.join(request.rules)}, {UNTIL}"
     exact = "; ".join(f"`{rule}`" for rule in request.rules)
-    return f"exactly {exact}, {UNTIL}"
+    rest = " (the rest of this command line still asks each time)" if request.asks_each_time else ""
+    return f"exactly {exact}, {UNTIL}{rest}"
 
 
 class Allowances:
@@ -45,7 +46,7 @@ class Allowances:
         with self._lock:
             if request.kind == "edit":
                 return self.edits
-            return bool(request.rules) and set(request.rules) <= self.commands
+            return bool(request.rules) and not request.asks_each_time and set(request.rules) <= self.commands
 
     def remember(self, request: ApprovalRequest) -> None:
         with self._lock:
