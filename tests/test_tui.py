@@ -64,7 +64,7 @@ async def wait_for_approval(pilot: Any, tries: int = 200) -> ApprovalPrompt:
     """The approval the run waits for, once it is in the conversation with the focus."""
     for _ in range(tries):
         waiting = [approval for approval in pilot.app.query(ApprovalPrompt) if approval.pending]
-        if waiting and pilot.app.focused is waiting[-1]:
+        if waiting and pilot.app.focused is waiting[-1] and waiting[-1].armed:
             return waiting[-1]
         await pilot.pause(0.02)
     raise AssertionError("no approval took the focus")

@@ -35,11 +35,28 @@ class Host(App[None]):
         self.answers.append(message.answer)
 
 
+async def until_armed(pilot) -> None:
+    while not pilot.app.query_one(ApprovalPrompt).armed:
+        await pilot.pause(0.05)
+
+
+async def test_keys_typed_as_it_appears_answer_nothing():
+    """A "y" typed into the prompt the moment an approval pops up must not allow the edit."""
+    app = Host(ApprovalRequest("edit", "util.py", "-a\n+b\n"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("y", "a")
+        assert app.answers == [] and app.query_one(ApprovalPrompt).pending
+        await until_armed(pilot)
+        await pilot.press("y")
+        assert app.answers == [Answer(Decision.allow_once)]
+
+
 async def test_a_command_with_nothing_to_allow_always_offers_no_a_and_ignores_it():
     request = ApprovalRequest("command", "sudo make install", "needs a person every time", ())
     assert [key for key, _ in choices(request)] == ["y", "n"]
     app = Host(request)
     async with app.run_test(size=(80, 24)) as pilot:
+        await until_armed(pilot)
         await pilot.press("a")
         assert app.answers == [] and app.query_one(ApprovalPrompt).pending
         await pilot.press("y")

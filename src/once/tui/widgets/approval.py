@@ -7,6 +7,7 @@ hands the answer to the waiting run. Escape outside the reason field is the app'
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -68,6 +69,10 @@ def detail(request: ApprovalRequest) -> RenderableType:
     return request.detail.rstrip()
 
 
+ARM_DELAY = 0.4
+"""Seconds after it appears before an approval takes single-key answers."""
+
+
 class ApprovalPrompt(Vertical, can_focus=True):
     DEFAULT_CSS = """
     ApprovalPrompt { height: auto; margin: 0 0 0 4; padding: 0 1; border-left: thick $warning 40%;
@@ -102,6 +107,13 @@ class ApprovalPrompt(Vertical, can_focus=True):
         self.answer: Answer | None = None
         self.said = ""
         """The record line, once answered."""
+        self.armed_at = time.monotonic() + ARM_DELAY
+
+    @property
+    def armed(self) -> bool:
+        """Keys answer only a moment after the question appears: the "y" of a word being typed
+        into the prompt when it popped up must not allow anything."""
+        return time.monotonic() >= self.armed_at
 
     def compose(self) -> ComposeResult:
         yield Static(QUESTIONS.get(self.request.kind, "Allow {}?").format(self.request.subject),
@@ -131,7 +143,7 @@ class ApprovalPrompt(Vertical, can_focus=True):
             return self.pending and self.asking_reason
         if action == "answer" and parameters == ("allow_always",) and not scope_of(self.request):
             return False  # nothing to allow beyond this once
-        return self.pending and not self.asking_reason
+        return self.pending and not self.asking_reason and self.armed
 
     def action_answer(self, decision: str) -> None:
         self.decide(Answer(Decision(decision)))
