@@ -161,3 +161,22 @@ def test_the_adapter_coalesces_deltas_and_never_lets_text_overtake_an_event() ->
     adapter.text("f")  # the UI took "de": "f" comes in a new message
     assert len(posted) == 4 and isinstance(posted[3], TextDelta) and posted[3].take() == "f"
     assert posted[2].take() == ""  # a message's text is read once
+
+
+async def test_each_model_response_starts_an_answer_of_its_own(repo, tmp_path):
+    """Two responses with no tool call between them (a continuation) are two blocks, not one run-on line."""
+    from once.events import ModelResponse as ResponseEvent
+    from once.tui.adapter import RunAdapter
+
+    app = OnceApp(backend_for(repo, tmp_path, []))
+    async with app.run_test(size=(120, 40)) as pilot:
+        adapter = RunAdapter(app.post_message)
+        adapter.text("Left util.py as it is.")
+        adapter(ResponseEvent(run_id="r", turn=1, model="m", stop_reason="max_tokens", text="Left util.py as it is.",
+                              tool_calls=0, usage={}, cost_usd=0.0, duration_ms=1.0))
+        adapter.text("helper still returns 2.")
+        for _ in range(100):
+            if len(app.query(AnswerView)) == 2:
+                break
+            await pilot.pause(0.02)
+        assert [view.source for view in app.query(AnswerView)] == ["Left util.py as it is.", "helper still returns 2."]

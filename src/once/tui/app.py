@@ -229,6 +229,7 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
             conversation.finish_tool(event)
         elif isinstance(event, ModelResponse):
             self._count_usage(event)
+            conversation.end_answer()
         elif isinstance(event, ErrorEvent):
             conversation.add_notice(f"error: {event.message}")
             self.error_notice = (event.message, conversation.query(Notice).last())

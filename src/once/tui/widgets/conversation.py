@@ -140,6 +140,10 @@ class Conversation(VerticalScroll, can_focus=False):
             self.answer.write(text[:at])
             self.answer, text = None, text[at:]  # a long answer goes on in a new view: frames lay out the last one only
 
+    def end_answer(self) -> None:
+        """A model response ended: the next one's text is an answer of its own, not joined to this."""
+        self.answer = None
+
     def add_tool(self, call: ToolCall) -> None:
         self.answer = None  # text after a tool call starts a new block below it
         line = ToolLine(call)
