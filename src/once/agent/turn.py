@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from once.agent.nested import NestedContext
 from once.agent.recorder import Recorder
-from once.agent.text_edit_apply import apply_call, as_call, render_outcomes
-from once.agent.text_edits import ParsedEdits
 from once.agent.result import CommitInfo
 from once.errors import DirtyWorktreeError
 from once.events import CommitMade, FileChanged, SecretBlocked, ToolCall, ToolResult
+from once.lazyre import LazyPattern
 from once.providers.base import ModelResponse
 from once.recovery.journal import EditJournal
 from once.recovery.worktree import disk_blobs
@@ -24,6 +22,9 @@ from once.tools.base import ToolContext, ToolOutput, ToolRegistry
 from once.tools.workspace import FileChange
 from once.vcs.messages import format_commit_message, summary_from_text
 from once.vcs.status import PathsStatus
+
+if TYPE_CHECKING:  # edits written as text: a model profile's choice, applied only in runs that make it
+    from once.agent.text_edits import ParsedEdits
 
 # What the model sees of a tool's output is not capped here (tools cap themselves);
 # the event log keeps at most this much of it.
@@ -80,8 +81,8 @@ class TurnOutcome:
 
 
 # Caches and build output a command leaves behind are not the agent's work.
-_JUNK = re.compile(r"(^|/)(__pycache__|\.pytest_cache|\.mypy_cache|\.ruff_cache|\.tox|\.nox|node_modules|"
-                   r"\.coverage$|[^/]*\.egg-info|\.DS_Store$)(/|$)|\.py[co]$")
+_JUNK = LazyPattern(r"(^|/)(__pycache__|\.pytest_cache|\.mypy_cache|\.ruff_cache|\.tox|\.nox|node_modules|"
+                    r"\.coverage$|[^/]*\.egg-info|\.DS_Store$)(/|$)|\.py[co]$")
 
 
 def _held_message(what: str, held: dict[str, list[str]]) -> str:
@@ -139,6 +140,8 @@ class TurnRunner:
         return outcome
 
     def _apply_text_edits(self, parsed: ParsedEdits, outcome: TurnOutcome, recorder: Recorder) -> None:
+        from once.agent.text_edit_apply import apply_call, as_call, render_outcomes
+
         done = []
         for number, edit in enumerate(parsed.edits, start=1):
             call = as_call(edit, self.context)

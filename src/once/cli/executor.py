@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from once.cli.common import in_repo_hint, open_repo, print_json, repo_dir, terminal_safe
 from once.cli.run_options import OutputFormat, RunOptions
-from once.agent.permissions import HEADLESS_DEFAULT
+from once.agent.approvals import HEADLESS_DEFAULT
 from once.errors import OnceError, UsageError
 
 if TYPE_CHECKING:

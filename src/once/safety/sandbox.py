@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from once.lazyre import LazyPattern
 
 MODES = ("off", "auto", "bwrap")
 PRIVATE_IN_HOME = (".ssh", ".aws", ".gnupg", ".netrc", ".git-credentials", ".docker", ".kube", ".azure",
@@ -59,9 +60,9 @@ def sandbox_state(mode: str, network: bool = False) -> SandboxState:
     return SandboxState(True, network)
 
 
-_READ_ONLY = re.compile(r"Read-only file system|EROFS")
-_NO_NETWORK = re.compile(r"Network is unreachable|Temporary failure in name resolution|Could not resolve host"
-                         r"|Name or service not known|getaddrinfo|EAI_AGAIN|ENETUNREACH|No address associated")
+_READ_ONLY = LazyPattern(r"Read-only file system|EROFS")
+_NO_NETWORK = LazyPattern(r"Network is unreachable|Temporary failure in name resolution|Could not resolve host"
+                          r"|Name or service not known|getaddrinfo|EAI_AGAIN|ENETUNREACH|No address associated")
 
 
 def denial_hint(output: str, network: bool) -> str | None:
