@@ -15,12 +15,12 @@ from once.cli.help_text import HELP, WIDTH
 HEAVY = ("typer", "click", "rich", "pydantic", "git", "numpy", "textual", "anthropic", "openai", "acp",
          "psycopg", "tree_sitter", "multiprocessing", "urllib.request", "once.cli.main")
 """Modules `agent --help` must not import."""
-HEAVY_FOR_RUN = tuple(m for m in HEAVY if m not in ("typer", "once.cli.main", "tree_sitter"))
-"""A replayed run parses its options with typer and indexes new files' symbols with tree-sitter."""
+HEAVY_FOR_RUN = tuple(m for m in HEAVY if m != "tree_sitter")
+"""A replayed run reads its options without typer (run_args.py); it indexes new files' symbols with tree-sitter."""
 NOT_FOR_AN_EDIT = ("once.vcs.undo", "once.verify.run", "once.verify.summarize", "once.safety.shell_split",
                    "once.safety.command_rules", "once.agent.plan", "once.agent.plan_run", "once.agent.text_edits",
                    "once.agent.text_edit_apply", "once.tools.plan_tool", "once.vent.store", "once.vent.webhook",
-                   "once.recovery.triage", "tomllib")
+                   "once.recovery.triage", "once.cli.plan_cmd", "tomllib")
 """What a replayed edit without commands, checks, plans, vents or killed runs leaves unread: each is
 imported where it is first needed (a command judged, a check run, a plan carried out...)."""
 

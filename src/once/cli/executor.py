@@ -10,13 +10,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from once.cli.common import in_repo_hint, open_repo, print_json, repo_dir, terminal_safe
-from once.cli.run_options import OutputFormat, RunOptions
+from once.cli.run_values import Mode, OutputFormat, RunOptions
 from once.agent.approvals import HEADLESS_DEFAULT
 from once.errors import OnceError, UsageError
 
 if TYPE_CHECKING:
     from once.agent.small import SmallAsk
     from once.config import Settings
+
+
+def run_task(prompt: str | None, mode: Mode, plan: Path | None, options: RunOptions) -> int:
+    """`agent run`, its options parsed (by typer, or by run_args.py for the common forms): the exit code."""
+    if plan is not None:
+        from once.cli.plan_cmd import approved_plan_prompt, read_plan
+
+        if mode is Mode.plan:
+            raise UsageError("--plan carries out a plan, which plan mode cannot do", hint="Drop --mode plan.")
+        text = read_plan(plan)
+        return execute(prompt or approved_plan_prompt(plan), options, mode="agent", plan_text=text)
+    if prompt is None:
+        raise UsageError("a prompt is needed", hint='agent run "what to do", or agent run --plan FILE.')
+    return execute(prompt, options, mode=mode.value)
 
 
 def execute(prompt: str, options: RunOptions, *, mode: str = "agent", plan_text: str | None = None) -> int:
