@@ -50,6 +50,7 @@ _DIFFING = frozenset({"diff", "show", "log", "format-patch"})
 """Subcommands that may run an external diff or a textconv driver (`diff.external`,
 `diff.X.command`, `diff.X.textconv`): given --no-ext-diff --no-textconv."""
 _drivers_cache: dict[str, tuple[tuple[int, int], list[tuple[str, str]]]] = {}
+_RUN_LOCK = "once.lock"
 
 
 def git_env(extra: dict[str, str] | None = None, root: Path | None = None) -> dict[str, str]:
@@ -145,6 +146,7 @@ class GitRepo:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._configured_identity: set[str] | None = None
+        self._git_dir_paths: dict[str, Path] = {}
 
     # -- discovery -----------------------------------------------------------------
 
@@ -318,15 +320,22 @@ class GitRepo:
         return operation_from_markers(present, am_applying=applying)
 
     def git_paths(self, *names: str) -> list[Path]:
-        """Where `names` live in the git dir (`git rev-parse --git-path`), absolute."""
-        args = [arg for name in names for arg in ("--git-path", name)]
-        out = os.fsdecode(self.run("rev-parse", *args).stdout)
-        return [self.root / line for line in out.split("\n")[: len(names)]]
+        """Where `names` live in the git dir (`git rev-parse --git-path`), absolute. Kept: the
+        layout of a repository does not change under it. The run lock's path is asked along
+        with the first, as a run checks for a merge in progress and then takes its lock."""
+        known = self._git_dir_paths
+        missing = [name for name in dict.fromkeys(names) if name not in known]
+        if missing:
+            asked = [name for name in dict.fromkeys([*missing, _RUN_LOCK]) if name not in known]
+            args = [arg for name in asked for arg in ("--git-path", name)]
+            out = os.fsdecode(self.run("rev-parse", *args).stdout)
+            known.update(zip(asked, (self.root / line for line in out.split("\n")[: len(asked)])))
+        return [known[name] for name in names]
 
     def lock(self, run_id: str) -> AbstractContextManager[None]:
         """Hold this work tree's run lock for a `with` block, so two runs never interleave
         their commits. Raises VcsError naming the other run when it is held."""
-        (path,) = self.git_paths("once.lock")
+        (path,) = self.git_paths(_RUN_LOCK)
         return hold_run_lock(path, run_id)
 
     # -- commits ---------------------------------------------------------------------
