@@ -45,12 +45,8 @@ def execute(prompt: str, options: RunOptions, *, mode: str = "agent", plan_text:
 
 
 def _execute(prompt: str, options: RunOptions, *, mode: str, plan_text: str | None) -> int:
-    from once.agent.runner import RunRequest, run_once
-    from once.cli.render import JsonLinesRenderer, ProgressRenderer
     from once.config import load_settings
-    from once.errors import exit_code_for
-    from once.providers import make_provider
-    from once.store import open_store
+    from once.safety.sandbox import start_probe
     from once.vcs import GitRepo
 
     prompt = read_prompt(prompt)
@@ -61,6 +57,13 @@ def _execute(prompt: str, options: RunOptions, *, mode: str, plan_text: str | No
     git = GitRepo.init(where) if options.init and not _inside_repo(where) else open_repo(where, hint)
     settings = load_settings(git.root, flags=options.flags())
     check_model(settings)
+    start_probe(settings.sandbox)  # answered while the agent's modules load
+    from once.agent.runner import RunRequest, run_once
+    from once.cli.render import JsonLinesRenderer, ProgressRenderer
+    from once.errors import exit_code_for
+    from once.providers import make_provider
+    from once.store import open_store
+
     permission_mode = settings.permission_mode or HEADLESS_DEFAULT
     if permission_mode == "plan":
         mode = "plan"
