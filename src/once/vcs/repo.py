@@ -135,6 +135,12 @@ def _plain_work_tree(start: Path) -> Path | None:
     return None
 
 
+def _moved_by_git(name: str) -> bool:
+    """A git-dir path git may put elsewhere, even in the plain layout (GIT_INDEX_FILE, the hooks
+    path, the object directory, the grafts file)."""
+    return name in ("index", "info/grafts") or name.split("/")[0] in ("objects", "hooks")
+
+
 def _covers(path: str, given: str) -> bool:
     given = given.rstrip("/")
     return path == given or path.startswith(given + "/")
@@ -147,6 +153,8 @@ class GitRepo:
         self.root = Path(root)
         self._configured_identity: set[str] | None = None
         self._git_dir_paths: dict[str, Path] = {}
+        self._plain_git_dir: Path | None = None
+        """`.git` when `open` found the plain layout: git-dir paths are then found without git."""
 
     # -- discovery -----------------------------------------------------------------
 
@@ -158,7 +166,9 @@ class GitRepo:
             start = start.parent
         plain = _plain_work_tree(start)
         if plain is not None:
-            return cls(plain)
+            repo = cls(plain)
+            repo._plain_git_dir = plain / ".git"
+            return repo
         if not start.is_dir():
             raise NotARepoError(f"not inside a git repository: {path}", hint=NOT_A_REPO_HINT)
         found, answers = _rev_parse_top(start)
@@ -320,9 +330,12 @@ class GitRepo:
         return operation_from_markers(present, am_applying=applying)
 
     def git_paths(self, *names: str) -> list[Path]:
-        """Where `names` live in the git dir (`git rev-parse --git-path`), absolute. Kept: the
-        layout of a repository does not change under it. The run lock's path is asked along
-        with the first, as a run checks for a merge in progress and then takes its lock."""
+        """Where `names` live in the git dir (`git rev-parse --git-path`), absolute: `.git/NAME` in
+        the plain layout, as git says there, but for the paths git may move. Otherwise git's
+        answers are kept, as a repository's layout does not change under it, and the run lock's
+        path is asked along with the first: a run checks for a merge in progress, then locks."""
+        if self._plain_git_dir is not None and not any(map(_moved_by_git, names)):
+            return [self._plain_git_dir / name for name in names]
         known = self._git_dir_paths
         missing = [name for name in dict.fromkeys(names) if name not in known]
         if missing:
