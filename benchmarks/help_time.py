@@ -5,27 +5,43 @@ Every round runs each command once, in turn, so the ratios share the machine's l
   bytecode on disk and without it (copies of the package first on PYTHONPATH, one compiled
   beforehand, one never: an editable install under PYTHONDONTWRITEBYTECODE=1).
 - run / help: `agent run --replay` of a cassette that edits two files and commits them, in a
-  two-file repository reset between rounds (target <= 2x `agent --help`).
+  two-file repository reset after every run (target <= 2x `agent --help`).
 - The full parser's help (COLUMNS=79 keeps the launcher from answering) is shown for scale.
+- `--against SRC` adds the same run from another version's `src` directory (a checkout or
+  `git archive REV src | tar -x`), compiled the same way: before and after under one load.
+Wall-clock medians, and CPU medians (user + system, the command's git processes included),
+which a shared machine's load disturbs less; the load average is printed before and after.
 
-Run: python benchmarks/help_time.py [ROUNDS]
+Run: python benchmarks/help_time.py [ROUNDS] [--against SRC]
 
-Measured (11 rounds, 2 busy cores, load ~5), medians in ms, before -> after this version:
+Measured (11 rounds, 2 busy cores, load ~5), medians in ms, before -> after the fast start:
     python -c pass                 21.7 ->  27.8
     agent --help                  207.8 ->  46.3    help / pass 9.59x -> 1.66x
     agent --help, no bytecode     249.4 ->  44.6    help / pass 11.51x -> 1.60x
     agent --help, full parser     198.5 -> 245.2    (noise: the parser itself is unchanged)
     agent run --replay            887.1 -> 654.0    run / help 4.27x -> 14.12x
-The run is a quarter faster, but against the new help it stays far from 2x: it spawns 26 git
-processes and imports the agent core (~130 dataclasses, ~0.3 s of the 0.65 s).
+
+The run, before -> after it imported less, skipped typer and ran fewer git processes (31 rounds,
+`--against` the version before, 2 cores shared with other work at load 2.1-2.6), ms wall / cpu:
+    python -c pass                 14.9 / 10.6
+    agent --help                   24.7 / 16.9
+    agent run --replay            316.2 / 211.0 -> 222.7 / 149.2
+    run / help                    12.80x / 12.45x -> 9.02x / 8.81x
+Still far from 2x. Of the 223 ms: Python itself ~15; importing the run's 206 modules (114 of
+once, ~100 dataclasses whose methods are compiled at definition) ~120; its 8 git processes
+(filter drivers, files list, branch, status ahead, status and commit, identity, new sha) ~35;
+the rest is SQLite (a transaction per event, the WAL checkpoint and fsync at close), two fsynced
+file writes, the index refresh, skills and secret scans.
 """
 
 from __future__ import annotations
 
+import argparse
 import compileall
 import importlib.util
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -62,10 +78,12 @@ def make_repo(tmp: Path) -> Path:
     return root
 
 
-def package_copy(tmp: Path, name: str, bytecode: bool) -> dict[str, str]:
-    """An environment importing a copy of `once`: compiled beforehand, or never compiled to
-    disk (as an editable install under PYTHONDONTWRITEBYTECODE=1)."""
-    source = Path(importlib.util.find_spec("once").submodule_search_locations[0])  # type: ignore[union-attr]
+def package_copy(tmp: Path, name: str, bytecode: bool, source: Path | None = None) -> dict[str, str]:
+    """An environment importing a copy of `once` (this one, or the package in `source`):
+    compiled beforehand, or never compiled to disk (as an editable install under
+    PYTHONDONTWRITEBYTECODE=1)."""
+    if source is None:
+        source = Path(importlib.util.find_spec("once").submodule_search_locations[0])  # type: ignore[union-attr]
     target = tmp / name / "once"
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
     if bytecode:
@@ -73,18 +91,25 @@ def package_copy(tmp: Path, name: str, bytecode: bool) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(target.parent), "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def timed(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> float:
+def timed(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (user + system, its children included) of one command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, env=env, cwd=cwd)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed: {done.stderr.decode()[-500:]}")
-    return elapsed
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 15
+    parser = argparse.ArgumentParser()
+    parser.add_argument("rounds", nargs="?", type=int, default=15)
+    parser.add_argument("--against", type=Path, help="another version's src directory, run side by side")
+    args = parser.parse_args()
     agent = shutil.which("agent") or str(Path(sys.executable).with_name("agent"))
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         repo = make_repo(tmp)
@@ -100,24 +125,36 @@ def main() -> None:
             "agent --help, full parser": ([agent, "--help"], full_parser),
             "agent run --replay": (run, bytecode),
         }
-        times: dict[str, list[float]] = {name: [] for name in commands}
-        for round_ in range(rounds + 1):
+        if args.against is not None:
+            against = package_copy(tmp, "against", bytecode=True, source=args.against / "once")
+            commands["agent run --replay, against"] = ([*run[:-2], str(tmp / "against.db"), "edit both"], against)
+        wall: dict[str, list[float]] = {name: [] for name in commands}
+        cpu: dict[str, list[float]] = {name: [] for name in commands}
+        for round_ in range(args.rounds + 1):
             for name, (cmd, env) in commands.items():
-                elapsed = timed(cmd, env, cwd=repo)
-                if round_:  # the first round warms the file cache and creates the database
-                    times[name].append(elapsed)
-            subprocess.run(["git", "reset", "-q", "--hard", "HEAD~1"], cwd=repo, check=True)
-    report({name: statistics.median(values) for name, values in times.items()})
+                elapsed, used = timed(cmd, env, cwd=repo)
+                if cmd[1:2] == ["run"]:
+                    subprocess.run(["git", "reset", "-q", "--hard", "HEAD~1"], cwd=repo, check=True)
+                if round_:  # the first round warms the file cache and creates the databases
+                    wall[name].append(elapsed)
+                    cpu[name].append(used)
+    report({name: statistics.median(values) for name, values in wall.items()},
+           {name: statistics.median(values) for name, values in cpu.items()})
+    print(f"load average after:  {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
-def report(median: dict[str, float]) -> None:
-    for name, value in median.items():
-        print(f"{name:<28} median {value * 1000:7.1f} ms")
-    base, help_ = median["python -c pass"], median["agent --help"]
-    print(f"help / pass                  {help_ / base:5.2f}x   (target <= 3x)")
-    print(f"help / pass, no bytecode     {median['agent --help, no bytecode'] / base:5.2f}x   (target <= 3x)")
-    print(f"full-parser help / pass      {median['agent --help, full parser'] / base:5.2f}x")
-    print(f"run --replay / help          {median['agent run --replay'] / help_:5.2f}x   (target <= 2x)")
+def report(wall: dict[str, float], cpu: dict[str, float]) -> None:
+    for name in wall:
+        print(f"{name:<30} median {wall[name] * 1000:7.1f} ms wall {cpu[name] * 1000:7.1f} ms cpu")
+    for what, median in (("wall", wall), ("cpu", cpu)):
+        base, help_ = median["python -c pass"], median["agent --help"]
+        no_bytecode, full = median["agent --help, no bytecode"], median["agent --help, full parser"]
+        print(f"{what}: help / pass {help_ / base:5.2f}x, no bytecode {no_bytecode / base:5.2f}x (target <= 3x); "
+              f"full-parser help / pass {full / base:5.2f}x")
+        print(f"{what}: run --replay / help {median['agent run --replay'] / help_:5.2f}x (target <= 2x)", end="")
+        if "agent run --replay, against" in median:
+            print(f"; against: {median['agent run --replay, against'] / help_:5.2f}x", end="")
+        print()
 
 
 if __name__ == "__main__":

@@ -97,8 +97,8 @@ class CliResult:
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
-    """Run `agent ARGS...` in-process in `cwd`; returns exit code, stdout, stderr."""
-    from once.cli.main import main
+    """Run `agent ARGS...` in-process in `cwd`, from the entry point; returns exit code, stdout, stderr."""
+    from once.cli.launch import main
 
     def invoke(*args: str, cwd: Path | None = None) -> CliResult:
         if cwd is not None:

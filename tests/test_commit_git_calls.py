@@ -103,6 +103,68 @@ def test_a_turn_writing_a_new_file_runs_five(tmp_path: Path, monkeypatch: pytest
     assert sum(call.startswith("add -- ") for call in calls) == 4
 
 
+def two_file_turn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dirty: bool,
+                  approver: Any = None) -> tuple[Path, list[str]]:
+    """One turn editing a.py and b.py (with the user's uncommitted changes in both when `dirty`;
+    every edit asked about with `approver`): the repository after it, and the git calls of the run."""
+    from once.agent.runner import RunRequest, run_once
+    from once.config import load_settings
+    from once.providers.replay import ReplayProvider
+    from once.store import Store
+
+    root = make_repo(tmp_path / "repo", {"a.py": "A = 1\n", "b.py": "B = 1\n"})
+    if dirty:
+        for name in ("a.py", "b.py"):
+            (root / name).write_text((root / name).read_text() + "# mine\n")
+    edits = [{"type": "tool_use", "id": f"t{name}", "name": "edit_file",
+              "input": {"path": f"{name}.py", "old_string": f"{name.upper()} = 1", "new_string": f"{name.upper()} = 2"}}
+             for name in ("a", "b")]
+    cassette = write_cassette(tmp_path / "c.json", [message(0, edits), message(1, [], stop="end_turn")])
+    log = shim_git(tmp_path, monkeypatch)
+    settings = load_settings(root, env={}, flags={"provider": "replay"})
+    request = RunRequest(prompt="both") if approver is None else RunRequest(
+        prompt="both", permission_mode="ask", approver=approver)
+    with Store(tmp_path / "once.db") as store:
+        result = run_once(request, repo=GitRepo.open(root), settings=settings, provider=ReplayProvider(cassette),
+                          store=store)
+    assert result.status == "done", result
+    return root, log.read_text().splitlines()
+
+
+def test_a_turn_editing_two_files_asks_their_status_once_before_the_edits(tmp_path, monkeypatch) -> None:
+    root, calls = two_file_turn(tmp_path, monkeypatch, dirty=False)
+    statuses = [call for call in calls if call.startswith("status ")]
+    assert len(statuses) == 2 and all(call.endswith(" -- a.py b.py") for call in statuses), "\n".join(calls)
+    assert git(root, "show", "--name-only", "--format=", "HEAD").split() == ["a.py", "b.py"]
+
+
+def test_the_users_changes_to_both_files_are_each_saved_first(tmp_path, monkeypatch) -> None:
+    """The status asked ahead serves the first wip commit; the second file's is asked again, as
+    HEAD moved (a stale HEAD would misjudge a failed wip commit)."""
+    root, calls = two_file_turn(tmp_path, monkeypatch, dirty=True)
+    subjects = git(root, "log", "--format=%s", "-3").splitlines()
+    assert subjects[0].startswith("agent:") and all(s.startswith("wip:") for s in subjects[1:]), subjects
+    for name, upper in (("a.py", "A"), ("b.py", "B")):
+        assert (root / name).read_text() == f"{upper} = 2\n# mine\n"
+        assert git(root, "show", f"HEAD~1:{name}" if name == "b.py" else f"HEAD~2:{name}") == f"{upper} = 1\n# mine\n"
+    assert sum(call.endswith(" -- b.py") for call in calls if call.startswith("status ")) == 1
+
+
+def test_a_file_the_user_changes_while_asked_about_another_is_saved_first(tmp_path, monkeypatch) -> None:
+    """The status asked ahead is not trusted after someone was asked: they may have edited meanwhile."""
+    from once.agent.approvals import Answer, Decision
+
+    def approve(request: Any) -> Answer:
+        if request.subject == "a.py":  # while a.py's edit waits for the user, they change b.py
+            (tmp_path / "repo" / "b.py").write_text("B = 1\n# typed while asked\n")
+        return Answer(Decision.allow_once)
+
+    root, _calls = two_file_turn(tmp_path, monkeypatch, dirty=False, approver=approve)
+    assert git(root, "log", "--format=%s", "-2").splitlines()[1].startswith("wip:")
+    assert git(root, "show", "HEAD~1:b.py") == "B = 1\n# typed while asked\n"
+    assert (root / "b.py").read_text() == "B = 2\n# typed while asked\n"
+
+
 # -- the one status a commit relies on ----------------------------------------------------
 
 

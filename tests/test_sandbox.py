@@ -139,3 +139,30 @@ def test_a_run_with_the_sandbox_setting_runs_its_commands_inside(cli, repo: Path
         assert outside.read_text() == "evil\n"
     finally:
         outside.unlink(missing_ok=True)
+
+
+@needs_bwrap
+def test_a_probe_started_ahead_gives_the_answer_a_probe_now_gives(monkeypatch) -> None:
+    """A run starts finding out whether bubblewrap works while its modules load; the answer is the same."""
+    from once.safety import sandbox
+
+    program = bwrap_path()
+    assert program is not None
+    sandbox._works.cache_clear()
+    now = sandbox._works(program)
+    sandbox._works.cache_clear()
+    sandbox.start_probe("auto")
+    assert program in sandbox._probes
+    assert sandbox._works(program) == now and program not in sandbox._probes
+    sandbox.start_probe("auto")  # answered once per process: no second probe
+    assert program not in sandbox._probes
+
+
+def test_no_probe_is_started_with_the_sandbox_off_or_missing(monkeypatch) -> None:
+    from once.safety import sandbox
+
+    sandbox._works.cache_clear()
+    sandbox.start_probe("off")
+    monkeypatch.setattr("once.safety.sandbox.bwrap_path", lambda: None)
+    sandbox.start_probe("auto")
+    assert sandbox._probes == {}

@@ -46,3 +46,37 @@ def test_a_git_location_in_the_environment_goes_to_git(repo: Path, monkeypatch: 
     assert _plain_work_tree(repo) == repo
     monkeypatch.setenv("GIT_WORK_TREE", str(repo))
     assert _plain_work_tree(repo) is None
+
+
+ASKED = ("rebase-merge", "rebase-apply", "MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD", "BISECT_LOG", "once.lock",
+         "index.lock")
+"""The git-dir paths the agent asks for: an operation's markers, the run lock, the index lock."""
+
+
+def git_says(where: Path, *names: str) -> list[Path]:
+    from once.vcs.repo import git_env
+
+    args = [arg for name in names for arg in ("--git-path", name)]
+    out = subprocess.run(["git", "rev-parse", *args], cwd=where, env=git_env(root=where), capture_output=True,
+                         text=True, check=True).stdout
+    return [where / line for line in out.splitlines()]
+
+
+def test_git_dir_paths_in_the_plain_layout_are_what_git_says_without_asking_it(repo: Path, monkeypatch) -> None:
+    opened = GitRepo.open(repo)
+    monkeypatch.setenv("PATH", "")  # no git to ask
+    assert opened.git_paths(*ASKED) == [repo / ".git" / name for name in ASKED]
+    monkeypatch.undo()
+    assert opened.git_paths(*ASKED) == git_says(repo, *ASKED)
+    # The hooks path is one git moves (the agent's git overrides core.hooksPath): git is asked.
+    assert opened.git_paths("hooks") == git_says(repo, "hooks") != [repo / ".git" / "hooks"]
+
+
+def test_a_linked_worktree_asks_git_once_for_its_git_dir_paths(repo: Path, tmp_path: Path, monkeypatch) -> None:
+    linked = tmp_path / "linked"
+    git(repo, "worktree", "add", "-q", "-b", "side", str(linked))
+    opened = GitRepo.open(linked)
+    expected = git_says(linked, *ASKED)
+    assert opened.git_paths(*ASKED) == expected and expected[0] != linked / ".git" / "rebase-merge"
+    monkeypatch.setenv("PATH", "")  # asked once: kept
+    assert opened.git_paths("once.lock", "MERGE_HEAD") == [expected[6], expected[2]]

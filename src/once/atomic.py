@@ -7,10 +7,12 @@ import re
 import tempfile
 from pathlib import Path
 
+from once.lazyre import LazyPattern
+
 TEMP_SUFFIX = ".tmp"
 _NAME_LIMIT = 40
 # `.<target name, at most 40 characters>.<mkstemp's 8 characters of [a-z0-9_]>.tmp`
-_TEMP_NAME = re.compile(r"\.(.+)\.[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX), re.DOTALL)
+_TEMP_NAME = LazyPattern(r"\.(.+)\.[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX), re.DOTALL)
 
 
 def _temp_prefix(name: str) -> str:

@@ -10,7 +10,6 @@ and writing. Kept light to import: no typer or rich here.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -144,6 +143,8 @@ def read_toml(path: Path) -> dict[str, Any]:
         return {}
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc}") from None
+    import tomllib  # most runs have no config file to parse
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -7,7 +7,6 @@ what is it once coerced".
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 from dataclasses import dataclass
@@ -210,6 +209,8 @@ def unknown_key_error(name: str, where: str = "") -> ConfigError:
     if name in TABLES:
         return ConfigError(_prefixed(where, f"{name!r} is a table of settings; name one of them"),
                            hint=f"keys: {', '.join(table_keys(name))}")
+    import difflib  # only a mistyped key needs a suggestion
+
     close = difflib.get_close_matches(name, [*KEYS, PRICES], n=1)
     guess = f" (did you mean {close[0]}?)" if close else ""
     return ConfigError(_prefixed(where, f"unknown key {name!r}{guess}"), hint=f"known keys: {known_keys_text()}")

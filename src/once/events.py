@@ -2,6 +2,9 @@
 
 The same stream feeds the SQLite log, the terminal renderers, `--output-format
 stream-json` and (later) the learning loop. Events are plain data: no IO here.
+
+Every event class has a docstring: for one without, dataclasses builds one from the class's
+signature when it is defined, a cost every run's start paid for each of them.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ class Event:
 
 @dataclass(kw_only=True)
 class RunStarted(Event):
+    """A run began: where, with what prompt, provider, model and permission mode."""
+
     type: ClassVar[str] = "run_started"
     session_id: str
     repo: str
@@ -46,12 +51,16 @@ class RunStarted(Event):
 
 @dataclass(kw_only=True)
 class UserMessage(Event):
+    """The prompt the run was given."""
+
     type: ClassVar[str] = "user_message"
     text: str
 
 
 @dataclass(kw_only=True)
 class ModelRequest(Event):
+    """A call to the model is about to be made."""
+
     type: ClassVar[str] = "model_request"
     turn: int
     model: str
@@ -61,6 +70,8 @@ class ModelRequest(Event):
 
 @dataclass(kw_only=True)
 class ModelResponse(Event):
+    """The model answered: its text, how many tool calls, tokens, cost and time."""
+
     type: ClassVar[str] = "model_response"
     turn: int
     model: str
@@ -75,6 +86,8 @@ class ModelResponse(Event):
 
 @dataclass(kw_only=True)
 class ToolCall(Event):
+    """The model called a tool, with this input."""
+
     type: ClassVar[str] = "tool_call"
     turn: int
     tool_use_id: str
@@ -84,6 +97,8 @@ class ToolCall(Event):
 
 @dataclass(kw_only=True)
 class ToolResult(Event):
+    """What a tool call returned (as the log keeps it), and how long it took."""
+
     type: ClassVar[str] = "tool_result"
     turn: int
     tool_use_id: str
@@ -95,6 +110,8 @@ class ToolResult(Event):
 
 @dataclass(kw_only=True)
 class FileChanged(Event):
+    """A file the turn changed on disk (by an edit or a command)."""
+
     type: ClassVar[str] = "file_changed"
     turn: int
     path: str
@@ -104,6 +121,8 @@ class FileChanged(Event):
 
 @dataclass(kw_only=True)
 class CommitMade(Event):
+    """A commit the run made: the agent's edits, or the user's changes saved first."""
+
     type: ClassVar[str] = "commit"
     turn: int
     sha: str
@@ -115,6 +134,8 @@ class CommitMade(Event):
 
 @dataclass(kw_only=True)
 class RunFinished(Event):
+    """The run ended: how, with what result, after how many turns, at what cost."""
+
     type: ClassVar[str] = "run_finished"
     status: str
     """done, incomplete, checks_failed, max_turns, max_cost, plan_incomplete, replay_mismatch,
@@ -127,6 +148,8 @@ class RunFinished(Event):
 
 @dataclass(kw_only=True)
 class ErrorEvent(Event):
+    """An error: one that stopped the run, or a model reply that could not be used."""
+
     type: ClassVar[str] = "error"
     kind: str
     message: str
@@ -134,6 +157,8 @@ class ErrorEvent(Event):
 
 @dataclass(kw_only=True)
 class PermissionDecision(Event):
+    """An edit, command, tool call or server start was allowed or refused, and why."""
+
     type: ClassVar[str] = "permission"
     kind: str
     """"edit", "command", "tool" (an MCP tool call) or "mcp_server" (a repository's server to start)."""
@@ -146,6 +171,8 @@ class PermissionDecision(Event):
 
 @dataclass(kw_only=True)
 class SecretBlocked(Event):
+    """A file kept out of a commit, or an edit refused, for the secrets in it."""
+
     type: ClassVar[str] = "secret_blocked"
     path: str
     kinds: list[str]
@@ -154,6 +181,8 @@ class SecretBlocked(Event):
 
 @dataclass(kw_only=True)
 class WarningEvent(Event):
+    """A warning for the user."""
+
     type: ClassVar[str] = "warning"
     message: str
     """Something the user should know that did not stop the run (a bad SKILL.md, a truncated file)."""
@@ -161,6 +190,8 @@ class WarningEvent(Event):
 
 @dataclass(kw_only=True)
 class McpServerStatus(Event):
+    """An MCP server started, could not start, was refused or died."""
+
     type: ClassVar[str] = "mcp_server"
     name: str
     status: str
@@ -174,6 +205,8 @@ class McpServerStatus(Event):
 
 @dataclass(kw_only=True)
 class Undone(Event):
+    """Commits undone by `agent undo` or the app."""
+
     type: ClassVar[str] = "undo"
     shas: list[str]
     method: str
@@ -184,6 +217,8 @@ class Undone(Event):
 
 @dataclass(kw_only=True)
 class AttemptDiscarded(Event):
+    """A fresh attempt was started over, its commits undone."""
+
     type: ClassVar[str] = "attempt_discarded"
     attempt: int
     """The attempt given up (1 is the run's first)."""
@@ -197,6 +232,8 @@ class AttemptDiscarded(Event):
 
 @dataclass(kw_only=True)
 class ContextLoaded(Event):
+    """A file put in the model's context (knowledge, AGENTS.md, a skill, a plan)."""
+
     type: ClassVar[str] = "context_loaded"
     kind: str
     """workspace_knowledge, project_knowledge, agents_md, skill or plan."""
@@ -207,6 +244,8 @@ class ContextLoaded(Event):
 
 @dataclass(kw_only=True)
 class FilesSelected(Event):
+    """The repository files picked for the first model call."""
+
     type: ClassVar[str] = "files_selected"
     files: list[str]
     """The files put in the first model call, best first."""
@@ -218,6 +257,8 @@ class FilesSelected(Event):
 
 @dataclass(kw_only=True)
 class TestResult(Event):
+    """A check ran (tests, lint): passed or not, its counts and first error."""
+
     type: ClassVar[str] = "test_result"
     __test__ = False  # not a pytest test class
     turn: int
@@ -235,6 +276,8 @@ class TestResult(Event):
 
 @dataclass(kw_only=True)
 class PlanStep(Event):
+    """A step of the plan being carried out started, was done or is blocked."""
+
     type: ClassVar[str] = "plan_step"
     step: int
     title: str
@@ -245,6 +288,8 @@ class PlanStep(Event):
 
 @dataclass(kw_only=True)
 class Compacted(Event):
+    """The conversation was compacted to fit the context budget."""
+
     type: ClassVar[str] = "compaction"
     turn: int
     messages_before: int
@@ -257,6 +302,8 @@ class Compacted(Event):
 
 @dataclass(kw_only=True)
 class Cancelled(Event):
+    """The run was cancelled."""
+
     type: ClassVar[str] = "cancelled"
     reason: str
     """Who or what cancelled the run: "user" (Escape, Ctrl-C) or "signal"."""
@@ -264,6 +311,8 @@ class Cancelled(Event):
 
 @dataclass(kw_only=True)
 class Feedback(Event):
+    """The user rated a response."""
+
     type: ClassVar[str] = "feedback"
     rating: str
     """"up" or "down"."""
@@ -277,6 +326,8 @@ class Feedback(Event):
 
 @dataclass(kw_only=True)
 class CorrectionNote(Event):
+    """A correction the user wrote down."""
+
     type: ClassVar[str] = "note"
     text: str
     """A correction in the user's words (`/note TEXT`); the corrections loop turns it into a proposal."""
@@ -284,6 +335,8 @@ class CorrectionNote(Event):
 
 @dataclass(kw_only=True)
 class PlanDecision(Event):
+    """The user approved or rejected a plan."""
+
     type: ClassVar[str] = "plan_decision"
     decision: str
     """"approved" or "rejected"."""
@@ -293,6 +346,8 @@ class PlanDecision(Event):
 
 @dataclass(kw_only=True)
 class KnowledgeExposure(Event):
+    """A learned entry retrieved for the prompt, and the arm it was drawn into."""
+
     type: ClassVar[str] = "knowledge"
     entry_id: str
     title: str
@@ -305,6 +360,8 @@ class KnowledgeExposure(Event):
 
 @dataclass(kw_only=True)
 class VentFiled(Event):
+    """The agent reported a problem with its tools, docs or environment (`vent`)."""
+
     type: ClassVar[str] = "vent"
     category: str
     message: str

@@ -6,7 +6,6 @@ can tell what was in context.
 
 from __future__ import annotations
 
-import difflib
 import re
 import sqlite3
 from dataclasses import dataclass, field
@@ -20,8 +19,6 @@ from once.agent.small import SmallAsk
 from once.events import ContextLoaded, FilesSelected, WarningEvent
 from once.index.index import refresh_index
 from once.index.rank import rank_files
-from once.index.render import render_plain, render_selected
-from once.index.select import select_files
 from once.paths import config_dir
 from once.skills.discovery import discover_skills
 from once.skills.routing import render_skill_bodies, route, skills_prompt
@@ -87,6 +84,9 @@ def select_context_files(conn: sqlite3.Connection, repo_root: Path, prompt: str,
     candidates = rank_files(conn, repo_root, prompt)
     if not candidates:
         return
+    from once.index.render import render_plain, render_selected
+    from once.index.select import select_files
+
     selection = select_files(prompt, candidates, small, max_files=max_files)
     recorder.emit(FilesSelected(run_id=recorder.run_id, files=selection.files, candidates=len(candidates),
                                 method=selection.method))
@@ -112,6 +112,8 @@ def _unknown_skill_warnings(prompt: str, names: list[str]) -> list[str]:
     for word in _SLASH_NAME.findall(prompt):
         if word in names:
             continue
+        import difflib  # a prompt naming no unknown /skill never needs it
+
         close = difflib.get_close_matches(word, names, n=1, cutoff=0.75)
         if close:
             warnings.append(f"no skill named '{word}'; did you mean /{close[0]}? (agent skills list shows them)")

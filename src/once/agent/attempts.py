@@ -9,12 +9,14 @@ back as they were), so each attempt starts from the tree the user had.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from once.events import AttemptDiscarded
-from once.vcs.undo import UndoResult
-from once.verify import CheckOutcome
 from once.words import plural
+
+if TYPE_CHECKING:
+    from once.vcs.undo import UndoResult
+    from once.verify import CheckOutcome
 
 FAILED_CHECKS_BEFORE_AFRESH = 2
 """The attempt's edit failed the checks, and so did its one fix: start over. (A near miss, such as a

@@ -9,12 +9,12 @@ Pure except for the one `small` call.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from once.agent.small import SmallAsk
 from once.errors import ProviderError
+from once.lazyre import LazyPattern
 
 Message = dict[str, Any]
 Block = dict[str, Any]
@@ -42,7 +42,7 @@ SUMMARY_SYSTEM = (
 _KEY_ARGS = {"read_file": "path", "edit_file": "path", "write_file": "path", "list_files": "path",
              "search": "pattern", "run_command": "command"}
 _EDIT_TOOLS = frozenset({"edit_file", "write_file"})
-_EXIT_CODE = re.compile(r"^Exit code: (-?\d+)")
+_EXIT_CODE = LazyPattern(r"^Exit code: (-?\d+)")
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from once.agent.attempts import FAILED_CHECKS_BEFORE_AFRESH, FRESH_TEMPERATURE, FreshAttempts, caused_by_attempt
 from once.agent.attempts import restart_note
 from once.agent.compactor import Compactor
 from once.agent.completion import RepeatGuard, missing_work
-from once.agent.text_edits import ParsedEdits, parse_text_edits
 
 SAME_REPLY_LIMIT = 3
 RETRY_TEMPERATURE = 0.7
@@ -31,6 +30,9 @@ from once.events import ModelResponse as ModelResponseEvent
 from once.events import RunFinished, UserMessage
 from once.providers.base import ModelRequest, ModelResponse, Provider, TextCallback, Usage
 from once.providers.pricing import billed, cost_usd
+
+if TYPE_CHECKING:  # edits written as text: a model profile's choice, parsed only in runs that make it
+    from once.agent.text_edits import ParsedEdits
 
 
 @dataclass
@@ -216,6 +218,8 @@ class AgentLoop:
         """The edits written in a reply's text, when the run reads them; None when there are none."""
         if not self.config.text_edits or not text:
             return None
+        from once.agent.text_edits import parse_text_edits
+
         parsed = parse_text_edits(text, exists=self._exists)
         return parsed if parsed.edits or parsed.problems else None
 

@@ -17,7 +17,6 @@ Secrets are refused in every mode. The decisions are events.
 
 from __future__ import annotations
 
-import difflib
 import time
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -190,6 +189,8 @@ def _rejected(kind: str, subject: str, reason: str) -> str:
 
 
 def _diff(path: str, old: bytes | None, new: bytes) -> str:
+    import difflib  # only an edit someone is asked about needs its diff
+
     before = old.decode("utf-8", "replace").splitlines(keepends=True) if old else []
     after = new.decode("utf-8", "replace").splitlines(keepends=True)
     return "".join(difflib.unified_diff(before, after, f"a/{path}", f"b/{path}"))

@@ -13,7 +13,7 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from once.agent.attempts import FreshAttempts
 from once.agent.assemble import load_context, load_learned, load_skills, select_context_files
@@ -29,19 +29,17 @@ from once.config import Settings
 from once.errors import OnceError, UsageError, VcsError
 from once.events import EventSink, RunStarted, WarningEvent
 from once.ids import new_id
+from once.lazyre import LazyPattern
 from once.providers.base import Provider, TextCallback
 from once.providers.pricing import price_for
 from once.providers.replay import replay_mismatch
 from once.recovery.journal import EditJournal
 from once.recovery.recover import recover_killed_runs, refusal
-from once.recovery.triage import Recovery, describe
 from once.safety.env import scrubbed_env
 from once.safety.policy import Policy
 from once.safety.sandbox import SandboxState, sandbox_state
 from once.store import RunRecord, Store
 from once.agent.permissions import HEADLESS_DEFAULT, Approver, PermissionGate, headless_approver
-from once.agent.plan import PLAN_MODE_INSTRUCTIONS, execution_instructions
-from once.agent.plan_run import PlanProgress, finish_plan_run
 from once.agent.progress import RunProgress
 from once.agent.profile import resolve_profile
 from once.agent.small import SmallAsk, SmallModel, counted_per_run
@@ -50,8 +48,12 @@ from once.tools.base import Tool, ToolContext, ToolRegistry
 from once.tools.workspace import FileReader, Workspace
 from once.tools.write_through import FileWriter
 from once.vcs import GitRepo
-from once.vcs.undo import UndoResult, undo_run
 from once.verify import Check, detect_checks
+
+if TYPE_CHECKING:  # what plans, undoing and recovery need is imported when a run uses them
+    from once.agent.plan_run import PlanProgress
+    from once.recovery.triage import Recovery
+    from once.vcs.undo import UndoResult
 
 
 @dataclass
@@ -133,8 +135,11 @@ def _run_locked(
     recorder.emit(RunStarted(run_id=run_id, session_id=session_id, repo=root, prompt=request.prompt,
                              mode=request.mode, provider=provider.name, model=settings.model,
                              permission_mode=request.permission_mode))
-    for line in (line for recovery in recovered for line in describe(recovery)):
-        recorder.emit(WarningEvent(run_id=run_id, message=line))
+    if recovered:
+        from once.recovery.triage import describe
+
+        for line in (line for recovery in recovered for line in describe(recovery)):
+            recorder.emit(WarningEvent(run_id=run_id, message=line))
     loop: AgentLoop | None = None
     try:
         with ExitStack() as stack:  # what the run holds open (its MCP servers), closed however it ends
@@ -160,7 +165,7 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
              stack: ExitStack) -> tuple[AgentLoop, list[dict[str, Any]]]:
     """Everything the loop needs: tools, context, checks, compaction, and what ends the run."""
     request = replace(request, small=counted_per_run(request.small))
-    progress = PlanProgress(request.plan_text, recorder) if request.plan_text else None
+    progress = _plan_progress(request.plan_text, recorder) if request.plan_text else None
     context = ToolContext(
         workspace=Workspace(repo.root), command_env=scrubbed_env(os.environ, settings.command_env),
         sandbox=(settings.sandbox, settings.sandbox_network),
@@ -199,8 +204,7 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
                              assembly, lean=profile.lean)
     load_learned(store.conn, repo.root, request.prompt, recorder, assembly, arm=settings.learn.arm)
     turns.nested = assembly.nested
-    mode_block = execution_instructions(request.plan_text) if request.plan_text else (
-        PLAN_MODE_INSTRUCTIONS if request.mode == "plan" else "")
+    mode_block = _mode_block(request)
     config = RunConfig(
         prompt=request.prompt, model=settings.model, provider_name=provider.name,
         system_prompt=build_system_prompt(PromptContext(
@@ -228,12 +232,29 @@ def _prepare(request: RunRequest, repo: GitRepo, settings: Settings, provider: P
     return loop, assembly.first_blocks
 
 
+def _plan_progress(plan_text: str, recorder: Recorder) -> PlanProgress:
+    from once.agent.plan_run import PlanProgress
+
+    return PlanProgress(plan_text, recorder)
+
+
+def _mode_block(request: RunRequest) -> str:
+    """The system prompt's instructions for carrying out a plan, or for plan mode."""
+    if not request.plan_text and request.mode != "plan":
+        return ""
+    from once.agent.plan import PLAN_MODE_INSTRUCTIONS, execution_instructions
+
+    return execution_instructions(request.plan_text) if request.plan_text else PLAN_MODE_INSTRUCTIONS
+
+
 def _fresh_attempts(limit: int, repo: GitRepo, run_id: str) -> FreshAttempts | None:
     """Starting over undoes the run's own commits (the run holds the repository's lock)."""
     if limit <= 1:
         return None
 
     def discard() -> UndoResult | None:
+        from once.vcs.undo import undo_run
+
         try:
             return undo_run(repo, run_id)
         except OnceError:  # e.g. the commits are no longer on top: the attempt goes on
@@ -242,8 +263,8 @@ def _fresh_attempts(limit: int, repo: GitRepo, run_id: str) -> FreshAttempts | N
     return FreshAttempts(limit=limit, discard=discard)
 
 
-_FAILURE_WORDS = re.compile(r"\b(fail\w*|error\w*|traceback|exception|crash\w*|broken|bug\w*|test\w*)\b",
-                            re.IGNORECASE)
+_FAILURE_WORDS = LazyPattern(r"\b(fail\w*|error\w*|traceback|exception|crash\w*|broken|bug\w*|test\w*)\b",
+                             re.IGNORECASE)
 
 
 def _attach_baseline(verifier: Verifier, assembly: Any) -> None:
@@ -317,6 +338,8 @@ def _finalizer(request: RunRequest, repo_root: Path, verifier: Verifier | None, 
     and whether a replay followed its recording."""
     def finalize(result: RunResult) -> RunResult:
         if request.mode == "plan":
+            from once.agent.plan_run import finish_plan_run
+
             return replay_check(finish_plan_run(result, repo_root, request.prompt))
         if verifier is not None and (verifier.active or result.files_changed):
             result = replace(result, result=f"{result.result}\n\n{verifier.report()}".strip())

@@ -4,27 +4,29 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from once.agent.nested import NestedContext
 from once.agent.recorder import Recorder
-from once.agent.text_edit_apply import apply_call, as_call, render_outcomes
-from once.agent.text_edits import ParsedEdits
 from once.agent.result import CommitInfo
-from once.errors import DirtyWorktreeError
+from once.errors import DirtyWorktreeError, VcsError
 from once.events import CommitMade, FileChanged, SecretBlocked, ToolCall, ToolResult, WarningEvent
+from once.lazyre import LazyPattern
 from once.providers.base import ModelResponse
 from once.recovery.journal import EditJournal
 from once.recovery.worktree import disk_blobs
 from once.safety.paths import PathRefused
+from once.tools import EDIT_TOOL_NAMES, READ_ONLY_TOOL_NAMES
 from once.tools.base import ToolContext, ToolOutput, ToolRegistry
 from once.tools.workspace import FileChange
 from once.tools.write_through import LandingFailed
 from once.vcs.messages import format_commit_message, summary_from_text
 from once.vcs.status import PathsStatus
+
+if TYPE_CHECKING:  # edits written as text: a model profile's choice, applied only in runs that make it
+    from once.agent.text_edits import ParsedEdits
 
 # What the model sees of a tool's output is not capped here (tools cap themselves);
 # the event log keeps at most this much of it.
@@ -80,9 +82,11 @@ class TurnOutcome:
     """Edits written as text in the reply (see once.agent.text_edits)."""
 
 
+_EDITS_AND_READS = EDIT_TOOL_NAMES | frozenset(READ_ONLY_TOOL_NAMES)
+
 # Caches and build output a command leaves behind are not the agent's work.
-_JUNK = re.compile(r"(^|/)(__pycache__|\.pytest_cache|\.mypy_cache|\.ruff_cache|\.tox|\.nox|node_modules|"
-                   r"\.coverage$|[^/]*\.egg-info|\.DS_Store$)(/|$)|\.py[co]$")
+_JUNK = LazyPattern(r"(^|/)(__pycache__|\.pytest_cache|\.mypy_cache|\.ruff_cache|\.tox|\.nox|node_modules|"
+                    r"\.coverage$|[^/]*\.egg-info|\.DS_Store$)(/|$)|\.py[co]$")
 
 
 def _held_message(what: str, held: dict[str, list[str]]) -> str:
@@ -114,6 +118,9 @@ class TurnRunner:
         """Seconds spent so far waiting for approvals (set by the runner): left out of a tool's duration."""
         self.journal = journal
         """Records each landed edit before its commit, so a run killed in between can be recovered."""
+        self._ahead: dict[str, PathsStatus] = {}
+        """This turn's first edits' status, asked for them all at once (see `_status_ahead`)."""
+        self._ahead_waited = 0.0
         context.workspace.before_edit = self._before_edit
         if journal is not None:
             context.workspace.before_land = lambda edits: journal.landing(self._turn, edits)
@@ -126,6 +133,7 @@ class TurnRunner:
             text_edits: ParsedEdits | None = None) -> TurnOutcome:
         self._turn, self._recorder = turn, recorder
         outcome = TurnOutcome()
+        self._status_ahead(response.tool_uses)
         for block in response.tool_uses:
             result = self._call(block, recorder)
             outcome.results.append(result)
@@ -140,6 +148,8 @@ class TurnRunner:
         return outcome
 
     def _apply_text_edits(self, parsed: ParsedEdits, outcome: TurnOutcome, recorder: Recorder) -> None:
+        from once.agent.text_edit_apply import apply_call, as_call, render_outcomes
+
         done = []
         for number, edit in enumerate(parsed.edits, start=1):
             call = as_call(edit, self.context)
@@ -296,9 +306,38 @@ class TurnRunner:
         if self.journal is not None:
             self.journal.settle(files, sha)
 
+    def _status_ahead(self, blocks: list[dict[str, Any]]) -> None:
+        """One git status for the files this turn edits for the first time, instead of one each,
+        when its calls change nothing but those edits (a command could change the files between)."""
+        self._ahead = {}
+        if any(block.get("name") not in _EDITS_AND_READS for block in blocks):
+            return
+        paths: list[str] = []
+        for block in blocks:
+            tool_input = block.get("input")
+            edits = block.get("name") in EDIT_TOOL_NAMES and isinstance(tool_input, dict)
+            given = tool_input.get("path") if edits else None  # type: ignore[union-attr]
+            try:
+                rel = self.context.workspace.resolve(given)[1] if isinstance(given, str) else None
+            except Exception:  # a path the edit itself will refuse
+                rel = None
+            if rel is not None and rel not in paths and not self.context.workspace.edited(rel):
+                paths.append(rel)
+        if len(paths) < 2:
+            return
+        try:
+            known = self.repo.paths_status(paths)
+        except VcsError:
+            return  # each edit asks on its own, and a failure is that edit's, as before
+        self._ahead = dict.fromkeys(paths, known)
+        self._ahead_waited = self.approval_wait()
+
     def _before_edit(self, path: str) -> None:
         """The first edit of a file in this run: keep the user's uncommitted changes apart."""
-        known = self.repo.paths_status([path])  # ignored, dirty and the wip commit: one git status
+        known = self._ahead.pop(path, None)
+        # Asked again after someone was asked to approve: the user may have changed the file meanwhile.
+        if known is None or self.approval_wait() != self._ahead_waited:
+            known = self.repo.paths_status([path])  # ignored, dirty and the wip commit: one git status
         if (self.context.workspace.root / path).exists() and known.ignores(path):
             raise PathRefused(
                 f"'{path}' is ignored by git, so an edit to it could be neither committed nor undone, and "
@@ -316,6 +355,8 @@ class TurnRunner:
             return
         self._refuse_saving_a_secret(path)
         sha = self.repo.save_user_changes([path], self.run_id, known)
+        if sha:
+            self._ahead = {}  # HEAD moved: the others' status is out of date
         if sha and self._recorder is not None:
             subject = "wip: uncommitted changes before agent edit"
             self._recorder.emit(CommitMade(run_id=self.run_id, turn=self._turn, sha=sha, subject=subject,

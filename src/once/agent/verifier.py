@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from once.agent.recorder import Recorder
-from once.config import VerifySettings
 from once.events import TestResult
-from once.verify import Check, CheckOutcome, run_check, summarize_attempts, summarize_failure
 from once.words import plural
+
+if TYPE_CHECKING:
+    from once.config import VerifySettings
+    from once.verify import Check, CheckOutcome
 
 
 class Verifier:
@@ -104,6 +106,8 @@ class Verifier:
         return _feedback(failed)
 
     def _run(self, check: Check, turn: int) -> CheckOutcome:
+        from once.verify.run import run_check  # only a run that has checks to run needs it
+
         outcome = run_check(check, self.repo_root, timeout=float(self.settings.timeout), env=self.env,
                             cancel=self.cancel, sandbox=self.sandbox)
         self.recorder.emit(TestResult(
@@ -128,6 +132,8 @@ class Verifier:
             return "Checks: passed. " + " ".join(parts)
         text = "Checks: FAILING. " + " ".join(parts)
         if self.exhausted:
+            from once.verify.summarize import summarize_attempts
+
             attempts = self.failures - 1
             text += (f"\nStopped after {plural(attempts, 'failed fix attempt')}:\n"
                      f"{summarize_attempts(self.failed_runs)}")
@@ -135,4 +141,6 @@ class Verifier:
 
 
 def _feedback(failed: list[CheckOutcome]) -> str:
+    from once.verify.summarize import summarize_failure
+
     return "\n\n".join(summarize_failure(outcome) for outcome in failed)

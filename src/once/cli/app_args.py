@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from once.cli.plain_args import scan
+
 VALUE_OPTIONS = {
     "--permission-mode": "permission_mode", "--replay": "replay", "--model": "model", "-m": "model",
     "--provider": "provider", "--db": "db", "--repo": "repo", "-C": "repo", "--small-model": "small_model",
@@ -42,31 +44,8 @@ class AppArgs:
 
 def parse_app_args(args: list[str]) -> AppArgs | None:
     """The app's options, or None when `args` are anything else (the full parser then decides)."""
-    values: dict[str, object] = {}
-    rest = list(args)
-    while rest:
-        arg = rest.pop(0)
-        name, eq, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
-        if name in FLAG_OPTIONS and not eq:
-            field = FLAG_OPTIONS[name]
-            value: object = True
-        elif name in VALUE_OPTIONS:
-            field = VALUE_OPTIONS[name]
-            if not eq:
-                if not rest or rest[0].startswith("-"):
-                    return None  # a missing value: the full parser says what is wrong
-                inline = rest.pop(0)
-            if not inline:
-                return None
-            value = _value(field, inline)
-            if value is None:
-                return None  # not a number: the full parser says so
-        else:
-            return None
-        if field in values:
-            return None  # given twice: leave the rules for that to the full parser
-        values[field] = value
-    return AppArgs(**values)  # type: ignore[arg-type]
+    scanned = scan(args, VALUE_OPTIONS, FLAG_OPTIONS, _value)
+    return None if scanned is None else AppArgs(**scanned[0])  # type: ignore[arg-type]
 
 
 def _value(field: str, text: str) -> object:

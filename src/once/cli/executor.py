@@ -10,13 +10,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from once.cli.common import in_repo_hint, open_repo, print_json, repo_dir, terminal_safe
-from once.cli.run_options import OutputFormat, RunOptions
-from once.agent.permissions import HEADLESS_DEFAULT
+from once.cli.run_values import Mode, OutputFormat, RunOptions
+from once.agent.approvals import HEADLESS_DEFAULT
 from once.errors import OnceError, UsageError
 
 if TYPE_CHECKING:
     from once.agent.small import SmallAsk
     from once.config import Settings
+
+
+def run_task(prompt: str | None, mode: Mode, plan: Path | None, options: RunOptions) -> int:
+    """`agent run`, its options parsed (by typer, or by run_args.py for the common forms): the exit code."""
+    if plan is not None:
+        from once.cli.plan_cmd import approved_plan_prompt, read_plan
+
+        if mode is Mode.plan:
+            raise UsageError("--plan carries out a plan, which plan mode cannot do", hint="Drop --mode plan.")
+        text = read_plan(plan)
+        return execute(prompt or approved_plan_prompt(plan), options, mode="agent", plan_text=text)
+    if prompt is None:
+        raise UsageError("a prompt is needed", hint='agent run "what to do", or agent run --plan FILE.')
+    return execute(prompt, options, mode=mode.value)
 
 
 def execute(prompt: str, options: RunOptions, *, mode: str = "agent", plan_text: str | None = None) -> int:
@@ -31,12 +45,8 @@ def execute(prompt: str, options: RunOptions, *, mode: str = "agent", plan_text:
 
 
 def _execute(prompt: str, options: RunOptions, *, mode: str, plan_text: str | None) -> int:
-    from once.agent.runner import RunRequest, run_once
-    from once.cli.render import JsonLinesRenderer, ProgressRenderer
     from once.config import load_settings
-    from once.errors import exit_code_for
-    from once.providers import make_provider
-    from once.store import open_store
+    from once.safety.sandbox import start_probe
     from once.vcs import GitRepo
 
     prompt = read_prompt(prompt)
@@ -47,6 +57,13 @@ def _execute(prompt: str, options: RunOptions, *, mode: str, plan_text: str | No
     git = GitRepo.init(where) if options.init and not _inside_repo(where) else open_repo(where, hint)
     settings = load_settings(git.root, flags=options.flags())
     check_model(settings)
+    start_probe(settings.sandbox)  # answered while the agent's modules load
+    from once.agent.runner import RunRequest, run_once
+    from once.cli.render import JsonLinesRenderer, ProgressRenderer
+    from once.errors import exit_code_for
+    from once.providers import make_provider
+    from once.store import open_store
+
     permission_mode = settings.permission_mode or HEADLESS_DEFAULT
     if permission_mode == "plan":
         mode = "plan"

@@ -4,8 +4,9 @@ Building the full command-line parser (typer, every subcommand module, the parse
 coercion) costs several times Python's own start. `agent --help`, `agent CMD --help` and
 `agent --version` print text rendered from the parser's definitions (help_text.py, checked by a
 test). `agent` alone (or with only the app's own options) opens the app straight away, its
-options read by app_args.py. Anything else goes to the full parser, which stays the one place
-that defines the command line.
+options read by app_args.py; `agent run` with the plain forms of its options runs straight away,
+read by run_args.py. Anything else goes to the full parser, which stays the one place that
+defines the command line.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ HELP_FLAGS = ("--help", "-h")
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if _answered_without_parser(args):
+        return
+    if args[:1] == ["run"] and _ran_without_parser(args[1:]):
         return
     from once.cli.app_args import parse_app_args
 
@@ -75,3 +78,41 @@ def _open_app(app_args: "AppArgs") -> None:
     from once.cli.tui_cmd import open_tui
 
     exit_on_error(lambda: open_tui(app_args))
+
+
+def _ran_without_parser(args: list[str]) -> bool:
+    """`agent run` with plain options: run it and exit as the full parser would. False when the
+    options are for the full parser to read."""
+    from once.cli.run_args import parse_run_args
+
+    parsed = parse_run_args(args)
+    if parsed is None:
+        return False
+    from once.cli.common import exit_on_error
+    from once.cli.executor import run_task
+
+    def run() -> None:
+        try:
+            code = run_task(parsed.prompt, parsed.mode, parsed.plan, parsed.options)
+        except (KeyboardInterrupt, EOFError, OSError) as exc:
+            _exit_as_the_parser_does(exc)
+        sys.exit(code)
+
+    exit_on_error(run)
+    return True
+
+
+def _exit_as_the_parser_does(exc: BaseException) -> None:
+    """Ctrl-C, end of input and a closed pipe end a command in the full parser's own way (an
+    exit code, `Aborted!`): the exception is handed to it, so the two paths cannot differ."""
+    import typer
+
+    from once.cli.main import bare_app
+
+    app = bare_app()
+
+    @app.command()
+    def reraise() -> None:
+        raise exc
+
+    typer.main.get_command(app)(args=[], prog_name="agent")

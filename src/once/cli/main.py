@@ -37,10 +37,15 @@ COMMANDS = {
 once.cli, and the function or Typer app there."""
 
 
+def bare_app() -> typer.Typer:
+    """The command line's settings, before any command is mounted."""
+    return typer.Typer(name="agent", help=HELP, add_completion=False, no_args_is_help=False,
+                       rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]})
+
+
 def build_app(names: Iterable[str] = COMMANDS) -> typer.Typer:
     """The command line with `names` mounted; a command's module is imported only when mounted."""
-    app = typer.Typer(name="agent", help=HELP, add_completion=False, no_args_is_help=False,
-                      rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]})
+    app = bare_app()
     for name in names:
         module, attribute = COMMANDS[name]
         target = getattr(importlib.import_module(f"once.cli.{module}"), attribute)

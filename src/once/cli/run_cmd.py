@@ -42,21 +42,10 @@ def run(
     plan steps left, Ctrl-C, git refused), 2 usage error, 3 provider or authentication error,
     4 a replayed cassette does not fit the repository (replay_mismatch). README: Exit codes.
     """
-    from once.cli.executor import execute
-    from once.cli.plan_cmd import approved_plan_prompt, read_plan
-    from once.errors import UsageError
+    from once.cli.executor import run_task
 
     options = RunOptions(provider=provider, model=model, small_model=small_model, base_url=base_url, replay=replay,
                          replay_small=replay_small, record=record, max_turns=max_turns, max_cost=max_cost, dirty=dirty,
                          permission_mode=permission_mode, output_format=output_format, continue_=continue_,
                          session=session, init=init, db=db, repo=repo)
-    if plan is not None:
-        if mode is Mode.plan:
-            raise UsageError("--plan carries out a plan, which plan mode cannot do", hint="Drop --mode plan.")
-        text = read_plan(plan)
-        code = execute(prompt or approved_plan_prompt(plan), options, mode="agent", plan_text=text)
-    else:
-        if prompt is None:
-            raise UsageError("a prompt is needed", hint='agent run "what to do", or agent run --plan FILE.')
-        code = execute(prompt, options, mode=mode.value)
-    raise typer.Exit(code)
+    raise typer.Exit(run_task(prompt, mode, plan, options))

@@ -2,35 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from once.cli.run_values import DirtyPolicy, Mode, OutputFormat, PermissionMode, RunOptions
 
-class OutputFormat(str, Enum):
-    text = "text"
-    json = "json"
-    stream_json = "stream-json"
-
-
-class DirtyPolicy(str, Enum):
-    commit = "commit"
-    refuse = "refuse"
-
-
-class PermissionMode(str, Enum):
-    plan = "plan"
-    ask = "ask"
-    auto_edit = "auto-edit"
-    full_auto = "full-auto"
-
-
-class Mode(str, Enum):
-    agent = "agent"
-    plan = "plan"
+__all__ = ["DirtyPolicy", "Mode", "OutputFormat", "PermissionMode", "RunOptions"]
 
 
 ProviderOpt = Annotated[Optional[str], typer.Option("--provider", help="anthropic (default), openai or replay.")]
@@ -59,33 +38,3 @@ PermissionOpt = Annotated[Optional[PermissionMode], typer.Option(
          "edits land, commands run in the sandbox (without one they need a policy allow rule); "
          "full-auto: nothing asks, built-in denials still hold.")]
 RepoOpt = Annotated[Optional[Path], typer.Option("--repo", "-C", help="Run in this repository instead of the cwd.")]
-
-
-@dataclass
-class RunOptions:
-    """Everything the shared options say, gathered for `execute`."""
-
-    provider: Optional[str] = None
-    model: Optional[str] = None
-    small_model: Optional[str] = None
-    base_url: Optional[str] = None
-    replay: Optional[Path] = None
-    replay_small: Optional[Path] = None
-    record: Optional[Path] = None
-    max_turns: Optional[int] = None
-    max_cost: Optional[float] = None
-    dirty: Optional[DirtyPolicy] = None
-    permission_mode: Optional[PermissionMode] = None
-    output_format: OutputFormat = OutputFormat.text
-    continue_: bool = False
-    session: Optional[str] = None
-    init: bool = False
-    db: Optional[Path] = None
-    repo: Optional[Path] = None
-
-    def flags(self) -> dict[str, object]:
-        """The settings these options override (None: not given)."""
-        return {"provider": "replay" if self.replay is not None else self.provider, "model": self.model,
-                "small_model": self.small_model, "base_url": self.base_url, "max_turns": self.max_turns,
-                "max_cost": self.max_cost, "dirty": self.dirty.value if self.dirty else None,
-                "permission_mode": self.permission_mode.value if self.permission_mode else None}

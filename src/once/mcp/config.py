@@ -26,12 +26,13 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from once.errors import ConfigError
+from once.lazyre import LazyPattern
 
 SCOPES = ("user", "project")
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_STARTUP_TIMEOUT = 30.0
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_NAME = LazyPattern(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+_VAR = LazyPattern(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SERVER_KEYS = frozenset({"command", "args", "env", "url", "headers", "timeout", "startup_timeout", "network"})
 CONFIG_HELP = ('[mcp.servers.NAME] needs either command = "program" (with args = [...], env = {...}) '
                'or url = "http://host/mcp"')

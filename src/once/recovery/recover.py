@@ -7,17 +7,20 @@ The caller holds the repository's run lock: no run in this work tree is live the
 from __future__ import annotations
 
 from contextlib import ExitStack
+from typing import TYPE_CHECKING
 
 from once.errors import DirtyWorktreeError, VcsError
 from once.events import CommitMade
 from once.process import process_alive
 from once.recovery.journal import journaled_paths, unsettled_edits
 from once.recovery.killed import KilledRun, close_killed_run, killed_runs
-from once.recovery.triage import Recovery, stale_index, triage
 from once.recovery.worktree import disk_blobs, remove_temps, reset_index, staged_blobs, wait_for_index_lock
 from once.store import Store
 from once.vcs import GitRepo
 from once.vcs.messages import format_recovery_message, run_of
+
+if TYPE_CHECKING:  # sorting out a killed run's edits is only needed when a run was killed
+    from once.recovery.triage import Recovery
 
 
 def recover_killed_runs(repo: GitRepo, store: Store, *, dirty: str) -> list[Recovery]:
@@ -58,6 +61,8 @@ def refusal(recoveries: list[Recovery]) -> DirtyWorktreeError | None:
 
 
 def _recover(repo: GitRepo, store: Store, run: KilledRun, *, refuse: bool) -> Recovery:
+    from once.recovery.triage import Recovery, stale_index, triage
+
     conn = store.conn
     edits = unsettled_edits(conn, run.id)
     temps = remove_temps(repo, journaled_paths(conn, run.id), since=run.started_at)

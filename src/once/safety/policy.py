@@ -14,13 +14,13 @@ import fnmatch
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from once.config_schema import list_to_text
-from once.safety.command_paths import PathWalk
-from once.safety.command_rules import Finding, LineState, check
-from once.safety.shell_command import SimpleCommand
-from once.safety.shell_split import is_single_command, split_command
+
+if TYPE_CHECKING:  # the shell parser and the built-in rules load with the first command judged
+    from once.safety.command_rules import Finding
+    from once.safety.shell_command import SimpleCommand
 
 __all__ = ["Decision", "PartVerdict", "Policy", "Verdict", "evaluate", "explain", "rule_matches",
            "rules_for_approval"]
@@ -74,6 +74,8 @@ class Policy:
         Takes a text from `rules_for_approval`; a compound line is refused with
         ValueError, so approving `a && b` can never become a rule for `b`.
         """
+        from once.safety.shell_split import is_single_command, split_command
+
         text = part_text.strip()
         if not text or not is_single_command(text):
             raise ValueError(f"not one simple command: {part_text!r}; approve each part on its own")
@@ -159,6 +161,10 @@ def evaluate(command: str, policy: Policy, repo_root: Path, *, home: Path | None
 
     `home` lets `~/...` paths be placed; without it they count as outside the repository.
     """
+    from once.safety.command_paths import PathWalk
+    from once.safety.command_rules import LineState, check
+    from once.safety.shell_split import split_command
+
     state = LineState(PathWalk.start(str(repo_root), str(home) if home else None))
     parts = [_judge(part, check(part, state), policy) for part in split_command(command)]
     if any(part.decision == "deny" for part in parts):

@@ -17,13 +17,15 @@ container without user namespaces has it but cannot use it: then commands run as
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
-import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from once.lazyre import LazyPattern
 
 MODES = ("off", "auto", "bwrap")
 PRIVATE_IN_HOME = (".ssh", ".aws", ".gnupg", ".netrc", ".git-credentials", ".docker", ".kube", ".azure",
@@ -59,9 +61,9 @@ def sandbox_state(mode: str, network: bool = False) -> SandboxState:
     return SandboxState(True, network)
 
 
-_READ_ONLY = re.compile(r"Read-only file system|EROFS")
-_NO_NETWORK = re.compile(r"Network is unreachable|Temporary failure in name resolution|Could not resolve host"
-                         r"|Name or service not known|getaddrinfo|EAI_AGAIN|ENETUNREACH|No address associated")
+_READ_ONLY = LazyPattern(r"Read-only file system|EROFS")
+_NO_NETWORK = LazyPattern(r"Network is unreachable|Temporary failure in name resolution|Could not resolve host"
+                          r"|Name or service not known|getaddrinfo|EAI_AGAIN|ENETUNREACH|No address associated")
 
 
 def denial_hint(output: str, network: bool) -> str | None:
@@ -81,15 +83,51 @@ def bwrap_path() -> str | None:
     return shutil.which("bwrap")
 
 
+_PROBE = ("--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "--", "true")
+_probes: dict[str, subprocess.Popen[bytes]] = {}
+"""Probes started ahead (`start_probe`), by program, until `_works` reads them."""
+
+
+def start_probe(mode: str) -> None:
+    """Start finding out whether bubblewrap works here, in the background: making its namespaces
+    takes about as long as the rest of a replayed run's start, which goes on meanwhile."""
+    program = bwrap_path() if mode != "off" else None
+    if program is None or program in _probes or _works.cache_info().currsize:
+        return
+    try:
+        _probes[program] = subprocess.Popen([program, *_PROBE], stdin=subprocess.DEVNULL,
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return  # `_works` tries again, and says no the same way
+
+
+@atexit.register
+def _reap_probes() -> None:
+    """A probe nobody asked about (the run stopped before) is waited for, not left behind."""
+    for program in list(_probes):
+        _answer(_probes.pop(program))
+
+
 @functools.lru_cache(maxsize=1)
 def _works(program: str) -> bool:
     """Whether bubblewrap can make its namespaces here (once per process)."""
+    started = _probes.pop(program, None)
+    if started is not None:
+        return _answer(started)
     try:
-        done = subprocess.run([program, "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "--", "true"],
-                              capture_output=True, timeout=10, check=False)
+        done = subprocess.run([program, *_PROBE], capture_output=True, timeout=10, check=False)
     except (OSError, subprocess.SubprocessError):
         return False
     return done.returncode == 0
+
+
+def _answer(probe: subprocess.Popen[bytes]) -> bool:
+    try:
+        return probe.wait(timeout=10) == 0
+    except subprocess.TimeoutExpired:
+        probe.kill()
+        probe.wait()
+        return False
 
 
 def wrap(command: str, root: str, mode: str, *, network: bool = False, home: str | None = None) -> list[str] | None:

@@ -8,7 +8,6 @@ from once.tools.base import Tool, ToolContext, ToolOutput, ToolRegistry
 from once.tools.command import run_command_tool
 from once.tools.edit import edit_file_tool, write_file_tool
 from once.tools.listing import list_files_tool
-from once.tools.plan_tool import update_plan_tool
 from once.tools.read import read_file_tool
 from once.tools.search import search_tool
 
@@ -37,7 +36,11 @@ def tools_for_mode(mode: str, *, executing_plan: bool = False, always: Iterable[
         tools = [tool for tool in tools if tool.name in LEAN_TOOL_NAMES]
     if mode == "plan":
         return [*(tool for tool in tools if tool.name in READ_ONLY_TOOL_NAMES), *always]
-    return [*tools, *([update_plan_tool()] if executing_plan else []), *always]
+    if executing_plan:
+        from once.tools.plan_tool import update_plan_tool  # only a run carrying out a plan offers it
+
+        tools.append(update_plan_tool())
+    return [*tools, *always]
 
 
 def build_registry(

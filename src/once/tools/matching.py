@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 
 # Beyond these sizes the "did you mean" search is skipped: it is a hint, not worth seconds.
 _MAX_SUGGEST_WINDOWS = 50_000
@@ -183,6 +182,8 @@ def closest_region(text: str, old: str) -> tuple[int, list[str], float] | None:
     windows = len(lines) - size + 1
     if not lines or windows > _MAX_SUGGEST_WINDOWS or len(target) > _MAX_SUGGEST_CHARS:
         return None
+    from difflib import SequenceMatcher  # only an edit that missed needs the closest lines
+
     keys = [line.strip() for line in lines]
     matcher = SequenceMatcher(None, autojunk=False)
     matcher.set_seq2(target)  # difflib caches what it learns about seq2

@@ -86,6 +86,10 @@ class Workspace:
         self._pending[rel] = (absolute, data)
         return rel
 
+    def edited(self, rel: str) -> bool:
+        """Whether `rel` (repo-relative) was staged before in this workspace: its first edit is behind."""
+        return rel in self._seen
+
     def pending_paths(self) -> list[str]:
         return sorted(self._pending)
 

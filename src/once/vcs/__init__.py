@@ -1,5 +1,6 @@
 """The git layer: repository discovery, path-exact agent commits, and undo."""
 
+from once.lazymod import lazy_exports
 from once.vcs.messages import (
     format_commit_message,
     format_wip_message,
@@ -10,7 +11,9 @@ from once.vcs.messages import (
     summary_from_text,
 )
 from once.vcs.repo import GitRepo, StatusEntry
-from once.vcs.undo import UndoResult, undo_last, undo_run
+
+# A run undoes nothing unless it starts over: undo is imported when asked for.
+__getattr__ = lazy_exports(globals(), {name: "once.vcs.undo" for name in ("UndoResult", "undo_last", "undo_run")})
 
 __all__ = [
     "GitRepo",

@@ -50,6 +50,7 @@ _DIFFING = frozenset({"diff", "show", "log", "format-patch"})
 """Subcommands that may run an external diff or a textconv driver (`diff.external`,
 `diff.X.command`, `diff.X.textconv`): given --no-ext-diff --no-textconv."""
 _drivers_cache: dict[str, tuple[tuple[int, int], list[tuple[str, str]]]] = {}
+_RUN_LOCK = "once.lock"
 
 
 def git_env(extra: dict[str, str] | None = None, root: Path | None = None) -> dict[str, str]:
@@ -134,6 +135,12 @@ def _plain_work_tree(start: Path) -> Path | None:
     return None
 
 
+def _moved_by_git(name: str) -> bool:
+    """A git-dir path git may put elsewhere, even in the plain layout (GIT_INDEX_FILE, the hooks
+    path, the object directory, the grafts file)."""
+    return name in ("index", "info/grafts") or name.split("/")[0] in ("objects", "hooks")
+
+
 def _covers(path: str, given: str) -> bool:
     given = given.rstrip("/")
     return path == given or path.startswith(given + "/")
@@ -145,6 +152,9 @@ class GitRepo:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._configured_identity: set[str] | None = None
+        self._git_dir_paths: dict[str, Path] = {}
+        self._plain_git_dir: Path | None = None
+        """`.git` when `open` found the plain layout: git-dir paths are then found without git."""
 
     # -- discovery -----------------------------------------------------------------
 
@@ -156,7 +166,9 @@ class GitRepo:
             start = start.parent
         plain = _plain_work_tree(start)
         if plain is not None:
-            return cls(plain)
+            repo = cls(plain)
+            repo._plain_git_dir = plain / ".git"
+            return repo
         if not start.is_dir():
             raise NotARepoError(f"not inside a git repository: {path}", hint=NOT_A_REPO_HINT)
         found, answers = _rev_parse_top(start)
@@ -318,15 +330,25 @@ class GitRepo:
         return operation_from_markers(present, am_applying=applying)
 
     def git_paths(self, *names: str) -> list[Path]:
-        """Where `names` live in the git dir (`git rev-parse --git-path`), absolute."""
-        args = [arg for name in names for arg in ("--git-path", name)]
-        out = os.fsdecode(self.run("rev-parse", *args).stdout)
-        return [self.root / line for line in out.split("\n")[: len(names)]]
+        """Where `names` live in the git dir (`git rev-parse --git-path`), absolute: `.git/NAME` in
+        the plain layout, as git says there, but for the paths git may move. Otherwise git's
+        answers are kept, as a repository's layout does not change under it, and the run lock's
+        path is asked along with the first: a run checks for a merge in progress, then locks."""
+        if self._plain_git_dir is not None and not any(map(_moved_by_git, names)):
+            return [self._plain_git_dir / name for name in names]
+        known = self._git_dir_paths
+        missing = [name for name in dict.fromkeys(names) if name not in known]
+        if missing:
+            asked = [name for name in dict.fromkeys([*missing, _RUN_LOCK]) if name not in known]
+            args = [arg for name in asked for arg in ("--git-path", name)]
+            out = os.fsdecode(self.run("rev-parse", *args).stdout)
+            known.update(zip(asked, (self.root / line for line in out.split("\n")[: len(asked)])))
+        return [known[name] for name in names]
 
     def lock(self, run_id: str) -> AbstractContextManager[None]:
         """Hold this work tree's run lock for a `with` block, so two runs never interleave
         their commits. Raises VcsError naming the other run when it is held."""
-        (path,) = self.git_paths("once.lock")
+        (path,) = self.git_paths(_RUN_LOCK)
         return hold_run_lock(path, run_id)
 
     # -- commits ---------------------------------------------------------------------

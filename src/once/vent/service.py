@@ -1,4 +1,7 @@
-"""Filing a vent report and queuing what a webhook should hear about it; wiring for a run."""
+"""Filing a vent report and queuing what a webhook should hear about it; wiring for a run.
+
+The store, the spike test and the webhook load when a report is filed: most runs file none.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +9,21 @@ import sqlite3
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from once import __version__
 from once.events import Event
-from once.vent import spikes, webhook
-from once.vent.store import Filed, Group, NewReport, VentStore
 from once.vent.tool import RunInfo, Venter
 from once.words import plural
+
+if TYPE_CHECKING:
+    from once.vent.store import Filed, Group, NewReport, VentStore
 
 
 def news_for(vents: VentStore, filed: Filed, now: float) -> list[tuple[str, dict[str, Any]]]:
     """(outbox key, payload) for what is new after filing: the group, a regression, today's spike."""
+    from once.vent import spikes, webhook
+
     group = vents.group(filed.group_id)
     summary = _group_summary(group)
     label = f"[{group.category}{' / ' + group.tool if group.tool else ''}] {group.title}"
@@ -48,6 +54,9 @@ def _group_summary(group: Group) -> dict[str, Any]:
 
 def file_and_queue(conn: sqlite3.Connection, report: NewReport, *, queue_news: bool) -> Filed:
     """File `report`; when a webhook is configured, queue its news in the outbox."""
+    from once.vent import webhook
+    from once.vent.store import VentStore
+
     vents = VentStore(conn)
     filed = vents.file(report)
     if queue_news:
@@ -67,6 +76,8 @@ def make_venter(db_path: Path, info: RunInfo, emit: Callable[[Event], None], web
     earlier run left queued is flushed now, and each report's news right after it is filed,
     both off the agent's thread."""
     if webhook_url:
+        from once.vent import webhook
+
         with _connection(db_path) as conn:
             pending = has_pending(conn)
         if pending:
@@ -76,6 +87,8 @@ def make_venter(db_path: Path, info: RunInfo, emit: Callable[[Event], None], web
         with _connection(db_path) as conn:
             filed = file_and_queue(conn, report, queue_news=bool(webhook_url))
         if webhook_url:
+            from once.vent import webhook
+
             webhook.deliver_in_background(db_path, webhook_url)
         return filed
 

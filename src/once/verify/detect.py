@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -124,6 +123,8 @@ def _pyproject_tool(root: Path, tool: str) -> bool:
     text = _read(root / "pyproject.toml")
     if not text:
         return False
+    import tomllib  # only a repository with a pyproject.toml needs it
+
     try:
         data: Any = tomllib.loads(text)
     except tomllib.TOMLDecodeError:  # a broken file still tells us something
