@@ -52,7 +52,7 @@ def _run_check(spec: dict, cwd: Path) -> subprocess.CompletedProcess[str]:
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     # The checks use no pytest plugin; skipping the installed ones (hypothesis, ...) saves ~1 s a run.
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    return subprocess.run(command, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(command, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=180)  # a loaded disk stalls
 
 
 def test_suite_has_enough_tasks() -> None:
