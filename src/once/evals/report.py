@@ -8,6 +8,7 @@ from typing import Any, Sequence
 from once.evals.outcome import KINDS
 from once.evals.runner import TaskRun
 from once.evals.stats import median, paired_difference, wilson
+from once.words import cost_text
 
 
 def build_report(runs: Sequence[TaskRun], arms: Sequence[str]) -> dict[str, Any]:
@@ -72,9 +73,10 @@ def render_text(report: dict[str, Any]) -> str:
         kinds = ", ".join(f"{k} {n}" for k, n in total["kinds"].items() if k != "pass") or "none"
         lines.append(
             f"{arm}: passed {total['passed']}/{total['total']} = {total['rate']:.0%} "
-            f"(95% CI {total['low']:.0%}-{total['high']:.0%}); median {total['median_turns']:g} turns, "
+            f"(95% CI {total['low']:.0%}-{total['high']:.0%}); median {total['median_turns']:g}"
+            f" {'turn' if total['median_turns'] == 1 else 'turns'}, "
             f"{total['median_tokens']:,.0f} tokens, {total['median_seconds']:.1f} s; "
-            f"cost ${total['cost_usd']:.4f}; failures: {kinds}")
+            f"{cost_text(total['cost_usd'])}; failures: {kinds}")
     for comparison in report["comparisons"]:
         lines.append(
             f"{comparison['a']} - {comparison['b']}: {comparison['difference']:+.0%} pass rate, paired over "
