@@ -101,3 +101,54 @@ def test_main_runs_end_to_end_and_skips_clearly(repos: tuple[Path, str], tmp_pat
     assert "skipped 1 instances without a clone: other/missing (1)" in out
     assert "acme/widgets                    1  100.0  100.0  100.0" in out
     assert json.loads(results.read_text())[0]["instance_id"] == "acme__widgets-1"
+
+
+def test_halves_alternate_within_each_repository() -> None:
+    rows = [{"instance_id": f"{repo}-{i}", "repo": repo} for repo in ("a/x", "b/y") for i in range(3)]
+    first = harness.select_instances(rows, [], 0, 1)
+    second = harness.select_instances(rows, [], 0, 2)
+    assert [r["instance_id"] for r in first] == ["a/x-0", "a/x-2", "b/y-0", "b/y-2"]
+    assert [r["instance_id"] for r in second] == ["a/x-1", "b/y-1"]
+    assert [r["instance_id"] for r in harness.select_instances(rows, ["b/y"], 1, 1)] == ["b/y-0"]
+
+
+def test_merging_picks_with_stage_one() -> None:
+    ranked = [f"f{i}.py" for i in range(12)]
+    assert harness.merge(["f7.py", "f1.py"], ranked) == ["f7.py", "f1.py", "f0.py", *ranked[2:7], "f8.py", "f9.py"]
+    assert harness.merge(["f7.py"], ranked, keep=2)[:4] == ["f0.py", "f1.py", "f7.py", "f2.py"]
+
+
+def test_stage_two_scores_the_products_selection_on_saved_candidates(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.fakes.openai_server import FakeOpenAIServer, completion
+
+    ranked = ["widgets/orders.py", "widgets/shipping.py", "widgets/billing.py"]
+    saved = [{"instance_id": f"acme__widgets-{n}", "repo": "acme/widgets", "gold": ["widgets/billing.py"],
+              "ranked": ranked, "seconds": 0.1, "symbols": {"widgets/billing.py": ["compute_total"]}}
+             for n in (1, 2)]
+    candidates = tmp_path / "candidates.json"
+    candidates.write_text(json.dumps(saved))
+    data = tmp_path / "lite.json"
+    data.write_text(json.dumps([{**instances("base")[0], "instance_id": row["instance_id"]} for row in saved]))
+    found = [["widgets/billing.py"], ["widgets/orders.py", "widgets/billing.py"]]
+    (tmp_path / harness.LOCAGENT).write_text("".join(
+        json.dumps({"instance_id": row["instance_id"], "found_files": files}) + "\n" for row, files in zip(saved, found)))
+    out = tmp_path / "out.json"
+    answers = [completion('["widgets/billing.py", "widgets/orders.py"]'), completion("No idea, sorry.")]
+    with FakeOpenAIServer(answers) as server:
+        # The saved rankings stand in for the clones: no --repos needed.
+        assert harness.main(["--data", str(data), "--candidates", str(candidates), "--stage-two", "--base-url",
+                             server.base_url, "--model", "small", "--quiet", "--json", str(out)]) == 0
+        question = server.requests[0].body["messages"][-1]["content"]
+    assert "widgets/billing.py  (compute_total)" in str(question)
+    text = capsys.readouterr().out
+    rows = {line[:40].strip(): line[40:].split() for line in text.splitlines()}
+    assert rows["stage one"] == ["2", "0.0", "100.0", "100.0"]
+    # The first answer put the gold file first; the second was unusable, so stage one's order stood.
+    assert rows["+ two: picks alone (the product)"] == ["2", "50.0", "100.0", "100.0"]
+    assert rows["+ two: stage one's top 1, picks, rest"] == ["2", "0.0", "100.0", "100.0"]
+    assert rows["LocAgent (Claude 3.5), published"] == ["2", "50.0", "100.0", "100.0"]
+    assert "answer was used on 1 of 2" in text
+    results = json.loads(out.read_text())
+    assert [row["stage_two"]["method"] for row in results] == ["small_model", "bm25"]
+    assert harness.main(["--data", str(data), "--candidates", str(candidates), "--stage-two"]) == 2

@@ -4,6 +4,10 @@ It sees one index line per candidate (path and top symbols) and answers with a J
 list of paths. Only paths it was offered are kept; an unusable answer, or a model
 that cannot be reached, leaves stage one's order in charge. Offline there is no
 small model and stage one alone decides.
+
+Measured on SWE-bench Lite (benchmarks/swebench_localization.py), a 1.5B local model's
+list is no better than stage one's order at 5 on held-out instances (and worse at 10), and
+neither is keeping stage one's first file ahead of its picks.
 """
 
 from __future__ import annotations
