@@ -4,9 +4,13 @@ Starts `python -m once` on a pty in a fresh git repository with an offline repla
 and stops the clock when the first frame is on the screen. Prints the median and the
 spread over several launches, and the CPU time the app had used by then (less sensitive to
 what else the machine runs); `--busy` spins one core in a busy loop meanwhile; `--json`
-prints the figures as JSON. Target: <= 400 ms on an idle machine.
+prints the figures as JSON; `--against SRC` launches another version's `src` directory (a
+checkout, or `git archive REV src | tar -x`) in turn with this one, so both share the load.
+Each version's bytecode is written beforehand, as an installed package has it (under
+PYTHONDONTWRITEBYTECODE=1 an editable install would compile every module at every launch).
+Target: <= 400 ms on an idle machine.
 
-    python benchmarks/tui_first_paint.py [--runs 7] [--busy] [--json]
+    python benchmarks/tui_first_paint.py [--runs 7] [--busy] [--json] [--against SRC]
 
 Measured on 2 cores that other work shared (load average 4.7 before), 7 launches:
 
@@ -22,7 +26,9 @@ machine's wall time would come close to.
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
+import importlib.util
 import fcntl
 import json
 import os
@@ -67,11 +73,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def launch_once(repo: Path, cassette: Path, db: Path, timeout: float) -> tuple[float, float]:
-    """Seconds from spawning the process to the first frame on the terminal, and its CPU time by then."""
+def launch_once(repo: Path, cassette: Path, db: Path, timeout: float,
+                src: Path | None = None) -> tuple[float, float]:
+    """Seconds from spawning the process to the first frame on the terminal, and its CPU time by then;
+    `src`: a directory holding another version of the `once` package to launch instead."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40", "ONCE_DB": str(db)}
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
     env.pop("CI", None)
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "once", "--replay", str(cassette)], cwd=repo,
@@ -129,25 +139,48 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=20.0)
     parser.add_argument("--busy", action="store_true", help="spin one core in a busy loop during the launches")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--against", type=Path, help="another version's src directory, launched in turn with this one")
     args = parser.parse_args()
+    versions: dict[str, Path | None] = {"this": None}
+    if args.against is not None:
+        versions["against"] = args.against.resolve()
     load = os.getloadavg()[0]
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in versions}
+    for src in versions.values():
+        compileall.compile_dir(package_dir(src), quiet=1)
     with tempfile.TemporaryDirectory() as tmp, busy_core(args.busy):
         repo, cassette = make_repo(Path(tmp))
-        launch_once(repo, cassette, Path(tmp) / "warm.db", args.timeout)  # warm the OS file cache
-        runs = [launch_once(repo, cassette, Path(tmp) / f"db{i}", args.timeout) for i in range(args.runs)]
+        for name, src in versions.items():  # warm the OS file cache
+            launch_once(repo, cassette, Path(tmp) / f"warm-{name}.db", args.timeout, src)
+        for i in range(args.runs):
+            for name, src in versions.items():
+                runs[name].append(launch_once(repo, cassette, Path(tmp) / f"db-{name}{i}", args.timeout, src))
+    for name, measured in runs.items():
+        report(name if args.against else "", measured, args, load)
+
+
+def package_dir(src: Path | None) -> Path:
+    """The `once` package launched: the one in `src`, or the one this interpreter imports."""
+    if src is not None:
+        return src / "once"
+    return Path(importlib.util.find_spec("once").submodule_search_locations[0])  # type: ignore[union-attr]
+
+
+def report(name: str, runs: list[tuple[float, float]], args: argparse.Namespace, load: float) -> None:
     times, cpus = [wall for wall, _ in runs], [cpu for _, cpu in runs]
     figures = {"runs": args.runs, "median_ms": round(statistics.median(times) * 1000, 1),
                "min_ms": round(min(times) * 1000, 1), "max_ms": round(max(times) * 1000, 1),
                "cpu_median_ms": round(statistics.median(cpus) * 1000, 1), "target_ms": 400,
                "busy_core": args.busy, "load_before": round(load, 2), "cpus": os.cpu_count()}
+    if name:
+        figures["version"] = name
     if args.json:
         print(json.dumps(figures))
     else:
-        print(f"launch to first paint: median {figures['median_ms']} ms "
+        print(f"{name + ': ' if name else ''}launch to first paint: median {figures['median_ms']} ms "
               f"(min {figures['min_ms']}, max {figures['max_ms']}, {args.runs} runs; target <= 400 ms); "
               f"CPU used by then: median {figures['cpu_median_ms']} ms; "
               f"{'one core spinning, ' if args.busy else ''}load {load:.1f} on {os.cpu_count()} cpus before")
-
 
 if __name__ == "__main__":
     main()
