@@ -24,7 +24,7 @@ def open_tui(args: AppArgs) -> None:
     if not has_terminal():
         raise UsageError("the interactive app needs a terminal", hint=NO_TTY_HINT)
     from once.cli.executor import check_flags
-    from once.cli.run_options import RunOptions
+    from once.cli.run_values import RunOptions  # not run_options: that one imports typer
     from once.tui.app import OnceApp
     from once.tui.backend import build_backend
 
