@@ -175,8 +175,9 @@ async def test_each_model_response_starts_an_answer_of_its_own(repo, tmp_path):
         adapter(ResponseEvent(run_id="r", turn=1, model="m", stop_reason="max_tokens", text="Left util.py as it is.",
                               tool_calls=0, usage={}, cost_usd=0.0, duration_ms=1.0))
         adapter.text("helper still returns 2.")
-        for _ in range(100):
-            if len(app.query(AnswerView)) == 2:
+        expected = ["Left util.py as it is.", "helper still returns 2."]
+        for _ in range(100):  # a view shows its text a frame after it is mounted
+            if [view.source for view in app.query(AnswerView)] == expected:
                 break
             await pilot.pause(0.02)
-        assert [view.source for view in app.query(AnswerView)] == ["Left util.py as it is.", "helper still returns 2."]
+        assert [view.source for view in app.query(AnswerView)] == expected
