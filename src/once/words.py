@@ -12,6 +12,8 @@ STATUS_WORDS = {
     "replay_mismatch": "replay mismatch",
 }
 """Statuses whose stored name is a code word; the others (done, error, ...) read as they are."""
+STEP_WORDS = {"started": "in progress", "not_done": "not done"}
+"""A plan step's statuses that read otherwise than a run's."""
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
@@ -35,6 +37,11 @@ def _plural_form(word: str) -> str:
 def status_words(status: str) -> str:
     """A run's status as words: `plan_incomplete` reads `plan steps left`."""
     return STATUS_WORDS.get(status, status.replace("_", " "))
+
+
+def step_words(status: str) -> str:
+    """A plan step's status as words: `not_done` reads `not done`."""
+    return STEP_WORDS.get(status) or status_words(status)
 
 
 def cost_text(cost_usd: float | None, unknown: str = "cost unknown", *, provider: str | None = None) -> str:

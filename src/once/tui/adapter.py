@@ -12,13 +12,16 @@ order of text and events is kept.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from once.agent.approvals import Answer, ApprovalRequest, Decision
 from once.agent.cancel import Cancellation
-from once.events import Event
 from once.tui.messages import AgentEvent, AnswerSlot, ApprovalNeeded, StreamedText, TextDelta
+
+if TYPE_CHECKING:
+    from once.events import Event
 
 
 class RunAdapter:

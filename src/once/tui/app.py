@@ -6,6 +6,8 @@ slash commands) in actions.py; this module starts runs and routes what they emit
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -15,18 +17,8 @@ from textual.widgets import TabbedContent, TabPane
 
 from once.agent.approvals import Answer, Decision
 from once.errors import OnceError, ProviderError
-from once.events import (
-    CommitMade,
-    ErrorEvent,
-    ModelResponse,
-    PlanStep,
-    RunStarted,
-    ToolCall,
-    ToolResult,
-)
 from once.tui import records
 from once.tui.actions import Actions
-from once.tui.adapter import RunAdapter
 from once.tui.allowances import Allowances
 from once.tui.backend import Backend
 from once.tui.commands import parse_slash
@@ -38,14 +30,16 @@ from once.tui.queue_flow import QueueFlow
 from once.tui.widgets.approval import ApprovalPrompt
 from once.tui.widgets.conversation import Conversation, Notice
 from once.tui.widgets.details import DetailsPanel
-from once.tui.widgets.learned import LearnedPanel
-from once.tui.widgets.plan_panel import PlanPanel
 from once.tui.prompt_history import PromptHistory, history_path
 from once.tui.widgets.completion_menu import CompletionMenu
 from once.tui.widgets.prompt_input import PromptInput
-from once.tui.widgets.queue_panel import QueuePanel
 from once.tui.widgets.status_bar import StatusBar
 from once.words import status_words
+
+if TYPE_CHECKING:
+    from once.events import ModelResponse
+    from once.tui.adapter import RunAdapter
+    from once.tui.widgets.learned import LearnedPanel
 
 DIALOG_FREE_ACTIONS = ("toggle_mode", "rate", "undo", "sessions", "toggle_side", "scroll_conversation")
 
@@ -109,12 +103,10 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
             with TabbedContent(id="side"):
                 with TabPane("Details", id="details-tab"):
                     yield DetailsPanel(id="details")
-                with TabPane("Plan", id="plan-tab"):
-                    yield PlanPanel(id="plan")
-                with TabPane("Learned", id="learned-tab"):
-                    yield LearnedPanel(id="learned")
-                with TabPane("Queue", id="queue-tab"):
-                    yield QueuePanel(id="queue")  # its queue is opened after the first paint
+                # Hidden behind their tabs at first: filled after the first paint (mount_hidden_tabs)
+                yield TabPane("Plan", id="plan-tab")
+                yield TabPane("Learned", id="learned-tab")
+                yield TabPane("Queue", id="queue-tab")
         yield StatusBar()
         menu = CompletionMenu(id="completions")
         yield menu
@@ -134,16 +126,30 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
             self.call_after_refresh(self._after_first_paint)
 
     def _after_first_paint(self) -> None:
+        self.mount_hidden_tabs()
         self.query_one(StatusBar).status.branch = self.backend.branch()
         self.skills = self.backend.skill_names()
         self.query_one(PromptInput).prompt_history.load()
-        panel = self.query_one(QueuePanel)
-        panel.queue = self.open_queue()
-        panel.refresh_items()
         self.start_queue_watch()
         self._refresh_status()
         if self.continue_session:
             self.open_latest_session()
+
+    def mount_hidden_tabs(self) -> None:
+        """The side tabs the first frame shows only the titles of: their widgets (and modules) come now."""
+        from once.tui.widgets.learned import LearnedPanel
+        from once.tui.widgets.plan_panel import PlanPanel
+        from once.tui.widgets.queue_panel import QueuePanel
+
+        self.query_one("#plan-tab", TabPane).mount(PlanPanel(id="plan"))
+        self.query_one("#learned-tab", TabPane).mount(LearnedPanel(id="learned"))
+        self.query_one("#queue-tab", TabPane).mount(QueuePanel(self.open_queue(), id="queue"))
+
+    @property
+    def learned_panel(self) -> LearnedPanel:
+        from once.tui.widgets.learned import LearnedPanel
+
+        return self.query_one(LearnedPanel)
 
     def open_latest_session(self) -> None:
         from once.store import open_store
@@ -187,6 +193,8 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
 
     def _start(self, prompt: str, plan_text: str | None = None, shown: str | None = None) -> None:
         """Start a run; `shown` is the prompt as typed (a long paste collapsed), `@path` files go with it."""
+        from once.tui.adapter import RunAdapter  # with the events it relays: loaded at the first run
+
         attached = attach_mentions(self.backend.repo.root, prompt)
         self.adapter = RunAdapter(self.post_message)
         conversation = self.query_one(Conversation)
@@ -219,6 +227,8 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
         self.query_one(Conversation).add_text(message.take())
 
     def on_agent_event(self, message: AgentEvent) -> None:
+        from once.events import CommitMade, ErrorEvent, ModelResponse, PlanStep, RunStarted, ToolCall, ToolResult
+
         event = message.event
         conversation = self.query_one(Conversation)
         if isinstance(event, RunStarted):
@@ -234,11 +244,11 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
             conversation.add_notice(f"error: {event.message}")
             self.error_notice = (event.message, conversation.query(Notice).last())
         elif isinstance(event, PlanStep):
-            self.query_one(PlanPanel).step(event)
+            self.plan_panel.step(event)
         elif isinstance(event, CommitMade) and event.kind == "agent":
             self.last_commit = event.sha
         self.query_one(DetailsPanel).add_event(event)
-        self.query_one(LearnedPanel).add_event(event)
+        self.learned_panel.add_event(event)
 
     def on_approval_needed(self, message: ApprovalNeeded) -> None:
         self.approval = (self.query_one(Conversation).add_approval(message.request), message.reply)

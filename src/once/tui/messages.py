@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 from once.agent.approvals import Answer, ApprovalRequest
-from once.events import Event
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the events load with the first run, after the first paint
+    from once.events import Event
     from once.agent.result import RunResult
     from once.errors import OnceError
 

@@ -23,9 +23,9 @@ from once.tui.plan_file import (
 )
 from once.tui.widgets.conversation import Conversation
 from once.tui.widgets.dialogs import ReasonScreen
-from once.tui.widgets.plan_panel import PlanPanel
 
 if TYPE_CHECKING:
+    from once.tui.widgets.plan_panel import PlanPanel
     from once.agent.result import RunResult
     from once.tui.app import OnceApp
 
@@ -57,10 +57,16 @@ class PlanFlow:
             self.backend.permission_mode = following
         self.set_mode("plan" if following == "plan" else "agent")
 
+    @property
+    def plan_panel(self: OnceApp) -> PlanPanel:
+        from once.tui.widgets.plan_panel import PlanPanel  # mounted after the first paint, loaded then
+
+        return self.query_one(PlanPanel)
+
     def show_plan(self: OnceApp, result: RunResult) -> None:
         """A plan-mode run wrote `.once/plan.md`: put it up for review in the Plan tab."""
         text = load_plan(self.backend.repo.root)
-        self.query_one(PlanPanel).show_plan(text, result.run_id)
+        self.plan_panel.show_plan(text, result.run_id)
         self.show_side(PLAN_TAB)
         self.query_one(Conversation).add_notice(
             f"plan written to {result.plan_path}: edit it in the Plan tab, then Approve or Reject")
@@ -70,7 +76,7 @@ class PlanFlow:
         if self.running:
             self.query_one(Conversation).add_notice("wait for the current run to end (or Esc) before approving")
             return
-        panel = self.query_one(PlanPanel)
+        panel = self.plan_panel
         root = self.backend.repo.root
         try:
             check_plan(message.text)
@@ -92,7 +98,7 @@ class PlanFlow:
     def _plan_rejected(self: OnceApp, reason: str | None) -> None:
         if reason is None:
             return  # the dialog was cancelled: the plan still waits for a decision
-        panel = self.query_one(PlanPanel)
+        panel = self.plan_panel
         if panel.run_id:
             try:
                 where = str(plan_path(self.backend.repo.root).relative_to(self.backend.repo.root))
@@ -115,5 +121,5 @@ class PlanFlow:
             self.query_one(Conversation).add_notice(f"cannot open $EDITOR here ({type(exc).__name__}): edit the "
                                                     f"plan in the Plan tab, or in {plan_path(root)}")
             return
-        self.query_one(PlanPanel).query_one(TextArea).load_text(load_plan(root))
+        self.plan_panel.query_one(TextArea).load_text(load_plan(root))
         self.focus_prompt()

@@ -21,13 +21,13 @@ from once.ids import new_id
 from once.queue.backoff import RetryPolicy, auth_reason, gives_up, overload_reason, retry_delay
 from once.tui.messages import RunEnded
 from once.tui.widgets.conversation import Conversation
-from once.tui.widgets.queue_panel import QueuePanel
 
 if TYPE_CHECKING:
     from once.queue.drain import Attempt
     from once.queue.store import PromptQueue, QueueItem
     from once.store import Store
     from once.tui.app import OnceApp
+    from once.tui.widgets.queue_panel import QueuePanel
 
 APP_LEASE = 120.0
 """Seconds an item the app runs stays claimed without a renewal (renewed every third)."""
@@ -256,6 +256,8 @@ class QueueFlow:
         self.push_screen(RunScreen(run_lines(run, events)))
 
     def _queue_changed(self: OnceApp) -> None:
+        from once.tui.widgets.queue_panel import QueuePanel  # mounted after the first paint, loaded then
+
         for panel in self.query(QueuePanel):
             panel.refresh_items()
         self._refresh_status()

@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from once.errors import UsageError
-from once.events import Cancelled, CorrectionNote, Event, Feedback, PlanDecision
-
-if TYPE_CHECKING:  # the store and git are loaded when first used, not before the app's first paint
+if TYPE_CHECKING:  # the events, the store and git are loaded when first used, not before the app's first paint
+    from once.events import Cancelled, CorrectionNote, Event, Feedback, PlanDecision
     from once.vcs import GitRepo
     from once.vcs.undo import UndoResult
 
@@ -37,12 +36,16 @@ def last_run_id(db: Path | None, repo: str, session_id: str | None) -> str:
 
 
 def feedback(run_id: str, rating: str, comment: str, model: str) -> Feedback:
+    from once.events import Feedback
+
     if rating not in ("up", "down"):
         raise ValueError(f"rating must be 'up' or 'down', not {rating!r}")
     return Feedback(run_id=run_id, rating=rating, comment=comment.strip(), model=model)
 
 
 def note(run_id: str, text: str) -> CorrectionNote:
+    from once.events import CorrectionNote
+
     text = text.strip()
     if not text:
         raise UsageError("a note needs text", hint="Write it after the command: /note always run the linter")
@@ -50,10 +53,14 @@ def note(run_id: str, text: str) -> CorrectionNote:
 
 
 def plan_decision(run_id: str, decision: str, reason: str = "", path: str = "") -> PlanDecision:
+    from once.events import PlanDecision
+
     return PlanDecision(run_id=run_id, decision=decision, reason=reason.strip(), path=path)
 
 
 def cancelled(run_id: str) -> Cancelled:
+    from once.events import Cancelled
+
     return Cancelled(run_id=run_id, reason="user")
 
 

@@ -14,11 +14,11 @@ from textual.containers import VerticalScroll
 from textual.widget import AwaitMount, Widget
 from textual.widgets import Collapsible, Static
 
-from once.events import ToolCall, ToolResult
 from once.tui.sessions import Shown
 from once.tui.widgets.approval import ApprovalPrompt
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the events load with the first run (or session shown), after the first paint
+    from once.events import ToolCall, ToolResult
     from once.agent.approvals import ApprovalRequest
     from once.tui.widgets.answer import AnswerView
 
@@ -175,6 +175,8 @@ class Conversation(VerticalScroll, can_focus=False):
     def show_items(self, items: list[Shown], durations: dict[str, float] | None = None) -> None:
         """An earlier conversation, as it was (answers whole, tool calls with their results, and their
         durations where `durations` has them)."""
+        from once.events import ToolCall, ToolResult
+
         for item in items:
             if item.kind == "prompt":
                 self.add_prompt(item.text)

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import events
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from once.events import (
-    Cancelled,
-    CommitMade,
-    ErrorEvent,
-    Event,
-    FileChanged,
-    KnowledgeExposure,
-    PermissionDecision,
-    PlanStep,
-    RunFinished,
-    RunStarted,
-    TestResult,
-    ToolCall,
-    ToolResult,
-    VentFiled,
-    WarningEvent,
-    AttemptDiscarded,
-)
 from once.tui.messages import ShowCommit
-from once.tui.widgets.plan_panel import step_words
 from once.tui.widgets.conversation import tool_subject
-from once.words import cost_text, plural, status_words
+from once.words import cost_text, plural, status_words, step_words
+
+if TYPE_CHECKING:  # the events load with the first run, after the first paint
+    from once.events import Event
 
 
 def duration_text(ms: float | None) -> str:
@@ -37,6 +23,10 @@ def duration_text(ms: float | None) -> str:
 
 def describe(event: Event, subject: str = "") -> str | None:
     """One line for the steps worth listing; None for the rest. `subject`: what a tool worked on."""
+    from once.events import (AttemptDiscarded, Cancelled, CommitMade, ErrorEvent, FileChanged, KnowledgeExposure,
+                             PermissionDecision, PlanStep, RunFinished, RunStarted, TestResult, ToolResult,
+                             VentFiled, WarningEvent)
+
     if isinstance(event, RunStarted):
         return f"run {event.run_id} · {event.model} · {event.permission_mode}"
     if isinstance(event, ToolResult):
@@ -106,6 +96,8 @@ class DetailsPanel(VerticalScroll, can_focus=False):
         """What each tool call was about (a path, a command), shown with its result."""
 
     def add_event(self, event: Event) -> DetailLine | None:
+        from once.events import CommitMade, ErrorEvent, ToolCall, ToolResult
+
         if isinstance(event, ToolCall):
             self.subjects[event.tool_use_id] = tool_subject(event.name, event.input)
         subject = self.subjects.get(event.tool_use_id, "") if isinstance(event, ToolResult) else ""

@@ -10,15 +10,9 @@ from textual.message import Message
 from textual.widgets import Button, Static, TextArea
 
 from once.events import PlanStep
-from once.words import status_words
+from once.words import step_words
 
 STEP_MARKS = {"started": "▶", "done": "✓", "blocked": "✗", "not_done": "·"}
-STEP_WORDS = {"started": "in progress", "not_done": "not done"}
-
-
-def step_words(status: str) -> str:
-    """A plan step's status as words: `not_done` reads `not done`."""
-    return STEP_WORDS.get(status) or status_words(status)
 
 
 class PlanPanel(Vertical):

@@ -87,7 +87,7 @@ class QueuePanel(Vertical):
         yield Static("", id="queue-message", markup=False)
 
     def on_mount(self) -> None:
-        self.refresh_items()
+        self._draw()
 
     # -- reading ----------------------------------------------------------------
 
@@ -108,7 +108,12 @@ class QueuePanel(Vertical):
         table.move_cursor(row=table.get_row_index(item_id))
 
     def refresh_items(self) -> None:
-        """Redraw from the database, keeping the cursor on the same item."""
+        """Redraw from the database, keeping the cursor on the same item. Before the panel is composed
+        (it is mounted after the app's first paint) there is nothing to redraw: its mount draws it."""
+        if self.is_mounted:
+            self._draw()
+
+    def _draw(self) -> None:
         table = self.query_one(DataTable)
         keep = self.selected_id
         table.clear()
