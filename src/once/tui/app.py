@@ -6,6 +6,7 @@ slash commands) in actions.py; this module starts runs and routes what they emit
 
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -42,6 +43,14 @@ if TYPE_CHECKING:
     from once.tui.widgets.learned import LearnedPanel
 
 DIALOG_FREE_ACTIONS = ("toggle_mode", "rate", "undo", "sessions", "toggle_side", "scroll_conversation")
+
+
+def resume_collection() -> None:
+    """The launcher turns the garbage collector off for the start (see launch._open_app): on again, and
+    what the start built, which lives as long as the app, is left out of every later collection."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 def error_text(exc: OnceError) -> str:
@@ -126,6 +135,7 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
             self.call_after_refresh(self._after_first_paint)
 
     def _after_first_paint(self) -> None:
+        resume_collection()
         self.mount_hidden_tabs()
         self.query_one(StatusBar).status.branch = self.backend.branch()
         self.skills = self.backend.skill_names()
