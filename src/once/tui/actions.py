@@ -11,10 +11,8 @@ from once.errors import OnceError
 from once.tui import records
 from once.tui.commands import Slash, help_text
 from once.tui.messages import ShowCommit
-from once.tui.sessions import conversation, list_summaries, load_past, load_session
 from once.tui.widgets.conversation import Conversation
 from once.tui.widgets.details import DetailsPanel
-from once.tui.widgets.dialogs import ConfirmScreen
 from once.tui.widgets.status_bar import StatusBar
 from once.words import cost_text, plural
 
@@ -58,6 +56,8 @@ class Actions:
             self.query_one(Conversation).add_notice("a run is going: wait for it to end (or Esc) before undoing")
             return
 
+        from once.tui.widgets.dialogs import ConfirmScreen  # the dialogs load when one opens, not at start
+
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self._undo_now(reason)
@@ -91,6 +91,7 @@ class Actions:
         self.push_screen(CommitScreen(sha, diff))
 
     def action_sessions(self: OnceApp) -> None:
+        from once.tui.sessions import list_summaries
         from once.tui.widgets.session_picker import SessionPicker
 
         summaries = list_summaries(self.backend.db, str(self.backend.repo.root))
@@ -102,6 +103,8 @@ class Actions:
 
     def open_session(self: OnceApp, session_id: str) -> None:
         """Show a stored session's conversation; the next prompt continues it."""
+        from once.tui.sessions import conversation, load_past, load_session  # stored sessions: not at start
+
         if self.running:
             self.query_one(Conversation).add_notice("a run is going: switch sessions when it has ended")
             return

@@ -22,7 +22,6 @@ from once.tui.plan_file import (
     save_plan,
 )
 from once.tui.widgets.conversation import Conversation
-from once.tui.widgets.dialogs import ReasonScreen
 
 if TYPE_CHECKING:
     from once.tui.widgets.plan_panel import PlanPanel
@@ -92,6 +91,8 @@ class PlanFlow:
         self._start(approved_prompt(path, root), plan_text=message.text)
 
     def on_plan_panel_reject(self: OnceApp, message: PlanPanel.Reject) -> None:
+        from once.tui.widgets.dialogs import ReasonScreen  # the dialogs load when one opens, not at start
+
         self.push_screen(ReasonScreen("Reject this plan. Why? (optional, it helps next time)"),
                          callback=self._plan_rejected)
 

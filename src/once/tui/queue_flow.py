@@ -18,7 +18,6 @@ from textual.timer import Timer
 
 from once.errors import OnceError
 from once.ids import new_id
-from once.queue.backoff import RetryPolicy, auth_reason, gives_up, overload_reason, retry_delay
 from once.tui.messages import RunEnded
 from once.tui.widgets.conversation import Conversation
 
@@ -195,6 +194,8 @@ class QueueFlow:
 
     def _provider_outage(self: OnceApp, item: QueueItem, attempt: Attempt) -> None:
         """The item goes back; the queue waits to try it again, or pauses saying why."""
+        from once.queue.backoff import RetryPolicy, auth_reason, gives_up, overload_reason, retry_delay
+
         assert self.queue is not None
         conversation = self.query_one(Conversation)
         policy = RetryPolicy.from_settings(self.backend.settings)

@@ -14,10 +14,10 @@ from textual.containers import VerticalScroll
 from textual.widget import AwaitMount, Widget
 from textual.widgets import Collapsible, Static
 
-from once.tui.sessions import Shown
 from once.tui.widgets.approval import ApprovalPrompt
 
 if TYPE_CHECKING:  # the events load with the first run (or session shown), after the first paint
+    from once.tui.sessions import Shown
     from once.events import ToolCall, ToolResult
     from once.agent.approvals import ApprovalRequest
     from once.tui.widgets.answer import AnswerView
