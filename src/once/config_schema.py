@@ -7,7 +7,6 @@ what is it once coerced".
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -275,6 +274,8 @@ def split_list_text(raw: str) -> list[str] | None:
     if text.lower() in NONE_WORDS:
         return []
     if text.startswith("["):
+        import json  # rarely needed: settings are read before the app's first paint
+
         try:
             parsed = json.loads(text)
         except ValueError:
@@ -286,6 +287,8 @@ def split_list_text(raw: str) -> list[str] | None:
 def list_to_text(items: tuple[str, ...] | list[str]) -> str:
     """The CLI spelling of a list: comma-separated, or JSON when an entry holds a comma."""
     if any("," in item for item in items):
+        import json
+
         return json.dumps(list(items))
     return ",".join(items)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from contextlib import contextmanager
@@ -50,6 +49,8 @@ def exit_on_error(run: Callable[[], None]) -> None:
 
 
 def print_json(data: Any) -> None:
+    import json  # not for the app, which imports this module before its first paint
+
     print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 

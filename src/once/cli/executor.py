@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from once.cli.common import in_repo_hint, open_repo, print_json, repo_dir, terminal_safe
-from once.cli.run_values import Mode, OutputFormat, RunOptions
+from once.cli.run_values import Mode, OutputFormat, RunOptions, check_flags
 from once.agent.approvals import HEADLESS_DEFAULT
 from once.errors import OnceError, UsageError
 
@@ -125,23 +125,6 @@ def read_prompt(prompt: str) -> str:
     if not prompt.strip():
         raise UsageError("the prompt is empty", hint='Say what to do, e.g. agent run "add a --verbose flag".')
     return prompt
-
-
-def check_flags(options: RunOptions) -> None:
-    """Refuse combinations that cannot mean what the user wants, before anything runs."""
-    if options.continue_ and options.session:
-        raise UsageError("--continue and --session both choose a session", hint="Give one of them.")
-    if options.replay is not None and options.provider not in (None, "replay"):
-        raise UsageError(f"--replay plays a cassette, so --provider {options.provider} would not be used",
-                         hint="Drop one of them.")
-    if options.replay_small is not None and options.replay is None:
-        raise UsageError("--replay-small goes with --replay", hint="Give the main cassette with --replay.")
-    if options.record is not None:
-        record = options.record.expanduser()
-        if record.exists():
-            raise UsageError(f"--record would overwrite {record}", hint="Remove it first, or record to a new file.")
-        if not record.parent.is_dir():
-            raise UsageError(f"--record: no such directory {record.parent}")
 
 
 def check_model(settings: "Settings") -> None:

@@ -8,6 +8,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Optional
 
+from once.errors import UsageError
+
 
 class OutputFormat(str, Enum):
     text = "text"
@@ -60,3 +62,20 @@ class RunOptions:
                 "small_model": self.small_model, "base_url": self.base_url, "max_turns": self.max_turns,
                 "max_cost": self.max_cost, "dirty": self.dirty.value if self.dirty else None,
                 "permission_mode": self.permission_mode.value if self.permission_mode else None}
+
+
+def check_flags(options: RunOptions) -> None:
+    """Refuse combinations that cannot mean what the user wants, before anything runs."""
+    if options.continue_ and options.session:
+        raise UsageError("--continue and --session both choose a session", hint="Give one of them.")
+    if options.replay is not None and options.provider not in (None, "replay"):
+        raise UsageError(f"--replay plays a cassette, so --provider {options.provider} would not be used",
+                         hint="Drop one of them.")
+    if options.replay_small is not None and options.replay is None:
+        raise UsageError("--replay-small goes with --replay", hint="Give the main cassette with --replay.")
+    if options.record is not None:
+        record = options.record.expanduser()
+        if record.exists():
+            raise UsageError(f"--record would overwrite {record}", hint="Remove it first, or record to a new file.")
+        if not record.parent.is_dir():
+            raise UsageError(f"--record: no such directory {record.parent}")

@@ -23,8 +23,7 @@ def open_tui(args: AppArgs) -> None:
     """Run the app in the repo until the user quits; without a terminal, a usage error."""
     if not has_terminal():
         raise UsageError("the interactive app needs a terminal", hint=NO_TTY_HINT)
-    from once.cli.executor import check_flags
-    from once.cli.run_values import RunOptions  # not run_options: that one imports typer
+    from once.cli.run_values import RunOptions, check_flags  # not run_options: that one imports typer
     from once.tui.app import OnceApp
     from once.tui.backend import build_backend
 

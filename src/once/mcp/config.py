@@ -18,8 +18,6 @@ and everything that says what runs, so a changed command is asked about again.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -168,6 +166,9 @@ def merge(user: Mapping[str, ServerSpec], project: Mapping[str, ServerSpec], tru
 
 def fingerprint(spec: ServerSpec, repo_root: str) -> str:
     """What the user trusts: this repository, and exactly what runs (or where it connects)."""
+    import hashlib  # only when servers are trusted or checked: settings are read before the app's first paint
+    import json
+
     what = [repo_root, spec.command, list(spec.args), list(spec.env), spec.url, list(spec.headers), spec.network]
     return hashlib.sha256(json.dumps(what).encode()).hexdigest()[:16]
 

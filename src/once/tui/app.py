@@ -120,7 +120,7 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
         menu = CompletionMenu(id="completions")
         yield menu
         yield PromptInput(menu=menu, skills=lambda: self.skills, files=self.repo_files, id="prompt",
-                          history=PromptHistory(history_path(str(self.backend.repo.root))))
+                          history=PromptHistory())  # its file is named and read after the first paint
 
     def on_mount(self) -> None:
         self.query_one(StatusBar).status.model = self.backend.settings.model
@@ -139,7 +139,9 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
         self.mount_hidden_tabs()
         self.query_one(StatusBar).status.branch = self.backend.branch()
         self.skills = self.backend.skill_names()
-        self.query_one(PromptInput).prompt_history.load()
+        history = self.query_one(PromptInput).prompt_history
+        history.path = history_path(str(self.backend.repo.root))
+        history.load()
         self.start_queue_watch()
         self._refresh_status()
         if self.continue_session:

@@ -6,8 +6,6 @@ and `search` finds earlier prompts containing some text (ctrl+r).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 from once.atomic import atomic_write_text
@@ -19,6 +17,8 @@ KEEP = 500
 
 def history_path(repo_root: str) -> Path:
     """One file per repository, named by a digest of its root (paths can hold any character)."""
+    import hashlib  # the app asks after its first paint: hashlib (OpenSSL) is not loaded before
+
     digest = hashlib.sha256(repo_root.encode("utf-8", "surrogateescape")).hexdigest()[:20]
     return data_dir() / "prompt-history" / f"{digest}.jsonl"
 
@@ -33,6 +33,8 @@ class PromptHistory:
 
     def load(self) -> None:
         """Read the kept prompts; an unreadable file or line is skipped (history is a convenience)."""
+        import json  # loaded after the app's first paint, as hashlib is (history_path)
+
         if self.path is None:
             return
         try:
@@ -51,6 +53,8 @@ class PromptHistory:
         self.cursor = len(self.items)
 
     def save(self) -> None:
+        import json
+
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,13 +11,11 @@ pausing after `queue.overload_retries` such attempts in a row.
 from __future__ import annotations
 
 import os
-import sqlite3
 from typing import TYPE_CHECKING
 
 from textual.timer import Timer
 
 from once.errors import OnceError
-from once.ids import new_id
 from once.tui.messages import RunEnded
 from once.tui.widgets.conversation import Conversation
 
@@ -53,7 +51,8 @@ class QueueFlow:
         self.queue_item = None
         """The queue item the current run is running, if it came from the queue."""
         self._queue_store = None
-        self._queue_owner = f"app:{os.getpid()}:{new_id('d')}"
+        self._queue_owner = ""
+        """Who claims the items this app runs: named when the queue opens."""
         self._queue_timer = None
         self._queue_run_before = None
         self._queue_overloads = 0
@@ -69,6 +68,8 @@ class QueueFlow:
         self.set_interval(QUEUE_WATCH, self._check_queue)
 
     def _check_queue(self: OnceApp) -> None:
+        import sqlite3  # with the queue's store, after the first paint
+
         queue = self._queue
         if queue is None:
             return
@@ -93,6 +94,7 @@ class QueueFlow:
     def open_queue(self: OnceApp) -> PromptQueue | None:
         """This repository's queue on a connection the app keeps until unmount."""
         if self._queue is None and not self._queue_closed:
+            from once.ids import new_id
             from once.queue.store import PromptQueue
             from once.store import open_store
 
@@ -101,6 +103,7 @@ class QueueFlow:
             except OnceError:
                 return None  # the first run reports the database problem
             self._queue = PromptQueue(self._queue_store.conn, str(self.backend.repo.root))
+            self._queue_owner = f"app:{os.getpid()}:{new_id('d')}"
         return self._queue
 
     def close_queue(self: OnceApp) -> None:

@@ -7,7 +7,6 @@ the bottom follows again.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from textual.containers import VerticalScroll
@@ -91,6 +90,8 @@ class ToolLine(Collapsible):
         self.body.update(self._body_text(result))
 
     def _body_text(self, result: ToolResult | None) -> str:
+        import json  # tool calls come with the first run, after the first paint
+
         shown = json.dumps(self.call.input, indent=2, ensure_ascii=False)
         if result is None:
             return f"input:\n{shown}\n\n(running)"
