@@ -112,14 +112,13 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
             with TabbedContent(id="side"):
                 with TabPane("Details", id="details-tab"):
                     yield DetailsPanel(id="details")
-                # Hidden behind their tabs at first: filled after the first paint (mount_hidden_tabs)
+                # Hidden behind their tabs at first: filled after the first paint (mount_hidden_widgets)
                 yield TabPane("Plan", id="plan-tab")
                 yield TabPane("Learned", id="learned-tab")
                 yield TabPane("Queue", id="queue-tab")
         yield StatusBar()
-        menu = CompletionMenu(id="completions")
-        yield menu
-        yield PromptInput(menu=menu, skills=lambda: self.skills, files=self.repo_files, id="prompt",
+        # The completion menu (hidden until `/` or `@`) goes above the prompt after the first paint
+        yield PromptInput(skills=lambda: self.skills, files=self.repo_files, id="prompt",
                           history=PromptHistory())  # its file is named and read after the first paint
 
     def on_mount(self) -> None:
@@ -136,7 +135,7 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
 
     def _after_first_paint(self) -> None:
         resume_collection()
-        self.mount_hidden_tabs()
+        self.mount_hidden_widgets()
         self.query_one(StatusBar).status.branch = self.backend.branch()
         self.skills = self.backend.skill_names()
         history = self.query_one(PromptInput).prompt_history
@@ -147,8 +146,9 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
         if self.continue_session:
             self.open_latest_session()
 
-    def mount_hidden_tabs(self) -> None:
-        """The side tabs the first frame shows only the titles of: their widgets (and modules) come now."""
+    def mount_hidden_widgets(self) -> None:
+        """What the first frame does not show: the contents of the side tabs it shows only the titles of,
+        and the completion menu. Their widgets (and modules) come now."""
         from once.tui.widgets.learned import LearnedPanel
         from once.tui.widgets.plan_panel import PlanPanel
         from once.tui.widgets.queue_panel import QueuePanel
@@ -156,6 +156,9 @@ class OnceApp(Actions, PlanFlow, QueueFlow, KeyFlow, App[None]):
         self.query_one("#plan-tab", TabPane).mount(PlanPanel(id="plan"))
         self.query_one("#learned-tab", TabPane).mount(LearnedPanel(id="learned"))
         self.query_one("#queue-tab", TabPane).mount(QueuePanel(self.open_queue(), id="queue"))
+        prompt = self.query_one(PromptInput)
+        prompt.menu = CompletionMenu(id="completions")
+        self.mount(prompt.menu, before=prompt)
 
     @property
     def learned_panel(self) -> LearnedPanel:
