@@ -6,11 +6,12 @@ spread over several launches, and the CPU time the app had used by then (less se
 what else the machine runs); `--busy` spins one core in a busy loop meanwhile; `--json`
 prints the figures as JSON; `--against SRC` launches another version's `src` directory (a
 checkout, or `git archive REV src | tar -x`) in turn with this one, so both share the load.
-Each version's bytecode is written beforehand, as an installed package has it (under
-PYTHONDONTWRITEBYTECODE=1 an editable install would compile every module at every launch).
+Each version runs from a copy of its package with the bytecode written beforehand, as an
+installed package has it; `--no-bytecode` launches copies never compiled, under
+PYTHONDONTWRITEBYTECODE=1 (an editable install so set compiles every module at every launch).
 Target: <= 400 ms on an idle machine.
 
-    python benchmarks/tui_first_paint.py [--runs 7] [--busy] [--json] [--against SRC]
+    python benchmarks/tui_first_paint.py [--runs 7] [--busy] [--json] [--against SRC] [--no-bytecode]
 
 Measured on 2 cores that other work shared (load average 4.7 before), 7 launches:
 
@@ -28,13 +29,14 @@ from __future__ import annotations
 import argparse
 import compileall
 import contextlib
-import importlib.util
 import fcntl
+import importlib.util
 import json
 import os
 import pty
 import re
 import select
+import shutil
 import signal
 import statistics
 import struct
@@ -74,14 +76,13 @@ def cpu_seconds(pid: int) -> float:
 
 
 def launch_once(repo: Path, cassette: Path, db: Path, timeout: float,
-                src: Path | None = None) -> tuple[float, float]:
+                package: dict[str, str] | None = None) -> tuple[float, float]:
     """Seconds from spawning the process to the first frame on the terminal, and its CPU time by then;
-    `src`: a directory holding another version of the `once` package to launch instead."""
+    `package`: the environment that imports a copy of the `once` package (package_copy)."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40", "ONCE_DB": str(db)}
-    if src is not None:
-        env["PYTHONPATH"] = str(src)
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40", "ONCE_DB": str(db),
+           **(package or {})}
     env.pop("CI", None)
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "once", "--replay", str(cassette)], cwd=repo,
@@ -140,30 +141,35 @@ def main() -> None:
     parser.add_argument("--busy", action="store_true", help="spin one core in a busy loop during the launches")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--against", type=Path, help="another version's src directory, launched in turn with this one")
+    parser.add_argument("--no-bytecode", action="store_true", help="launch copies never compiled to bytecode")
     args = parser.parse_args()
-    versions: dict[str, Path | None] = {"this": None}
+    this = Path(importlib.util.find_spec("once").submodule_search_locations[0])  # type: ignore[union-attr]
+    sources = {"this": this}
     if args.against is not None:
-        versions["against"] = args.against.resolve()
+        sources["against"] = args.against.resolve() / "once"
     load = os.getloadavg()[0]
-    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in versions}
-    for src in versions.values():
-        compileall.compile_dir(package_dir(src), quiet=1)
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in sources}
     with tempfile.TemporaryDirectory() as tmp, busy_core(args.busy):
         repo, cassette = make_repo(Path(tmp))
-        for name, src in versions.items():  # warm the OS file cache
-            launch_once(repo, cassette, Path(tmp) / f"warm-{name}.db", args.timeout, src)
+        packages = {name: package_copy(Path(tmp) / name, source, not args.no_bytecode)
+                    for name, source in sources.items()}
+        for name, package in packages.items():  # warm the OS file cache
+            launch_once(repo, cassette, Path(tmp) / f"warm-{name}.db", args.timeout, package)
         for i in range(args.runs):
-            for name, src in versions.items():
-                runs[name].append(launch_once(repo, cassette, Path(tmp) / f"db-{name}{i}", args.timeout, src))
+            for name, package in packages.items():
+                runs[name].append(launch_once(repo, cassette, Path(tmp) / f"db-{name}{i}", args.timeout, package))
     for name, measured in runs.items():
         report(name if args.against else "", measured, args, load)
 
 
-def package_dir(src: Path | None) -> Path:
-    """The `once` package launched: the one in `src`, or the one this interpreter imports."""
-    if src is not None:
-        return src / "once"
-    return Path(importlib.util.find_spec("once").submodule_search_locations[0])  # type: ignore[union-attr]
+def package_copy(where: Path, source: Path, bytecode: bool) -> dict[str, str]:
+    """The environment that imports a copy of the `once` package in `source`: compiled beforehand,
+    or never compiled (and not compiled as it runs)."""
+    target = where / "once"
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+    if bytecode:
+        compileall.compile_dir(target, quiet=1)
+    return {"PYTHONPATH": str(where), "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 def report(name: str, runs: list[tuple[float, float]], args: argparse.Namespace, load: float) -> None:
@@ -174,13 +180,17 @@ def report(name: str, runs: list[tuple[float, float]], args: argparse.Namespace,
                "busy_core": args.busy, "load_before": round(load, 2), "cpus": os.cpu_count()}
     if name:
         figures["version"] = name
+    if args.no_bytecode:
+        figures["bytecode"] = False
     if args.json:
         print(json.dumps(figures))
     else:
         print(f"{name + ': ' if name else ''}launch to first paint: median {figures['median_ms']} ms "
               f"(min {figures['min_ms']}, max {figures['max_ms']}, {args.runs} runs; target <= 400 ms); "
               f"CPU used by then: median {figures['cpu_median_ms']} ms; "
-              f"{'one core spinning, ' if args.busy else ''}load {load:.1f} on {os.cpu_count()} cpus before")
+              f"{'one core spinning, ' if args.busy else ''}{'no bytecode, ' if args.no_bytecode else ''}"
+              f"load {load:.1f} on {os.cpu_count()} cpus before")
+
 
 if __name__ == "__main__":
     main()
