@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import compileall
-import contextlib
 import fcntl
 import importlib.util
 import json
@@ -55,8 +54,9 @@ import sys
 import tempfile
 import termios
 import time
-from collections.abc import Iterator
 from pathlib import Path
+
+from busy import busy_core  # a sibling script's module: benchmarks run from this folder
 
 PAINTED = 400
 """Visible characters on screen that mean a frame was drawn (not just terminal set-up codes)."""
@@ -127,21 +127,6 @@ def launch_once(repo: Path, cassette: Path, db: Path, timeout: float,
     if elapsed != elapsed:
         raise SystemExit(f"the app never painted a frame; last output: {seen[-400:]!r}")
     return elapsed, cpu
-
-
-@contextlib.contextmanager
-def busy_core(on: bool) -> Iterator[None]:
-    """A child process spinning one core for the duration (synthetic load), if `on`."""
-    if not on:
-        yield
-        return
-    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-    try:
-        time.sleep(0.2)
-        yield
-    finally:
-        spinner.kill()
-        spinner.wait()
 
 
 def main() -> None:

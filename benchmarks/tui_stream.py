@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
-import contextlib
 import json
 import os
 import statistics
@@ -32,9 +31,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from busy import busy_core  # a sibling script's module: benchmarks run from this folder
 
 SETTLE = 60.0
 """Seconds the display may take, after the last token, to show everything before the run is cut short."""
@@ -158,21 +158,6 @@ def _spread(name: str, values: list[float]) -> dict[str, float | None]:
     return {f"{name}_p50_ms": round(statistics.median(values), 1),
             f"{name}_p95_ms": round(values[max(int(len(values) * 0.95) - 1, 0)], 1),
             f"{name}_max_ms": round(values[-1], 1)}
-
-
-@contextlib.contextmanager
-def busy_core(on: bool) -> Iterator[None]:
-    """A child process spinning one core for the duration (synthetic load), if `on`."""
-    if not on:
-        yield
-        return
-    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-    try:
-        time.sleep(0.2)  # let it get going before the clock starts
-        yield
-    finally:
-        spinner.kill()
-        spinner.wait()
 
 
 def main() -> None:
