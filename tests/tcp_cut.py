@@ -40,6 +40,7 @@ class CuttingProxy:
                 if limit is not None:
                     self.cuts_left -= 1
             server = socket.create_connection(("127.0.0.1", self.target_port), timeout=10)
+            server.settimeout(None)  # a quiet server (waiting on a lock) is not a cut
             for a, b, budget in ((client, server, limit), (server, client, None)):
                 threading.Thread(target=self._pipe, args=(a, b, budget, (client, server)), daemon=True).start()
 
@@ -61,8 +62,14 @@ class CuttingProxy:
         except OSError:
             pass
         for sock in both:
+            # shutdown() first: close() alone does not wake the other pipe's thread blocked in
+            # recv() on the same socket, which keeps it open and the client waiting forever.
             try:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            try:
                 sock.close()
             except OSError:
                 pass

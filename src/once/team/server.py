@@ -12,8 +12,11 @@ _PASSWORD = re.compile(r"(://[^/:@\s]+):[^/@\s]+@")
 
 # A member whose connection died mid-push leaves a server process holding the push lock until the
 # server notices: idle in a transaction for 30 s, it is ended. A push waits at most 20 s for the
-# lock (then retries), and no statement runs past 5 minutes.
+# lock (then retries), and no statement runs past 5 minutes. On this side, a network that dies
+# silently is noticed by TCP keepalives (idle) or after 60 s of unacknowledged data.
 IDLE_IN_TRANSACTION_MS, LOCK_WAIT_MS, STATEMENT_MS = 30_000, 20_000, 300_000
+_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,
+               "tcp_user_timeout": 60_000}
 
 
 def _session_limits() -> str:
@@ -39,7 +42,7 @@ def connect(url: str, timeout: float = 5.0) -> Any:
         raise TeamUnavailable("psycopg is not installed", hint="pip install 'psycopg[binary]'") from exc
     try:
         return psycopg.connect(url, connect_timeout=max(1, round(timeout)), autocommit=True,
-                               application_name="once", options=_session_limits())
+                               application_name="once", options=_session_limits(), **_KEEPALIVES)
     except psycopg.Error as exc:
         raise TeamUnavailable(f"the team server {shown_url(url)} cannot be reached: "
                               f"{shown_url(str(exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}",
