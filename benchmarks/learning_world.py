@@ -133,14 +133,20 @@ class World:
             return Told(t, "harmful", version, rng.choice(HARMFUL))
         return Told(t, "right", version, rng.choice(self.types[t].fixes[version]))
 
+    def is_right(self, e: Told | None, t: int, model: str) -> bool:
+        """The lesson gives the fix that works for type `t` under `model`."""
+        return e is not None and e.type == t and e.kind == "right" and e.fix_version == self.fix_version(t, model)
+
+    def is_harmful(self, e: Told | None, t: int) -> bool:
+        return e is not None and e.type == t and e.kind == "harmful"
+
     def stuck_chance(self, t: int, model: str, injected: list[Told | None]) -> float:
         """The session's chance of getting stuck given the truth of the entries injected into it."""
         kind = self.types[t]
         p = kind.base
-        version = self.fix_version(t, model)
-        if any(e is not None and e.type == t and e.kind == "right" and e.fix_version == version for e in injected):
+        if any(self.is_right(e, t, model) for e in injected):
             p -= kind.help
-        if any(e is not None and e.type == t and e.kind == "harmful" for e in injected):
+        if any(self.is_harmful(e, t) for e in injected):
             p += kind.harm
         return min(0.95, max(0.02, p))
 

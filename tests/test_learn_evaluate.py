@@ -129,9 +129,13 @@ def test_decisions() -> None:
     # Not enough holdout sessions: no move, only a new weight.
     few = decide(_entry(), _eval(n_holdout=2, s_holdout=1, e_help=50.0), policy, NOW)
     assert few is not None and few.action == "reweight" and few.to_status == "probation"
-    # Past the probation budget without proof: held out more, not demoted (small effects take long).
-    budget = decide(_entry(), _eval(n_injected=120, n_holdout=40, p_beats=0.6), policy, NOW)
+    # Past the probation budget without proof and leaning to harm: held out more, not demoted.
+    budget = decide(_entry(), _eval(n_injected=120, n_holdout=40, p_beats=0.45), policy, NOW)
     assert budget is not None and budget.to_status == "probation" and budget.holdout == policy.doubt_holdout
+    # Leaning to help, it keeps its exposure: a small benefit takes long to prove, and held out
+    # half the time it would give up half of it meanwhile.
+    leaning = decide(_entry(), _eval(n_injected=120, n_holdout=40, p_beats=0.6), policy, NOW)
+    assert leaning is None or leaning.holdout == pytest.approx(0.2)
     # Active, but the current model's own sessions do not show the benefit: back to probation.
     stale = decide(_entry(status="active", holdout=0.1), _eval(e_help=40.0, n_model=35, p_beats_model=0.3),
                    policy, NOW)
@@ -143,6 +147,27 @@ def test_decisions() -> None:
     assert doubt is not None and doubt.holdout == pytest.approx(policy.doubt_holdout)
     assert decide(_entry(status="pruned"), _eval(e_harm=100.0), policy, NOW, prune=True) is None
     assert decide(_entry(status="candidate"), _eval(), policy, NOW) is None
+
+
+def test_a_doubt_lasts_while_the_evidence_leans_to_harm_and_no_longer() -> None:
+    """Holdout follows the evidence, not a ratchet: a helpful entry doubted by chance early
+    would otherwise stay held out half the time and give up half its benefit for good."""
+    policy = Policy()
+    doubted = decide(_entry(), _eval(p_beats=0.2), policy, NOW)
+    assert doubted is not None and doubted.holdout == pytest.approx(policy.doubt_holdout)
+    held = _entry(holdout=policy.doubt_holdout)
+    # Recovering but still leaning to harm: still held out more (no flapping at the bar).
+    still = decide(held, _eval(p_beats=0.4), policy, NOW)
+    assert still is None or still.holdout == pytest.approx(policy.doubt_holdout)
+    # Back past doubt_release_prob: shown as a probation entry is.
+    released = decide(held, _eval(p_beats=0.55), policy, NOW)
+    assert released is not None and released.holdout == pytest.approx(0.2)
+    # A version change's wider holdout is kept while that change is measured, doubt or not.
+    changed = decide(held, _eval(p_beats=0.55, n_injected=6, n_holdout=4), policy, NOW, changed=True)
+    assert changed is None or changed.holdout == pytest.approx(policy.change_holdout)
+    # Demoted entries stay held out at least half the time whatever their evidence.
+    demoted = decide(_entry(status="demoted", holdout=0.5), _eval(p_beats=0.8), policy, NOW)
+    assert demoted is None or demoted.holdout >= policy.demoted_holdout
 
 
 def test_bank_rejections_count_earlier_moves_among_the_hypotheses() -> None:

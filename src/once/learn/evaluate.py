@@ -21,9 +21,10 @@ inflates nothing:
   lesson gone stale under a new model is retired without discarding what the old one showed.
 
 Demoted entries stay measured: retrieved below live ones, held out at least half the time,
-restored by the help e-process, pruned by e-BH. An entry without clear benefit after
-`probation_budget` sessions is held out half the time from then on (more evidence, less
-exposure) but keeps its status: a small real benefit takes many sessions to show.
+restored by the help e-process, pruned by e-BH. Holdout follows the evidence at each look: an
+entry in doubt, or past `probation_budget` sessions without proof and leaning to harm, is held
+out half the time (more evidence, less exposure) but keeps its status, and is shown as before
+once the evidence no longer leans to harm: a small real benefit takes many sessions to show.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ class Policy:
     """Below this, on the current model's own sessions, an active entry goes back to probation."""
     doubt_prob: float = 0.3
     """Below this an entry is held out more (doubt_holdout): less harm while it is measured."""
+    doubt_release_prob: float = 0.5
+    """An entry held out more for doubt is held out as before once P(beats) is back to this."""
     doubt_holdout: float = 0.5
     change_holdout: float = 0.5
     """Holdout of entries sent back to probation by a model or tool version change."""
@@ -67,7 +70,7 @@ class Policy:
     """Sessions with a known outcome before the posterior may move an entry."""
     min_per_arm: int = 3
     probation_budget: int = 150
-    """Sessions on probation without clear benefit after which an entry is held out more."""
+    """Sessions on probation without clear benefit after which an entry that leans to harm is held out more."""
     change_budget: int = 30
     """Sessions of a new model (or after a tool version change) within which an entry must show
     it still helps."""
@@ -265,12 +268,7 @@ def decide(entry: KnowledgeEntry, ev: EntryEval, policy: Policy, now: float, *,
                         f"injecting it made sessions worse: {_fmt(ev)}, harm e-value {ev.e_harm:.0f}"
                         f" (e-BH across the bank at {policy.alpha:g})", weight=0.0)
     weight = round(ev.p_beats * decay_factor(entry, now, policy), 4)
-    holdout = entry.holdout
-    unproven = ev.e_help < 1.0 / policy.promote_alpha
-    if ev.n >= policy.min_exposures and ev.p_beats < policy.doubt_prob:
-        holdout = max(holdout, policy.doubt_holdout)
-    if status == "probation" and ev.n >= policy.probation_budget and unproven:
-        holdout = max(holdout, policy.doubt_holdout)  # measured faster, shown less; not demoted
+    holdout = _evidence_holdout(entry, ev, policy, changed)
     move = _move(status, ev, policy, changed)
     if move is not None:
         action, to_status, reason = move
@@ -283,6 +281,27 @@ def decide(entry: KnowledgeEntry, ev: EntryEval, policy: Policy, now: float, *,
     if weight != entry.weight or holdout != entry.holdout:
         return Decision(entry.id, "reweight", status, status, "", weight=weight, holdout=holdout)
     return None
+
+
+def _evidence_holdout(entry: KnowledgeEntry, ev: EntryEval, policy: Policy, changed: bool) -> float:
+    """The holdout this evaluation sets, from the evidence now (not a ratchet: an entry doubted
+    by chance is shown as often as before once the doubt has gone, or it loses its benefit for
+    good). More while a version change or a return from a prune is measured; more while in
+    doubt (P(beats) below doubt_prob, until it is back to doubt_release_prob); more for an
+    entry past its probation budget that leans to harm (measured faster, shown less; not demoted)."""
+    from once.learn.bank import DEFAULT_HOLDOUT, HOLDOUT_FLOOR
+
+    holdout = DEFAULT_HOLDOUT.get(entry.status, DEFAULT_HOLDOUT["probation"])
+    if changed:
+        holdout = max(holdout, policy.change_holdout)
+    leaning_harm = ev.p_beats < policy.doubt_release_prob
+    doubted = ev.n >= policy.min_exposures and (
+        ev.p_beats < policy.doubt_prob or (leaning_harm and entry.holdout >= policy.doubt_holdout))
+    unproven = ev.e_help < 1.0 / policy.promote_alpha
+    over_budget = entry.status == "probation" and ev.n >= policy.probation_budget and unproven and leaning_harm
+    if doubted or over_budget:
+        holdout = max(holdout, policy.doubt_holdout)
+    return max(HOLDOUT_FLOOR, holdout)
 
 
 def _move(status: str, ev: EntryEval, policy: Policy, changed: bool) -> tuple[str, str, str] | None:
