@@ -160,7 +160,7 @@ _KEY_LIST: tuple[Key, ...] = (
         "Entries not retrieved for this many days are demoted (their weight halves every decay_days).",
         check=_positive),
     Key("learn.probation_budget", int, 150, "ONCE_LEARN_PROBATION_BUDGET",
-        "Sessions on probation without a clear benefit after which an entry that leans to harm is held out half the time.", check=_at_least(10)),
+        "Sessions on probation without a clear benefit after which an entry that leans to harm is held out more (7 sessions in 10).", check=_at_least(10)),
     Key("learn.arm", str, "draw", "ONCE_LEARN_ARM",
         "Which arm retrieved entries go to: a random draw (draw), or, for experiments such as "
         "`agent eval --arm`, always injected or always held out (those sessions stay out of the entries' evaluation).",
