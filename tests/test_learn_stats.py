@@ -196,6 +196,37 @@ def test_e_process_is_valid_under_the_null_and_powerful_otherwise() -> None:
     assert np.mean(run(-0.25, 0.0) >= 20) >= 0.7
 
 
+def test_e_process_stays_valid_when_the_holdout_follows_the_evidence() -> None:
+    """`agent learn` raises an entry's holdout while it looks harmful and lowers it again when it
+    no longer does: the holdout depends on the outcomes so far, but is fixed before each session
+    and stored with its exposure, so the e-process stays a test martingale under no effect."""
+    rng = np.random.default_rng(8)
+    groups, blocks, per_block = 600, 12, 25
+    rows: list[tuple[np.ndarray, ...]] = []
+    stats = np.zeros((groups, 4))  # injected n, injected stuck, holdout n, holdout stuck
+    base = rng.uniform(0.3, 0.7, groups)
+    for _ in range(blocks):
+        inj_rate = stats[:, 1] / np.maximum(stats[:, 0], 1)
+        hold_rate = stats[:, 3] / np.maximum(stats[:, 2], 1)
+        # Looks worse when injected: held out 7 in 10; otherwise 2 in 10 (the shipped policy's shape).
+        h = np.where(inj_rate > hold_rate, 0.7, 0.2)
+        g = np.repeat(np.arange(groups), per_block)
+        hh = h[g]
+        inj = rng.random(len(g)) > hh
+        y = (rng.random(len(g)) < base[g]).astype(int)  # no effect: the arm changes nothing
+        np.add.at(stats, (g, 0), inj)
+        np.add.at(stats, (g, 1), inj * y)
+        np.add.at(stats, (g, 2), ~inj)
+        np.add.at(stats, (g, 3), ~inj * y)
+        rows.append((g, inj, y, hh))
+    g, inj, y, hh = (np.concatenate([r[k] for r in rows]) for k in range(4))
+    order = np.argsort(g, kind="stable")  # each group's rows in the order they happened
+    assert len(set(hh.tolist())) == 2  # the holdout did move
+    for direction in ("harm", "help"):
+        peak = e_process(g[order], inj[order], y[order], hh[order], groups, direction=direction).peak
+        assert np.mean(peak >= 10) <= 0.1 and np.mean(peak >= 20) <= 0.05
+
+
 def test_e_process_rejects_unknown_direction() -> None:
     with pytest.raises(ValueError):
         e_process(np.array([0]), np.array([True]), np.array([1]), np.array([0.2]), 1, direction="up")
