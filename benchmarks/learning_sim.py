@@ -35,17 +35,18 @@ sessions per user, the latter counted from the change; none = not within the run
 
     users  sessions  entries help/harm/null/stale  first: harmful prune / harmful demotion / helpful promotion  stale retired  wrong prunes  share of oracle  wall
       1        100       11 / 0 / 1 / 1                      none / none / none                                  none            0            0.22        1 s
-      5        500       25 / 8 / 8 / 4                      none / none / none                             20 (1 of 4)          0            0.25        6 s
-     20      2,000       42 / 26 / 22 / 7                    none / none / 100                                   none            0            0.48       22 s
-    100     10,000       65 / 37 / 53 / 15                   none /  30 / 60                                     none            0            0.56      281 s
+      5        500       25 / 8 / 8 / 4                      none / none / none                             20 (1 of 4)          0            0.25       10 s
+     20      2,000       42 / 26 / 22 / 7                    none / none / none                                  none            0            0.46       53 s
+    100     10,000       66 / 37 / 51 / 15                   none /  30 / 60                                     none            0            0.64      255 s
 
 Pooling speeds up the decisions within reach: with 100 members the first harmful entry was
-demoted after 30 sessions each and the first helpful one promoted after 60, where 20 members
-promoted one at their 100th session and smaller teams decided nothing within 100; the stuck
+demoted after 30 sessions each and the first helpful one promoted after 60, where smaller
+teams decided nothing within 100 (20 members had promoted one at their 100th session when
+entries in doubt were held out half the time); the stuck
 rate falls faster with more users (the share of the oracle's reduction over the last 500
 sessions; at 1 and 5 users that window is the whole run). No size of team pruned a harmful
 entry within 100 sessions per user: the bank grows with the team (every member's entries for
-the same problems are pooled, 170 entries at 100 users against 13 for one), e-BH over it asks
+the same problems are pooled, 169 entries at 100 users against 13 for one), e-BH over it asks
 for more evidence, and a problem's rival entries share its sessions (see
 `benchmarks/prune_power.py` for what one entry needs). No helpful or null entry was pruned.
 """

@@ -23,8 +23,9 @@ inflates nothing:
 Demoted entries stay measured: retrieved below live ones, held out at least half the time,
 restored by the help e-process, pruned by e-BH. Holdout follows the evidence at each look: an
 entry in doubt, or past `probation_budget` sessions without proof and leaning to harm, is held
-out more (`doubt_holdout`: less exposure while it is measured) but keeps its status, and is shown as before
-once the evidence no longer leans to harm: a small real benefit takes many sessions to show.
+out more (`doubt_holdout`: less exposure while it is measured) but keeps its status, and is
+shown as before once the evidence no longer leans to harm: a small real benefit takes many
+sessions to show.
 """
 
 from __future__ import annotations
