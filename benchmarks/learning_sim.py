@@ -191,13 +191,13 @@ def simulate_session(user: User, world: World, i: int, t: int, now: float, model
     chance = world.stuck_chance(t, model, injected)
     stuck = u < chance
     right = [shown for truth, shown in truths if world.is_right(truth, t, model)]
-    known = i >= total_sessions(args) - args.window and any(
-        world.is_right(entry_truth(user, entry_id), t, model) for (entry_id,) in store.conn.execute(
-            "SELECT id FROM knowledge WHERE status IN ('probation', 'active', 'demoted')"))
-    user.outcomes.append(Outcome(i, t, model, stuck, u < kind.base, u < world.oracle_chance(t),
-                                 bool(right), any(right), any(world.is_harmful(e, t) for e in injected), known,
-                                 tuple(slot_kind(truth, t, model, world) for truth, _ in truths),
-                                 (chance, kind.base, world.oracle_chance(t))))
+    user.outcomes.append(Outcome(
+        i, t, model, stuck, no_learning=u < kind.base, oracle=u < world.oracle_chance(t),
+        right_retrieved=bool(right), right_injected=any(right),
+        harmful_injected=any(world.is_harmful(e, t) for e in injected),
+        right_known=i >= total_sessions(args) - args.window and _right_known(user, world, t, model),
+        retrieved=tuple(slot_kind(truth, t, model, world) for truth, _ in truths),
+        chances=(chance, kind.base, world.oracle_chance(t))))
     late = rng.random() < args.late
     turns: list[tuple[str, list[tuple[str, str]]]]
     if not stuck:
@@ -219,6 +219,12 @@ def simulate_session(user: User, world: World, i: int, t: int, now: float, model
         if last and late:
             user.pending.append(finish)
     return sid
+
+
+def _right_known(user: User, world: World, t: int, model: str) -> bool:
+    """A lesson that works for type `t` under `model` is in the bank, live or demoted."""
+    live = user.store.conn.execute("SELECT id FROM knowledge WHERE status IN ('probation', 'active', 'demoted')")
+    return any(world.is_right(entry_truth(user, entry_id), t, model) for (entry_id,) in live)
 
 
 EMBEDDER = HashedNgramEmbedder()

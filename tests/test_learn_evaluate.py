@@ -164,7 +164,7 @@ def test_a_doubt_lasts_while_the_evidence_leans_to_harm_and_no_longer() -> None:
     assert released is not None and released.holdout == pytest.approx(0.2)
     # A version change's wider holdout is kept while that change is measured, doubt or not.
     changed = decide(held, _eval(p_beats=0.55, n_injected=6, n_holdout=4), policy, NOW, changed=True)
-    assert changed is None or changed.holdout == pytest.approx(policy.change_holdout)
+    assert changed is not None and changed.holdout == pytest.approx(policy.change_holdout)
     # Demoted entries stay held out at least half the time whatever their evidence.
     demoted = decide(_entry(status="demoted", holdout=0.5), _eval(p_beats=0.8), policy, NOW)
     assert demoted is None or demoted.holdout >= policy.demoted_holdout

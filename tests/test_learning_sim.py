@@ -41,6 +41,19 @@ def test_counterfactual_rates_are_simulated_and_ordered() -> None:
     assert result["stuck_rate_no_learning"] not in (0.5, 0.35, 0.65)  # not a constant of the world
 
 
+def test_the_last_window_says_where_the_gap_to_the_oracle_goes() -> None:
+    result = learning_sim.run(_args("--seed", "2", "--sessions", "400", "--window", "100"))
+    known, retrieved, injected = (result[f"last_right_{k}"] for k in ("known", "retrieved", "injected"))
+    # Each step needs the one before: a lesson is injected only if retrieved, retrieved only if known.
+    assert 0 < injected <= retrieved <= known <= 1
+    assert 0 <= result["last_harmful_injected"] <= 1
+    slots = result["last_slots_without_right"]
+    assert slots and set(slots) <= {"other type", "stale", "null", "harmful", "unknown"}
+    # From chances, the share lies where the realized one scatters around, on the same sessions.
+    assert result["reduction_share_of_oracle_expected"] is not None
+    assert abs(result["reduction_share_of_oracle_expected"] - result["reduction_share_of_oracle"]) < 0.35
+
+
 def test_an_entry_helps_only_the_problem_and_fix_it_was_learned_from() -> None:
     import random
 
