@@ -101,3 +101,101 @@ def test_agent_scan_runs_no_program_the_repository_config_names(hostile, cli) ->
     cli("scan", "--staged", cwd=repo)
     cli("scan", cwd=repo)
     assert sorted(p.name for p in markers.iterdir()) == []
+
+
+# Commands the agent runs (run_command, checks) start git too: the model's `git status` or `git
+# diff`, a test suite's own git. Their git ignores what the repository's config names, including a
+# file that config includes, which may be a tracked file the model can edit.
+COMMAND_GITS = ("git status --short", "git diff", "git diff --no-ext-diff HEAD", "git st", "git add notes.txt", "git log -p -1 --ext-diff")
+
+
+@pytest.fixture
+def hostile_for_commands(hostile) -> tuple[Path, Path]:
+    repo, markers = hostile
+    trap = markers.parent / "trap"
+    _script(trap / "alias", markers / "alias")
+    _script(trap / "external", markers / "external")
+    _script(trap / "included", markers / "included-fsmonitor")
+    git(repo, "config", "alias.st", f"!{trap / 'alias'}")
+    git(repo, "config", "diff.external", str(trap / "external"))
+    git(repo, "config", "--unset", "core.fsmonitor")
+    (repo / "team.gitconfig").write_text(f"[core]\n\tfsmonitor = {trap / 'included'}\n")
+    git(repo, "config", "include.path", "../team.gitconfig")
+    (repo / "notes.txt").write_text("changed\n")
+    return repo, markers
+
+
+def _plain(env: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if not k.startswith("GIT_CONFIG_")}
+
+
+def test_the_same_commands_run_the_traps_with_plain_git(hostile_for_commands) -> None:
+    """Without the overrides each trap runs: the test below can fail."""
+    import subprocess
+
+    repo, markers = hostile_for_commands
+    for command in COMMAND_GITS:
+        subprocess.run(command, shell=True, cwd=repo, env=_plain(dict(os.environ)), capture_output=True, check=False)
+    ran = {p.name for p in markers.iterdir()}
+    assert {"alias", "external", "included-fsmonitor", "filter", "textconv"} <= ran
+
+
+@pytest.mark.parametrize("command", COMMAND_GITS)
+def test_a_command_the_agent_runs_starts_no_program_the_repository_config_names(hostile_for_commands,
+                                                                                 command: str) -> None:
+    from once.tools.base import ToolContext
+    from once.tools.command import run_command
+    from once.tools.workspace import Workspace
+
+    repo, markers = hostile_for_commands
+    ctx = ToolContext(workspace=Workspace(repo), command_env=_plain(dict(os.environ)))
+    out = run_command(ctx, command)
+    assert sorted(p.name for p in markers.iterdir()) == [], out.text
+    if command == "git status --short":
+        assert not out.is_error and "notes.txt" in out.text
+
+
+def test_a_check_starts_no_program_the_repository_config_names(hostile_for_commands) -> None:
+    from once.verify.detect import Check
+    from once.verify.run import run_check
+
+    repo, markers = hostile_for_commands
+    outcome = run_check(Check(name="git", command="git status && git diff HEAD -- app.py notes.txt", source="config"), repo,
+                        timeout=30, env=_plain(dict(os.environ)))
+    assert sorted(p.name for p in markers.iterdir()) == [], outcome.output
+
+
+def test_an_include_edited_later_is_read_again(hostile_for_commands) -> None:
+    """The cache of the repository's settings follows the included file, not only .git/config."""
+    from once.vcs.safe_env import repository_overrides
+
+    repo, markers = hostile_for_commands
+    assert ("core.fsmonitor", "false") in repository_overrides(repo)
+    (repo / "team.gitconfig").write_text(f"[core]\n\tpager = {markers.parent / 'trap' / 'alias'} --long\n")
+    overrides = repository_overrides(repo)
+    assert ("core.pager", "cat") in overrides and ("core.fsmonitor", "false") not in overrides
+
+
+@pytest.mark.parametrize(("key", "value", "expected"), [
+    ("core.fsmonitor", "/x", "false"),
+    ("core.hooksPath", ".husky", os.devnull),
+    ("filter.lfs.clean", "x", ""),
+    ("diff.evil.textconv", "x", "cat"),
+    ("diff.external", "x", ""),
+    ("alias.st", "!sh -c x", ""),
+    ("alias.co", "checkout", None),
+    ("submodule.lib.update", "!make", "checkout"),
+    ("submodule.lib.update", "rebase", None),
+    ("credential.https://example.com.helper", "store", ""),
+    ("remote.origin.uploadpack", "evil", "git-upload-pack"),
+    ("gpg.ssh.program", "evil", "false"),
+    ("user.name", "me", None),
+    ("core.autocrlf", "input", None),
+])
+def test_program_overrides_name_only_settings_that_run_programs(key: str, value: str, expected: str | None) -> None:
+    from once.vcs.safe_env import program_overrides
+
+    overrides = dict(program_overrides([(key, value)]))
+    assert overrides.get(key) == expected
+    if key.startswith("filter."):
+        assert overrides["filter.lfs.required"] == "false"

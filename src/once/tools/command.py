@@ -17,11 +17,13 @@ import time
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Iterator, Literal
 
 from once.safety.env import scrubbed_env
 from once.safety.sandbox import SandboxMissing, denial_hint, wrap
 from once.tools.base import Tool, ToolContext, ToolOutput
+from once.vcs.safe_env import command_git_env
 
 HEAD_LINES = 100
 TAIL_LINES = 100
@@ -136,6 +138,7 @@ def _run(command: str, cwd: str, env: dict[str, str], limit: float,
     """Run `command` to its end, its deadline, or `cancel` being set; the group is stopped on the way out.
     In the sandbox when `sandbox` asks for one (raises SandboxMissing when it must and cannot)."""
     argv = wrap(command, cwd, sandbox[0], network=sandbox[1])
+    env = command_git_env(env, Path(cwd))  # its git ignores programs the repository's config names
     with _interrupts_deferred() as caught:
         proc = subprocess.Popen(
             argv if argv is not None else command, shell=argv is None, cwd=cwd, env=env, stdin=subprocess.DEVNULL,

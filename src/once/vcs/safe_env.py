@@ -1,16 +1,18 @@
-"""The agent's own git ignores a hostile repository's config: no hooks, fsmonitor, pager,
-credential helper, filter or diff driver from `.git/config` runs a program."""
+"""Git ignores a hostile repository's config: no hooks, fsmonitor, pager, credential helper,
+filter, diff driver or alias from the repository's own config runs a program, whether the
+agent runs git itself or a command it runs does."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
-# Settings of a repository's own config that would make the agent's git run a program: a
-# model that obeys a prompt injection can write .git/config, and git honours it even in plan
-# mode (fsmonitor) and despite --no-verify (post-commit, reference-transaction hooks...). They
-# are overridden for every git the agent runs, as `-c` options would (GIT_CONFIG_COUNT).
+# Settings that would make the agent's git run a program: a model that obeys a prompt
+# injection can write .git/config, and git honours it even in plan mode (fsmonitor) and despite
+# --no-verify (post-commit, reference-transaction hooks...). They are overridden for every git
+# the agent runs, as `-c` options would (GIT_CONFIG_COUNT).
 SAFE_CONFIG: tuple[tuple[str, str], ...] = (
     ("core.fsmonitor", "false"),
     ("core.hooksPath", os.devnull),
@@ -22,11 +24,32 @@ SAFE_CONFIG: tuple[tuple[str, str], ...] = (
 # commit: one more process per turn, and now and then a repack the turn waits for. A few
 # objects per commit stay far below gc.auto's threshold until the user's own git runs it.
 NO_AUTO_MAINTENANCE = ("-c", "maintenance.auto=false", "-c", "gc.auto=0")
-_DRIVER_KEYS = ("clean", "smudge", "process")
 _DIFFING = frozenset({"diff", "show", "log", "format-patch"})
 """Subcommands that may run an external diff or a textconv driver (`diff.external`,
 `diff.X.command`, `diff.X.textconv`): given --no-ext-diff --no-textconv."""
-_drivers_cache: dict[str, tuple[tuple[int, int], list[tuple[str, str]]]] = {}
+
+# Keys of the repository's own config (and what it includes) that name a program, with the
+# value that runs nothing. An emptied driver makes git refuse to go on ("cannot run"), which is
+# the safe failure; a textconv becomes `cat`, which shows the file as it is.
+_PROGRAM_KEYS: tuple[tuple[str, str], ...] = (
+    (r"core\.fsmonitor", "false"),
+    (r"core\.hookspath", os.devnull),
+    (r"core\.pager|pager\..+", "cat"),
+    (r"core\.(editor|askpass|gitproxy)|sequence\.editor|web\.browser", ""),
+    (r"core\.sshcommand", "ssh"),
+    (r"credential\.(.+\.)?helper", ""),
+    (r"filter\..+\.(clean|smudge|process)", ""),
+    (r"diff\..+\.textconv", "cat"),
+    (r"diff\.external|diff\..+\.command|merge\..+\.driver", ""),
+    (r"(difftool|mergetool|browser)\..+\.(cmd|path)|trailer\..+\.(cmd|command)", ""),
+    (r"gpg\.(.+\.)?program", "false"),
+    (r"remote\..+\.uploadpack", "git-upload-pack"),
+    (r"remote\..+\.receivepack", "git-receive-pack"),
+)
+_SHELL_VALUED = r"alias\..+|submodule\..+\.update"
+"""Keys that run a shell command when their value starts with `!`."""
+_SHELL_SAFE = {"alias": "", "submodule": "checkout"}
+_cache: dict[str, tuple[frozenset[str], tuple[tuple[int, int], ...], list[tuple[str, str]]]] = {}
 
 
 def git_env(extra: dict[str, str] | None = None, root: Path | None = None) -> dict[str, str]:
@@ -42,9 +65,20 @@ def git_env(extra: dict[str, str] | None = None, root: Path | None = None) -> di
 
 
 def safe_config_env(env: dict[str, str], root: Path | None) -> dict[str, str]:
-    """GIT_CONFIG_COUNT/KEY/VALUE entries that override `SAFE_CONFIG` and the filter and diff
-    drivers the repository's own config defines (after any the caller's environment holds)."""
-    pairs = [*SAFE_CONFIG, *(_local_drivers(root) if root is not None else [])]
+    """GIT_CONFIG_COUNT/KEY/VALUE entries that override `SAFE_CONFIG` and the programs the
+    repository's own config names (after any the caller's environment holds)."""
+    return _config_entries(env, [*SAFE_CONFIG, *(repository_overrides(root) if root is not None else [])])
+
+
+def command_git_env(env: dict[str, str], root: Path) -> dict[str, str]:
+    """`env` for a command or check run in `root`: any git it starts ignores the programs the
+    repository's own config names. The user's global settings (git-lfs, credential helpers,
+    hooks in `.git/hooks`) stay theirs."""
+    overrides = repository_overrides(root)
+    return {**env, **_config_entries(env, overrides)} if overrides else dict(env)
+
+
+def _config_entries(env: dict[str, str], pairs: list[tuple[str, str]]) -> dict[str, str]:
     try:
         start = int(env.get("GIT_CONFIG_COUNT", "0"))
     except ValueError:
@@ -55,32 +89,76 @@ def safe_config_env(env: dict[str, str], root: Path | None) -> dict[str, str]:
     return out
 
 
-def _local_drivers(root: Path) -> list[tuple[str, str]]:
-    """`filter.X.clean`-style commands set in the repository's own config, emptied. Drivers from
-    the user's global config (git-lfs) are the user's choice and stay."""
-    config = Path(root) / ".git" / "config"
+def repository_overrides(root: Path) -> list[tuple[str, str]]:
+    """The program-naming settings of the repository's own config (`.git/config`, the worktree's,
+    and every file they include, which may be a tracked file anyone can edit), each overridden
+    with a value that runs nothing. Cached until one of those files changes."""
+    cached = _cache.get(str(root))
+    if cached is not None and cached[1] == _stamps(cached[0]) and any(stamp != (0, 0) for stamp in cached[1]):
+        return cached[2]
+    listed = _local_settings(root)
+    overrides = program_overrides(listed)
+    git_dir = Path(root) / ".git"
+    sources = frozenset({str(git_dir / "config"), str(git_dir / "config.worktree"),
+                         *(_include_path(git_dir, value) for key, value in listed
+                           if key.lower().startswith(("include.", "includeif.")))})
+    _cache[str(root)] = (sources, _stamps(sources), overrides)
+    return overrides
+
+
+def program_overrides(settings: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(key, safe value) for each setting in `settings` that names a program. Pure."""
+    out: dict[str, str] = {}
+    for key, value in settings:
+        lowered = key.lower()
+        if re.fullmatch(_SHELL_VALUED, key, re.IGNORECASE):
+            if value.lstrip().startswith("!"):
+                out[key] = _SHELL_SAFE[lowered.split(".", 1)[0]]
+            continue
+        for pattern, safe in _PROGRAM_KEYS:
+            if re.fullmatch(pattern, key, re.IGNORECASE):  # re's own cache: compiled on first use
+                out[key] = safe
+                if lowered.startswith("filter."):  # an emptied filter must not abort `git add`
+                    out[f"{key.rsplit('.', 1)[0]}.required"] = "false"
+                break
+    return sorted(out.items())
+
+
+def _local_settings(root: Path) -> list[tuple[str, str]]:
+    """(key, value) of the repository's own config and what it includes, in git's own reading."""
     try:
-        stat = config.stat()
-        stamp = (stat.st_mtime_ns, stat.st_size)
-    except OSError:
-        stamp = (0, 0)
-    cached = _drivers_cache.get(str(root))
-    if cached is not None and cached[0] == stamp and stamp != (0, 0):
-        return cached[1]
-    try:
-        done = subprocess.run(["git", "config", "--local", "--null", "--get-regexp", r"^filter\."],
+        done = subprocess.run(["git", "config", "--list", "--null", "--show-scope", "--includes"],
                               cwd=root, capture_output=True, check=False, timeout=30,
-                              env={**os.environ, "GIT_CONFIG_NOSYSTEM": "1"})
-        listed = os.fsdecode(done.stdout).split("\0") if done.returncode == 0 else []
+                              env={**{k: v for k, v in os.environ.items() if not k.startswith("GIT_CONFIG")},
+                                   "GIT_CONFIG_NOSYSTEM": "1"})
     except (OSError, subprocess.SubprocessError):
-        listed = []
-    keys = {item.split("\n", 1)[0] for item in listed if item}
-    found = sorted((key, "") for key in keys if key.startswith("filter.")
-                   and key.rsplit(".", 1)[-1].lower() in _DRIVER_KEYS)
-    filters = sorted({key.rsplit(".", 1)[0] for key, _ in found if key.lower().startswith("filter.")})
-    found += [(f"{name}.required", "false") for name in filters]  # an emptied filter must not abort `git add`
-    _drivers_cache[str(root)] = (stamp, found)
-    return found
+        return []
+    if done.returncode != 0:
+        return []
+    fields = os.fsdecode(done.stdout).split("\0")
+    settings = []
+    for scope, entry in zip(fields[0::2], fields[1::2]):
+        if scope in ("local", "worktree"):
+            key, _, value = entry.partition("\n")
+            settings.append((key, value))
+    return settings
+
+
+def _include_path(git_dir: Path, value: str) -> str:
+    path = Path(os.path.expanduser(value))
+    return str(path if path.is_absolute() else git_dir / path)
+
+
+def _stamps(sources: frozenset[str]) -> tuple[tuple[int, int], ...]:
+    """(mtime, size) of each file, (0, 0) when missing: what the cached reading depends on."""
+    stamps = []
+    for name in sorted(sources):
+        try:
+            stat = os.stat(name)
+            stamps.append((stat.st_mtime_ns, stat.st_size))
+        except OSError:
+            stamps.append((0, 0))
+    return tuple(stamps)
 
 
 def without_external_diff(argv: list[str]) -> list[str]:
