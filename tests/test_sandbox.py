@@ -22,10 +22,21 @@ needs_bwrap = pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap is not
 
 @pytest.fixture
 def outside(tmp_path: Path):
-    """A place outside the repository and outside /tmp (which the sandbox shares, as scratch)."""
+    """A place outside the repository and outside /tmp."""
     path = Path("/var/tmp") / f"once-sandbox-{tmp_path.parent.name}-{tmp_path.name}"
     yield path
     path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def home(tmp_path: Path):
+    """A home folder outside /tmp (which the sandbox replaces with its own, hiding everything in it)."""
+    import shutil
+
+    path = Path("/var/tmp") / f"once-sandbox-home-{tmp_path.parent.name}-{tmp_path.name}"
+    path.mkdir(parents=True)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _ctx(repo: Path, network: bool = False) -> ToolContext:
@@ -56,8 +67,7 @@ def test_nothing_inside_has_a_capability_to_remount_the_system(repo: Path, outsi
 
 
 @needs_bwrap
-def test_private_files_are_hidden(repo: Path, tmp_path: Path) -> None:
-    home = tmp_path / "home"
+def test_private_files_are_hidden(repo: Path, home: Path) -> None:
     (home / ".ssh").mkdir(parents=True)
     (home / ".ssh" / "id_rsa").write_text("PRIVATE KEY\n")
     (home / ".netrc").write_text("machine x password hunter2\n")
@@ -66,6 +76,80 @@ def test_private_files_are_hidden(repo: Path, tmp_path: Path) -> None:
 
     done = subprocess.run(argv, cwd=repo, capture_output=True, text=True, timeout=30)
     assert "PRIVATE KEY" not in done.stdout and "hunter2" not in done.stdout and "end" in done.stdout
+
+
+@needs_bwrap
+def test_tmp_is_private_and_kept_across_the_processes_commands(repo: Path, tmp_path: Path) -> None:
+    """A write to /tmp stays inside: the host's /tmp (other programs' files and sockets) is not
+    the sandbox's, and what one command leaves there the next still finds."""
+    marker = f"once-sandbox-test-{tmp_path.name}"
+    first = run_command(_ctx(repo), f"echo inside > /tmp/{marker}; echo $TMPDIR")
+    assert not (Path("/tmp") / marker).exists() and first.text.strip().endswith("/tmp")
+    second = run_command(_ctx(repo), f"cat /tmp/{marker}; ls /tmp/{tmp_path.parent.name} 2>&1 | head -1")
+    assert "inside" in second.text and tmp_path.name not in second.text
+
+
+@needs_bwrap
+def test_an_interpreter_under_the_real_tmp_still_runs(repo: Path, tmp_path: Path) -> None:
+    """CI makes its venv in a temporary folder: a check's `python` from PATH must still start."""
+    venv = tmp_path / "venv" / "bin"
+    venv.mkdir(parents=True)
+    tool = venv / "hello-tool"
+    tool.write_text("#!/bin/sh\necho hello from the venv\n")
+    tool.chmod(0o755)
+    ctx = ToolContext(workspace=Workspace(repo), sandbox=("bwrap", False),
+                      command_env={"PATH": f"{venv}:/usr/bin:/bin"})
+    import os
+
+    old = os.environ["PATH"]
+    os.environ["PATH"] = f"{venv}:{old}"
+    try:
+        out = run_command(ctx, "hello-tool; ls /tmp/" + tmp_path.parent.name + " 2>&1 | head -3")
+    finally:
+        os.environ["PATH"] = old
+    assert "hello from the venv" in out.text
+
+
+@needs_bwrap
+def test_the_hosts_sockets_and_onces_own_files_are_hidden(repo: Path, home: Path, monkeypatch) -> None:
+    """A socket is a way out of any sandbox (a D-Bus, docker or ssh-agent socket under /run or
+    /tmp); once's database and config, keyrings and shell histories are not the model's to read."""
+    import os
+    import subprocess
+
+    for name, text in ((".local/share/once/once.db", "DATABASE ROWS"), (".config/once/config.toml", "team_url"),
+                       (".local/share/keyrings/login.keyring", "KEYRING"), (".bash_history", "export TOKEN"),
+                       (".config/once/skills/tidy/run.sh", "echo skill script")):
+        (home / name).parent.mkdir(parents=True, exist_ok=True)
+        (home / name).write_text(text + "\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.delenv("ONCE_DB", raising=False)
+    run_dir = Path("/run") / f"once-test-{os.getpid()}"
+    try:
+        run_dir.mkdir()
+    except OSError:
+        pytest.skip("cannot make a folder under /run here")
+    server = socket.socket(socket.AF_UNIX)
+    try:
+        server.bind(str(run_dir / "bus"))
+        server.listen(1)
+        probe = (f"cat {home}/.local/share/once/once.db {home}/.config/once/config.toml "
+                 f"{home}/.local/share/keyrings/login.keyring {home}/.bash_history; "
+                 f"sh {home}/.config/once/skills/tidy/run.sh; "
+                 f"python3 -c \"import socket; s=socket.socket(socket.AF_UNIX); "
+                 f"print('connected' if s.connect_ex('{run_dir}/bus') == 0 else 'no socket')\"")
+        argv = wrap(probe, str(repo), "bwrap", home=str(home))
+        done = subprocess.run(argv, cwd=repo, capture_output=True, text=True, timeout=30)
+    finally:
+        server.close()
+        (run_dir / "bus").unlink(missing_ok=True)
+        run_dir.rmdir()
+    for secret in ("DATABASE ROWS", "team_url", "KEYRING", "export TOKEN", "connected"):
+        assert secret not in done.stdout
+    assert "no socket" in done.stdout
+    assert "skill script" in done.stdout  # a user skill's own script still runs
 
 
 @needs_bwrap

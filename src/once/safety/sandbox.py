@@ -2,10 +2,13 @@
 
 The command policy decides what may run; the sandbox limits what it can do once it runs,
 for what no policy can see (a test file the model wrote, a `conftest.py`, a build script):
-- the whole file system is read-only, except the repository and /tmp (scratch, as the command
-  policy treats it: test runners and toolchains keep their temporary files and venvs there);
+- the whole file system is read-only, except the repository and a private /tmp (one per agent
+  process, kept across its commands so a venv made in one is there for the next, removed when
+  it ends; interpreters and venvs that live in the real /tmp are shown read-only);
 - the repository's `.git` is read-only: only the agent's own git (outside the sandbox) commits;
-- the home folder's private files (`~/.ssh`, `~/.aws`, `~/.netrc`, ...) are hidden;
+- the home folder's private files (`~/.ssh`, `~/.aws`, `~/.netrc`, keyrings, shell histories,
+  once's own database and config, ...) are hidden, and so is /run, where the sockets of other
+  programs live (D-Bus, docker, the ssh and gpg agents): a socket is a way out of any sandbox;
 - there is no network (a private loopback only), unless `sandbox_network` allows it;
 - its processes die with the run, in their own pid namespace, with no capabilities (so even
   when once runs as root nothing inside can remount the read-only file system).
@@ -22,14 +25,22 @@ import functools
 import os
 import shutil
 import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from once.lazyre import LazyPattern
+from once.paths import config_dir, data_dir, db_path
 
 MODES = ("off", "auto", "bwrap")
 PRIVATE_IN_HOME = (".ssh", ".aws", ".gnupg", ".netrc", ".git-credentials", ".docker", ".kube", ".azure",
-                   ".config/gcloud", ".config/gh", ".npmrc", ".pypirc", ".password-store", ".vault-token")
+                   ".config/gcloud", ".config/gh", ".config/hub", ".npmrc", ".pypirc", ".password-store",
+                   ".vault-token", ".pgpass", ".my.cnf", ".local/share/keyrings", ".config/containers",
+                   ".cargo/credentials", ".cargo/credentials.toml", ".gradle/gradle.properties",
+                   ".m2/settings.xml", ".terraform.d", ".config/rclone", ".mozilla", ".config/google-chrome",
+                   ".config/chromium", ".thunderbird", ".bash_history", ".zsh_history", ".python_history",
+                   ".psql_history", ".mysql_history", ".sqlite_history", ".node_repl_history", ".lesshst")
 
 
 class SandboxMissing(RuntimeError):
@@ -148,14 +159,20 @@ def sandbox_options(root: str, *, network: bool = False, home: str | None = None
     # --cap-drop ALL: run by root, bubblewrap keeps every capability, and `mount -o remount,rw /`
     # would make the read-only system writable again.
     options = ["--die-with-parent", "--cap-drop", "ALL", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-               "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--bind", "/tmp", "/tmp"]
+               "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+               "--bind", private_tmp(), "/tmp", "--setenv", "TMPDIR", "/tmp"]
+    for kept in _kept_from_tmp():
+        options += ["--ro-bind", kept, kept]
+    options += _hidden_run(network)
     home_dir = Path(home or os.path.expanduser("~"))
-    for name in PRIVATE_IN_HOME:
-        private = home_dir / name
+    for private in [*(home_dir / name for name in PRIVATE_IN_HOME), *_own_files()]:
         if private.is_dir() and not private.is_symlink():
             options += ["--tmpfs", str(private)]
         elif private.exists():
             options += ["--ro-bind", "/dev/null", str(private)]
+    skills = config_dir() / "skills"  # user skills' scripts run from there
+    if skills.is_dir():
+        options += ["--ro-bind", str(skills), str(skills)]
     options += ["--bind", real_root, real_root]
     git_dir = Path(real_root) / ".git"
     if git_dir.exists():
@@ -164,3 +181,66 @@ def sandbox_options(root: str, *, network: bool = False, home: str | None = None
         options.append("--unshare-net")
     options += ["--chdir", real_root]
     return options
+
+
+def _own_files() -> list[Path]:
+    """once's database (with its WAL) and config: the model's commands read neither."""
+    database = db_path()
+    return [data_dir(), config_dir(), database, Path(f"{database}-wal"), Path(f"{database}-shm")]
+
+
+def _hidden_run(network: bool) -> list[str]:
+    """/run (and /var/run when it is its own folder) replaced by an empty one: the host's sockets
+    live there. With the network on, the resolver's file is kept when /etc/resolv.conf leads there."""
+    options = ["--tmpfs", "/run"]
+    if os.path.isdir("/var/run") and not os.path.islink("/var/run"):
+        options += ["--tmpfs", "/var/run"]
+    resolver = os.path.realpath("/etc/resolv.conf")
+    if network and resolver.startswith(("/run/", "/var/run/")) and os.path.isfile(resolver):
+        options += ["--ro-bind", resolver, resolver]
+    return options
+
+
+_private_tmp: list[str] = []
+
+
+def private_tmp() -> str:
+    """This process's private /tmp for its sandboxed commands (made on first use, removed at exit)."""
+    if not _private_tmp:
+        _sweep_orphans()
+        _private_tmp.append(tempfile.mkdtemp(prefix=f"once-sandbox-tmp-{os.getpid()}-"))
+        atexit.register(shutil.rmtree, _private_tmp[0], True)
+    return _private_tmp[0]
+
+
+def _sweep_orphans() -> None:
+    """Private /tmp folders of processes that no longer exist (killed before their exit hook)."""
+    base = Path(tempfile.gettempdir())
+    for folder in base.glob("once-sandbox-tmp-*-*"):
+        pid = folder.name.split("-")[3]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _kept_from_tmp() -> list[str]:
+    """Interpreters and venvs under the real /tmp that commands still need, read-only: this
+    process's Python and the venvs on PATH (`/tmp/x/venv/bin` keeps `/tmp/x/venv`)."""
+    found: set[str] = set()
+    candidates = [sys.prefix, sys.exec_prefix, sys.base_prefix, os.environ.get("VIRTUAL_ENV", "")]
+    for entry in os.environ.get("PATH", "").split(os.pathsep):
+        candidates.append(os.path.dirname(entry) if os.path.basename(entry) == "bin" else entry)
+    for path in candidates:
+        real = os.path.realpath(path) if path else ""
+        if real.startswith("/tmp/") and os.path.isdir(real):
+            found.add(real)
+    return sorted(found)
