@@ -108,9 +108,29 @@ SPLIT_CASES: list[tuple[str, list[str]]] = [
 
 @pytest.mark.parametrize(("command", "expected"), SPLIT_CASES, ids=[case[0][:40] for case in SPLIT_CASES])
 def test_split_finds_every_simple_command(command: str, expected: list[str]) -> None:
-    parts = split_command(command)
+    parts = [part for part in split_command(command) if not part.sets_variables_only]
     assert [flat(part) for part in parts] == expected
     assert all(part.unparseable is None for part in parts)
+
+
+@pytest.mark.parametrize(("command", "assigns"), [
+    ("S='1e id'; sed \"$S\" f", [("S", "1e id")]),
+    ("for p in a b; do sed \"$p\" f; done", [("p", None)]),
+    ("X=1 Y=2", [("X", "1"), ("Y", "2")]),
+])
+def test_variables_a_line_sets_are_kept_for_the_commands_after_them(command: str, assigns: list) -> None:
+    setters = [part for part in split_command(command) if part.sets_variables_only]
+    assert [pair for part in setters for pair in part.assigns] == assigns
+
+
+@pytest.mark.parametrize(("command", "assigns", "wrappers"), [
+    ("GIT_EXTERNAL_DIFF=x git diff", [("GIT_EXTERNAL_DIFF", "x")], ()),
+    ("env A=1 B=2 sed p f", [("A", "1"), ("B", "2")], ("env",)),
+    ("LESSOPEN='|id' bash -c 'less f'", [("LESSOPEN", "|id")], ("bash -c",)),
+])
+def test_a_commands_own_environment_is_kept(command: str, assigns: list, wrappers: tuple) -> None:
+    main = [part for part in split_command(command) if part.argv][-1]
+    assert list(main.assigns) == assigns and main.wrappers == wrappers
 
 
 @pytest.mark.parametrize("command", [
@@ -260,7 +280,7 @@ def test_is_single_command() -> None:
 def test_split_never_raises(text: str) -> None:
     parts = split_command(text)
     assert all(isinstance(part, SimpleCommand) for part in parts)
-    assert all(part.argv or part.redirects or part.unparseable for part in parts)
+    assert all(part.argv or part.redirects or part.unparseable or part.sets_variables_only for part in parts)
 
 
 @settings(max_examples=200, deadline=None)

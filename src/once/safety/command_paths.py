@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import posixpath
+import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -35,16 +36,63 @@ def in_git_dir(path: str | PurePosixPath) -> bool:
     return False
 
 
-def _ln_operands(argv: tuple[str, ...]) -> list[str]:
-    operands, skip = [], False
-    for arg in argv[1:]:
-        if skip:
-            skip = False
-        elif arg in ("-t", "--target-directory", "-S", "--suffix"):
-            skip = True
+def _ln_operands(argv: tuple[str, ...]) -> tuple[list[str], str | None]:
+    """The operands of `ln` (or `cp`), and the folder given with `-t`/`--target-directory`."""
+    operands: list[str] = []
+    directory: str | None = None
+    args = list(argv[1:])
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if arg == "--":
+            operands.extend(args[i:])
+            break
+        if arg in ("-t", "--target-directory") or arg.startswith("--target-directory="):
+            if "=" in arg:
+                directory = arg.split("=", 1)[1]
+            elif i < len(args):
+                directory, i = args[i], i + 1
+        elif arg.startswith("-t") and not arg.startswith("--"):
+            directory = arg[2:]
+        elif arg in ("-S", "--suffix"):
+            i += 1
         elif not arg.startswith("-") or arg == "-":
             operands.append(arg)
-    return operands
+    return operands, directory
+
+
+_BRACES = re.compile(r"\{([^{}]*,[^{}]*)\}")
+_MAX_BRACE_WORDS = 64
+
+
+def brace_words(word: str) -> list[str]:
+    """The words bash's brace expansion makes of `word` (`{~/.ssh/id_rsa,a.txt}` -> two paths), at
+    most 64; the word itself when it has no `{a,b}`. Ranges (`{1..9}`) never make a path."""
+    words, done = [word], []
+    while words and len(done) + len(words) <= _MAX_BRACE_WORDS:
+        current = words.pop()
+        match = _BRACES.search(current)
+        if match is None:
+            done.append(current)
+            continue
+        head, tail = current[:match.start()], current[match.end():]
+        words.extend(head + choice + tail for choice in match.group(1).split(","))
+    return done + words
+
+
+def _proc_alias(text: str, cwd: PurePosixPath | None) -> str | None:
+    """`/proc/self/root/etc/x` is `/etc/x`, `/proc/1234/cwd/x` is in that process's folder (ours
+    when it is `self`); None when it cannot be known."""
+    match = re.match(r"/proc/([^/]+)/(root|cwd)(/|$)", text)
+    if match is None:
+        return text
+    rest = text[match.end():]
+    if match.group(2) == "root":
+        return "/" + rest
+    if match.group(1) in ("self", "thread-self") and cwd is not None:
+        return str(cwd) + "/" + rest
+    return None
 
 
 def broad_glob(component: str) -> bool:
@@ -86,10 +134,16 @@ class PathWalk:
         for name in ("~", "$HOME", "${HOME}"):
             if text == name or text.startswith(name + "/"):
                 text = str(self.home) + text[len(name):]
+        if text.startswith("~") and "$" not in text:  # `~root/.profile`: that user's home
+            user_home = os.path.expanduser(text.split("/", 1)[0])
+            if user_home.startswith("~"):
+                return None
+            text = user_home + text[len(text.split("/", 1)[0]):]
         if "$" in text or "`" in text or text.startswith("~"):
             return None
         if text.startswith("/"):
-            return PurePosixPath(posixpath.normpath(text))
+            aliased = _proc_alias("/" + posixpath.normpath(text).lstrip("/"), cwd)
+            return None if aliased is None else PurePosixPath(posixpath.normpath(aliased))
         if cwd is None:
             return None
         return PurePosixPath(posixpath.normpath(posixpath.join(str(cwd), text)))
@@ -101,17 +155,19 @@ class PathWalk:
         """Whether writing `path` (inside the repository by name) stays inside once links are
         followed: those made earlier in the line, and symlinks already on disk (a committed link
         to ~/.bashrc). The one place this module looks at the disk."""
-        for link, target in self.links.items():
-            if path == link or link in path.parents:
-                if target is None:
-                    return False
-                path = target.joinpath(path.relative_to(link))
-                break
-        if not self.inside(path):
+        path = self.follow(path)
+        if path is None or not self.inside(path):
             return False
         real_root = os.path.realpath(str(self.root))
         real = os.path.realpath(str(path))
         return real == real_root or real.startswith(real_root.rstrip("/") + "/")
+
+    def follow(self, path: PurePosixPath) -> PurePosixPath | None:
+        """`path` with a link made earlier in the line replaced by what it leads to (None: unknown)."""
+        for link, target in self.links.items():
+            if path == link or link in path.parents:
+                return None if target is None else target.joinpath(path.relative_to(link))
+        return path
 
     def top_level_glob(self, path: PurePosixPath) -> bool:
         """Is it a pattern like `*` or `.*` right in the repository root?"""
@@ -130,7 +186,10 @@ class PathWalk:
     def after(self, part: SimpleCommand) -> None:
         """Follow `cd`, `pushd` and `popd` so later relative paths resolve where the shell would,
         and remember links `ln` makes."""
-        if part.program == "ln":
+        if part.program == "ln" or (part.program == "cp" and any(
+                arg in ("-s", "-l", "--symbolic-link", "--link") or (
+                    arg.startswith("-") and not arg.startswith("--") and {"s", "l"} & set(arg[1:]))
+                for arg in part.argv[1:])):
             self._link(part)
             return
         if part.program not in ("cd", "pushd", "popd"):
@@ -144,17 +203,32 @@ class PathWalk:
             self.cwds[part.scope] = self.resolve(args[0], part.scope)
 
     def _link(self, part: SimpleCommand) -> None:
-        operands = _ln_operands(part.argv)
-        if len(operands) < 2:
+        """Remember the links `ln` (or `cp -s` / `cp -l`) makes: `ln -s T L`, `ln -s T... DIR`,
+        `ln -s -t DIR T...`, `ln -s T` (in the current folder)."""
+        operands, directory = _ln_operands(part.argv)
+        symbolic = part.program == "cp" or any(
+            arg in ("-s", "--symbolic") or (arg.startswith("-") and not arg.startswith("--") and "s" in arg)
+            for arg in part.argv[1:] if arg != "--")
+        if directory is not None:
+            targets, place, into = operands, directory, True
+        elif len(operands) == 1:
+            targets, place, into = operands, ".", True
+        elif len(operands) >= 2:
+            targets, place, into = operands[:-1], operands[-1], len(operands) > 2
+        else:
             return
-        *targets, place = operands
         where = self.resolve(place, part.scope)
         if where is None:
             return
         for target in targets:
-            # A relative symlink target is relative to the link's folder; a hard link's to the cwd.
-            pointed = self.resolve(target, part.scope) if not target.startswith("/") else PurePosixPath(target)
-            name = where / PurePosixPath(target).name if len(targets) > 1 else where
-            self.links[name] = pointed
-            if len(targets) == 1:
-                self.links[where / PurePosixPath(target).name] = pointed  # `ln -s T dir/` makes dir/T
+            names = [where / PurePosixPath(target).name] if into else [where, where / PurePosixPath(target).name]
+            for name in names:
+                self.links[name] = self._pointed(target, name, symbolic, part.scope)
+
+    def _pointed(self, target: str, link: PurePosixPath, symbolic: bool,
+                 scope: tuple[int, ...]) -> PurePosixPath | None:
+        """Where a link leads: a relative symlink target is relative to the link's own folder,
+        a hard link's (and `cp -s`'s source) to the current folder."""
+        if target.startswith("/") or not symbolic or target.startswith(("~", "$")):
+            return self.resolve(target, scope)
+        return PurePosixPath(posixpath.normpath(posixpath.join(str(link.parent), target)))

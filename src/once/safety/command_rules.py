@@ -11,12 +11,12 @@ import os
 import posixpath
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Literal
 
-from once.safety.command_paths import PathWalk, in_git_dir
-from once.safety.program_effects import RUNS_OR_READS, extra_writes, runs_or_reads
+from once.safety.command_paths import PathWalk, brace_words, in_git_dir
+from once.safety.program_effects import RUNS_OR_READS, SCRIPTED, extra_writes, risky_assignments, runs_or_reads
 from once.safety.shell_command import SimpleCommand
 from once.safety.shell_unwrap import code_positions, find_starts
 
@@ -57,14 +57,60 @@ class Finding:
     decision: Literal["deny", "ask"]
     rule: str
     detail: str
+    firm: bool = True
+    """An "ask" that a person must answer every time. A soft one only takes the command out of
+    what allow rules cover: the sandbox (which confines it) or full-auto still run it."""
 
 
 @dataclass
 class LineState:
-    """What earlier commands of the line left behind: the directory, downloaded files."""
+    """What earlier commands of the line left behind: the directory, downloaded files, the
+    shell variables set so far (None: a value only known at run time)."""
 
     paths: PathWalk
     downloads: set[str] = field(default_factory=set)
+    variables: dict[str, str | None] = field(default_factory=dict)
+    unknown_variables: bool = False
+    """A `source`, `eval` or `read`-like builtin ran: any variable may hold anything since."""
+
+    def hidden(self, name: str) -> bool:
+        """Whether `$name` holds text the policy cannot see (set at run time in this line)."""
+        if name in self.variables:
+            return self.variables[name] is None
+        return self.unknown_variables
+
+    def expand(self, word: str) -> str:
+        """`word` with the variables this line set to known text put in."""
+        if "$" not in word:
+            return word
+        return _VARIABLE.sub(lambda m: self._value(m) if self._value(m) is not None else m.group(0), word)
+
+    def _value(self, match: re.Match[str]) -> str | None:
+        return self.variables.get(match.group(1) or match.group(2))
+
+    def remember(self, part: SimpleCommand) -> None:
+        """Variables a command sets for the rest of the line."""
+        if part.sets_variables_only:
+            for name, value in part.assigns:
+                self.variables[name] = None if value is None or "$(" in value or "`" in value else self.expand(value)
+            return
+        program, args = part.program, list(part.argv[1:])
+        if program in (".", "source", "eval"):
+            self.unknown_variables = True
+        elif program in ("read", "mapfile", "readarray", "getopts"):
+            for name in [arg for arg in args if _NAME.fullmatch(arg)][-1 if program != "read" else 0:]:
+                self.variables[name] = None
+        elif program == "printf" and "-v" in args[:-1]:
+            self.variables[args[args.index("-v") + 1]] = None
+        elif program in ("export", "declare", "typeset", "local", "readonly"):
+            for arg in args:
+                name, equals, value = arg.partition("=")
+                if equals and _NAME.fullmatch(name):
+                    self.variables[name] = self.expand(value) if "$(" not in value and "`" not in value else None
+
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _options(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
@@ -174,7 +220,7 @@ def _git_dir(part: SimpleCommand, state: LineState) -> list[Finding]:
 def _outside(part: SimpleCommand, state: LineState) -> list[Finding]:
     """Writes outside the repository (a dotfile in ~, another project) need a person each time."""
     findings = []
-    for target in _write_targets(part):
+    for target in [each for named in _write_targets(part) for each in brace_words(named)]:
         resolved = state.paths.resolve(target, part.scope)
         if resolved is None:
             continue
@@ -291,7 +337,13 @@ def _misc(part: SimpleCommand, state: LineState) -> list[Finding]:
     return findings
 
 
-_PRIVATE_SYSTEM = ("/etc/shadow", "/etc/gshadow", "/etc/ssh", "/etc/sudoers", "/root", "/proc/self/environ")
+_PRIVATE_SYSTEM = ("/etc/shadow", "/etc/gshadow", "/etc/ssh", "/etc/sudoers", "/root")
+# Another process's environment (the agent's own holds its provider key) or memory.
+_PROCESS_SECRETS = re.compile(r"/proc/[^/]+(/task/[^/]+)?/(environ|mem|auxv)$")
+# Commands that only name a folder, never read what is in it.
+_NAMES_ONLY = frozenset({"cd", "pushd", "popd", "echo", "printf", "ls", "test", "[", "stat", "dirname", "basename",
+                         "realpath", "readlink", "pwd", "true", "false", "mkdir"})
+HOME_TREE = "reads the home folder as a whole"
 
 
 def _private_reads(part: SimpleCommand, state: LineState) -> list[Finding]:
@@ -300,14 +352,23 @@ def _private_reads(part: SimpleCommand, state: LineState) -> list[Finding]:
     repository: an allow rule for `cat*` is for the repository's files, not the user's keys."""
     named = [arg.split("=", 1)[-1] for arg in part.argv[1:] if arg != "-"]
     named += [r.target for r in part.redirects if r.operator in ("<", "<>")]
+    named = [each for name in named for each in brace_words(name)]
     for name in named:
+        if "/proc/" in name and "environ" in name:
+            return [Finding("ask", PRIVATE_FILES, f"`{name}` is a process's environment, where keys are kept")]
         resolved = state.paths.resolve(name, part.scope)
         if resolved is None:
             continue
+        home = state.paths.home
+        if (resolved == home or resolved in home.parents) and part.program not in _NAMES_ONLY and not (
+                part.program == "ls" and not _short(_options(part.argv[1:])[0], "R")):
+            return [Finding("ask", HOME_TREE, f"`{name}` holds the home folder, private files and all", firm=False)]
         if state.paths.inside(resolved):
             if state.paths.lands_inside(resolved):
                 continue
-            resolved = PurePosixPath(os.path.realpath(str(resolved)))  # a link out of the repository
+            followed = state.paths.follow(resolved)  # a link made earlier in the line, or one on disk
+            resolved = followed if followed is not None and followed != resolved else PurePosixPath(
+                os.path.realpath(str(resolved)))
         elif "/" not in name and not name.startswith("~"):
             continue
         if _private(resolved, state.paths.home):
@@ -319,22 +380,55 @@ def _private(path: PurePosixPath, home: PurePosixPath) -> bool:
     if path == home or home in path.parents:
         return path != home and path.relative_to(home).parts[0].startswith(".")
     text = str(path)
-    return any(text == place or text.startswith(place + "/") for place in _PRIVATE_SYSTEM)
+    return any(text == place or text.startswith(place + "/") for place in _PRIVATE_SYSTEM) or bool(
+        _PROCESS_SECRETS.search(text))
 
 
 def _effects(part: SimpleCommand, state: LineState) -> list[Finding]:
     """An allowed filter that would run a program or read any file through its script or options."""
     reason = runs_or_reads(part)
+    if reason is None and part.program in SCRIPTED and any(_run_time_text(arg, state) for arg in part.argv[1:]):
+        reason = f"its {part.program} arguments are only known when the shell expands them"
     return [Finding("ask", RUNS_OR_READS, reason)] if reason else []
 
 
+def _run_time_text(word: str, state: LineState) -> bool:
+    """A substitution, or a variable this line set at run time (`read S < f; sed "$S"`)."""
+    if "$(" in word or "`" in word:
+        return True
+    return any(state.hidden(m.group(1) or m.group(2)) for m in _VARIABLE.finditer(word))
+
+
+def _environment(part: SimpleCommand, state: LineState) -> list[Finding]:
+    """`GIT_EXTERNAL_DIFF=sh git diff`, `LESSOPEN='|cmd' less f`, `PATH=./bin:$PATH`: variables that
+    make a program run or load another one. A rule for `git diff` did not mean that."""
+    names = risky_assignments(part.assigns)
+    if part.program in ("export", "declare", "typeset", "local", "readonly"):
+        names += risky_assignments([arg.partition("=")[::2] for arg in part.argv[1:] if "=" in arg])
+    if not names:
+        return []
+    return [Finding("ask", RUNS_OR_READS, f"`{names[0]}` changes which programs run or what they load",
+                    firm=False)]
+
+
 CHECKS: tuple[Callable[[SimpleCommand, LineState], list[Finding]], ...] = (
-    _misc, _recursive_delete, _chmod, _git_dir, _outside, _devices, _git, _downloads, _effects, _private_reads)
+    _misc, _recursive_delete, _chmod, _git_dir, _outside, _devices, _git, _downloads, _effects, _private_reads,
+    _environment)
 
 
 def check(part: SimpleCommand, state: LineState) -> list[Finding]:
-    """Every built-in finding for one command; then record what it changes for later commands."""
+    """Every built-in finding for one command; then record what it changes for later commands.
+    A command that uses variables the line set is judged as written and with their values put in."""
+    if part.sets_variables_only:
+        findings = _environment(part, state)
+        state.remember(part)
+        return findings
     findings = [found for rule in CHECKS for found in rule(part, state)]
+    expanded = replace(part, argv=tuple(state.expand(arg) for arg in part.argv),
+                       redirects=tuple(r._replace(target=state.expand(r.target)) for r in part.redirects))
+    if expanded != part:
+        findings += [found for rule in CHECKS for found in rule(expanded, state) if found not in findings]
+    state.remember(part)
     if part.program in DOWNLOADERS:
         for name in _download_files(part) + [r.target for r in part.redirects if r.writes]:
             resolved = state.paths.resolve(name, part.scope)

@@ -145,9 +145,13 @@ def _judge(part: SimpleCommand, findings: list[Finding], policy: Policy) -> Part
     rule = policy.denied_by(part)
     if rule is not None:
         return PartVerdict(part, "deny", f"matches `{rule}` in policy.deny", "deny-rule", rule)
-    question = next((found for found in findings if found.decision == "ask"), None)
+    question = next((found for found in findings if found.decision == "ask" and found.firm), None)
     if question is not None:
         return PartVerdict(part, "ask", f"{question.rule}: {question.detail}", "builtin", question.rule, firm=True)
+    soft = next((found for found in findings if found.decision == "ask"), None)
+    if soft is not None and part.full_text not in policy.session_allow:
+        # Not what an allow rule meant (a person's approval of this exact line is).
+        return PartVerdict(part, "ask", f"{soft.rule}: {soft.detail}", "builtin", soft.rule)
     allowed = policy.allowed_by(part)
     if allowed is not None:
         source, rule = allowed
@@ -166,7 +170,12 @@ def evaluate(command: str, policy: Policy, repo_root: Path, *, home: Path | None
     from once.safety.shell_split import split_command
 
     state = LineState(PathWalk.start(str(repo_root), str(home) if home else None))
-    parts = [_judge(part, check(part, state), policy) for part in split_command(command)]
+    parts = []
+    for part in split_command(command):
+        findings = check(part, state)
+        if part.sets_variables_only and not findings:
+            continue  # `X=1` runs nothing; the variable is remembered for the commands after it
+        parts.append(_judge(part, findings, policy))
     if any(part.decision == "deny" for part in parts):
         decision: Decision = "deny"
     elif all(part.decision == "allow" for part in parts):

@@ -14,60 +14,128 @@ RUNS_OR_READS = "runs a program or reads a file through its script or options"
 SEDS = frozenset({"sed", "gsed"})
 AWKS = frozenset({"awk", "gawk", "mawk", "nawk", "busybox-awk"})
 TARS = frozenset({"tar", "gtar", "bsdtar"})
+SCRIPTED = SEDS | AWKS | TARS | frozenset({"sort", "git", "find", "man", "less", "uniq", "shuf", "make", "xargs"})
+"""Programs whose arguments decide whether they run another program or write a file."""
 _TAR_RUNS = ("--checkpoint-action", "--to-command", "--use-compress-program", "--info-script",
              "--new-volume-script", "--rsh-command", "--rmt-command")
 # awk: a call of system(), a pipe to or from a command (not `||`), output redirected to a file,
 # a file read with getline, the environment (where credentials live).
-_AWK_EFFECTS = re.compile(r"\bsystem\s*\(|(?<!\|)\|(?!\|)|\bprintf?\b[^;{}\n]*>|\bgetline\b\s*<|\bENVIRON\b")
+_AWK_EFFECTS = re.compile(r"\bsystem\s*\(|(?<!\|)\|(?!\|)|\bprintf?\b[^;{}\n]*>|\bgetline\b[^;{}\n]*<"
+                          r"|\bENVIRON\b|@include|@load")
+# Variables that make a program run or load another one, or read its settings from elsewhere.
+_RISKY_NAMES = re.compile(
+    r"LD_\w+|DYLD_\w+|GIT_\w+|\w*PAGER|LESS\w*|EDITOR|VISUAL|BROWSER|BASH_ENV|ENV|SHELLOPTS|BASHOPTS|PS4"
+    r"|PROMPT_COMMAND|BASH_FUNC_\S+|IFS|PATH|HOME|CDPATH|ZDOTDIR|INPUTRC|XDG_\w+|TMPDIR|SHELL"
+    r"|PYTHON(PATH|STARTUP|HOME|USERBASE|INSPECT|BREAKPOINT|EXECUTABLE|PLATLIBDIR)|PERL\w*|RUBY(OPT|LIB)"
+    r"|NODE_(OPTIONS|PATH)|\w*JAVA\w*OPTIONS|MAKEFLAGS|MFLAGS|MAKEFILES|TAR_OPTIONS|\w*ASKPASS|SSH_\w+"
+    r"|MANOPT|MANPATH|GROFF\w*|GNUPGHOME|GCONV_PATH|LOCPATH|NLSPATH|HOSTALIASES|AWKPATH|AWKLIBPATH"
+    r"|PYTEST_(ADDOPTS|PLUGINS)|(?i:npm_config_\w+)|PIP_\w+|CC|CXX|CPP|LD|AR|AS", re.ASCII)
+
+
+def risky_assignments(assigns) -> list[str]:
+    """The names among (name, value) pairs that change which programs run or what they load."""
+    return [name for name, _ in assigns if _RISKY_NAMES.fullmatch(name)]
+
+
+def long_option(arg: str, *names: str) -> bool:
+    """`arg` is one of the long options `names`, or an abbreviation GNU getopt would take for
+    it (`--expr=...` for `--expression`), with or without `=value`."""
+    if not arg.startswith("--") or len(arg) < 3:
+        return False
+    given = arg.split("=", 1)[0]
+    return any(name.startswith(given) for name in names)
 
 
 def extra_writes(part: SimpleCommand) -> list[str]:
-    """Files written through an option: `sort -o F`, `git diff --output=F`, `find -fprint F`."""
+    """Files written through an option or operand: `sort -o F`, `git diff --output=F`, `find -fprint F`,
+    `uniq IN OUT`, pytest's `--basetemp DIR` (emptied first) and reports."""
     args = list(part.argv[1:])
-    if part.program == "sort":
+    program = part.program
+    if program in ("sort", "shuf"):
         return _option_values(args, short="-o", long="--output")
-    if part.program == "git":
+    if program == "git":
         return _option_values(args, short=None, long="--output")
-    if part.program == "find":
+    if program == "find":
         return [args[i + 1] for i, arg in enumerate(args[:-1]) if arg in ("-fprint", "-fprint0", "-fprintf", "-fls")]
-    if part.program == "less":
+    if program == "less":
         return [*_option_values(args, short="-o", long="--log-file"), *_option_values(args, short="-O",
                                                                                        long="--LOG-FILE")]
+    if program == "uniq":
+        operands = [arg for arg in args if not arg.startswith("-") or arg == "-"]
+        return operands[1:2]
+    if program in ("pytest", "py.test") or _runs_module(part, "pytest"):
+        return [value for name in _PYTEST_WRITES for value in _option_values(args, short=None, long=name)] + [
+            arg.split("=", 1)[1] for arg in _option_values(args, short="-o", long="--override-ini")
+            if arg.startswith("cache_dir=")]
     return []
+
+
+_PYTEST_WRITES = ("--basetemp", "--junitxml", "--junit-xml", "--log-file", "--report-log", "--resultlog",
+                  "--result-log", "--debug")
+
+
+def _runs_module(part: SimpleCommand, module: str) -> bool:
+    """`python -m pytest ...` (any python)."""
+    argv = part.argv
+    return bool(re.fullmatch(r"python[0-9.]*", part.program)) and any(
+        argv[i] == "-m" and argv[i + 1] == module for i in range(1, len(argv) - 1))
 
 
 def runs_or_reads(part: SimpleCommand) -> str | None:
     """Why this command may run a program or read any file beyond what its name suggests, or None."""
     args = list(part.argv[1:])
-    if part.program in SEDS:
+    program = part.program
+    if "xargs" in part.wrappers and program in SCRIPTED:
+        return f"the arguments xargs gives {program} come from its input, which cannot be checked"
+    if program in SEDS:
         scripts = _sed_scripts(args)
         if scripts is None:
             return "a sed script from a file cannot be checked"
         if any(sed_effects(script) for script in scripts):
             return "its sed script runs a command (`e`) or reads or writes a file (`r`, `R`, `w`, `W`)"
-    if part.program in AWKS:
-        program = _awk_program(args)
-        if program is None:
-            return "an awk program from a file cannot be checked"
-        if _AWK_EFFECTS.search(program) or any(_AWK_EFFECTS.search(text) for text in _awk_sources(args)):
+    if program in AWKS:
+        program_text = _awk_program(args)
+        if program_text is None:
+            return "an awk program from a file, or an extension, cannot be checked"
+        if _AWK_EFFECTS.search(program_text) or any(_AWK_EFFECTS.search(text) for text in _awk_sources(args)):
             return "its awk program calls system(), a pipe, getline from a file, ENVIRON or writes to a file"
-    if part.program in TARS and _tar_runs(args):
+    if program in TARS and _tar_runs(args):
         return "a tar option runs a program"
-    if part.program == "sort" and any(arg.startswith("--compress-program") for arg in args):
+    if program == "sort" and any(long_option(arg, "--compress-program") for arg in args):
         return "sort --compress-program runs a program"
-    if part.program == "git" and ("--ext-diff" in args or _git_settings(args) or any(
-            arg.startswith(("--open-files-in-pager", "-O")) for arg in args)):
-        return "git runs with an external diff, a pager it is given (`grep -O`) or a `-c` setting"
-    if part.program == "git" and _git_config_changes(args):
-        return "git config changes a setting (a pager, editor, hook or filter set there runs programs later)"
-    if part.program == "man" and any(arg.startswith(_MAN_RUNS) for arg in args):
+    if program == "git":
+        return _git_runs(args)
+    if program == "man" and any(arg.startswith(("-P", "-H")) or long_option(arg, *_MAN_RUNS) for arg in args):
         return "man runs the pager or browser it is given"
-    if part.program == "less" and any(arg.startswith("+") and ("!" in arg or "|" in arg) for arg in args):
+    if program == "less" and any(arg.startswith("+") and ("!" in arg or "|" in arg) for arg in args):
         return "less runs the shell command in its `+` option"
+    if program == "make" and any(arg.startswith(("-E", "-f")) or long_option(arg, "--eval", "--file", "--makefile")
+                                 for arg in args):
+        return "make runs what --eval or another makefile says"
     return None
 
 
-_MAN_RUNS = ("-P", "--pager", "-H", "--html", "--browser")
+def _git_runs(args: list[str]) -> str | None:
+    if "--ext-diff" in args or _git_settings(args) or any(
+            arg.startswith("-O") or long_option(arg, "--open-files-in-pager", "--ext-diff") for arg in args):
+        return "git runs with an external diff, a pager it is given (`grep -O`) or a `-c` setting"
+    if any(long_option(arg, "--exec-path") and "=" in arg for arg in args):
+        return "git --exec-path= runs its subcommands from another folder"
+    words = _git_subcommand(args)
+    sub, rest = (words[0], words[1:]) if words else ("", [])
+    if any(long_option(arg, "--upload-pack", "--receive-pack", "--exec", "--upload-archive") for arg in rest) or (
+            sub in ("clone", "fetch", "pull", "ls-remote", "archive") and "-u" in rest) or (
+            sub in ("rebase", "pull") and ("-x" in rest or any(long_option(arg, "--exec") for arg in rest))):
+        return f"git {sub} runs the program an option names"
+    if sub in ("difftool", "mergetool", "filter-branch", "filter-repo", "send-email") or (
+            sub == "bisect" and rest[:1] == ["run"]) or (sub == "submodule" and "foreach" in rest):
+        return f"git {sub} runs other programs"
+    if _git_config_changes(args):
+        return "git config changes a setting (a pager, editor, hook or filter set there runs programs later)"
+    return None
+
+
+_MAN_RUNS = ("--pager", "--html", "--browser")
 _GIT_CONFIG_WRITES = frozenset({"--add", "--unset", "--unset-all", "--replace-all", "--rename-section",
                                 "--remove-section", "-e", "--edit", "set", "unset", "rename-section",
                                 "remove-section", "edit"})
@@ -112,7 +180,7 @@ def _git_subcommand(args: list[str]) -> list[str]:
 
 def _tar_runs(args: list[str]) -> bool:
     for arg in args:
-        if arg.startswith(_TAR_RUNS) or arg in ("-I", "-F"):
+        if long_option(arg, *_TAR_RUNS) or arg in ("-I", "-F"):
             return True
         if arg.startswith("-") and not arg.startswith("--") and {"I", "F"} & set(arg[1:]):
             return True
@@ -133,9 +201,9 @@ def _git_settings(args: list[str]) -> bool:
 def _option_values(args: list[str], *, short: str | None, long: str) -> list[str]:
     out = []
     for i, arg in enumerate(args):
-        if arg == long and i + 1 < len(args):
+        if long_option(arg, long) and "=" not in arg and i + 1 < len(args):
             out.append(args[i + 1])
-        elif arg.startswith(long + "="):
+        elif long_option(arg, long) and "=" in arg:
             out.append(arg.split("=", 1)[1])
         elif short and arg == short and i + 1 < len(args):
             out.append(args[i + 1])
@@ -144,53 +212,76 @@ def _option_values(args: list[str], *, short: str | None, long: str) -> list[str
     return out
 
 
+_SED_FLAGS = "nrEsuzb"
+"""GNU sed's short options that take no argument (`-i` takes an optional attached suffix)."""
+
+
 def _sed_scripts(args: list[str]) -> list[str] | None:
-    """The sed scripts given on the command line; None when one comes from a file (-f)."""
+    """The sed scripts given on the command line; None when one comes from a file (-f) or the
+    options cannot be read. Clustered short options (`-nes/x/y/ep`), option arguments (`-l 5`)
+    and abbreviated long options (`--expr=...`) as GNU sed reads them."""
     scripts: list[str] = []
     operands: list[str] = []
     i = 0
     while i < len(args):
         arg = args[i]
-        if arg in ("-f", "--file") or arg.startswith("--file=") or (arg.startswith("-f") and len(arg) > 2
-                                                                      and not arg.startswith("--")):
-            return None
-        if arg in ("-e", "--expression"):
-            scripts.append(args[i + 1] if i + 1 < len(args) else "")
-            i += 2
-            continue
-        if arg.startswith("--expression="):
-            scripts.append(arg.split("=", 1)[1])
-        elif arg.startswith("-e") and len(arg) > 2:
-            scripts.append(arg[2:])
-        elif arg == "--":
-            operands.extend(args[i + 1:])
-            break
-        elif not arg.startswith("-") or arg == "-":
-            operands.append(arg)
         i += 1
+        if arg == "--":
+            operands.extend(args[i:])
+            break
+        if arg.startswith("--"):
+            name, equals, value = arg.partition("=")
+            if long_option(name, "--file"):
+                return None
+            if long_option(name, "--expression"):
+                scripts.append(value if equals else (args[i] if i < len(args) else ""))
+                i += 0 if equals else 1
+            elif long_option(name, "--line-length") and not equals:
+                i += 1
+            continue
+        if not arg.startswith("-") or arg == "-":
+            operands.append(arg)
+            continue
+        for at, letter in enumerate(arg[1:], 1):
+            rest = arg[at + 1:]
+            if letter == "f":
+                return None
+            if letter in "el":
+                value = rest if rest else (args[i] if i < len(args) else "")
+                i += 0 if rest else 1
+                if letter == "e":
+                    scripts.append(value)
+                break
+            if letter == "i":
+                break  # the rest is the backup suffix
+            if letter not in _SED_FLAGS:
+                return None
     if not scripts and operands:
         scripts.append(operands[0])
     return scripts
 
 
 def _awk_sources(args: list[str]) -> list[str]:
-    """Program text given with gawk's `--source=TEXT` / `--source TEXT` / `-e TEXT`."""
+    """Program text given with gawk's `--source=TEXT` / `--source TEXT` / `-e TEXT` (or `--sou=`)."""
     out = []
     for i, arg in enumerate(args):
-        if arg.startswith("--source="):
+        if long_option(arg, "--source") and "=" in arg:
             out.append(arg.split("=", 1)[1])
-        elif arg in ("--source", "-e") and i + 1 < len(args):
+        elif (arg == "-e" or long_option(arg, "--source")) and i + 1 < len(args):
             out.append(args[i + 1])
     return out
 
 
 def _awk_program(args: list[str]) -> str | None:
+    """The program text; None when it (or part of it) comes from a file or loads an extension:
+    `-f`, `-E`, `-i`, `-l`, mawk's `-W exec`, and gawk's long forms, abbreviated or not."""
     i = 0
     while i < len(args):
         arg = args[i]
-        if arg in ("-f", "--file") or arg.startswith("--file="):
+        if arg.startswith(("-f", "-E", "-i", "-l", "-W")) or long_option(
+                arg, "--file", "--exec", "--include", "--load"):
             return None
-        if arg in ("-v", "-F", "--assign", "--field-separator"):
+        if arg in ("-v", "-F") or long_option(arg, "--assign", "--field-separator") and "=" not in arg:
             i += 2
             continue
         if arg == "--":

@@ -63,6 +63,10 @@ class SimpleCommand:
     unparseable: str | None = None
     """Why the text could not be parsed; then argv is empty and `raw` holds the text."""
     raw: str = ""
+    assigns: tuple[tuple[str, str | None], ...] = ()
+    """`NAME=value` words before it or given to `env` (its environment), or, with no argv, the
+    shell variables it sets for the rest of the line; None for a value only known at run time
+    (`for NAME in ...`)."""
 
     @property
     def program(self) -> str:
@@ -79,9 +83,16 @@ class SimpleCommand:
         return " ".join(redirect.render() for redirect in self.redirects)
 
     @property
+    def sets_variables_only(self) -> bool:
+        """`X=1` alone (or a `for` loop's variable): it runs nothing itself."""
+        return not self.argv and not self.redirects and bool(self.assigns)
+
+    @property
     def full_text(self) -> str:
-        """The text with its wrappers in front: `sudo timeout rm x`. Session approvals match this."""
-        return " ".join([*self.wrappers, self.text])
+        """The text with its wrappers and environment in front: `A=1 sudo timeout rm x`. Session
+        approvals match this."""
+        assigned = [f"{name}={shlex.quote(value)}" for name, value in self.assigns if value is not None]
+        return " ".join([*assigned, *self.wrappers, self.text])
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ it does not know) becomes one "unparseable" command, never an exception.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import replace
 
 from once.safety.shell_command import Redirect, SimpleCommand, Word
@@ -272,9 +274,13 @@ class _Parser(Lexer):
             self.ctx = saved
 
     def _for(self) -> list[SimpleCommand]:
-        """`for x in $(ls); do`: only the substitutions of the header run."""
+        """`for x in $(ls); do`: only the substitutions of the header run; x is only known then."""
         self._consume()
         found: list[SimpleCommand] = []
+        name = self._peek()
+        if name.kind == "word" and name.word is not None and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name.word.value):
+            found.append(SimpleCommand((), assigns=((name.word.value, None),), function=self.ctx.function,
+                                       scope=self.ctx.scope))
         while True:
             token = self._peek()
             if self._is_op(token, "(") and self.s.startswith("(", token.end):

@@ -297,6 +297,7 @@ def finish(words: list[Word], redirects: list[tuple[Redirect, Word]], ctx: Conte
     i = 0
     while i < len(words) and words[i].assign:
         i += 1
+    assigns = [_assignment(word.value) for word in words[:i]]
     command, wrappers, skipped = words[i:], list(ctx.wrappers), set()
     for _ in range(MAX_UNWRAP):
         step = unwrap_step(command) if command else None
@@ -307,18 +308,27 @@ def finish(words: list[Word], redirects: list[tuple[Redirect, Word]], ctx: Conte
             inner = reparse(step.code, (*wrappers, step.name))
             outer = tuple(redirect for redirect, _ in redirects)
             parts = _subs(words, redirects, skipped, set(), False)
-            return parts + [replace(part, redirects=part.redirects + outer) for part in inner], None
+            return parts + [replace(part, redirects=part.redirects + outer, assigns=(*assigns, *part.assigns))
+                            for part in inner], None
+        consumed = command[1:len(command) - len(step.rest or [])]
+        assigns += [_assignment(word.value) for word in consumed if _ASSIGN.match(word.value)]  # env A=1 cmd
         wrappers.append(step.name)
         command = step.rest or []
     argv = [word.value for word in command]
-    if not argv and not redirects:  # `X=1` alone runs nothing but its substitutions
-        return _subs(words, redirects, skipped, set(), False), None
+    if not argv and not redirects:  # `X=1` alone runs nothing but its substitutions; it sets X for later
+        sets = [SimpleCommand((), assigns=tuple(assigns), function=ctx.function, scope=ctx.scope)] if assigns else []
+        return _subs(words, redirects, skipped, set(), False) + sets, None
     positions, reads_code = code_positions(argv)
     code_ids = {id(command[index]) for index in positions}
     parts = _subs(words, redirects, skipped, code_ids, reads_code)
     main = SimpleCommand(tuple(argv), tuple(redirect for redirect, _ in redirects), tuple(wrappers),
-                         reads_code=reads_code, function=ctx.function, scope=ctx.scope)
+                         reads_code=reads_code, function=ctx.function, scope=ctx.scope, assigns=tuple(assigns))
     return parts + [main] + _find_exec(command, ctx, wrappers, reparse), main
+
+
+def _assignment(word: str) -> tuple[str, str]:
+    name, _, value = word.partition("=")
+    return name.rstrip("+"), value
 
 
 def _subs(words: list[Word], redirects: list[tuple[Redirect, Word]], skipped: set[int], code_ids: set[int],
