@@ -123,12 +123,14 @@ def test_a_name_of_non_breaking_spaces_is_a_real_file(tmp_path):
 
 
 @pytest.mark.parametrize("path", [".GIT/config", ".Git/hooks/x", "git~1/config", ".git./config", ".git /config",
-                                  "sub/.GIT/HEAD", ".git::$INDEX_ALLOCATION/config", ".g\u200cit/config"])
+                                  "sub/.GIT/HEAD", ".git::$INDEX_ALLOCATION/config", ".g\u200cit/config",
+                                  ".git\\config", "a\\..\\.git\\hooks\\post-commit", "sub/.GIT\\x"])
 def test_names_a_file_system_may_take_for_dot_git_are_refused(tmp_path, path):
     with pytest.raises(PathRefused, match=r"\.git"):
         confine(tmp_path, path)
 
 
-@pytest.mark.parametrize("path", [".github/workflows/ci.yml", ".gitignore", "git/notes.md", "...", "a/.gitkeep"])
+@pytest.mark.parametrize("path", [".github/workflows/ci.yml", ".gitignore", "git/notes.md", "...", "a/.gitkeep",
+                                  "a\\b.txt", "x\\..\\y"])
 def test_names_that_only_look_close_to_dot_git_are_fine(tmp_path, path):
     assert confine(tmp_path, path)[1] == path

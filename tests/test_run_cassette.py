@@ -250,3 +250,19 @@ def test_a_turn_that_only_writes_an_ignored_file_makes_no_commit(cli, repo, tmp_
     assert result.code == 0, result.stderr
     assert (repo / "local.cfg").read_text() == "x=1\n"
     assert result.json()["commits"] == [] and agent_commits(repo) == []
+
+
+def test_a_name_git_would_refuse_is_a_tool_error_and_the_run_goes_on(cli, repo, tmp_path):
+    """`.git\\config` is `.git/config` on Windows, and git refuses to add it: the write is refused
+    before anything lands, the model is told, and the run still commits its other edit."""
+    responses = [
+        message([tool("t1", "write_file", path=".git\\config", content="[core]\n\thooksPath = x\n"),
+                 tool("t2", "write_file", path="a\\..\\.git\\hooks\\post-commit", content="#!/bin/sh\nid\n")]),
+        message([tool("t3", "write_file", path="notes.md", content="kept\n")]),
+        message("Done."),
+    ]
+    result = run(cli, repo, tmp_path, responses, "-o", "json")
+    assert result.code == 0, result.stderr
+    assert not (repo / ".git\\config").exists() and not (repo / "a\\..\\.git\\hooks\\post-commit").exists()
+    assert (repo / "notes.md").read_text() == "kept\n" and len(agent_commits(repo)) == 1
+    assert git(repo, "status", "--porcelain") == ""

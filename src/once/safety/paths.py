@@ -15,10 +15,14 @@ _HFS_IGNORED = frozenset([*map(chr, range(0x200C, 0x2010)), *map(chr, range(0x20
 def git_lookalike(name: str) -> bool:
     """Whether a file system may take this path component for `.git`: any case (`.GIT` on a
     case-insensitive disk), trailing dots or spaces and `::$DATA` streams (Windows), the 8.3
-    short name `git~1`, HFS+'s ignored code points. Git itself refuses to add such names."""
-    folded = "".join(ch for ch in name if ch not in _HFS_IGNORED).lower()
-    folded = folded.split(":", 1)[0].rstrip(" .")
-    return folded in (".git", "git~1")
+    short name `git~1`, HFS+'s ignored code points, a backslash-separated `.git` (Windows).
+    Git itself refuses to add such names."""
+    # A backslash separates folders on Windows (git refuses `.git\\config` for that).
+    for piece in name.split("\\"):
+        folded = "".join(ch for ch in piece if ch not in _HFS_IGNORED).lower()
+        if folded.split(":", 1)[0].rstrip(" .") in (".git", "git~1"):
+            return True
+    return False
 
 
 class Refused(ValueError):
