@@ -117,7 +117,10 @@ def test_a_streamable_http_server_answers_the_same_way(cli, repo, tmp_path, isol
 
 
 def test_a_tool_not_marked_read_only_is_refused_headless_without_a_rule_and_runs_with_one(
-        cli, repo, tmp_path, isolated_env):
+        cli, repo, tmp_path, isolated_env, monkeypatch):
+    # The server writes where the test can look: outside the repository, in a /tmp that the
+    # sandbox would replace with its own. This test is about the gate, not the sandbox.
+    monkeypatch.setenv("ONCE_SANDBOX", "off")
     notes = tmp_path / "notes.txt"
     config = {"mcp": {"servers": {"notes": stdio_server(env={"NOTES_FILE": str(notes)})}}}
     user_config(isolated_env, config)

@@ -155,3 +155,35 @@ def test_a_detected_check_the_agent_left_alone_still_runs(cli, tmp_path):
     assert result.code == 0, result.stderr
     checks = [e for e in events if e["type"] == "test_result"]
     assert checks and checks[-1]["passed"]
+
+
+def test_a_detected_check_passes_the_gate_too(cli, tmp_path, monkeypatch):
+    """Left alone, a detected check runs without a rule, but through the gate: its decision is
+    logged like any command's, and the user's deny rules stop it."""
+    repo = make_repo(tmp_path / "calc", {"calc.py": CALC, "test_calc.py": TEST})
+    result, events = run(cli, repo, tmp_path, fix("t1", "a - b", "a + b"), message("Fixed."))
+    decisions = [e for e in events if e["type"] == "permission" and e["kind"] == "command"]
+    assert any(e["decision"] == "allow" and e["reason"] == "detected check" for e in decisions), decisions
+
+    denied = make_repo(tmp_path / "denied", {"calc.py": CALC, "test_calc.py": TEST})
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    (tmp_path / "config" / "once").mkdir(parents=True)
+    (tmp_path / "config" / "once" / "config.toml").write_text('[policy]\ndeny = ["*pytest*"]\n')
+    result, events = run(cli, denied, tmp_path, fix("t1", "a - b", "a + b"), message("Fixed."))
+    assert [e for e in events if e["type"] == "test_result"] == []
+    assert "policy.deny" in events[-1]["result"], events[-1]["result"]
+
+
+@pytest.mark.parametrize("path", ["env/bin/python", ".pytest.ini", "build/rules.mk", "tests/conftest.py",
+                                  ".venv/lib/python3.11/site-packages/x.pth"])
+def test_files_that_say_what_a_check_runs(path: str) -> None:
+    from once.agent.runner import defines_checks
+
+    assert defines_checks(path)
+
+
+@pytest.mark.parametrize("path", ["src/env.py", "calc.py", "docs/make.md", "environment/notes.txt"])
+def test_files_that_do_not(path: str) -> None:
+    from once.agent.runner import defines_checks
+
+    assert not defines_checks(path)

@@ -107,6 +107,16 @@ class PermissionGate:
                 self.policy.allow_always(rule)
         return None
 
+    def check_detected(self, command: str) -> str | None:
+        """A check the project defines and the agent left alone: it runs without a rule (the
+        project chose it), but through the same gate as any command: denials, deny rules and
+        what needs a person every time still hold, and the decision is logged."""
+        verdict = evaluate(command, self.policy, self.repo_root, home=Path.home())
+        if verdict.decision == "deny" or verdict.needs_human:
+            return self.check_command(command)
+        self._record("command", command, "allow", "detected check")
+        return None
+
     def check_tool(self, name: str, read_only: bool, detail: str) -> str | None:
         """An MCP tool call: None when it may run, else the refusal the model should see."""
         if _tool_rule(name, self.policy.deny):

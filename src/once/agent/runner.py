@@ -290,15 +290,15 @@ def _vent_tool(request: RunRequest, root: Path, settings: Settings, store: Store
 
 # Files that say what a detected check runs: the agent editing one turns the project's own
 # check into a command the agent wrote (a `test` script that pipes curl into sh).
-CHECK_DEFINITIONS = frozenset({"makefile", "gnumakefile", "package.json", "conftest.py", "pytest.ini", "pyproject.toml",
-                               "setup.cfg", "setup.py", "tox.ini", "noxfile.py", "cargo.toml", "build.rs", "justfile",
-                               "taskfile.yml", ".npmrc", "sitecustomize.py", "usercustomize.py"})
-_CHECK_TOOLCHAINS = (".venv/", "venv/", "node_modules/.bin/")
+CHECK_DEFINITIONS = frozenset({"makefile", "gnumakefile", "package.json", "conftest.py", "pytest.ini", ".pytest.ini",
+                               "pyproject.toml", "setup.cfg", "setup.py", "tox.ini", "noxfile.py", "cargo.toml",
+                               "build.rs", "justfile", "taskfile.yml", ".npmrc", "sitecustomize.py", "usercustomize.py"})
+_CHECK_TOOLCHAINS = (".venv/", "venv/", "env/", "node_modules/.bin/")
 
 
 def defines_checks(path: str) -> bool:
     name = path.rsplit("/", 1)[-1].lower()
-    return name in CHECK_DEFINITIONS or name.endswith(".pth") or path.startswith(_CHECK_TOOLCHAINS)
+    return (name in CHECK_DEFINITIONS or name.endswith((".pth", ".mk", ".mak")) or path.startswith(_CHECK_TOOLCHAINS))
 
 
 def _sandbox_in_force(request: RunRequest, settings: Settings, recorder: Recorder) -> SandboxState:
@@ -327,7 +327,8 @@ def _check_permit(settings: Settings, gate: PermissionGate) -> Callable[[Check, 
             refusal = gate.check_command(check.command)
             if refusal is not None:
                 return f"the agent changed {', '.join(redefined[:3])}, which defines it; {refusal}"
-        return None
+            return None
+        return gate.check_detected(check.command) if check.source != "config" else None
 
     return permit
 
