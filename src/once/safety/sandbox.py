@@ -32,6 +32,7 @@ from pathlib import Path
 
 from once.lazyre import LazyPattern
 from once.paths import config_dir, data_dir, db_path
+from once.process import process_alive
 
 MODES = ("off", "auto", "bwrap")
 PRIVATE_IN_HOME = (".ssh", ".aws", ".gnupg", ".netrc", ".git-credentials", ".docker", ".kube", ".azure",
@@ -218,18 +219,8 @@ def _sweep_orphans() -> None:
     base = Path(tempfile.gettempdir())
     for folder in base.glob("once-sandbox-tmp-*-*"):
         pid = folder.name.split("-")[3]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 def _kept_from_tmp() -> list[str]:
