@@ -67,6 +67,17 @@ def test_nothing_inside_has_a_capability_to_remount_the_system(repo: Path, outsi
 
 
 @needs_bwrap
+def test_the_kernels_settings_stay_read_only(repo: Path) -> None:
+    """Run as root, a process in the sandbox could write /proc/sys (its uid is root whatever its
+    capabilities): `kernel.core_pattern = |prog` then runs prog outside the sandbox, as root. The
+    probe writes back the value already there, so even a broken sandbox changes nothing."""
+    out = run_command(_ctx(repo), "v=$(cat /proc/sys/kernel/core_pattern); "
+                                  "printf '%s\\n' \"$v\" > /proc/sys/kernel/core_pattern && echo WROTE; "
+                                  "echo 1 > /sys/kernel/profiling 2>/dev/null && echo SYS; echo end")
+    assert "WROTE" not in out.text and "SYS" not in out.text and "end" in out.text
+
+
+@needs_bwrap
 def test_private_files_are_hidden(repo: Path, home: Path) -> None:
     (home / ".ssh").mkdir(parents=True)
     (home / ".ssh" / "id_rsa").write_text("PRIVATE KEY\n")

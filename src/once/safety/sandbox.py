@@ -41,7 +41,13 @@ PRIVATE_IN_HOME = (".ssh", ".aws", ".gnupg", ".netrc", ".git-credentials", ".doc
                    ".cargo/credentials", ".cargo/credentials.toml", ".gradle/gradle.properties",
                    ".m2/settings.xml", ".terraform.d", ".config/rclone", ".mozilla", ".config/google-chrome",
                    ".config/chromium", ".thunderbird", ".bash_history", ".zsh_history", ".python_history",
-                   ".psql_history", ".mysql_history", ".sqlite_history", ".node_repl_history", ".lesshst")
+                   ".psql_history", ".mysql_history", ".sqlite_history", ".node_repl_history", ".lesshst",
+                   ".local/share/fish", ".config/git/credentials", ".cache/huggingface", ".huggingface",
+                   ".codex", ".claude", ".gemini", ".config/op", ".config/doctl", ".config/heroku",
+                   ".config/pypoetry", ".gem/credentials", ".terraformrc", ".config/hcloud", ".oci",
+                   ".config/configstore", ".yarnrc",
+                   # folders of sockets: a socket is a way out of any sandbox
+                   ".rd", ".colima", ".lima", ".orbstack", ".1password", ".config/1Password")
 
 
 class SandboxMissing(RuntimeError):
@@ -160,8 +166,13 @@ def sandbox_options(root: str, *, network: bool = False, home: str | None = None
     # --cap-drop ALL: run by root, bubblewrap keeps every capability, and `mount -o remount,rw /`
     # would make the read-only system writable again.
     options = ["--die-with-parent", "--cap-drop", "ALL", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-               "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-               "--bind", private_tmp(), "/tmp", "--setenv", "TMPDIR", "/tmp"]
+               "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    # The fresh /proc is writable, and a process whose uid is root (even with no capability, even
+    # in a user namespace mapped to root) may write /proc/sys: `kernel.core_pattern` then runs a
+    # program of its choosing outside the sandbox. The kernel's knobs stay read-only.
+    for knob in _PROC_READ_ONLY:
+        options += ["--ro-bind-try", knob, knob]
+    options += ["--bind", private_tmp(), "/tmp", "--setenv", "TMPDIR", "/tmp"]
     for kept in _kept_from_tmp():
         options += ["--ro-bind", kept, kept]
     options += _hidden_run(network)
@@ -182,6 +193,9 @@ def sandbox_options(root: str, *, network: bool = False, home: str | None = None
         options.append("--unshare-net")
     options += ["--chdir", real_root]
     return options
+
+
+_PROC_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs")
 
 
 def _own_files() -> list[Path]:
