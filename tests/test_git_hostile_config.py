@@ -199,3 +199,30 @@ def test_program_overrides_name_only_settings_that_run_programs(key: str, value:
     assert overrides.get(key) == expected
     if key.startswith("filter."):
         assert overrides["filter.lfs.required"] == "false"
+
+
+def test_a_bare_repository_the_model_wrote_is_not_a_repository_to_a_commands_git(tmp_path) -> None:
+    """Plain files (HEAD, objects/, refs/, config) make a folder a bare repository to git, whose
+    config names programs: a command's git finds it no more."""
+    from once.tools.base import ToolContext
+    from once.tools.command import run_command
+    from once.tools.workspace import Workspace
+
+    repo = make_repo(tmp_path / "repo", {"a.txt": "one\n", "b.txt": "two\n"})
+    marker = tmp_path / "ran"
+    trap = tmp_path / "trap.sh"
+    _script(trap, marker)
+    sub = repo / "sub"
+    (sub / "objects").mkdir(parents=True)
+    (sub / "refs").mkdir()
+    (sub / "HEAD").write_text("ref: refs/heads/main\n")
+    (sub / "config").write_text(f"[core]\n\trepositoryformatversion = 0\n\tbare = true\n"
+                                f"[diff]\n\texternal = {trap}\n")
+    line = "cd sub && git diff --no-index ../a.txt ../b.txt; echo done"
+    import subprocess
+
+    subprocess.run(line, shell=True, cwd=repo, env=_plain(dict(os.environ)), capture_output=True, check=False)
+    assert marker.exists()  # plain git runs it: the trap is real
+    marker.unlink()
+    out = run_command(ToolContext(workspace=Workspace(repo), command_env=_plain(dict(os.environ))), line)
+    assert not marker.exists(), out.text

@@ -81,6 +81,20 @@ def brace_words(word: str) -> list[str]:
     return done + words
 
 
+_PARAMETER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-=+?])([^{}]*)\}")
+_PIDS = re.compile(r"\$\$|\$\{\$\}|\$\{?(?:PPID|BASHPID)\b\}?")
+
+
+def parameter_words(word: str) -> list[str]:
+    """The texts `${NAME:-WORD}` (`-`, `=`, `+`, `?`, with or without `:`) may expand to: the
+    variable's own value and WORD, both to be checked (`cat ${X:-$HOME/.bashrc}`)."""
+    match = _PARAMETER.search(word)
+    if match is None:
+        return [word]
+    head, tail = word[:match.start()], word[match.end():]
+    return [each for choice in (f"${match.group(1)}", match.group(3)) for each in parameter_words(head + choice + tail)][:16]
+
+
 def _proc_alias(text: str, cwd: PurePosixPath | None) -> str | None:
     """`/proc/self/root/etc/x` is `/etc/x`, `/proc/1234/cwd/x` is in that process's folder (ours
     when it is `self`); None when it cannot be known."""
@@ -139,10 +153,13 @@ class PathWalk:
             if user_home.startswith("~"):
                 return None
             text = user_home + text[len(text.split("/", 1)[0]):]
+        text = _PIDS.sub("0", text)  # /proc/$$/root is / as much as /proc/self/root
         if "$" in text or "`" in text or text.startswith("~"):
             return None
         if text.startswith("/"):
-            aliased = _proc_alias("/" + posixpath.normpath(text).lstrip("/"), cwd)
+            aliased = _proc_alias("/" + text.lstrip("/"), cwd)  # before `..` is tidied: /proc/self/cwd/..
+            if aliased is not None:
+                aliased = _proc_alias(posixpath.normpath("/" + aliased.lstrip("/")), cwd)
             return None if aliased is None else PurePosixPath(posixpath.normpath(aliased))
         if cwd is None:
             return None

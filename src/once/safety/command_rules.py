@@ -15,17 +15,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Literal
 
-from once.safety.command_paths import PathWalk, brace_words, in_git_dir
-from once.safety.program_effects import RUNS_OR_READS, SCRIPTED, extra_writes, risky_assignments, runs_or_reads
+from once.safety.command_paths import PathWalk, brace_words, in_git_dir, parameter_words
+from once.safety.private_paths import holds_home, names_process_secret, private_path
+from once.safety.program_effects import RUNS_OR_READS, SCRIPTED, risky_assignments, runs_or_reads
+from once.safety.program_writes import has_short as _short
+from once.safety.program_writes import options_and_operands as _options
+from once.safety.program_writes import write_targets
 from once.safety.shell_command import SimpleCommand
-from once.safety.shell_unwrap import code_positions, find_starts
+from once.safety.shell_unwrap import ENV_CHDIR, code_positions, find_starts
 
 DOWNLOADERS = frozenset({"curl", "wget", "fetch", "http", "https", "xh", "aria2c", "lwp-request", "GET"})
 ROOT_WRAPPERS = frozenset({"sudo", "doas", "su", "pkexec"})
 SAFE_DEVICES = frozenset({"/dev/null", "/dev/zero", "/dev/stdout", "/dev/stderr", "/dev/tty"})
-_WRITES_ANY = frozenset({"rm", "rmdir", "unlink", "shred", "touch", "truncate", "mkdir", "tee", "mv", "chmod",
-                         "chown", "chgrp", "chattr", "setfacl"})
-_WRITES_LAST = frozenset({"cp", "install", "ln", "rsync", "scp"})
 _FORK_WHILE_FORK = re.compile(r"\bfork\b[\s();]*\bwhile\b[\s(]*\bfork\b")
 
 DELETE_OUTSIDE = "recursive delete outside the repository"
@@ -113,22 +114,6 @@ _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _options(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
-    """Split arguments into options and operands; `--` ends the options."""
-    options: list[str] = []
-    operands: list[str] = []
-    for index, arg in enumerate(args):
-        if arg == "--":
-            operands.extend(args[index + 1:])
-            break
-        (options if arg.startswith("-") and arg != "-" else operands).append(arg)
-    return options, operands
-
-
-def _short(options: list[str], letters: str) -> bool:
-    return any(not opt.startswith("--") and any(letter in opt[1:] for letter in letters) for opt in options)
-
-
 def _target(state: LineState, part: SimpleCommand, target: str, what: str) -> Finding | None:
     """Judge one target of a recursive delete or permission change."""
     resolved = state.paths.resolve(target, part.scope)
@@ -184,30 +169,7 @@ def _chmod(part: SimpleCommand, state: LineState) -> list[Finding]:
 
 
 def _write_targets(part: SimpleCommand) -> list[str]:
-    """Paths this command writes, as far as its kind is known."""
-    args, program = part.argv[1:], part.program
-    options, operands = _options(args)
-    targets = [redirect.target for redirect in part.redirects if redirect.writes]
-    if program in _WRITES_ANY:
-        targets += operands
-    elif program in _WRITES_LAST:
-        named = [arg.split("=", 1)[1] for arg in args if arg.startswith("--target-directory=")]
-        named += [args[i + 1] for i, arg in enumerate(args[:-1]) if arg == "-t"]
-        targets += named or operands[-1:]
-    elif _in_place(program, options):
-        targets += operands
-    elif program == "dd":
-        targets += [arg[3:] for arg in args if arg.startswith("of=")]
-    elif program in DOWNLOADERS:
-        targets += _download_files(part)
-    return targets + extra_writes(part)
-
-
-def _in_place(program: str, options: list[str]) -> bool:
-    """`sed -i` and `perl -pi` rewrite the files they are given."""
-    if program == "sed":
-        return _short(options, "i") or any(option.startswith("--in-place") for option in options)
-    return bool(re.fullmatch(r"perl[0-9.]*", program)) and _short(options, "i")
+    return write_targets(part, _download_files(part) if part.program in DOWNLOADERS else None)
 
 
 def _git_dir(part: SimpleCommand, state: LineState) -> list[Finding]:
@@ -220,9 +182,14 @@ def _git_dir(part: SimpleCommand, state: LineState) -> list[Finding]:
 def _outside(part: SimpleCommand, state: LineState) -> list[Finding]:
     """Writes outside the repository (a dotfile in ~, another project) need a person each time."""
     findings = []
-    for target in [each for named in _write_targets(part) for each in brace_words(named)]:
+    targets = [each for named in _write_targets(part) for braced in brace_words(named)
+               for each in parameter_words(braced)]
+    for target in targets:
         resolved = state.paths.resolve(target, part.scope)
         if resolved is None:
+            if "$" in target or "`" in target:  # `> $OUT`: where it lands is only known then
+                findings.append(Finding("ask", UNKNOWN_TARGET, f"`{target}` is only known when the shell "
+                                                               "expands it", firm=False))
             continue
         if state.paths.inside(resolved):
             if not state.paths.lands_inside(resolved):
@@ -331,15 +298,15 @@ def _misc(part: SimpleCommand, state: LineState) -> list[Finding]:
         findings.append(Finding("ask", UNKNOWN_PROGRAM, f"`{part.argv[0]}` is only known when the shell expands it"))
     if part.program in ("shutdown", "reboot", "halt", "poweroff"):
         findings.append(Finding("deny", POWER, f"`{part.program}` stops the machine"))
+    if ENV_CHDIR in part.wrappers:
+        findings.append(Finding("ask", UNKNOWN_TARGET, "`env -C` runs it in another folder, where its paths "
+                                                       "cannot be checked"))
     root = [name for name in (*part.wrappers, part.program) if name in ROOT_WRAPPERS]
     if root:
         findings.append(Finding("ask", ROOT, f"`{root[0]}` runs it with root rights"))
     return findings
 
 
-_PRIVATE_SYSTEM = ("/etc/shadow", "/etc/gshadow", "/etc/ssh", "/etc/sudoers", "/root")
-# Another process's environment (the agent's own holds its provider key) or memory.
-_PROCESS_SECRETS = re.compile(r"/proc/[^/]+(/task/[^/]+)?/(environ|mem|auxv)$")
 # Commands that only name a folder, never read what is in it.
 _NAMES_ONLY = frozenset({"cd", "pushd", "popd", "echo", "printf", "ls", "test", "[", "stat", "dirname", "basename",
                          "realpath", "readlink", "pwd", "true", "false", "mkdir"})
@@ -352,15 +319,16 @@ def _private_reads(part: SimpleCommand, state: LineState) -> list[Finding]:
     repository: an allow rule for `cat*` is for the repository's files, not the user's keys."""
     named = [arg.split("=", 1)[-1] for arg in part.argv[1:] if arg != "-"]
     named += [r.target for r in part.redirects if r.operator in ("<", "<>")]
-    named = [each for name in named for each in brace_words(name)]
+    named = [_without_file_scheme(each) for name in named for braced in brace_words(name)
+             for each in parameter_words(braced)]
+    home = state.paths.home
     for name in named:
-        if "/proc/" in name and "environ" in name:
-            return [Finding("ask", PRIVATE_FILES, f"`{name}` is a process's environment, where keys are kept")]
+        if names_process_secret(name):
+            return [Finding("ask", PRIVATE_FILES, f"`{name}` is another process's environment, memory or files")]
         resolved = state.paths.resolve(name, part.scope)
         if resolved is None:
             continue
-        home = state.paths.home
-        if (resolved == home or resolved in home.parents) and part.program not in _NAMES_ONLY and not (
+        if holds_home(resolved, home) and part.program not in _NAMES_ONLY and not (
                 part.program == "ls" and not _short(_options(part.argv[1:])[0], "R")):
             return [Finding("ask", HOME_TREE, f"`{name}` holds the home folder, private files and all", firm=False)]
         if state.paths.inside(resolved):
@@ -371,17 +339,14 @@ def _private_reads(part: SimpleCommand, state: LineState) -> list[Finding]:
                 os.path.realpath(str(resolved)))
         elif "/" not in name and not name.startswith("~"):
             continue
-        if _private(resolved, state.paths.home):
+        if private_path(resolved, home):
             return [Finding("ask", PRIVATE_FILES, f"`{name}` is among the user's private files")]
     return []
 
 
-def _private(path: PurePosixPath, home: PurePosixPath) -> bool:
-    if path == home or home in path.parents:
-        return path != home and path.relative_to(home).parts[0].startswith(".")
-    text = str(path)
-    return any(text == place or text.startswith(place + "/") for place in _PRIVATE_SYSTEM) or bool(
-        _PROCESS_SECRETS.search(text))
+def _without_file_scheme(name: str) -> str:
+    """`file:///home/me/.ssh/id_rsa` (curl reads it) is the path."""
+    return name[len("file://"):] if name.lower().startswith("file://") else name
 
 
 def _effects(part: SimpleCommand, state: LineState) -> list[Finding]:
@@ -394,9 +359,13 @@ def _effects(part: SimpleCommand, state: LineState) -> list[Finding]:
 
 def _run_time_text(word: str, state: LineState) -> bool:
     """A substitution, or a variable this line set at run time (`read S < f; sed "$S"`)."""
-    if "$(" in word or "`" in word:
+    if "$(" in word or "`" in word or _EXPANSION.search(word):
         return True
     return any(state.hidden(m.group(1) or m.group(2)) for m in _VARIABLE.finditer(word))
+
+
+# `${X:-text}`, `${a[0]}`, `${!N}`, `${#X}`: anything in braces but a plain name.
+_EXPANSION = re.compile(r"\$\{(?![A-Za-z_][A-Za-z0-9_]*\})")
 
 
 def _environment(part: SimpleCommand, state: LineState) -> list[Finding]:

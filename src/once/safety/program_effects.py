@@ -46,41 +46,6 @@ def long_option(arg: str, *names: str) -> bool:
     return any(name.startswith(given) for name in names)
 
 
-def extra_writes(part: SimpleCommand) -> list[str]:
-    """Files written through an option or operand: `sort -o F`, `git diff --output=F`, `find -fprint F`,
-    `uniq IN OUT`, pytest's `--basetemp DIR` (emptied first) and reports."""
-    args = list(part.argv[1:])
-    program = part.program
-    if program in ("sort", "shuf"):
-        return _option_values(args, short="-o", long="--output")
-    if program == "git":
-        return _option_values(args, short=None, long="--output")
-    if program == "find":
-        return [args[i + 1] for i, arg in enumerate(args[:-1]) if arg in ("-fprint", "-fprint0", "-fprintf", "-fls")]
-    if program == "less":
-        return [*_option_values(args, short="-o", long="--log-file"), *_option_values(args, short="-O",
-                                                                                       long="--LOG-FILE")]
-    if program == "uniq":
-        operands = [arg for arg in args if not arg.startswith("-") or arg == "-"]
-        return operands[1:2]
-    if program in ("pytest", "py.test") or _runs_module(part, "pytest"):
-        return [value for name in _PYTEST_WRITES for value in _option_values(args, short=None, long=name)] + [
-            arg.split("=", 1)[1] for arg in _option_values(args, short="-o", long="--override-ini")
-            if arg.startswith("cache_dir=")]
-    return []
-
-
-_PYTEST_WRITES = ("--basetemp", "--junitxml", "--junit-xml", "--log-file", "--report-log", "--resultlog",
-                  "--result-log", "--debug")
-
-
-def _runs_module(part: SimpleCommand, module: str) -> bool:
-    """`python -m pytest ...` (any python)."""
-    argv = part.argv
-    return bool(re.fullmatch(r"python[0-9.]*", part.program)) and any(
-        argv[i] == "-m" and argv[i + 1] == module for i in range(1, len(argv) - 1))
-
-
 def runs_or_reads(part: SimpleCommand) -> str | None:
     """Why this command may run a program or read any file beyond what its name suggests, or None."""
     args = list(part.argv[1:])
@@ -127,6 +92,9 @@ def _git_runs(args: list[str]) -> str | None:
             sub in ("clone", "fetch", "pull", "ls-remote", "archive") and "-u" in rest) or (
             sub in ("rebase", "pull") and ("-x" in rest or any(long_option(arg, "--exec") for arg in rest))):
         return f"git {sub} runs the program an option names"
+    if sub in ("init", "clone") and any(arg.startswith("-c") or long_option(arg, "--template", "--config")
+                                        for arg in rest):
+        return f"git {sub} copies hooks from a template or sets config that runs programs"
     if sub in ("difftool", "mergetool", "filter-branch", "filter-repo", "send-email") or (
             sub == "bisect" and rest[:1] == ["run"]) or (sub == "submodule" and "foreach" in rest):
         return f"git {sub} runs other programs"

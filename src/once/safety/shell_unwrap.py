@@ -192,22 +192,31 @@ def _split_string(words: list[Word], i: int) -> tuple[str, int] | None:
     return None
 
 
+ENV_CHDIR = "env -C"
+"""The wrapper name of `env -C DIR` / `env --chdir=DIR`: the command runs in another folder."""
+
+
 def _env_step(words: list[Word]) -> _Step:
-    i = 1
+    i, name = 1, "env"
     while i < len(words):
         value = words[i].value
         split = _split_string(words, i)
         if split is not None:  # env splits the string into words: parse it as a command
             text, after = split
             rest = " ".join(word.value for word in words[after:])
-            return _Step("env", code=f"{text} {rest}".strip(), code_words=tuple(range(1, len(words))))
-        if value in ("-u", "-C", "--unset", "--chdir"):
+            return _Step(name, code=f"{text} {rest}".strip(), code_words=tuple(range(1, len(words))))
+        if value.startswith("--ch") or (value.startswith("-") and not value.startswith("--") and "C" in value):
+            name = ENV_CHDIR
+        if value in ("-u", "-C", "--unset", "--chdir") or (
+                value.startswith("--") and "=" not in value and "--unset".startswith(value) and len(value) > 2):
+            i += 2
+        elif value.startswith("--ch") and "=" not in value:
             i += 2
         elif value.startswith("-") or _ASSIGN.match(value):
             i += 1
         else:
             break
-    return _Step("env", rest=words[i:])
+    return _Step(name, rest=words[i:])
 
 
 def _timeout_step(words: list[Word]) -> _Step:
@@ -326,9 +335,10 @@ def finish(words: list[Word], redirects: list[tuple[Redirect, Word]], ctx: Conte
     return parts + [main] + _find_exec(command, ctx, wrappers, reparse), main
 
 
-def _assignment(word: str) -> tuple[str, str]:
+def _assignment(word: str) -> tuple[str, str | None]:
+    """(name, value); `S+=x` appends to what S held, so its value is only known at run time."""
     name, _, value = word.partition("=")
-    return name.rstrip("+"), value
+    return (name[:-1], None) if name.endswith("+") else (name, value)
 
 
 def _subs(words: list[Word], redirects: list[tuple[Redirect, Word]], skipped: set[int], code_ids: set[int],

@@ -72,10 +72,12 @@ def safe_config_env(env: dict[str, str], root: Path | None) -> dict[str, str]:
 
 def command_git_env(env: dict[str, str], root: Path) -> dict[str, str]:
     """`env` for a command or check run in `root`: any git it starts ignores the programs the
-    repository's own config names. The user's global settings (git-lfs, credential helpers,
-    hooks in `.git/hooks`) stay theirs."""
-    overrides = repository_overrides(root)
-    return {**env, **_config_entries(env, overrides)} if overrides else dict(env)
+    repository's own config names, and finds no bare repository the model could have written.
+    The user's global settings (git-lfs, credential helpers, hooks in `.git/hooks`) stay theirs."""
+    # A folder of plain files the model wrote (HEAD, objects/, refs/, a config naming programs) is
+    # a bare repository to git, found as it would find ours: only one named explicitly counts.
+    overrides = [("safe.bareRepository", "explicit"), *repository_overrides(root)]
+    return {**env, **_config_entries(env, overrides)}
 
 
 def _config_entries(env: dict[str, str], pairs: list[tuple[str, str]]) -> dict[str, str]:
