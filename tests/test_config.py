@@ -519,3 +519,15 @@ def test_list_to_text_round_trips() -> None:
 
     for items in [["pytest*", "npm test"], ["echo a,b", "ls"], []]:
         assert split_list_text(list_to_text(items)) == items
+
+
+@pytest.mark.parametrize("text", ['sandbox = "off"\n', "sandbox_network = true\n"])
+def test_a_project_cannot_let_commands_out_of_the_sandbox(env: dict[str, str], repo: Path, text: str) -> None:
+    """A command inside the sandbox can write `.once/config.toml`: were the sandbox a project
+    setting, it could switch it off for every later run."""
+    write(project_file(repo), text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(repo, env=env)
+    assert "cannot be set in a project's config" in info.value.message and "sandbox" in info.value.message
+    write(project_file(repo), "")
+    assert load_settings(repo, env={**env, "ONCE_SANDBOX": "off"}).sandbox == "off"  # the user still may

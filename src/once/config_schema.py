@@ -109,9 +109,10 @@ _KEY_LIST: tuple[Key, ...] = (
     Key("sandbox", str, "auto", "ONCE_SANDBOX",
         "Where commands and checks run: auto (in bubblewrap when it is installed and works here: read-only "
         "system and .git, private files hidden, no network), bwrap (the same, refusing to run without it) or off.",
-        choices=("off", "auto", "bwrap")),
+        choices=("off", "auto", "bwrap"), user_only=True),
     Key("sandbox_network", bool, False, "ONCE_SANDBOX_NETWORK",
-        "Let sandboxed commands and checks use the network (package installs, tests against live services)."),
+        "Let sandboxed commands and checks use the network (package installs, tests against live services).",
+        user_only=True),
     Key("command_env", tuple, (), "ONCE_COMMAND_ENV",
         "Environment variables passed to commands and checks beyond the toolchain's own (PATH, HOME, the "
         "locale, PYTHON*, NODE_*, GIT_*...): names or globs, e.g. DATABASE_URL,MYAPP_*. Credentials "
@@ -178,7 +179,8 @@ _KEY_LIST: tuple[Key, ...] = (
         user_only=True),
 )
 USER_ONLY_WHY = ("a repository's own config could otherwise send your API key or the agent's reports to a server "
-                 "of its choosing, or allow commands on your behalf")
+                 "of its choosing, allow commands on your behalf, or let them out of the sandbox (a command "
+                 "inside it can write that file)")
 LIST_HELP = 'a list of strings (comma-separated on the command line, or a JSON list like \'["a", "b,c"]\')'
 KEYS: dict[str, Key] = {key.name: key for key in _KEY_LIST}
 TABLES: tuple[str, ...] = ("verify", "policy", "vent", "queue", "learn")
