@@ -78,6 +78,44 @@ def test_the_kernels_settings_stay_read_only(repo: Path) -> None:
 
 
 @needs_bwrap
+def test_nothing_inside_makes_a_set_id_program_or_touches_the_keyring(repo: Path) -> None:
+    """Run by root, a process inside keeps uid 0: a file it made setuid in the repository would
+    be a setuid-root program on the host, and root's kernel keyring would be shared."""
+    import os
+    import stat
+
+    out = run_command(_ctx(repo), "cp /bin/true ./t && chmod 4755 ./t; chmod 2755 ./t; chmod 755 ./t && echo plain; "
+                                  "python3 -c \"import os; os.open('u', os.O_CREAT | os.O_WRONLY, 0o4755)\"; "
+                                  "python3 -c \"import ctypes, platform; libc = ctypes.CDLL(None, use_errno=True); "
+                                  "nr = {'x86_64': 248, 'aarch64': 217}[platform.machine()]; "
+                                  "print('add_key', libc.syscall(nr, b'user', b'once-test', b'v', 1, -4), ctypes.get_errno())\"")
+    made = repo / "t"
+    assert made.exists() and not made.stat().st_mode & (stat.S_ISUID | stat.S_ISGID), out.text
+    assert "plain" in out.text and not (repo / "u").exists()
+    assert "add_key -1 1" in out.text, out.text
+    assert os.access(made, os.X_OK)
+
+
+@needs_bwrap
+def test_a_repository_that_holds_the_home_folder_still_hides_its_private_files(home: Path) -> None:
+    """A dotfiles repository is the home folder: its own bind must not show ~/.ssh again."""
+    (home / ".ssh").mkdir()
+    (home / ".ssh" / "id_rsa").write_text("PRIVATE KEY\n")
+    (home / ".azure").symlink_to(home / "azure-real")  # a linked private folder must not break the sandbox
+    (home / "azure-real").mkdir()
+    (home / "azure-real" / "token").write_text("AZURE TOKEN\n")
+    make_repo(home, {"notes.md": "dotfiles\n"})
+    import subprocess
+
+    argv = wrap("cat .ssh/id_rsa azure-real/token .azure/token; echo x > .ssh/planted; cat /etc/shadow; echo end",
+                str(home), "bwrap", home=str(home))
+    done = subprocess.run(argv, cwd=home, capture_output=True, text=True, timeout=30)
+    assert "end" in done.stdout, done.stderr
+    assert "PRIVATE KEY" not in done.stdout and "AZURE TOKEN" not in done.stdout
+    assert not (home / ".ssh" / "planted").exists() and "root:" not in done.stdout
+
+
+@needs_bwrap
 def test_private_files_are_hidden(repo: Path, home: Path) -> None:
     (home / ".ssh").mkdir(parents=True)
     (home / ".ssh" / "id_rsa").write_text("PRIVATE KEY\n")
@@ -261,3 +299,12 @@ def test_no_probe_is_started_with_the_sandbox_off_or_missing(monkeypatch) -> Non
     monkeypatch.setattr("once.safety.sandbox.bwrap_path", lambda: None)
     sandbox.start_probe("auto")
     assert sandbox._probes == {}
+
+
+def test_the_seccomp_filter_is_a_program_for_known_machines_only() -> None:
+    from once.safety.seccomp import program
+
+    for machine in ("x86_64", "aarch64"):
+        bpf = program(machine)
+        assert bpf is not None and len(bpf) % 8 == 0 and len(bpf) // 8 < 4096  # whole ops, under the kernel's cap
+    assert program("riscv64") is None

@@ -33,6 +33,7 @@ from pathlib import Path
 from once.lazyre import LazyPattern
 from once.paths import config_dir, data_dir, db_path
 from once.process import process_alive
+from once.safety.seccomp import program
 
 MODES = ("off", "auto", "bwrap")
 PRIVATE_IN_HOME = (".ssh", ".aws", ".gnupg", ".netrc", ".git-credentials", ".docker", ".kube", ".azure",
@@ -158,7 +159,13 @@ def wrap(command: str, root: str, mode: str, *, network: bool = False, home: str
         if mode == "bwrap":
             raise SandboxMissing(f"sandbox = \"bwrap\" but {state.why_not}")
         return None
-    return [program, *sandbox_options(root, network=network, home=home), "--", "/bin/sh", "-c", command]
+    argv = [program, *sandbox_options(root, network=network, home=home)]
+    bpf = seccomp_file()
+    if bpf is None:
+        return [*argv, "--", "/bin/sh", "-c", command]
+    # bubblewrap reads the filter from a descriptor: a shell opens it and becomes bubblewrap.
+    return ["/bin/sh", "-c", 'exec 3<"$1" && shift && exec "$@"', "sh", bpf,
+            *argv, "--seccomp", "3", "--", "/bin/sh", "-c", command]
 
 
 def sandbox_options(root: str, *, network: bool = False, home: str | None = None) -> list[str]:
@@ -176,23 +183,42 @@ def sandbox_options(root: str, *, network: bool = False, home: str | None = None
     for kept in _kept_from_tmp():
         options += ["--ro-bind", kept, kept]
     options += _hidden_run(network)
-    home_dir = Path(home or os.path.expanduser("~"))
-    for private in [*(home_dir / name for name in PRIVATE_IN_HOME), *_own_files()]:
-        if private.is_dir() and not private.is_symlink():
-            options += ["--tmpfs", str(private)]
-        elif private.exists():
-            options += ["--ro-bind", "/dev/null", str(private)]
-    skills = config_dir() / "skills"  # user skills' scripts run from there
-    if skills.is_dir():
-        options += ["--ro-bind", str(skills), str(skills)]
+    # The repository first, what it must not reach after: a repository may hold the home folder
+    # (a dotfiles repository), and its own bind would otherwise show the hidden files again.
     options += ["--bind", real_root, real_root]
     git_dir = Path(real_root) / ".git"
     if git_dir.exists():
         options += ["--ro-bind", str(git_dir), str(git_dir)]
+    home_dir = Path(home or os.path.expanduser("~"))
+    for private in [*(home_dir / name for name in PRIVATE_IN_HOME), *_own_files(), *map(Path, _SYSTEM_SECRETS)]:
+        options += _hide(private)
+    skills = config_dir() / "skills"  # user skills' scripts run from there
+    if skills.is_dir():
+        options += ["--ro-bind", str(skills), str(skills)]
     if not network:
         options.append("--unshare-net")
     options += ["--chdir", real_root]
     return options
+
+
+# Readable by a root-owned process whatever its capabilities.
+_SYSTEM_SECRETS = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/sudoers", "/etc/sudoers.d",
+                   "/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ecdsa_key", "/etc/ssh/ssh_host_ed25519_key",
+                   "/etc/ssh/ssh_host_dsa_key")
+
+
+def _hide(private: Path) -> list[str]:
+    """Options that hide a file or folder: an empty folder over it, or /dev/null. A link is
+    followed to what it names (bubblewrap cannot mount over the link itself)."""
+    try:
+        target = Path(os.path.realpath(private)) if private.is_symlink() else private
+    except OSError:
+        return []
+    if target.is_dir():
+        return ["--tmpfs", str(target)]
+    if target.exists():
+        return ["--ro-bind", "/dev/null", str(target)]
+    return []
 
 
 _PROC_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs")
@@ -216,16 +242,35 @@ def _hidden_run(network: bool) -> list[str]:
     return options
 
 
-_private_tmp: list[str] = []
+_own_folder: list[str] = []
+
+
+def _folder() -> str:
+    """This process's folder for its sandboxes: their /tmp and the seccomp filter (made on first
+    use, removed at exit). Only `tmp/` inside it is shown to commands."""
+    if not _own_folder:
+        _sweep_orphans()
+        _own_folder.append(tempfile.mkdtemp(prefix=f"once-sandbox-tmp-{os.getpid()}-"))
+        os.mkdir(os.path.join(_own_folder[0], "tmp"), 0o700)
+        atexit.register(shutil.rmtree, _own_folder[0], True)
+    return _own_folder[0]
 
 
 def private_tmp() -> str:
-    """This process's private /tmp for its sandboxed commands (made on first use, removed at exit)."""
-    if not _private_tmp:
-        _sweep_orphans()
-        _private_tmp.append(tempfile.mkdtemp(prefix=f"once-sandbox-tmp-{os.getpid()}-"))
-        atexit.register(shutil.rmtree, _private_tmp[0], True)
-    return _private_tmp[0]
+    """This process's private /tmp for its sandboxed commands, kept across them."""
+    return os.path.join(_folder(), "tmp")
+
+
+def seccomp_file() -> str | None:
+    """The seccomp filter's file (written once per process), or None where there is no filter."""
+    path = os.path.join(_folder(), "seccomp.bpf")
+    if not os.path.exists(path):
+        bpf = program()
+        if bpf is None:
+            return None
+        with open(path, "wb") as out:
+            out.write(bpf)
+    return path
 
 
 def _sweep_orphans() -> None:
