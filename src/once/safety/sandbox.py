@@ -11,7 +11,8 @@ for what no policy can see (a test file the model wrote, a `conftest.py`, a buil
   programs live (D-Bus, docker, the ssh and gpg agents): a socket is a way out of any sandbox;
 - there is no network (a private loopback only), unless `sandbox_network` allows it;
 - its processes die with the run, in their own pid namespace, with no capabilities (so even
-  when once runs as root nothing inside can remount the read-only file system).
+  when once runs as root nothing inside can remount the read-only file system), /proc/sys
+  read-only, and a seccomp filter (`seccomp.py`) against set-id files and the kernel keyring.
 
 `sandbox = "auto"` (the default) uses bubblewrap when it is installed and works here (a
 container without user namespaces has it but cannot use it: then commands run as before);
