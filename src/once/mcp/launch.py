@@ -9,6 +9,7 @@ asked says yes; nobody is asked in a headless run.
 
 from __future__ import annotations
 
+import os
 import shlex
 from dataclasses import dataclass
 from typing import Callable, Mapping
@@ -60,12 +61,20 @@ def resolve(spec: ServerSpec, root: str, launch: Launch) -> Target:
                       startup_timeout=spec.startup_timeout)
     argv = [values["command"], *values["args"]]
     try:
-        wrapped = wrap(shlex.join(argv), root, launch.mode, network=spec.network or launch.network)
+        wrapped = wrap(shlex.join(argv), root, launch.mode, network=spec.network or launch.network,
+                       keep=tuple(_own_folders(argv)))
     except SandboxMissing as exc:
         raise ValueError(str(exc)) from None
     env = {**launch.env, **dict(values["env"])}
     return Target(spec.name, argv=tuple(wrapped or argv), env=tuple(sorted(env.items())), cwd=root,
                   timeout=spec.timeout, startup_timeout=spec.startup_timeout)
+
+
+def _own_folders(argv: list[str]) -> list[str]:
+    """Folders of the server's own files named on its command line: the sandbox shows them (read-only)
+    even where it hides what is around them, as it does the real /tmp."""
+    return sorted({os.path.dirname(os.path.realpath(arg)) for arg in argv
+                   if os.path.isabs(arg) and os.path.isfile(arg)})
 
 
 def _expanded(spec: ServerSpec, environ: Mapping[str, str]) -> tuple[dict, list[str]]:

@@ -150,8 +150,10 @@ def _answer(probe: subprocess.Popen[bytes]) -> bool:
         return False
 
 
-def wrap(command: str, root: str, mode: str, *, network: bool = False, home: str | None = None) -> list[str] | None:
-    """The argv that runs `command` (a shell line) in the sandbox, or None to run it as before."""
+def wrap(command: str, root: str, mode: str, *, network: bool = False, home: str | None = None,
+         keep: tuple[str, ...] = ()) -> list[str] | None:
+    """The argv that runs `command` (a shell line) in the sandbox, or None to run it as before.
+    `keep`: folders under the real /tmp the command needs to read (an MCP server's own script)."""
     if mode == "off":
         return None
     state = sandbox_state(mode, network)
@@ -160,7 +162,7 @@ def wrap(command: str, root: str, mode: str, *, network: bool = False, home: str
         if mode == "bwrap":
             raise SandboxMissing(f"sandbox = \"bwrap\" but {state.why_not}")
         return None
-    argv = [program, *sandbox_options(root, network=network, home=home)]
+    argv = [program, *sandbox_options(root, network=network, home=home, keep=keep)]
     bpf = seccomp_file()
     if bpf is None:
         return [*argv, "--", "/bin/sh", "-c", command]
@@ -169,7 +171,8 @@ def wrap(command: str, root: str, mode: str, *, network: bool = False, home: str
             *argv, "--seccomp", "3", "--", "/bin/sh", "-c", command]
 
 
-def sandbox_options(root: str, *, network: bool = False, home: str | None = None) -> list[str]:
+def sandbox_options(root: str, *, network: bool = False, home: str | None = None,
+                    keep: tuple[str, ...] = ()) -> list[str]:
     real_root = os.path.realpath(root)
     # --cap-drop ALL: run by root, bubblewrap keeps every capability, and `mount -o remount,rw /`
     # would make the read-only system writable again.
@@ -181,7 +184,8 @@ def sandbox_options(root: str, *, network: bool = False, home: str | None = None
     for knob in _PROC_READ_ONLY:
         options += ["--ro-bind-try", knob, knob]
     options += ["--bind", private_tmp(), "/tmp", "--setenv", "TMPDIR", "/tmp"]
-    for kept in _kept_from_tmp():
+    for kept in sorted({*_kept_from_tmp(), *(os.path.realpath(path) for path in keep
+                                            if os.path.realpath(path).startswith("/tmp/"))}):
         options += ["--ro-bind", kept, kept]
     options += _hidden_run(network)
     # The repository first, what it must not reach after: a repository may hold the home folder
