@@ -352,9 +352,14 @@ def _without_file_scheme(name: str) -> str:
 def _effects(part: SimpleCommand, state: LineState) -> list[Finding]:
     """An allowed filter that would run a program or read any file through its script or options."""
     reason = runs_or_reads(part)
-    if reason is None and part.program in SCRIPTED and any(_run_time_text(arg, state) for arg in part.argv[1:]):
-        reason = f"its {part.program} arguments are only known when the shell expands them"
-    return [Finding("ask", RUNS_OR_READS, reason)] if reason else []
+    if reason is not None:
+        return [Finding("ask", RUNS_OR_READS, reason)]
+    if part.program in SCRIPTED and any(_run_time_text(arg, state) for arg in part.argv[1:]):
+        # Unknown, not known to be harmful (`git commit -m "$(cat msg)"`): outside what rules cover,
+        # but the sandbox, which confines whatever it turns out to be, may run it.
+        return [Finding("ask", RUNS_OR_READS, f"its {part.program} arguments are only known when the shell "
+                                              "expands them", firm=False)]
+    return []
 
 
 def _run_time_text(word: str, state: LineState) -> bool:
@@ -395,8 +400,10 @@ def check(part: SimpleCommand, state: LineState) -> list[Finding]:
     findings = [found for rule in CHECKS for found in rule(part, state)]
     expanded = replace(part, argv=tuple(state.expand(arg) for arg in part.argv),
                        redirects=tuple(r._replace(target=state.expand(r.target)) for r in part.redirects))
-    if expanded != part:
-        findings += [found for rule in CHECKS for found in rule(expanded, state) if found not in findings]
+    defaults = replace(expanded, argv=tuple(parameter_words(arg)[-1] for arg in expanded.argv))  # `${X:-1e id}`
+    for variant in (expanded, defaults):
+        if variant != part:
+            findings += [found for rule in CHECKS for found in rule(variant, state) if found not in findings]
     state.remember(part)
     if part.program in DOWNLOADERS:
         for name in _download_files(part) + [r.target for r in part.redirects if r.writes]:
