@@ -226,3 +226,46 @@ def test_a_bare_repository_the_model_wrote_is_not_a_repository_to_a_commands_git
     marker.unlink()
     out = run_command(ToolContext(workspace=Workspace(repo), command_env=_plain(dict(os.environ))), line)
     assert not marker.exists(), out.text
+
+
+def test_a_repository_a_command_makes_inside_is_never_committed_nor_looked_into(cli, tmp_path) -> None:
+    """A command may `git init` a folder and give it a filter: were the agent to commit it (as a
+    gitlink), every later `git status` would look inside and run that filter on the host."""
+    import json
+
+    from tests.conftest import write_cassette
+    from tests.fakes.anthropic_server import message, tool_use_block
+
+    repo = make_repo(tmp_path / "repo", {"a.txt": "one\n"})
+    marker = tmp_path / "ran"
+    script = (
+        "import os, subprocess\n"
+        "os.makedirs('sub', exist_ok=True)\n"
+        "def git(*args):\n"
+        "    subprocess.run(['git', '-C', 'sub', *args], check=True)\n"
+        "git('init', '-q')\n"
+        "open('sub/f', 'w').write('x\\n')\n"
+        "open('sub/.gitattributes', 'w').write('* filter=x\\n')\n"
+        "git('add', '-A')\n"
+        "git('-c', 'user.name=a', '-c', 'user.email=a@b', 'commit', '-qm', 's')\n"
+        f"git('config', 'filter.x.clean', 'sh -c \"echo ran >> {marker}; cat\"')\n"
+    )
+    cassette = write_cassette(tmp_path / "c.json", [
+        message([tool_use_block("t1", "write_file", {"path": "make_nest.py", "content": script})]),
+        message([tool_use_block("t2", "run_command", {"command": "python3 make_nest.py && touch sub/f"})]),
+        message([tool_use_block("t3", "run_command", {"command": "touch sub/f && echo two > a.txt"})]),
+        message("Done."),
+    ])
+    result = cli("run", "--replay", str(cassette), "--db", str(tmp_path / "db"), "--permission-mode", "full-auto",
+                 "-o", "stream-json", "nest", cwd=repo)
+    assert result.code == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert not marker.exists()
+    assert git(repo, "ls-files", "-s").count("160000") == 0  # no gitlink
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "db")
+    told = " ".join(row[0] for row in db.execute("SELECT content FROM messages WHERE role = 'user'"))
+    db.close()
+    assert "sub/ holds a git repository of its own" in told
+    assert git(repo, "show", "HEAD:a.txt") == "two\n" and events[-1]["status"] == "done"

@@ -308,3 +308,14 @@ def test_the_seccomp_filter_is_a_program_for_known_machines_only() -> None:
         bpf = program(machine)
         assert bpf is not None and len(bpf) % 8 == 0 and len(bpf) // 8 < 4096  # whole ops, under the kernel's cap
     assert program("riscv64") is None
+
+
+@needs_bwrap
+def test_a_submodules_git_link_is_read_only_too(tmp_path: Path) -> None:
+    """A command that pointed `lib/.git` at a folder of its own would have the user's next `git status`
+    look inside it with that folder's config."""
+    repo = make_repo(tmp_path / "repo", {".gitmodules": '[submodule "lib"]\n\tpath = lib\n\turl = ../lib\n',
+                                         "lib/README": "x\n"})
+    (repo / "lib" / ".git").write_text("gitdir: ../.git/modules/lib\n")
+    out = run_command(_ctx(repo), "echo 'gitdir: /somewhere/else' > lib/.git; cat lib/.git")
+    assert (repo / "lib" / ".git").read_text() == "gitdir: ../.git/modules/lib\n", out.text

@@ -268,6 +268,11 @@ class TurnRunner:
         # One status answers what to commit, HEAD and the index entries a failed commit restores.
         known = self.repo.paths_status([c.path for c in changes])
         files = sorted(known.committable)
+        nested = sorted(e.path for e in known.entries if e.nested_repository and not e.ignored)
+        if nested:
+            outcome.results.append({"type": "text", "text": (
+                f"{', '.join(nested[:5])} holds a git repository of its own: the agent commits files, "
+                "never another repository, so it stays out of the commit.")})
         # Whoever wrote them (an edit tool, a command, both), files are scanned once more as they
         # will be committed: a command can add a key to a file already in the turn, an edit can
         # change a file a command put a key into.

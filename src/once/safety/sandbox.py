@@ -191,9 +191,9 @@ def sandbox_options(root: str, *, network: bool = False, home: str | None = None
     # The repository first, what it must not reach after: a repository may hold the home folder
     # (a dotfiles repository), and its own bind would otherwise show the hidden files again.
     options += ["--bind", real_root, real_root]
-    git_dir = Path(real_root) / ".git"
-    if git_dir.exists():
-        options += ["--ro-bind", str(git_dir), str(git_dir)]
+    for git_dir in [Path(real_root) / ".git", *_submodule_git_dirs(Path(real_root))]:
+        if git_dir.exists() and not git_dir.is_symlink():
+            options += ["--ro-bind", str(git_dir), str(git_dir)]
     home_dir = Path(home or os.path.expanduser("~"))
     for private in [*(home_dir / name for name in PRIVATE_IN_HOME), *_own_files(), *map(Path, _SYSTEM_SECRETS)]:
         options += _hide(private)
@@ -227,6 +227,17 @@ def _hide(private: Path) -> list[str]:
 
 
 _PROC_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs")
+
+
+def _submodule_git_dirs(root: Path) -> list[Path]:
+    """`sub/.git` of each submodule `.gitmodules` lists: a command that pointed one at a folder of
+    its own would have the user's next `git status` honour that folder's config."""
+    try:
+        text = (root / ".gitmodules").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    paths = (line.split("=", 1)[1].strip() for line in text.splitlines() if line.strip().startswith("path"))
+    return [root / path / ".git" for path in paths if path and ".." not in path.split("/")]
 
 
 def _own_files() -> list[Path]:

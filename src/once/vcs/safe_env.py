@@ -19,6 +19,11 @@ SAFE_CONFIG: tuple[tuple[str, str], ...] = (
     ("core.pager", "cat"),
     ("core.sshCommand", "ssh"),
     ("credential.helper", ""),
+    # A nested repository (a submodule, or one a command made with `git init`) has a config of
+    # its own that git would honour while it looks inside: the agent's git never looks.
+    ("diff.ignoreSubmodules", "all"),
+    ("submodule.recurse", "false"),
+    ("status.submoduleSummary", "false"),
 )
 # `git commit` starts `git maintenance run --auto` (older git: `gc --auto`) after every
 # commit: one more process per turn, and now and then a repack the turn waits for. A few

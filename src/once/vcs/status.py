@@ -13,15 +13,23 @@ class StatusEntry:
     path: str
     x: str
     y: str
+    submodule: bool = False
+    """A gitlink (v2's `S...` field): another repository's commit, not a file."""
 
     @property
     def ignored(self) -> bool:
         return self.x == "!"
 
     @property
+    def nested_repository(self) -> bool:
+        """`sub/`: an untracked folder git does not look into, because it holds a repository; or a
+        submodule. The agent commits files, never another repository (whose config git would run)."""
+        return self.submodule or self.path.endswith("/")
+
+    @property
     def committable(self) -> bool:
-        """Something to record: not ignored, and not a staged add whose file is gone."""
-        return not self.ignored and not (self.x == "A" and self.y == "D")
+        """Something to record: not ignored, not a staged add whose file is gone, not a repository."""
+        return not self.ignored and not (self.x == "A" and self.y == "D") and not self.nested_repository
 
 
 def parse_status(output: bytes) -> list[StatusEntry]:
@@ -115,7 +123,7 @@ def parse_status_v2(output: bytes) -> PathsStatus:
         elif text[:2] in ("1 ", "2 ", "u "):
             fields = text.split(" ", {"1": 8, "2": 9, "u": 10}[text[0]])
             x, y = (" " if c == "." else c for c in fields[1])
-            entries.append(StatusEntry(path=fields[-1], x=x, y=y))
+            entries.append(StatusEntry(path=fields[-1], x=x, y=y, submodule=fields[2].startswith("S")))
             if text[0] == "2":
                 next(records, None)  # a rename's source; --no-renames means there is none
                 exact = False
