@@ -34,7 +34,6 @@ from pathlib import Path
 from once.lazyre import LazyPattern
 from once.paths import config_dir, data_dir, db_path
 from once.process import process_alive
-from once.safety.seccomp import program
 
 MODES = ("off", "auto", "bwrap")
 PRIVATE_IN_HOME = (".ssh", ".aws", ".gnupg", ".netrc", ".git-credentials", ".docker", ".kube", ".azure",
@@ -281,6 +280,8 @@ def seccomp_file() -> str | None:
     """The seccomp filter's file (written once per process), or None where there is no filter."""
     path = os.path.join(_folder(), "seccomp.bpf")
     if not os.path.exists(path):
+        from once.safety.seccomp import program  # only once a command runs in the sandbox
+
         bpf = program()
         if bpf is None:
             return None

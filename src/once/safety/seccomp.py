@@ -11,7 +11,7 @@ of another architecture (32-bit compat, x32) are refused. Pure: bytes out.
 from __future__ import annotations
 
 import errno
-import platform
+import os
 import struct
 
 _LD_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
@@ -37,7 +37,7 @@ def _op(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
 def program(machine: str | None = None) -> bytes | None:
     """The filter as a BPF program for bubblewrap's `--seccomp FD`, or None on a machine it
     has no table for (the sandbox then runs without it)."""
-    table = _TABLES.get(machine or platform.machine())
+    table = _TABLES.get(machine or os.uname().machine)
     if table is None:
         return None
     arch, modes, refused = table
