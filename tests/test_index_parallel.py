@@ -183,3 +183,19 @@ def test_batches_keep_every_file_in_order_and_stay_small() -> None:
     assert len(parallel) >= 16 and max(map(len, parallel)) <= 64
     # In this process too, so progress is reported during a large serial build.
     assert [len(batch) for batch in pool.batches(list(range(450)), 1)] == [200, 200, 50]
+
+
+def test_a_worker_imports_nothing_from_the_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers start as `python -c ...` in the repository, and `-c` would put it first on
+    sys.path: its own `multiprocessing.py` would run, outside any sandbox, with the agent's keys."""
+    marker = tmp_path / "ran"
+    files = {f"src/m{i}.py": f"def f{i}():\n    return {i}\n" for i in range(40)}
+    files["multiprocessing.py"] = f"open({str(marker)!r}, 'w').write('imported')\nraise SystemExit(1)\n"
+    files["pickle.py"] = f"open({str(marker)!r}, 'w').write('imported')\n"
+    repo = make_repo(tmp_path / "repo", files)
+    monkeypatch.chdir(repo)  # where the agent runs
+    conn = open_db(tmp_path / "index.db")
+    stats = refresh_index(conn, repo, workers=2)
+    conn.close()
+    assert not marker.exists()
+    assert stats.parsed >= 40 and "PYTHONSAFEPATH" not in os.environ

@@ -121,3 +121,29 @@ def test_the_gate_allows_read_only_tools_and_asks_for_the_rest_like_commands():
     ruled, asked = gate("auto-edit", [], allow=["mcp__a__*"], deny=["mcp__a__drop*"])
     assert ruled.check_tool("mcp__a__write", False, "") is None and not asked
     assert "policy.deny" in ruled.check_tool("mcp__a__drop_table", True, "")
+
+
+def test_a_projects_server_gets_no_credential_through_its_config(tmp_path: Path) -> None:
+    """Trusting a project's command line must not hand it your keys: its `${VAR}` are read from the
+    environment commands get; a user's own server may name any variable."""
+    from once.mcp.launch import Launch, resolve
+
+    table = {"servers": {"helper": {"command": "python3", "args": ["srv.py"], "network": True,
+                                    "env": {"HELPER_CFG": "${ANTHROPIC_API_KEY}"}}}}
+    environ = {"ANTHROPIC_API_KEY": "sk-ant-secret", "PATH": "/usr/bin"}
+    launch = Launch("off", False, {"PATH": "/usr/bin"}, environ)
+    project = parse_mcp_table(table, "project config", "project")[0]["helper"]
+    with pytest.raises(ValueError, match="ANTHROPIC_API_KEY not set"):
+        resolve(project, str(tmp_path), launch)
+    assert "HELPER_CFG=${ANTHROPIC_API_KEY}" in project.for_approval() and "network" in project.for_approval()
+    user = parse_mcp_table(table, "user config", "user")[0]["helper"]
+    target = resolve(user, str(tmp_path), launch)
+    assert ("HELPER_CFG", "sk-ant-secret") in target.env
+
+
+def test_a_project_cannot_widen_what_commands_are_given(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / ".once").mkdir(parents=True)
+    (repo / ".once" / "config.toml").write_text('command_env = ["*"]\n')
+    with pytest.raises(ConfigError, match="command_env cannot be set in a project"):
+        load_settings(repo, env={"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "cfg")})

@@ -116,7 +116,7 @@ _KEY_LIST: tuple[Key, ...] = (
     Key("command_env", tuple, (), "ONCE_COMMAND_ENV",
         "Environment variables passed to commands and checks beyond the toolchain's own (PATH, HOME, the "
         "locale, PYTHON*, NODE_*, GIT_*...): names or globs, e.g. DATABASE_URL,MYAPP_*. Credentials "
-        "(*_KEY, *TOKEN*, *SECRET*, URLs with a password) are never passed.", merge=True),
+        "(*_KEY, *TOKEN*, *SECRET*, URLs with a password) are never passed.", merge=True, user_only=True),
     Key("context_budget", int, 120_000, "ONCE_CONTEXT_BUDGET",
         "Tokens of conversation allowed before older turns are compacted.", check=_at_least(1)),
     # The [verify] table. A project's config may set these: the checks are the project's

@@ -72,7 +72,7 @@ def _asker(gate: PermissionGate, where: str) -> Callable[["ServerSpec"], bool]:
         from once.mcp.config_io import add_trusted
         from once.paths import user_config_path
 
-        decision = gate.check_server(spec.name, f"This repository's config starts an MCP server: {spec.describe()}")
+        decision = gate.check_server(spec.name, f"This repository's config starts an MCP server: {spec.for_approval()}")
         if decision is Decision.allow_always:
             add_trusted(user_config_path(), trust_entry(spec, where))
         return decision is not Decision.reject

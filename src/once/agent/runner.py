@@ -328,7 +328,7 @@ def _check_permit(settings: Settings, gate: PermissionGate) -> Callable[[Check, 
             if refusal is not None:
                 return f"the agent changed {', '.join(redefined[:3])}, which defines it; {refusal}"
             return None
-        return gate.check_detected(check.command) if check.source != "config" else None
+        return gate.check_detected(check.command)  # the user's own, or left alone: logged, deny rules hold
 
     return permit
 

@@ -29,8 +29,10 @@ _GIT_CONFIG = ["-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false", "
 
 
 def git(args: list[str], cwd: Path) -> str:
-    env = {**os.environ, **GIT_IDENTITY, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
-           "GIT_TERMINAL_PROMPT": "0"}
+    from once.vcs.safe_env import git_env  # a task's own .git/config runs nothing (fsmonitor, filters, hooks)
+
+    env = git_env({**GIT_IDENTITY, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
+                   "GIT_TERMINAL_PROMPT": "0"}, root=cwd if (cwd / ".git").exists() else None)
     done = subprocess.run(["git", *_GIT_CONFIG, *args], cwd=cwd, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise UsageError(f"git {' '.join(args)} failed in {cwd}: {done.stderr.strip() or done.stdout.strip()}")

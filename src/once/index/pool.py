@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TypeVar
 
 from once.errors import OnceError, StoreError
@@ -71,11 +72,14 @@ def _map_in_pool(fn: Callable[[list[T]], R], work: list[list[T]], workers: int,
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    executor = ProcessPoolExecutor(min(workers, len(work)), mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_ignore_sigint)
+    executor = None
     try:
+        with _safe_path():  # its resource tracker starts here, the workers (all of them) as map submits
+            executor = ProcessPoolExecutor(min(workers, len(work)), mp_context=multiprocessing.get_context("spawn"),
+                                           initializer=_ignore_sigint)
+            results = executor.map(fn, work)
         out = []
-        for batch, result in zip(work, executor.map(fn, work)):
+        for batch, result in zip(work, results):
             out.append(result)
             if on_done is not None:
                 on_done(len(batch))
@@ -88,7 +92,24 @@ def _map_in_pool(fn: Callable[[list[T]], R], work: list[list[T]], workers: int,
         raise StoreError(f"Building the file index failed in a worker process: {type(exc).__name__}: {exc}. "
                          f"{_KEPT}", hint=_HINT) from exc
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def _safe_path() -> Iterator[None]:
+    """A spawned worker starts as `python -c ...` in the repository, and `-c` puts the current
+    folder first on sys.path: a `multiprocessing.py` (or `pickle.py`...) the repository holds would
+    run, outside any sandbox, before a line of ours. PYTHONSAFEPATH keeps it off."""
+    before = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONSAFEPATH", None)
+        else:
+            os.environ["PYTHONSAFEPATH"] = before
 
 
 def _ignore_sigint() -> None:

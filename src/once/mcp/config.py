@@ -63,6 +63,15 @@ class ServerSpec:
 
         return shlex.join([self.command or "", *self.args])
 
+    def for_approval(self) -> str:
+        """What a person trusting it should see: the command (or URL), the environment it sets, the network."""
+        text = self.describe()
+        if self.env:
+            text += f"; environment {', '.join(f'{name}={value}' for name, value in self.env)}"
+        if self.network:
+            text += "; with the network"
+        return text
+
     def to_toml(self) -> dict[str, Any]:
         """The table as it is written back to a config file."""
         table: dict[str, Any] = {"url": self.url} if self.url else {"command": self.command}

@@ -12,11 +12,13 @@ from __future__ import annotations
 import os
 import shlex
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Mapping
 
 from once.mcp.config import McpSettings, ServerSpec, expand, is_trusted
 from once.mcp.session import Target
 from once.safety.sandbox import SandboxMissing, wrap
+from once.vcs.safe_env import command_git_env
 
 TrustAsk = Callable[[ServerSpec], bool]
 """Asked for a project's server not trusted yet: True to start it."""
@@ -35,7 +37,7 @@ class Launch:
 
 
 def untrusted_message(spec: ServerSpec) -> str:
-    return (f"MCP server {spec.name} ({spec.describe()}) was not started: this repository's config declares it "
+    return (f"MCP server {spec.name} ({spec.for_approval()}) was not started: this repository's config declares it "
             f"and you have not trusted it. Trust it with `agent mcp trust {spec.name}` (in this repository).")
 
 
@@ -52,7 +54,9 @@ def choose(settings: McpSettings, root: str, ask: TrustAsk) -> tuple[list[Server
 
 def resolve(spec: ServerSpec, root: str, launch: Launch) -> Target:
     """The target to connect to; ValueError says why a server cannot start as configured."""
-    values, missing = _expanded(spec, launch.environ)
+    # A project's server reads `${VAR}` from the environment commands get, which holds no
+    # credential: trusting its command line is not handing it your keys.
+    values, missing = _expanded(spec, launch.environ if spec.scope == "user" else launch.env)
     if missing:
         names = ", ".join(sorted(set(missing)))
         raise ValueError(f"{names} not set in the environment (named by ${{...}} in its config)")
@@ -65,7 +69,7 @@ def resolve(spec: ServerSpec, root: str, launch: Launch) -> Target:
                        keep=tuple(_own_folders(argv)))
     except SandboxMissing as exc:
         raise ValueError(str(exc)) from None
-    env = {**launch.env, **dict(values["env"])}
+    env = command_git_env({**launch.env, **dict(values["env"])}, Path(root))
     return Target(spec.name, argv=tuple(wrapped or argv), env=tuple(sorted(env.items())), cwd=root,
                   timeout=spec.timeout, startup_timeout=spec.startup_timeout)
 
