@@ -84,10 +84,12 @@ class LineState:
         """`word` with the variables this line set to known text put in."""
         if "$" not in word:
             return word
-        return _VARIABLE.sub(lambda m: self._value(m) if self._value(m) is not None else m.group(0), word)
 
-    def _value(self, match: re.Match[str]) -> str | None:
-        return self.variables.get(match.group(1) or match.group(2))
+        def known(match: re.Match[str]) -> str:
+            value = self.variables.get(match.group(1) or match.group(2))
+            return match.group(0) if value is None else value
+
+        return _VARIABLE.sub(known, word)
 
     def remember(self, part: SimpleCommand) -> None:
         """Variables a command sets for the rest of the line."""
@@ -99,7 +101,8 @@ class LineState:
         if program in (".", "source", "eval"):
             self.unknown_variables = True
         elif program in ("read", "mapfile", "readarray", "getopts"):
-            for name in [arg for arg in args if _NAME.fullmatch(arg)][-1 if program != "read" else 0:]:
+            names = [arg for arg in args if _NAME.fullmatch(arg)]
+            for name in names if program == "read" else names[-1:]:  # the others fill their last operand
                 self.variables[name] = None
         elif program == "printf" and "-v" in args[:-1]:
             self.variables[args[args.index("-v") + 1]] = None

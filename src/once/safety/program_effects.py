@@ -166,7 +166,7 @@ def _git_settings(args: list[str]) -> bool:
     return False
 
 
-def _option_values(args: list[str], *, short: str | None, long: str) -> list[str]:
+def option_values(args: list[str], *, short: str | None, long: str) -> list[str]:
     out = []
     for i, arg in enumerate(args):
         if long_option(arg, long) and "=" not in arg and i + 1 < len(args):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from once.safety.program_effects import _option_values, long_option
+from once.safety.program_effects import long_option, option_values
 from once.safety.shell_command import SimpleCommand
 
 _WRITES_ANY = frozenset({"rm", "rmdir", "unlink", "shred", "touch", "truncate", "mkdir", "tee", "mv", "chmod",
@@ -88,28 +88,28 @@ def extra_writes(part: SimpleCommand) -> list[str]:
         return _tar_writes(args)
     if program in ("split", "csplit"):
         operands = [arg for arg in args if not arg.startswith("-") or arg == "-"]
-        prefix = _option_values(args, short="-f", long="--prefix") if program == "csplit" else operands[1:2]
+        prefix = option_values(args, short="-f", long="--prefix") if program == "csplit" else operands[1:2]
         return [f"{name}xx" for name in prefix] if prefix else []
     if program in ("zip", "7z", "7za", "ar", "jar"):
         operands = [arg for arg in args if not arg.startswith("-")]
         return operands[1:2] if program in ("7z", "7za") else operands[:1]
     if program == "unzip":
-        return _option_values(args, short="-d", long="--directory") or ["."]
+        return option_values(args, short="-d", long="--directory") or ["."]
     if program in ("sort", "shuf"):
-        return _option_values(args, short="-o", long="--output")
+        return option_values(args, short="-o", long="--output")
     if program == "git":
-        return _option_values(args, short=None, long="--output")
+        return option_values(args, short=None, long="--output")
     if program == "find":
         return [args[i + 1] for i, arg in enumerate(args[:-1]) if arg in ("-fprint", "-fprint0", "-fprintf", "-fls")]
     if program == "less":
-        return [*_option_values(args, short="-o", long="--log-file"), *_option_values(args, short="-O",
+        return [*option_values(args, short="-o", long="--log-file"), *option_values(args, short="-O",
                                                                                        long="--LOG-FILE")]
     if program == "uniq":
         operands = [arg for arg in args if not arg.startswith("-") or arg == "-"]
         return operands[1:2]
     if program in ("pytest", "py.test") or _runs_module(part, "pytest"):
-        return [value for name in _PYTEST_WRITES for value in _option_values(args, short=None, long=name)] + [
-            arg.split("=", 1)[1] for arg in _option_values(args, short="-o", long="--override-ini")
+        return [value for name in _PYTEST_WRITES for value in option_values(args, short=None, long=name)] + [
+            arg.split("=", 1)[1] for arg in option_values(args, short="-o", long="--override-ini")
             if arg.startswith("cache_dir=")]
     return []
 
@@ -133,7 +133,7 @@ def _tar_writes(args: list[str]) -> list[str]:
     long_modes = {arg for arg in args if long_option(arg, "--create", "--append", "--update", "--extract", "--get")}
     creates = bool(modes & set("cruA")) or any(long_option(arg, "--create", "--append", "--update") for arg in long_modes)
     extracts = "x" in modes or any(long_option(arg, "--extract", "--get") for arg in long_modes)
-    archives = _option_values(args, short=None, long="--file")
+    archives = option_values(args, short=None, long="--file")
     for i, arg in enumerate(args):
         flags = arg.lstrip("-") if not arg.startswith("--") else ""
         if flags and (arg.startswith("-") or i == 0) and "f" in flags:
@@ -147,5 +147,5 @@ def _tar_writes(args: list[str]) -> list[str]:
                     archives.append(args[i + offset])
     out = [name for name in archives if name != "-"] if creates else []
     if extracts:
-        out += _option_values(args, short="-C", long="--directory") or ["."]
+        out += option_values(args, short="-C", long="--directory") or ["."]
     return out

@@ -41,7 +41,7 @@ def program(machine: str | None = None) -> bytes | None:
     if table is None:
         return None
     arch, modes, refused = table
-    refuse = _RET_ERRNO(errno.EPERM)
+    refuse = _ret_errno(errno.EPERM)
     ops = [_op(_LD_ABS, 4), _op(_JEQ, arch, 1, 0), refuse, _op(_LD_ABS, 0)]
     if arch == _TABLES["x86_64"][0]:
         ops += [_op(_JGE, _X32_BIT, 0, 1), refuse]
@@ -50,10 +50,10 @@ def program(machine: str | None = None) -> bytes | None:
         ops += [_op(_JEQ, number, 0, 4), _op(_LD_ABS, 16 + 8 * index), _op(_JSET, _SET_ID_BITS, 0, 1), refuse,
                 _op(_RET, _ALLOW)]
     for number, code in refused.items():
-        ops += [_op(_JEQ, number, 0, 1), _RET_ERRNO(code)]
+        ops += [_op(_JEQ, number, 0, 1), _ret_errno(code)]
     ops.append(_op(_RET, _ALLOW))
     return b"".join(ops)
 
 
-def _RET_ERRNO(code: int) -> bytes:
+def _ret_errno(code: int) -> bytes:
     return _op(_RET, _ERRNO | code)
