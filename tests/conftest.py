@@ -39,8 +39,9 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "ONCE_DB",
                  "ONCE_PROVIDER", "ONCE_MODEL", "ONCE_BASE_URL", "ONCE_MAX_TURNS", "ONCE_RAISE_ERRORS", "ONCE_SANDBOX",
                  "ONCE_SANDBOX_NETWORK", "ONCE_COMMAND_ENV", "ONCE_TEAM_URL", "ONCE_TEAM_REPOS", "ONCE_TEAM_MEMBER",
-                 "EMAIL", "GIT_DIR", "GIT_WORK_TREE"):
+                 "EMAIL", "GIT_DIR", "GIT_WORK_TREE", "ONCE_WARM_DIR"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ONCE_WARM", "0")  # a developer's warm process does not run the tests' runs
     for key, value in GIT_ENV.items():
         monkeypatch.setenv(key, value)
     return home

@@ -17,6 +17,7 @@ class LazyPattern:
 
     def __init__(self, pattern: str, flags: int = 0) -> None:
         self._source = (pattern, flags)
+        _made.append(self)
 
     @property
     def compiled(self) -> re.Pattern[str]:
@@ -32,3 +33,13 @@ class LazyPattern:
 
     def __repr__(self) -> str:
         return f"LazyPattern({self._source[0]!r})"
+
+
+_made: list[LazyPattern] = []
+
+
+def compile_all() -> None:
+    """Compile every pattern made so far: for a process forked per run (once.warm), each run
+    would compile them again."""
+    for pattern in _made:
+        pattern.compiled

@@ -6,7 +6,8 @@ coercion) costs several times Python's own start. `agent --help`, `agent CMD --h
 test). `agent` alone (or with only the app's own options) opens the app straight away, its
 options read by app_args.py; `agent run` with the plain forms of its options runs straight away,
 read by run_args.py. Anything else goes to the full parser, which stays the one place that
-defines the command line.
+defines the command line. While a warm process runs (`agent warm start`), `agent run` is
+handed to it (once.warm).
 """
 
 from __future__ import annotations
@@ -21,10 +22,17 @@ if TYPE_CHECKING:
 HELP_FLAGS = ("--help", "-h")
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, *, warm: bool = True) -> None:
+    """`agent ARGS`. `warm=False` in the warm process's own fork, which is where a run goes."""
     args = sys.argv[1:] if argv is None else argv
     if _answered_without_parser(args):
         return
+    if args[:1] == ["run"] and warm:
+        from once.warm.client import run_warm
+
+        code = run_warm(args)
+        if code is not None:
+            sys.exit(code)
     if args[:1] == ["run"] and _ran_without_parser(args[1:]):
         return
     from once.cli.app_args import parse_app_args

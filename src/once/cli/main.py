@@ -31,7 +31,7 @@ COMMANDS = {
     "queue": ("queue_cmd", "app"), "knowledge": ("knowledge_cmd", "app"), "vent": ("vent_cmd", "app"),
     "feedback": ("feedback_cmd", "app"), "proposals": ("proposals_cmd", "app"), "memory": ("memory_cmd", "app"),
     "eval": ("eval_cmd", "app"), "team": ("team_cmd", "app"), "mcp": ("mcp_cmd", "app"),
-    "db": ("db_cmd", "app"), "learn": ("learn_cmd", "learn"),
+    "db": ("db_cmd", "app"), "learn": ("learn_cmd", "learn"), "warm": ("warm_cmd", "app"),
 }
 """Every command, in the order it is mounted (help lists commands, then groups): its module in
 once.cli, and the function or Typer app there."""

@@ -240,9 +240,14 @@ def _submodule_git_dirs(root: Path) -> list[Path]:
 
 
 def _own_files() -> list[Path]:
-    """once's database (with its WAL) and config: the model's commands read neither."""
+    """once's database (with its WAL) and config: the model's commands read neither. Nor do they
+    reach the warm process's socket, whose runs are not sandboxed by this one."""
+    from once.warm.address import socket_folder
+
     database = db_path()
-    return [data_dir(), config_dir(), database, Path(f"{database}-wal"), Path(f"{database}-shm")]
+    warm = os.path.realpath(socket_folder())  # under /tmp or /run it is hidden with them
+    return [data_dir(), config_dir(), database, Path(f"{database}-wal"), Path(f"{database}-shm"),
+            *([Path(warm)] if not warm.startswith(("/tmp/", "/run/", "/var/run/")) else [])]
 
 
 def _hidden_run(network: bool) -> list[str]:

@@ -1,0 +1,147 @@
+"""One `agent run` in a fork of the warm process: it takes on the client's streams, folder,
+umask and environment, runs as `agent` would, and reports how it ended."""
+
+from __future__ import annotations
+
+import atexit
+import io
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+
+from once.warm.wire import Lines
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """A run as the client asked for it (see client.request_fields)."""
+
+    cwd: str
+    umask: int
+    encodings: tuple[tuple[str, str], ...]  # stdin, stdout, stderr: (encoding, errors)
+    args: list[str]
+    env: dict[str, str]
+
+    @classmethod
+    def parse(cls, fields: list[bytes]) -> "RunRequest":
+        """From the fields after the install key; ValueError when they do not add up."""
+        text = [os.fsdecode(field) for field in fields]
+        cwd, umask, pairs, count = text[0], int(text[1]), text[2:8], int(text[8])
+        args, env_items = text[9:9 + count], text[9 + count:]
+        if len(args) != count or any("=" not in item for item in env_items):
+            raise ValueError("a malformed run request")
+        encodings = tuple((pairs[i], pairs[i + 1]) for i in (0, 2, 4))
+        return cls(cwd, umask, encodings, args, dict(item.split("=", 1) for item in env_items))
+
+
+def run_forked(sock, request: RunRequest, fds: list[int]) -> None:  # type: ignore[no-untyped-def]
+    """The child's whole life after the fork: never returns."""
+    code, killed_by = 1, 0
+    try:
+        _reset_signals()
+        _take_on(request, fds)
+        sock.sendall(b"started\n")
+        ended = threading.Event()
+        threading.Thread(target=_relay_signals, args=(sock, ended), daemon=True).start()
+        code, killed_by = _run(request.args)
+        ended.set()
+        _finish()
+        sock.sendall(b"signal %d\n" % killed_by if killed_by else b"exit %d\n" % code)
+    except BaseException:  # the client is told nothing: it says the run ended without a code
+        pass
+    finally:
+        os._exit(code)
+
+
+def _reset_signals() -> None:
+    """The server ignores SIGCHLD (its children reap themselves); a run waits for its own."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_DFL)
+
+
+def _take_on(request: RunRequest, fds: list[int]) -> None:
+    for target, fd in enumerate(fds[:3]):
+        if fd != target:
+            os.dup2(fd, target)
+            os.close(fd)
+    os.chdir(request.cwd)
+    os.umask(request.umask)
+    os.environ.clear()
+    os.environ.update(request.env)
+    time.tzset()
+    sys.argv = ["agent", *request.args]
+    streams = [_stream(fd, *pair) for fd, pair in enumerate(request.encodings)]
+    sys.stdin, sys.stdout, sys.stderr = streams
+    sys.__stdin__, sys.__stdout__, sys.__stderr__ = streams
+
+
+def _stream(fd: int, encoding: str, errors: str) -> io.TextIOWrapper:
+    """A standard stream on `fd` as the client's Python set it up (line-buffered on a terminal;
+    stderr always, and written through)."""
+    terminal = os.isatty(fd)
+    raw = io.FileIO(fd, "r" if fd == 0 else "w", closefd=False)
+    buffered = io.BufferedReader(raw) if fd == 0 else io.BufferedWriter(raw)
+    return io.TextIOWrapper(buffered, encoding=encoding or "utf-8", errors=errors or "strict",
+                            line_buffering=terminal or fd == 2, write_through=fd == 2)
+
+
+def _relay_signals(sock, ended: threading.Event) -> None:  # type: ignore[no-untyped-def]
+    """Signals the client passes on, raised here; the client gone (killed, say) is a hang-up."""
+    lines = Lines(sock)
+    while True:
+        try:
+            line = lines.next()
+        except OSError:
+            line = None
+        if ended.is_set():
+            return
+        if line is None:
+            os.kill(os.getpid(), signal.SIGHUP)
+            return
+        kind, _, value = line.partition(b" ")
+        if kind == b"signal" and value.isdigit():
+            os.kill(os.getpid(), int(value))
+
+
+def _run(args: list[str]) -> tuple[int, int]:
+    """Exit code and fatal signal of `agent ARGS`, as a Python process running it would end."""
+    from once.cli.launch import main
+
+    try:
+        main(args, warm=False)
+    except SystemExit as exc:
+        return _exit_code(exc.code), 0
+    except KeyboardInterrupt:
+        return 130, signal.SIGINT
+    except BaseException:
+        traceback.print_exc()
+        return 1, 0
+    return 0, 0
+
+
+def _exit_code(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _finish() -> None:
+    """What the interpreter does at exit: wait for non-daemon threads, run atexit, flush."""
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass

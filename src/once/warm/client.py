@@ -1,0 +1,137 @@
+"""`agent run` through the warm process, when one is running (see once.warm).
+
+On the path of every `agent run`, so it imports only C modules: checking for the socket costs
+a stat when no warm process runs.
+"""
+
+from __future__ import annotations
+
+import _signal
+import _socket
+import os
+import sys
+
+from once.warm.address import OFF_ENV, folder_is_private, install_key, socket_path
+from once.warm.wire import Lines, peer_uid, send_request
+
+RELAYED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT)
+"""Signals the client passes on to the run (Ctrl-C reaches the client, which the terminal sees)."""
+
+
+def run_warm(args: list[str]) -> int | None:
+    """Run `agent ARGS` in a fork of the warm process: its exit code, or None when there is no
+    warm process for this install (or it cannot take the run) and the caller should run it."""
+    if os.environ.get(OFF_ENV) == "0":
+        return None
+    path = socket_path()
+    if not os.path.exists(path) or not folder_is_private(os.path.dirname(path)):
+        return None
+    sock = connect(path)
+    if sock is None:
+        return None
+    try:
+        send_request(sock, b"run", request_fields(args), _standard_fds())
+        lines = Lines(sock)
+        started = lines.next()
+    except (OSError, ValueError):
+        started = None
+    if started != b"started":  # stale, another install, or gone: nothing ran yet
+        sock.close()
+        return None
+    return Relay(sock, lines).wait()
+
+
+def connect(path: str) -> _socket.socket | None:
+    """A connection to the socket at `path`, when a process of this user listens there."""
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        sock.connect(path)
+        if peer_uid(sock) == os.geteuid():
+            return sock
+    except OSError:
+        pass
+    sock.close()
+    return None
+
+
+def request_fields(args: list[str]) -> list[bytes]:
+    """What the run needs of this process: the install it expects, the folder, umask, how the
+    streams are encoded, the arguments and the environment."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    streams = [(stream.encoding or "", stream.errors or "") if stream is not None else ("", "")
+               for stream in (sys.stdin, sys.stdout, sys.stderr)]
+    fields = [install_key(), os.getcwd(), str(umask), *(part for pair in streams for part in pair), str(len(args))]
+    encoded = [os.fsencode(field) for field in [*fields, *args]]
+    return encoded + [os.fsencode(key) + b"=" + os.fsencode(value) for key, value in os.environ.items()]
+
+
+def _standard_fds() -> tuple[int, ...]:
+    """Descriptors 0, 1 and 2; /dev/null in place of one that is closed."""
+    fds = []
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+            fds.append(fd)
+        except OSError:
+            fds.append(os.open(os.devnull, os.O_RDWR))
+    return tuple(fds)
+
+
+class Relay:
+    """While the run goes on: signals passed on to it, and its end read back."""
+
+    def __init__(self, sock: _socket.socket, lines: Lines) -> None:
+        self.sock, self.lines, self.fatal = sock, lines, 0
+
+    def wait(self) -> int:
+        for sig in (*RELAYED, _signal.SIGTSTP):
+            if _signal.getsignal(sig) != _signal.SIG_IGN:  # ignored here (a background job): not passed on
+                _signal.signal(sig, self._stop if sig == _signal.SIGTSTP else self._pass_on)
+        while True:
+            try:
+                line = self.lines.next()
+            except OSError:
+                line = None
+            if line is None:
+                if self.fatal:  # the run ended of the signal passed to it, as this process would have
+                    die_of(self.fatal)
+                sys.stderr.write("error: the warm process ended this run without an exit code\n"
+                                 "hint: Run it again with ONCE_WARM=0 to run it in this process.\n")
+                return 1
+            kind, _, value = line.partition(b" ")
+            if kind == b"exit" and value.isdigit():
+                return int(value)
+            if kind == b"signal" and value.isdigit():
+                die_of(int(value))
+
+    def _pass_on(self, signum: int, frame: object) -> None:
+        if signum != _signal.SIGINT:
+            self.fatal = signum
+        self._send(signum)
+
+    def _stop(self, signum: int, frame: object) -> None:
+        """Ctrl-Z stops the run with this process; `fg` continues both."""
+        self._send(_signal.SIGSTOP)
+        _signal.signal(_signal.SIGCONT, self._continue)
+        _signal.signal(_signal.SIGTSTP, _signal.SIG_DFL)
+        os.kill(os.getpid(), _signal.SIGTSTP)
+
+    def _continue(self, signum: int, frame: object) -> None:
+        _signal.signal(_signal.SIGTSTP, self._stop)
+        self._send(_signal.SIGCONT)
+
+    def _send(self, signum: int) -> None:
+        try:
+            self.sock.sendall(b"signal %d\n" % signum)
+        except OSError:
+            pass
+
+
+def die_of(signum: int) -> None:
+    """End this process by `signum`, as the run's process ended (Python's own way for an
+    uncaught Ctrl-C); exit with 128 + signum if the signal is ignored here."""
+    sys.stdout.flush()
+    _signal.signal(signum, _signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+    sys.exit(128 + signum)
