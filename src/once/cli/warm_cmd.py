@@ -28,7 +28,7 @@ app = typer.Typer(
 
 @app.command("start")
 def start(
-    idle: float = typer.Option(30.0, "--idle", min=0.1, help="Minutes without a run before it stops."),
+    idle: float = typer.Option(30.0, "--idle", min=0.01, help="Minutes without a run before it stops."),
 ) -> None:
     """Start the warm process (nothing happens when it already runs)."""
     from once.warm.control import start as start_process

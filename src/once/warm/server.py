@@ -23,11 +23,12 @@ PRELOAD = (
     "once.agent.runner", "once.agent.loop", "once.agent.turn", "once.agent.assemble", "once.agent.compactor",
     "once.agent.mcp_run", "once.agent.nested", "once.agent.verifier", "once.agent.small",
     "once.providers.replay", "once.providers.replay_check", "once.providers.anthropic", "once.providers.openai",
-    "once.index.index", "once.index.pool", "once.index.worker", "once.learn.inject", "once.recovery.recover",
+    "once.index.index", "once.index.pool", "once.index.worker", "once.index.treesitter", "once.index.fallback", "once.learn.inject", "once.recovery.recover",
     "once.recovery.worktree", "once.safety.sandbox", "once.safety.secrets", "once.safety.policy",
     "once.skills.discovery", "once.skills.routing", "once.store.store", "once.tools.command", "once.tools.edit",
     "once.tools.listing", "once.tools.read", "once.tools.search", "once.vcs.repo", "once.vent.service",
-    "once.vent.tool", "once.verify.detect", "anthropic",
+    "once.vent.tool", "once.verify.detect", "once.warm.client", "once.safety.command_rules", "once.safety.shell_split",
+    "once.verify.run", "once.verify.summarize", "anthropic",
 )
 """What a run imports, the model's SDK included (tests/test_warm.py checks a replayed run adds
 no module of once to these)."""
