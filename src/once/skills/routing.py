@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from once.errors import OnceError, ProviderError
+from once.lazyre import LazyPattern
 from once.skills.discovery import Skill
 
 if TYPE_CHECKING:  # no import of the agent layer at run time: agent/ imports this module
@@ -184,10 +185,13 @@ def match_lexical(prompt: str, skills: list[Skill], limit: int = 2) -> list[Skil
     return [skill for score, _, skill in scored[:limit] if score >= floor]
 
 
+_WORD = LazyPattern(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[A-Z]+")
+
+
 def terms_of(text: str) -> list[str]:
     """Lowercase stems of the words of `text`: identifiers split (parse_args, parseArgs),
     stopwords and one-letter words dropped."""
-    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[A-Z]+", text)
+    words = _WORD.findall(text)
     out: list[str] = []
     for word in words:
         word = _ALIASES.get(word.lower(), word.lower())

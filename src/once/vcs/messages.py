@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
+from once.lazyre import LazyPattern
+
 SUBJECT_LIMIT = 72
 AGENT_PREFIX = "agent: "
 WIP_SUBJECT = "wip: uncommitted changes before agent edit"
@@ -30,15 +32,23 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|[.!?:]$")
 _TRAILER_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*):\s*(.*)$")
 
 
+_MARKUP = tuple((LazyPattern(pattern), replacement) for pattern, replacement in (
+    (r"^\s*(?:>\s*)+", ""),  # quotes
+    (r"^\s*#{1,6}\s+", ""),  # headings
+    (r"^\s*(?:[-*+]|\d+[.)])\s+", ""),  # list items
+    (r"!?\[([^\]]*)\]\([^)]*\)", r"\1"),  # links and images
+    (r"(\*\*|__|~~)(.+?)\1", r"\2"),  # bold, struck through
+    (r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"\1"),  # italics
+    (r"(?<!\w)_(?!\s)(.+?)(?<!\s)_(?!\w)", r"\1"),
+))
+_RULE = LazyPattern(r"[-=*_|:\s]*")
+_HEADING = LazyPattern(r"#{1,6}\s")
+
+
 def _strip_markdown(line: str) -> str:
     """Drop the markdown markup of one line, keeping its words."""
-    line = re.sub(r"^\s*(?:>\s*)+", "", line)
-    line = re.sub(r"^\s*#{1,6}\s+", "", line)
-    line = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", line)
-    line = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", line)
-    line = re.sub(r"(\*\*|__|~~)(.+?)\1", r"\2", line)
-    line = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"\1", line)
-    line = re.sub(r"(?<!\w)_(?!\s)(.+?)(?<!\s)_(?!\w)", r"\1", line)
+    for pattern, replacement in _MARKUP:
+        line = pattern.sub(replacement, line)
     line = line.replace("`", "")
     return " ".join(line.split())
 
@@ -53,10 +63,10 @@ def _prose_lines(text: str) -> list[str]:
         if stripped.startswith(("```", "~~~")):
             in_fence = not in_fence
             continue
-        if in_fence or re.fullmatch(r"[-=*_|:\s]*", stripped):
+        if in_fence or _RULE.fullmatch(stripped):
             continue
         # A heading ("## Plan") names a section; a sentence says what was done.
-        target = headings if re.match(r"#{1,6}\s", stripped) else lines
+        target = headings if _HEADING.match(stripped) else lines
         target.append(_strip_markdown(stripped))
     return [line for line in lines + headings if line]
 

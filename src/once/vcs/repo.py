@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from once.errors import NotARepoError, VcsError
+from once.vcs.head_file import read_head
 from once.vcs.lock import hold_run_lock
 from once.vcs.messages import format_wip_message
 from once.vcs.safe_env import NO_AUTO_MAINTENANCE, git_env, without_external_diff
@@ -166,12 +167,18 @@ class GitRepo:
 
     def branch(self) -> str | None:
         """The current branch name, or None when HEAD is detached."""
+        head = read_head(self._plain_git_dir) if self._plain_git_dir is not None else None
+        if head is not None:
+            return head.branch
         done = self.run("symbolic-ref", "-q", "--short", "HEAD", ok_codes=(0, 1))
         name = os.fsdecode(done.stdout).strip()
         return name if done.returncode == 0 and name else None
 
     def head_sha(self) -> str | None:
         """The commit HEAD points to, or None on an unborn branch."""
+        head = read_head(self._plain_git_dir) if self._plain_git_dir is not None else None
+        if head is not None and head.sha_known:
+            return head.sha
         done = self.run("rev-parse", "-q", "--verify", "HEAD^{commit}", ok_codes=(0, 1, 128))
         sha = os.fsdecode(done.stdout).strip()
         return sha if done.returncode == 0 and sha else None

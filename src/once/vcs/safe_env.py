@@ -9,6 +9,8 @@ import re
 import subprocess
 from pathlib import Path
 
+from once.lazyre import LazyPattern
+
 # Settings that would make the agent's git run a program: a model that obeys a prompt
 # injection can write .git/config, and git honours it even in plan mode (fsmonitor) and despite
 # --no-verify (post-commit, reference-transaction hooks...). They are overridden for every git
@@ -36,7 +38,8 @@ _DIFFING = frozenset({"diff", "show", "log", "format-patch"})
 # Keys of the repository's own config (and what it includes) that name a program, with the
 # value that runs nothing. An emptied driver makes git refuse to go on ("cannot run"), which is
 # the safe failure; a textconv becomes `cat`, which shows the file as it is.
-_PROGRAM_KEYS: tuple[tuple[str, str], ...] = (
+_PROGRAM_KEYS: tuple[tuple[LazyPattern, str], ...] = tuple(
+    (LazyPattern(pattern, re.IGNORECASE), safe) for pattern, safe in (
     (r"core\.fsmonitor", "false"),
     (r"core\.hookspath", os.devnull),
     (r"core\.pager|pager\..+", "cat"),
@@ -50,8 +53,8 @@ _PROGRAM_KEYS: tuple[tuple[str, str], ...] = (
     (r"gpg\.(.+\.)?program", "false"),
     (r"remote\..+\.uploadpack", "git-upload-pack"),
     (r"remote\..+\.receivepack", "git-receive-pack"),
-)
-_SHELL_VALUED = r"alias\..+|submodule\..+\.update"
+))
+_SHELL_VALUED = LazyPattern(r"alias\..+|submodule\..+\.update", re.IGNORECASE)
 """Keys that run a shell command when their value starts with `!`."""
 _SHELL_SAFE = {"alias": "", "submodule": "checkout"}
 _cache: dict[str, tuple[frozenset[str], tuple[tuple[int, int], ...], list[tuple[str, str]]]] = {}
@@ -118,12 +121,12 @@ def program_overrides(settings: list[tuple[str, str]]) -> list[tuple[str, str]]:
     out: dict[str, str] = {}
     for key, value in settings:
         lowered = key.lower()
-        if re.fullmatch(_SHELL_VALUED, key, re.IGNORECASE):
+        if _SHELL_VALUED.fullmatch(key):
             if value.lstrip().startswith("!"):
                 out[key] = _SHELL_SAFE[lowered.split(".", 1)[0]]
             continue
         for pattern, safe in _PROGRAM_KEYS:
-            if re.fullmatch(pattern, key, re.IGNORECASE):  # re's own cache: compiled on first use
+            if pattern.fullmatch(key):
                 out[key] = safe
                 if lowered.startswith("filter."):  # an emptied filter must not abort `git add`
                     out[f"{key.rsplit('.', 1)[0]}.required"] = "false"

@@ -15,7 +15,7 @@ import socket
 import sys
 import time
 
-from once.warm.address import install_key, make_private_folder, socket_path
+from once.warm.address import install_key, make_private_folder, package_dir, socket_path
 from once.warm.wire import close_all, peer_uid, receive_request
 
 PRELOAD = (
@@ -117,8 +117,10 @@ class Server:
 
 
 def _module_stamps(known: dict[str, tuple[int, int]] | None = None) -> dict[str, tuple[int, int]]:
-    files = known if known is not None else {
-        module.__file__: (0, 0) for module in list(sys.modules.values()) if getattr(module, "__file__", None)}
+    """(mtime, size) of each module of once this process imported, and of each folder its other
+    modules came from: an upgrade adds a new `*.dist-info` there (statting all ~4,000 files of
+    the SDKs would cost every run 15 ms). A dependency edited in place is not noticed."""
+    files = known if known is not None else _watched()
     stamps = {}
     for path in files:
         try:
@@ -129,14 +131,32 @@ def _module_stamps(known: dict[str, tuple[int, int]] | None = None) -> dict[str,
     return stamps
 
 
+def _watched() -> dict[str, tuple[int, int]]:
+    own = package_dir() + os.sep
+    folders = sorted((entry for entry in sys.path if entry and os.path.isdir(entry)), key=len, reverse=True)
+    watched: dict[str, tuple[int, int]] = {}
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if not path:
+            continue
+        if path.startswith(own):
+            watched[path] = (0, 0)
+        else:
+            folder = next((entry for entry in folders if path.startswith(entry.rstrip(os.sep) + os.sep)), None)
+            watched[folder or os.path.dirname(path) or path] = (0, 0)
+    return watched
+
+
 def preload() -> None:
     for name in PRELOAD:
         try:
             importlib.import_module(name)
         except ImportError:
             pass  # an SDK that is not installed: the run says so itself
+    from once.lazyre import compile_all
     from once.safety import sandbox
 
+    compile_all()  # each run would compile them again
     program = sandbox.bwrap_path()
     if program is not None:
         sandbox._works(program)  # answered once here, not probed by every run
