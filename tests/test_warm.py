@@ -293,3 +293,27 @@ def test_the_sandbox_hides_a_warm_folder_outside_tmp(monkeypatch: pytest.MonkeyP
             assert done.stdout == "listed\n", done.stderr
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def process_state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def test_ctrl_z_stops_the_run_with_its_caller_and_fg_continues_both(started: dict, tmp_path: Path) -> None:
+    first, _, _ = two_repos(tmp_path)
+    database = tmp_path / "z.db"
+    process = start_sleeping_run(first, sleeping_cassette(tmp_path / "sleep.json"), database, "1")
+    try:
+        assert wait_for(sleep_running), "the command did not start"
+        [run_pid] = sqlite3.connect(database).execute("SELECT pid FROM runs").fetchone()
+        assert run_pid != process.pid
+        process.send_signal(signal.SIGTSTP)
+        assert wait_for(lambda: process_state(process.pid) == "T" and process_state(run_pid) == "T", 10)
+        process.send_signal(signal.SIGCONT)
+        assert wait_for(lambda: process_state(run_pid) != "T", 10), "the run stayed stopped"
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 1
+    assert sqlite3.connect(database).execute("SELECT status FROM runs").fetchone() == ("interrupted",)

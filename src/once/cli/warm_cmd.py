@@ -39,7 +39,7 @@ def start(
         print(f"warm process started (pid {running.pid}); `agent run` starts from it and it stops after "
               f"{_minutes(running.idle_seconds)} without a run")
     else:
-        print(f"warm process already running (pid {running.pid}, {running.runs} runs)")
+        print(f"warm process already running (pid {running.pid}, {_runs(running.runs)})")
 
 
 @app.command("stop")
@@ -64,7 +64,7 @@ def status(json_out: bool = typer.Option(False, "--json", help="Print it as JSON
         print("no warm process is running (agent warm start)")
     else:
         since = time.strftime("%Y-%m-%d %H:%M", time.localtime(running.started))
-        print(f"warm process running: pid {running.pid}, since {since}, {running.runs} runs, stops after "
+        print(f"warm process running: pid {running.pid}, since {since}, {_runs(running.runs)}, stops after "
               f"{_minutes(running.idle_seconds)} without a run")
         if running.stale:
             print("once's code changed on disk since it started: it restarts at the next run")
@@ -73,5 +73,13 @@ def status(json_out: bool = typer.Option(False, "--json", help="Print it as JSON
 
 
 def _minutes(seconds: float) -> str:
+    from once.words import plural
+
     minutes = seconds / 60
-    return f"{minutes:g} minute" + ("" if minutes == 1 else "s")
+    return plural(int(minutes), "minute") if minutes.is_integer() else f"{minutes:g} minutes"
+
+
+def _runs(count: int) -> str:
+    from once.words import plural
+
+    return plural(count, "run")

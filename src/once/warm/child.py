@@ -44,7 +44,7 @@ def run_forked(sock, request: RunRequest, fds: list[int]) -> None:  # type: igno
     try:
         _reset_signals()
         _take_on(request, fds)
-        sock.sendall(b"started\n")
+        sock.sendall(b"started %d\n" % os.getpid())
         ended = threading.Event()
         threading.Thread(target=_relay_signals, args=(sock, ended), daemon=True).start()
         code, killed_by = _run(request.args)

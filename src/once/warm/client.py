@@ -35,10 +35,11 @@ def run_warm(args: list[str]) -> int | None:
         started = lines.next()
     except (OSError, ValueError):
         started = None
-    if started != b"started":  # stale, another install, or gone: nothing ran yet
+    kind, _, pid = (started or b"").partition(b" ")
+    if kind != b"started" or not pid.isdigit():  # stale, another install, or gone: nothing ran yet
         sock.close()
         return None
-    return Relay(sock, lines).wait()
+    return Relay(sock, lines, int(pid)).wait()
 
 
 def connect(path: str) -> _socket.socket | None:
@@ -81,8 +82,8 @@ def _standard_fds() -> tuple[int, ...]:
 class Relay:
     """While the run goes on: signals passed on to it, and its end read back."""
 
-    def __init__(self, sock: _socket.socket, lines: Lines) -> None:
-        self.sock, self.lines, self.fatal = sock, lines, 0
+    def __init__(self, sock: _socket.socket, lines: Lines, pid: int) -> None:
+        self.sock, self.lines, self.pid, self.fatal = sock, lines, pid, 0
 
     def wait(self) -> int:
         for sig in (*RELAYED, _signal.SIGTSTP):
@@ -111,15 +112,22 @@ class Relay:
         self._send(signum)
 
     def _stop(self, signum: int, frame: object) -> None:
-        """Ctrl-Z stops the run with this process; `fg` continues both."""
-        self._send(_signal.SIGSTOP)
+        """Ctrl-Z stops the run with this process; `fg` continues both. Sent to the run's process
+        itself: stopped, it could not read a request to continue."""
+        self._kill(_signal.SIGSTOP)
         _signal.signal(_signal.SIGCONT, self._continue)
         _signal.signal(_signal.SIGTSTP, _signal.SIG_DFL)
         os.kill(os.getpid(), _signal.SIGTSTP)
 
     def _continue(self, signum: int, frame: object) -> None:
         _signal.signal(_signal.SIGTSTP, self._stop)
-        self._send(_signal.SIGCONT)
+        self._kill(_signal.SIGCONT)
+
+    def _kill(self, signum: int) -> None:
+        try:
+            os.kill(self.pid, signum)
+        except OSError:
+            pass
 
     def _send(self, signum: int) -> None:
         try:
