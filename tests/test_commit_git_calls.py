@@ -19,10 +19,10 @@ from once.vcs import GitRepo
 from once.vcs.status import parse_status_v2
 from tests.conftest import git, make_repo, write_cassette
 
-# status (what to commit, HEAD, the index), commit --only, rev-parse (the new sha)
-GIT_PER_EDIT_TURN = 3
+# status (what to commit, HEAD, the index), commit --only (the new sha is read from the branch's file)
+GIT_PER_EDIT_TURN = 2
 # a new file also has its first-edit status (the user's changes to save) and `git add`
-GIT_PER_NEW_FILE_TURN = 5
+GIT_PER_NEW_FILE_TURN = 4
 
 
 def shim_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -91,13 +91,13 @@ def per_turn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, turns) -> tuple[fl
     return (len(long) - len(short)) / 2, long
 
 
-def test_a_committed_edit_turn_runs_three_git_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_committed_edit_turn_runs_two_git_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     count, calls = per_turn(tmp_path, monkeypatch, edit_turns)
     assert 0 < count <= GIT_PER_EDIT_TURN, "\n".join(calls)
     assert sum(call.startswith("status ") for call in calls) == 4 + 1  # one per turn, one first edit
 
 
-def test_a_turn_writing_a_new_file_runs_five(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_turn_writing_a_new_file_runs_four(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     count, calls = per_turn(tmp_path, monkeypatch, new_file_turns)
     assert 0 < count <= GIT_PER_NEW_FILE_TURN, "\n".join(calls)
     assert sum(call.startswith("add -- ") for call in calls) == 4
@@ -197,3 +197,12 @@ def test_unborn_head_and_entries_it_cannot_restore() -> None:
         ("later.py", " ", "A"), ("both.py", "U", "U"), ("a b.py", "M", " ")]
     assert known.index["a b.py"].oid == "5" * 40
     assert known.saved_index(["a b.py"]) is None  # not exact: git ls-files -s answers instead
+
+
+def test_a_run_asks_git_nothing_its_files_or_the_environment_answer(tmp_path, monkeypatch) -> None:
+    """The branch and each new commit come from `.git/HEAD` and the branch's file; the identity
+    from GIT_AUTHOR_* and GIT_COMMITTER_* (set here, as on CI), which win over any config."""
+    root, calls = two_file_turn(tmp_path, monkeypatch, dirty=False)
+    asked = [call for call in calls if call.startswith(("symbolic-ref", "rev-parse", "config --get-regexp"))]
+    assert asked == [], "\n".join(calls)
+    assert git(root, "log", "-1", "--format=%an <%ae>").strip() == "Test User <user@example.com>"

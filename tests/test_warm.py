@@ -199,7 +199,7 @@ def test_a_changed_module_restarts_it_and_no_run_uses_the_old_code(warm_dir: Pat
     render.write_text(render.read_text().replace("not billed", "NOT BILLED"))
     stale = agent("run", "--replay", str(cassette), "--db", str(tmp_path / "a.db"), "edit", cwd=first, env=env)
     assert stale.returncode == 0 and "NOT BILLED" in stale.stdout + stale.stderr
-    assert wait_for(lambda: agent("warm", "status", cwd=tmp_path, env=env).returncode == 0)
+    assert wait_for(lambda: agent("warm", "status", cwd=tmp_path, env=env).returncode == 0, 90)
     after = status(tmp_path, env)
     assert after["pid"] == before["pid"] and after["runs"] == 0 and not after["stale"]  # the same process, exec'd anew
     fresh = agent("run", "--replay", str(cassette), "--db", str(tmp_path / "b.db"), "edit", cwd=second, env=env)

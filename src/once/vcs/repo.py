@@ -138,19 +138,19 @@ class GitRepo:
         The user's config is never written; an identity from config or the
         environment always wins over the fallback.
         """
+        env = os.environ
+        name_from_env = bool(env.get("GIT_AUTHOR_NAME") and env.get("GIT_COMMITTER_NAME"))
+        email_from_env = bool(env.get("EMAIL") or (env.get("GIT_AUTHOR_EMAIL") and env.get("GIT_COMMITTER_EMAIL")))
+        if name_from_env and email_from_env:
+            return []  # git is not asked about the config: the environment wins over it anyway
         if self._configured_identity is None:
             found = self.run("config", "--get-regexp", r"^user\.(name|email)$", ok_codes=(0, 1))
             keys = {line.split(" ", 1)[0] for line in os.fsdecode(found.stdout).splitlines() if " " in line}
             self._configured_identity = keys
-        env = os.environ
         options: list[str] = []
-        if "user.name" not in self._configured_identity and not (
-            env.get("GIT_AUTHOR_NAME") and env.get("GIT_COMMITTER_NAME")
-        ):
+        if "user.name" not in self._configured_identity and not name_from_env:
             options += ["-c", f"user.name={FALLBACK_NAME}"]
-        if "user.email" not in self._configured_identity and not env.get("EMAIL") and not (
-            env.get("GIT_AUTHOR_EMAIL") and env.get("GIT_COMMITTER_EMAIL")
-        ):
+        if "user.email" not in self._configured_identity and not email_from_env:
             options += ["-c", f"user.email={FALLBACK_EMAIL}"]
         return options
 
