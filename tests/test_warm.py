@@ -208,7 +208,7 @@ def test_a_changed_module_restarts_it_and_no_run_uses_the_old_code(warm_dir: Pat
 
 
 def test_stop_and_idle_end_it_and_remove_its_socket(warm_dir: Path, tmp_path: Path) -> None:
-    assert agent("warm", "start", "--idle", "0.02", cwd=tmp_path).returncode == 0
+    assert agent("warm", "start", "--idle", "0.05", cwd=tmp_path).returncode == 0
     assert list(warm_dir.iterdir())
     assert wait_for(lambda: not list(warm_dir.iterdir()), 30), "it did not stop when idle"
     assert agent("warm", "status", cwd=tmp_path).returncode == 1
