@@ -176,6 +176,25 @@ def test_an_include_edited_later_is_read_again(hostile_for_commands) -> None:
     assert ("core.pager", "cat") in overrides and ("core.fsmonitor", "false") not in overrides
 
 
+def test_an_include_edited_with_its_size_and_time_put_back_is_read_again(hostile_for_commands) -> None:
+    """A sandboxed command may edit a tracked included file and `touch -r` it back: same size,
+    same modification time. Its change time still moves."""
+    from once.vcs.safe_env import repository_overrides
+
+    repo, markers = hostile_for_commands
+    included = repo / "team.gitconfig"
+    assert ("core.fsmonitor", "false") in repository_overrides(repo)
+    before = included.stat()
+    text = included.read_text()
+    forged = f"[core]\n\tpager = {markers.parent / 'trap' / 'alias'}\n"
+    included.write_text(forged[:len(text)].ljust(len(text), "#") if len(forged) <= len(text) else forged)
+    if included.stat().st_size != before.st_size:
+        pytest.skip("the stand-in setting does not fit in the included file's size")
+    os.utime(included, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert included.stat().st_mtime_ns == before.st_mtime_ns
+    assert ("core.pager", "cat") in repository_overrides(repo)
+
+
 @pytest.mark.parametrize(("key", "value", "expected"), [
     ("core.fsmonitor", "/x", "false"),
     ("core.hooksPath", ".husky", os.devnull),

@@ -57,7 +57,7 @@ _PROGRAM_KEYS: tuple[tuple[LazyPattern, str], ...] = tuple(
 _SHELL_VALUED = LazyPattern(r"alias\..+|submodule\..+\.update", re.IGNORECASE)
 """Keys that run a shell command when their value starts with `!`."""
 _SHELL_SAFE = {"alias": "", "submodule": "checkout"}
-_cache: dict[str, tuple[frozenset[str], tuple[tuple[int, int], ...], list[tuple[str, str]]]] = {}
+_cache: dict[str, tuple[frozenset[str], tuple[tuple[int, int, int, int], ...], list[tuple[str, str]]]] = {}
 
 
 def git_env(extra: dict[str, str] | None = None, root: Path | None = None) -> dict[str, str]:
@@ -104,7 +104,7 @@ def repository_overrides(root: Path) -> list[tuple[str, str]]:
     and every file they include, which may be a tracked file anyone can edit), each overridden
     with a value that runs nothing. Cached until one of those files changes."""
     cached = _cache.get(str(root))
-    if cached is not None and cached[1] == _stamps(cached[0]) and any(stamp != (0, 0) for stamp in cached[1]):
+    if cached is not None and cached[1] == _stamps(cached[0]) and any(stamp != _MISSING for stamp in cached[1]):
         return cached[2]
     listed = _local_settings(root)
     overrides = program_overrides(listed)
@@ -159,15 +159,20 @@ def _include_path(git_dir: Path, value: str) -> str:
     return str(path if path.is_absolute() else git_dir / path)
 
 
-def _stamps(sources: frozenset[str]) -> tuple[tuple[int, int], ...]:
-    """(mtime, size) of each file, (0, 0) when missing: what the cached reading depends on."""
+_MISSING = (0, 0, 0, 0)
+
+
+def _stamps(sources: frozenset[str]) -> tuple[tuple[int, int, int, int], ...]:
+    """What the cached reading depends on, per file (`_MISSING` when absent). The change time is
+    in: a command can put a file's size and modification time back (`touch -r`) after editing an
+    included file the repository tracks, but not its change time."""
     stamps = []
     for name in sorted(sources):
         try:
             stat = os.stat(name)
-            stamps.append((stat.st_mtime_ns, stat.st_size))
+            stamps.append((stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size, stat.st_ino))
         except OSError:
-            stamps.append((0, 0))
+            stamps.append(_MISSING)
     return tuple(stamps)
 
 

@@ -116,34 +116,35 @@ class Server:
         return _module_stamps(self.stamps) != self.stamps
 
 
-def _module_stamps(known: dict[str, tuple[int, int]] | None = None) -> dict[str, tuple[int, int]]:
-    """(mtime, size) of each module of once this process imported, and of each folder its other
-    modules came from: an upgrade adds a new `*.dist-info` there (statting all ~4,000 files of
-    the SDKs would cost every run 15 ms). A dependency edited in place is not noticed."""
+def _module_stamps(known: dict[str, tuple[int, ...]] | None = None) -> dict[str, tuple[int, ...]]:
+    """(mtime, change time, size) of each module of once this process imported, and of each
+    folder its other modules came from: an upgrade adds a new `*.dist-info` there (statting all
+    ~4,000 files of the SDKs would cost every run 15 ms). A dependency edited in place is not
+    noticed."""
     files = known if known is not None else _watched()
     stamps = {}
     for path in files:
         try:
             info = os.stat(path)
-            stamps[path] = (info.st_mtime_ns, info.st_size)
+            stamps[path] = (info.st_mtime_ns, info.st_ctime_ns, info.st_size)
         except OSError:
-            stamps[path] = (-1, -1)
+            stamps[path] = (-1, -1, -1)
     return stamps
 
 
-def _watched() -> dict[str, tuple[int, int]]:
+def _watched() -> dict[str, tuple[int, ...]]:
     own = package_dir() + os.sep
     folders = sorted((entry for entry in sys.path if entry and os.path.isdir(entry)), key=len, reverse=True)
-    watched: dict[str, tuple[int, int]] = {}
+    watched: dict[str, tuple[int, ...]] = {}
     for module in list(sys.modules.values()):
         path = getattr(module, "__file__", None)
         if not path:
             continue
         if path.startswith(own):
-            watched[path] = (0, 0)
+            watched[path] = ()
         else:
             folder = next((entry for entry in folders if path.startswith(entry.rstrip(os.sep) + os.sep)), None)
-            watched[folder or os.path.dirname(path) or path] = (0, 0)
+            watched[folder or os.path.dirname(path) or path] = ()
     return watched
 
 
