@@ -83,12 +83,18 @@ def test_help_imports_none_of_the_heavy_modules(args: list[str], tmp_path: Path)
     assert imported_after(code, tmp_path) == []
 
 
-def test_a_replayed_run_imports_none_of_the_heavy_modules_it_does_not_use(repo: Path, tmp_path: Path) -> None:
+def two_file_edit(repo: Path, tmp_path: Path) -> Path:
+    """A cassette editing `repo`'s first file and a b.py committed for it."""
     (repo / "b.py").write_text("B = 1\n")
     subprocess.run(["git", "add", "b.py"], cwd=repo, check=True)
     subprocess.run(["git", "commit", "-qm", "b"], cwd=repo, check=True)
     cassette = tmp_path / "c.json"
     cassette.write_text(json.dumps(two_file_cassette(repo)))
+    return cassette
+
+
+def test_a_replayed_run_imports_none_of_the_heavy_modules_it_does_not_use(repo: Path, tmp_path: Path) -> None:
+    cassette = two_file_edit(repo, tmp_path)
     code = ("from once.cli.launch import main\n"
             f"try:\n    main(['run', '--replay', {str(cassette)!r}, '--db', {str(tmp_path / 'o.db')!r}, 'edit'])\n"
             "except SystemExit as exc:\n    assert exc.code in (0, None), exc.code")

@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import struct
 import subprocess
 import sys
 import tempfile
@@ -24,7 +25,7 @@ from once.safety.sandbox import bwrap_path, sandbox_options, wrap
 from once.warm import wire
 from once.warm.address import folder_is_private
 from tests.conftest import make_repo, write_cassette
-from tests.test_cli_startup import two_file_cassette
+from tests.test_cli_startup import two_file_cassette, two_file_edit
 
 TIMEOUT = 120
 
@@ -253,8 +254,7 @@ def test_a_request_that_is_not_one_is_refused_and_its_descriptors_closed() -> No
     for payload in (b"junk", b"run \x05\x00\x00\x00other", b"run \xff\xff\xff\x7f"):
         left, right = socket.socketpair()
         before = open_fds()
-        left.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, bytes(memoryview(
-            __import__("array").array("i", [0, 1]))))])
+        left.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("2i", 0, 1))])
         left.close()
         with pytest.raises(ValueError):
             wire.receive_request(right)
@@ -263,11 +263,7 @@ def test_a_request_that_is_not_one_is_refused_and_its_descriptors_closed() -> No
 
 
 def test_a_replayed_run_imports_no_module_of_once_the_warm_process_has_not(repo: Path, tmp_path: Path) -> None:
-    (repo / "b.py").write_text("B = 1\n")
-    subprocess.run(["git", "add", "b.py"], cwd=repo, check=True)
-    subprocess.run(["git", "commit", "-qm", "b"], cwd=repo, check=True)
-    cassette = tmp_path / "c.json"
-    cassette.write_text(json.dumps(two_file_cassette(repo)))
+    cassette = two_file_edit(repo, tmp_path)
     code = ("import sys\nfrom once.warm.server import preload\npreload()\nbefore = set(sys.modules)\n"
             "from once.cli.launch import main\n"
             f"try:\n    main(['run', '--replay', {str(cassette)!r}, '--db', {str(tmp_path / 'o.db')!r}, 'edit'])\n"

@@ -23,10 +23,7 @@ def run_warm(args: list[str]) -> int | None:
     warm process for this install (or it cannot take the run) and the caller should run it."""
     if os.environ.get(OFF_ENV) == "0":
         return None
-    path = socket_path()
-    if not os.path.exists(path) or not folder_is_private(os.path.dirname(path)):
-        return None
-    sock = connect(path)
+    sock = connect()
     if sock is None:
         return None
     try:
@@ -42,8 +39,12 @@ def run_warm(args: list[str]) -> int | None:
     return Relay(sock, lines, int(pid)).wait()
 
 
-def connect(path: str) -> _socket.socket | None:
-    """A connection to the socket at `path`, when a process of this user listens there."""
+def connect() -> _socket.socket | None:
+    """A connection to this install's warm process: its socket in a private folder, and a
+    process of this user listening there. None when there is none."""
+    path = socket_path()
+    if not os.path.exists(path) or not folder_is_private(os.path.dirname(path)):
+        return None
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.connect(path)

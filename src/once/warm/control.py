@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 
 from once.errors import OnceError
-from once.warm.address import folder_is_private, make_private_folder, socket_folder, socket_path
+from once.warm.address import make_private_folder, socket_folder, socket_path
 from once.warm.client import connect
 from once.warm.wire import Lines, send_request
 
@@ -76,10 +76,7 @@ def start(idle_minutes: float) -> tuple[WarmStatus, bool]:
 
 
 def _ask(kind: bytes) -> bytes | None:
-    path = socket_path()
-    if not os.path.exists(path) or not folder_is_private(os.path.dirname(path)):
-        return None
-    sock = connect(path)
+    sock = connect()
     if sock is None:
         return None
     try:
