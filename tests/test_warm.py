@@ -209,15 +209,18 @@ def test_a_changed_module_restarts_it_and_no_run_uses_the_old_code(warm_dir: Pat
 
 
 def test_stop_and_idle_end_it_and_remove_its_socket(warm_dir: Path, tmp_path: Path) -> None:
+    def sockets() -> list[Path]:
+        return list(warm_dir.glob("*.sock"))
+
     assert agent("warm", "start", "--idle", "0.05", cwd=tmp_path).returncode == 0
-    assert list(warm_dir.iterdir())
-    assert wait_for(lambda: not list(warm_dir.iterdir()), 30), "it did not stop when idle"
+    assert sockets()
+    assert wait_for(lambda: not sockets(), 30), "it did not stop when idle"
     assert agent("warm", "status", cwd=tmp_path).returncode == 1
     assert agent("warm", "start", cwd=tmp_path).returncode == 0
     again = agent("warm", "start", cwd=tmp_path)
     assert again.returncode == 0 and "already running" in again.stdout
     stopped = agent("warm", "stop", cwd=tmp_path)
-    assert stopped.returncode == 0 and "stopped" in stopped.stdout and not list(warm_dir.iterdir())
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout and not sockets()
     assert "no warm process" in agent("warm", "stop", cwd=tmp_path).stdout
 
 
@@ -313,3 +316,177 @@ def test_ctrl_z_stops_the_run_with_its_caller_and_fg_continues_both(started: dic
         process.kill()
     assert process.returncode == 1
     assert sqlite3.connect(database).execute("SELECT status FROM runs").fetchone() == ("interrupted",)
+
+
+def test_concurrent_starts_leave_one_warm_process(warm_dir: Path, tmp_path: Path) -> None:
+    starts = [subprocess.Popen([sys.executable, "-m", "once", "warm", "start"], cwd=tmp_path, text=True,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+              for _ in range(3)]
+    outputs = [process.communicate(timeout=TIMEOUT) for process in starts]
+    assert [process.returncode for process in starts] == [0, 0, 0], outputs
+    pids = {out.split("pid ")[1].split(")")[0].split(",")[0] for out, _ in outputs}
+    assert len(pids) == 1, outputs
+    assert sum("started" in out for out, _ in outputs) == 1
+    assert str(status(tmp_path)["pid"]) in pids
+
+
+def test_a_malformed_run_request_leaves_it_serving(started: dict, tmp_path: Path) -> None:
+    from once.warm.address import compatibility, install_key, socket_path
+
+    for fields in ([install_key().encode()], [install_key().encode(), compatibility().encode(), b"/", b"x"]):
+        client = socket.socket(socket.AF_UNIX)
+        client.connect(socket_path())
+        wire.send_request(client, b"run", fields)
+        client.settimeout(10)
+        assert client.recv(100) in (b"", b"other\n")
+        client.close()
+    assert status(tmp_path)["pid"] == started["pid"]
+
+
+def test_clients_that_say_nothing_hold_up_no_run(started: dict, tmp_path: Path) -> None:
+    from once.warm.address import socket_path
+
+    silent = []
+    for _ in range(4):
+        client = socket.socket(socket.AF_UNIX)
+        client.connect(socket_path())
+        client.send(b"run ")  # half a header, then nothing
+        silent.append(client)
+    try:
+        first, _, cassette = two_repos(tmp_path)
+        began = time.monotonic()
+        done = agent("run", "--replay", str(cassette), "--db", str(tmp_path / "o.db"), "edit", cwd=first)
+        assert done.returncode == 0 and time.monotonic() - began < 4.5  # before the silent ones time out
+        assert status(tmp_path)["runs"] == 1
+    finally:
+        for client in silent:
+            client.close()
+
+
+def test_a_caller_confined_otherwise_runs_in_its_own_process(started: dict, tmp_path: Path) -> None:
+    """A run forked by the warm process would have its priority, limits and namespaces."""
+    first, second, cassette = two_repos(tmp_path)
+    niced = subprocess.run([sys.executable, "-m", "once", "run", "--replay", str(cassette), "--db",
+                            str(tmp_path / "n.db"), "edit"], cwd=first, capture_output=True, text=True,
+                           timeout=TIMEOUT, stdin=subprocess.DEVNULL, preexec_fn=lambda: os.nice(5))
+    assert niced.returncode == 0, niced.stderr
+    assert status(tmp_path)["runs"] == 0
+    plain = agent("run", "--replay", str(cassette), "--db", str(tmp_path / "p.db"), "edit", cwd=second)
+    assert plain.returncode == 0 and status(tmp_path)["runs"] == 1
+
+
+@pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap is not installed (apt install bubblewrap)")
+def test_a_command_in_the_sandbox_never_gets_a_run_outside_it(warm_dir: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sandbox hides the socket's folder it knows of; a command can still name another one
+    (ONCE_WARM_DIR is the command's to set), so the warm process refuses callers confined otherwise."""
+    first, _, outside = two_repos(tmp_path)
+    # A repository of the command's own inside the run's (whose .git the sandbox keeps read-only),
+    # and the cassette there: the sandbox's /tmp is its own.
+    nested = make_repo(first / "nested", {"a.py": "A = 1\n", "b.py": "B = 1\n"})
+    cassette = nested / "c.json"
+    cassette.write_text(outside.read_text())
+    visible = Path("/var/tmp") / f"ow-{os.getpid()}"  # a folder the sandbox does not hide
+    visible.mkdir(mode=0o700)
+    monkeypatch.setenv("ONCE_WARM_DIR", str(visible))
+    try:
+        assert agent("warm", "start", cwd=tmp_path).returncode == 0
+        monkeypatch.setenv("ONCE_WARM_DIR", str(tmp_path / "elsewhere"))  # what the sandbox is told of
+        inner = (f"ONCE_WARM=1 ONCE_WARM_DIR={visible} {sys.executable} -m once run --replay {cassette} "
+                 f"--db {nested}/inner.db edit; echo exit=$?")
+        done = subprocess.run(wrap(f"cd nested && {inner}", str(first), "bwrap"), cwd=first, capture_output=True,
+                              text=True, timeout=TIMEOUT)
+        monkeypatch.setenv("ONCE_WARM_DIR", str(visible))
+        assert "exit=0" in done.stdout, done.stdout + done.stderr
+        assert (nested / "b.py").read_text() == "B = 2\n"  # it ran, inside the sandbox
+        assert status(tmp_path)["runs"] == 0
+    finally:
+        agent("warm", "stop", cwd=tmp_path)
+        shutil.rmtree(visible, ignore_errors=True)
+
+
+def test_a_run_killed_by_a_signal_ends_its_caller_by_it(started: dict, tmp_path: Path) -> None:
+    first, _, _ = two_repos(tmp_path)
+    database = tmp_path / "k.db"
+    process = start_sleeping_run(first, sleeping_cassette(tmp_path / "sleep.json"), database, "1")
+    try:
+        assert wait_for(sleep_running), "the command did not start"
+        [run_pid] = sqlite3.connect(database).execute("SELECT pid FROM runs").fetchone()
+        os.kill(run_pid, signal.SIGKILL)
+        process.communicate(timeout=30)
+    finally:
+        process.kill()
+        subprocess.run(["pkill", "-f", "sleep 47"], check=False)
+    assert process.returncode == -signal.SIGKILL
+
+
+def test_the_signals_a_caller_ignores_stay_ignored_in_its_run(started: dict, tmp_path: Path) -> None:
+    """`nohup agent run ...` ignores SIGHUP; so must the run and the commands it starts."""
+    first, second, _ = two_repos(tmp_path)
+    usage = {"input_tokens": 10, "output_tokens": 5}
+    cassette = write_cassette(tmp_path / "ign.json", [
+        {"id": "m0", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6", "stop_reason": "tool_use",
+         "stop_sequence": None, "usage": usage, "content": [{"type": "tool_use", "id": "t0", "name": "run_command",
+                                                             "input": {"command": "grep SigIgn /proc/self/status > ign.txt"}}]},
+        {"id": "m1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6", "stop_reason": "end_turn",
+         "stop_sequence": None, "usage": usage, "content": [{"type": "text", "text": "done"}]},
+    ])
+    seen = {}
+    for warm, repo in (("0", first), ("1", second)):
+        done = subprocess.run([sys.executable, "-m", "once", "run", "--permission-mode", "full-auto", "--replay",
+                               str(cassette), "--db", str(tmp_path / f"{warm}.db"), "look"], cwd=repo, text=True,
+                              capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL,
+                              env={**os.environ, "ONCE_WARM": warm, "ONCE_SANDBOX": "off"},
+                              preexec_fn=lambda: signal.signal(signal.SIGUSR1, signal.SIG_IGN))
+        assert done.returncode == 0, done.stderr
+        seen[warm] = (repo / "ign.txt").read_text()
+    assert seen["1"] == seen["0"] and int(seen["0"].split()[1], 16) >> (signal.SIGUSR1 - 1) & 1
+    assert status(tmp_path)["runs"] == 1
+
+
+def test_its_own_modules_are_watched_and_sigchld_is_not_ignored_after_a_restart(warm_dir: Path,
+                                                                                 tmp_path: Path) -> None:
+    import once
+
+    package = tmp_path / "pkg" / "once"
+    shutil.copytree(Path(once.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "PYTHONPATH": str(package.parent)}
+    assert agent("warm", "start", cwd=tmp_path, env=env).returncode == 0
+    child = package / "warm" / "child.py"
+    child.write_text(child.read_text() + "\n# changed\n")
+    assert status(tmp_path, env)["stale"] is True
+    first, _, cassette = two_repos(tmp_path)
+    assert agent("run", "--replay", str(cassette), "--db", str(tmp_path / "a.db"), "edit", cwd=first,
+                 env=env).returncode == 0
+    assert wait_for(lambda: agent("warm", "status", cwd=tmp_path, env=env).returncode == 0, 90)
+    restarted = status(tmp_path, env)
+    assert restarted["stale"] is False
+    ignored = Path(f"/proc/{restarted['pid']}/status").read_text().split("SigIgn:")[1].split()[0]
+    assert not int(ignored, 16) >> (signal.SIGCHLD - 1) & 1  # a run's own children are waited for
+
+
+def test_a_background_job_of_a_terminal_is_not_handed_over(tmp_path: Path) -> None:
+    """Reading the terminal stops a background job; a fork of the warm process would read it."""
+    code = (
+        "import os, pty, sys\n"
+        "from once.warm.client import _in_background\n"
+        "master, slave = pty.openpty()\n"
+        "name = os.ttyname(slave)\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    tty = os.open(name, os.O_RDWR)  # the session's terminal from now on\n"
+        "    pid = os.fork()\n"
+        "    if pid == 0:\n"
+        "        os.setpgid(0, 0)\n"
+        "        os.dup2(tty, 0)\n"
+        "        first = _in_background()\n"
+        "        os.tcsetpgrp(tty, os.getpgrp()) if False else None\n"
+        "        os._exit(10 + first)\n"
+        "    _, status = os.waitpid(pid, 0)\n"
+        "    os._exit(os.waitstatus_to_exitcode(status))\n"
+        "_, status = os.wait()\n"
+        "print(os.waitstatus_to_exitcode(status))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)
+    assert done.stdout.strip() == "11", done.stderr

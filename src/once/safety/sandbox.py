@@ -241,13 +241,12 @@ def _submodule_git_dirs(root: Path) -> list[Path]:
 
 def _own_files() -> list[Path]:
     """once's database (with its WAL) and config: the model's commands read neither. Nor do they
-    reach the warm process's socket, whose runs are not sandboxed by this one."""
+    see the warm process's socket (which refuses them anyway: see once.warm.peer)."""
     from once.warm.address import socket_folder
 
     database = db_path()
-    warm = os.path.realpath(socket_folder())  # under /tmp or /run it is hidden with them
     return [data_dir(), config_dir(), database, Path(f"{database}-wal"), Path(f"{database}-shm"),
-            *([Path(warm)] if not warm.startswith(("/tmp/", "/run/", "/var/run/")) else [])]
+            Path(socket_folder())]
 
 
 def _hidden_run(network: bool) -> list[str]:

@@ -24,6 +24,12 @@ def install_key() -> str:
     return "\n".join((sys.prefix, sys.version, package_dir(), os.environ.get("PYTHONPATH", "")))
 
 
+def compatibility() -> str:
+    """What a run's process takes from how Python started, which a fork of the warm process
+    cannot take on: file-name encoding and UTF-8 mode (the locale's)."""
+    return f"{sys.getfilesystemencoding()} {sys.flags.utf8_mode}"
+
+
 def socket_folder() -> str:
     chosen = os.environ.get(FOLDER_ENV)
     if chosen:

@@ -30,7 +30,10 @@ class RunRequest:
     def parse(cls, fields: list[bytes]) -> "RunRequest":
         """From the fields after the install key; ValueError when they do not add up."""
         text = [os.fsdecode(field) for field in fields]
-        cwd, umask, pairs, count = text[0], int(text[1]), text[2:8], int(text[8])
+        try:
+            cwd, umask, pairs, count = text[0], int(text[1]), text[2:8], int(text[8])
+        except (IndexError, ValueError):
+            raise ValueError("a malformed run request") from None
         args, env_items = text[9:9 + count], text[9 + count:]
         if len(args) != count or any("=" not in item for item in env_items):
             raise ValueError("a malformed run request")
@@ -38,15 +41,25 @@ class RunRequest:
         return cls(cwd, umask, encodings, args, dict(item.split("=", 1) for item in env_items))
 
 
-def run_forked(sock, request: RunRequest, fds: list[int]) -> None:  # type: ignore[no-untyped-def]
-    """The child's whole life after the fork: never returns."""
+HANDSHAKE_SECONDS = 10.0
+"""How long the client waits for the fork to be ready, and the fork for the client's go."""
+
+
+def run_forked(sock, request: RunRequest, fds: list[int], ignored: list[int]) -> None:  # type: ignore[no-untyped-def]
+    """The child's whole life after the fork: never returns. It runs only once the client says
+    go, so a client that gave up waiting (and runs the command itself) never has it run twice."""
     code, killed_by = 1, 0
     try:
-        _reset_signals()
+        _reset_signals(ignored)
         _take_on(request, fds)
-        sock.sendall(b"started %d\n" % os.getpid())
+        sock.settimeout(HANDSHAKE_SECONDS)
+        sock.sendall(b"ready %d\n" % os.getpid())
+        lines = Lines(sock)
+        if lines.next() != b"go":
+            return
+        sock.settimeout(None)
         ended = threading.Event()
-        threading.Thread(target=_relay_signals, args=(sock, ended), daemon=True).start()
+        threading.Thread(target=_relay_signals, args=(lines, ended), daemon=True).start()
         code, killed_by = _run(request.args)
         ended.set()
         _finish()
@@ -57,12 +70,18 @@ def run_forked(sock, request: RunRequest, fds: list[int]) -> None:  # type: igno
         os._exit(code)
 
 
-def _reset_signals() -> None:
-    """The server ignores SIGCHLD (its children reap themselves); a run waits for its own."""
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+def _reset_signals(ignored: list[int]) -> None:
+    """Signals as a new Python process would have them: SIGINT raises KeyboardInterrupt, the
+    others act by default, and what the caller ignores (SIGHUP under nohup) is ignored."""
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
         signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for sig in ignored:
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):
+            try:
+                signal.signal(sig, signal.SIG_IGN)
+            except (OSError, ValueError):
+                pass
 
 
 def _take_on(request: RunRequest, fds: list[int]) -> None:
@@ -91,9 +110,8 @@ def _stream(fd: int, encoding: str, errors: str) -> io.TextIOWrapper:
                             line_buffering=terminal or fd == 2, write_through=fd == 2)
 
 
-def _relay_signals(sock, ended: threading.Event) -> None:  # type: ignore[no-untyped-def]
+def _relay_signals(lines: Lines, ended: threading.Event) -> None:
     """Signals the client passes on, raised here; the client gone (killed, say) is a hang-up."""
-    lines = Lines(sock)
     while True:
         try:
             line = lines.next()

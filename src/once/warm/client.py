@@ -11,9 +11,11 @@ import _socket
 import os
 import sys
 
-from once.warm.address import OFF_ENV, folder_is_private, install_key, socket_path
-from once.warm.wire import Lines, peer_uid, send_request
+from once.warm.address import OFF_ENV, compatibility, folder_is_private, install_key, socket_path
+from once.warm.wire import Lines, peer_credentials, send_request
 
+HANDSHAKE_SECONDS = 10.0
+"""How long to wait for the warm process's fork to be ready before running in this process."""
 RELAYED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT)
 """Signals the client passes on to the run (Ctrl-C reaches the client, which the terminal sees)."""
 
@@ -21,22 +23,34 @@ RELAYED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT)
 def run_warm(args: list[str]) -> int | None:
     """Run `agent ARGS` in a fork of the warm process: its exit code, or None when there is no
     warm process for this install (or it cannot take the run) and the caller should run it."""
-    if os.environ.get(OFF_ENV) == "0":
+    if os.environ.get(OFF_ENV) == "0" or _in_background():
         return None
     sock = connect()
     if sock is None:
         return None
-    try:
-        send_request(sock, b"run", request_fields(args), _standard_fds())
-        lines = Lines(sock)
-        started = lines.next()
-    except (OSError, ValueError):
-        started = None
-    kind, _, pid = (started or b"").partition(b" ")
-    if kind != b"started" or not pid.isdigit():  # stale, another install, or gone: nothing ran yet
+    lines = Lines(sock)
+    pid = _handshake(sock, lines, args)
+    if pid is None:
+        # Stale, another install, a confined caller, or no answer in time: nothing ran (the fork
+        # runs only on `go`), so this process runs it.
         sock.close()
         return None
-    return Relay(sock, lines, int(pid)).wait()
+    return Relay(sock, lines, pid).wait()  # from here on the run is the fork's, whatever happens
+
+
+def _handshake(sock: _socket.socket, lines: Lines, args: list[str]) -> int | None:
+    """Hand the run over: the pid of the fork about to run it, or None when none will."""
+    try:
+        sock.settimeout(HANDSHAKE_SECONDS)
+        send_request(sock, b"run", request_fields(args), _standard_fds())
+        kind, _, pid = (lines.next() or b"").partition(b" ")
+        if kind != b"ready" or not pid.isdigit():
+            return None
+        sock.sendall(b"go\n")
+        sock.settimeout(None)
+    except (OSError, ValueError):
+        return None
+    return int(pid)
 
 
 def connect() -> _socket.socket | None:
@@ -48,12 +62,24 @@ def connect() -> _socket.socket | None:
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.connect(path)
-        if peer_uid(sock) == os.geteuid():
+        if peer_credentials(sock)[1] == os.geteuid():
             return sock
     except OSError:
         pass
     sock.close()
     return None
+
+
+def _in_background() -> bool:
+    """A background job of a terminal: reading it stops this process (SIGTTIN), which a fork of
+    the warm process, outside the terminal's session, would not be; it would read the keys."""
+    for fd in (0, 1, 2):
+        try:
+            if os.isatty(fd) and os.tcgetpgrp(fd) != os.getpgrp():
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def request_fields(args: list[str]) -> list[bytes]:
@@ -63,7 +89,7 @@ def request_fields(args: list[str]) -> list[bytes]:
     os.umask(umask)
     streams = [(stream.encoding or "", stream.errors or "") if stream is not None else ("", "")
                for stream in (sys.stdin, sys.stdout, sys.stderr)]
-    fields = [install_key(), os.getcwd(), str(umask), *(part for pair in streams for part in pair), str(len(args))]
+    fields = [install_key(), compatibility(), os.getcwd(), str(umask), *(part for pair in streams for part in pair), str(len(args))]
     encoded = [os.fsencode(field) for field in [*fields, *args]]
     return encoded + [os.fsencode(key) + b"=" + os.fsencode(value) for key, value in os.environ.items()]
 
@@ -140,7 +166,10 @@ class Relay:
 def die_of(signum: int) -> None:
     """End this process by `signum`, as the run's process ended (Python's own way for an
     uncaught Ctrl-C); exit with 128 + signum if the signal is ignored here."""
-    sys.stdout.flush()
-    _signal.signal(signum, _signal.SIG_DFL)
+    try:
+        sys.stdout.flush()
+        _signal.signal(signum, _signal.SIG_DFL)  # SIGKILL's and SIGSTOP's cannot be set: no need
+    except (OSError, ValueError):
+        pass
     os.kill(os.getpid(), signum)
     sys.exit(128 + signum)

@@ -68,11 +68,11 @@ def start(idle_minutes: float) -> tuple[WarmStatus, bool]:
     command = [sys.executable, "-P", "-m", "once.warm.server", "--idle", str(idle_minutes * 60)]
     process = subprocess.Popen(command, cwd="/", stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, start_new_session=True)
-    _wait_ready(process)
-    started = status()
-    if started is None:
+    started_now = _wait_ready(process)  # False: another start got there first
+    running = status()
+    if running is None:
         raise WarmError("the warm process started but does not answer", hint=f"Its socket: {socket_path()}")
-    return started, True
+    return running, started_now
 
 
 def _ask(kind: bytes) -> bytes | None:
@@ -89,7 +89,8 @@ def _ask(kind: bytes) -> bytes | None:
         sock.close()
 
 
-def _wait_ready(process: subprocess.Popen[bytes]) -> None:
+def _wait_ready(process: subprocess.Popen[bytes]) -> bool:
+    """True once the process says it is ready; False when it found another one serving."""
     assert process.stdout is not None and process.stderr is not None
     deadline = time.monotonic() + START_SECONDS
     line = b""
@@ -100,10 +101,12 @@ def _wait_ready(process: subprocess.Popen[bytes]) -> None:
             if not part:
                 break
             line += part
-    if line.startswith(b"ready "):
+    if line.startswith((b"ready ", b"busy")):
         process.stdout.close()
         process.stderr.close()
-        return
+        if line.startswith(b"busy"):
+            process.wait()
+        return line.startswith(b"ready ")
     if process.poll() is None:
         process.kill()
     process.wait()

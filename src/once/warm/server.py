@@ -8,15 +8,20 @@ restarts itself when a module it imported changed on disk, so a run never uses s
 from __future__ import annotations
 
 import argparse
+import fcntl
 import importlib
 import os
+import selectors
 import signal
 import socket
 import sys
 import time
+from dataclasses import dataclass
 
-from once.warm.address import install_key, make_private_folder, package_dir, socket_path
-from once.warm.wire import close_all, peer_uid, receive_request
+from once.warm.address import compatibility, install_key, make_private_folder, package_dir, socket_path
+from once.warm.child import RunRequest, run_forked
+from once.warm.peer import confinement, ignored_signals, mirrored_env
+from once.warm.wire import RequestReader, close_all, peer_credentials
 
 PRELOAD = (
     "once.cli.launch", "once.cli.run_args", "once.cli.executor", "once.cli.common", "once.cli.render",
@@ -33,83 +38,214 @@ PRELOAD = (
 """What a run imports, the model's SDK included (tests/test_warm.py checks a replayed run adds
 no module of once to these)."""
 DEFAULT_IDLE_SECONDS = 30 * 60
+REQUEST_SECONDS = 5.0
+"""How long a request may take to arrive, and a reply to leave."""
+
+
+class AlreadyServing(Exception):
+    """Another warm process of this install holds the lock."""
+
+
+@dataclass
+class Pending:
+    """A connection whose request is still arriving, and when it must have arrived."""
+
+    reader: RequestReader
+    deadline: float
 
 
 class Server:
     def __init__(self, path: str, idle_seconds: float) -> None:
         self.path, self.idle_seconds = path, idle_seconds
-        self.started, self.runs = time.time(), 0
+        self.started, self.runs, self.last_run = time.time(), 0, time.monotonic()
         self.stamps = _module_stamps()
+        self.own = confinement()
+        self.own_env = mirrored_env(dict(os.environ))
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.selector = selectors.DefaultSelector()
+        self.pending: dict[socket.socket, Pending] = {}
+        self.running: dict[int, socket.socket] = {}
+        """The connection of each run under way: a run killed by a signal cannot say so itself."""
+        self.wakeup_read, self.wakeup_write = os.pipe()
+        self.lock_fd = -1
 
     def listen(self) -> None:
-        make_private_folder(os.path.dirname(self.path))
+        """Take this install's lock, then its socket (a socket left by a killed server is replaced;
+        a live one, whose server holds the lock, never is)."""
+        folder = os.path.dirname(self.path)
+        make_private_folder(folder)
+        self.lock_fd = os.open(self.path[:-len(".sock")] + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            os.unlink(self.path)  # a socket left by a server that was killed
+            fcntl.flock(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AlreadyServing from None
+        try:
+            os.unlink(self.path)
         except FileNotFoundError:
             pass
         self.listener.bind(self.path)
-        self.listener.listen(16)
-        self.listener.settimeout(self.idle_seconds)
+        self.listener.listen(64)
+        self.listener.setblocking(False)
+        self.selector.register(self.listener, selectors.EVENT_READ)
+        os.set_blocking(self.wakeup_write, False)
+        self.selector.register(self.wakeup_read, selectors.EVENT_READ)
+        signal.signal(signal.SIGCHLD, lambda signum, frame: None)  # the wake-up descriptor hears it
+        signal.set_wakeup_fd(self.wakeup_write)
 
     def serve(self) -> str:
-        """Answer clients until idle, stopped or stale: which of the three ended it."""
+        """Answer clients until idle, stopped or stale: which of the three ended it. Requests are
+        read as they arrive, so a client that says nothing holds up no other. Idle is counted
+        from the end of the last run; pings do not count."""
         while True:
-            try:
-                conn, _ = self.listener.accept()
-            except TimeoutError:
+            now = time.monotonic()
+            idle_at = self.last_run + self.idle_seconds
+            if now >= idle_at and not self.running and not self.pending:
                 return "idle"
-            except InterruptedError:
-                continue
-            ended = self._answer(conn)
-            if ended:
-                return ended
+            deadlines = [p.deadline for p in self.pending.values()] + ([idle_at] if not self.running else [])
+            timeout = max(min(deadlines) - now, 0.0) if deadlines else None
+            for key, _ in self.selector.select(timeout):
+                ended = self._event(key.fileobj)
+                if ended:
+                    return ended
+            self._drop_late(time.monotonic())
 
     def close(self) -> None:
-        self.listener.close()
+        for conn in [*self.pending, *self.running.values()]:
+            conn.close()
+        self.selector.close()
         try:
             os.unlink(self.path)
         except OSError:
             pass
+        self.listener.close()
+        os.close(self.lock_fd)
 
-    def _answer(self, conn: socket.socket) -> str | None:
-        conn.settimeout(5)  # a client that connects and says nothing does not hold the others up
-        fds: list[int] = []
-        try:
-            if peer_uid(conn) != os.geteuid():
-                return None
-            kind, fields, fds = receive_request(conn)
-            if kind == b"ping":
-                stale = int(self._stale())
-                conn.sendall(f"pong {os.getpid()} {self.runs} {self.started:.0f} {self.idle_seconds:.0f} {stale}\n".encode())
-            elif kind == b"stop":
-                conn.sendall(b"stopping\n")
-                return "stopped"
-            elif kind == b"run" and fields[:1] == [os.fsencode(install_key())]:
-                if self._stale():
-                    conn.sendall(b"stale\n")
-                    return "stale"
-                self._fork(conn, fields[1:], fds)
-            else:
-                conn.sendall(b"other\n")
-        except (OSError, ValueError):
-            pass
-        finally:
-            close_all(fds)
-            conn.close()
+    def _event(self, source: object) -> str | None:
+        if source is self.listener:
+            self._accept()
+        elif source == self.wakeup_read:
+            os.read(self.wakeup_read, 512)
+            self._reap()
+        else:
+            return self._read(source)  # type: ignore[arg-type]
         return None
 
-    def _fork(self, conn: socket.socket, fields: list[bytes], fds: list[int]) -> None:
-        from once.warm.child import RunRequest, run_forked
+    def _accept(self) -> None:
+        try:
+            conn, _ = self.listener.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        try:
+            if peer_credentials(conn)[1] != os.geteuid():
+                conn.close()
+                return
+        except OSError:
+            conn.close()
+            return
+        conn.setblocking(False)
+        self.pending[conn] = Pending(RequestReader(), time.monotonic() + REQUEST_SECONDS)
+        self.selector.register(conn, selectors.EVENT_READ)
 
-        request = RunRequest.parse(fields)
-        conn.settimeout(None)
+    def _read(self, conn: socket.socket) -> str | None:
+        pending = self.pending[conn]
+        try:
+            whole = pending.reader.feed(conn)
+        except (BlockingIOError, InterruptedError):
+            return None
+        except (OSError, ValueError):
+            self._forget(conn)
+            return None
+        if not whole:
+            return None
+        self.selector.unregister(conn)
+        del self.pending[conn]
+        fds: list[int] = []
+        try:
+            kind, fields, fds = pending.reader.request()
+            return self._answer(conn, kind, fields, fds)
+        except Exception:  # whatever a client sends, the server goes on
+            return None
+        finally:
+            close_all(fds)
+            if conn not in self.running.values():
+                conn.close()
+
+    def _answer(self, conn: socket.socket, kind: bytes, fields: list[bytes], fds: list[int]) -> str | None:
+        conn.setblocking(True)
+        conn.settimeout(REQUEST_SECONDS)
+        if kind == b"ping":
+            stale = int(self._stale())
+            conn.sendall(f"pong {os.getpid()} {self.runs} {self.started:.0f} {self.idle_seconds!r} {stale}\n".encode())
+        elif kind == b"stop":
+            conn.sendall(b"stopping\n")
+            return "stopped"
+        elif kind == b"run":
+            return self._run(conn, fields, fds)
+        return None
+
+    def _run(self, conn: socket.socket, fields: list[bytes], fds: list[int]) -> str | None:
+        if fields[:2] != [os.fsencode(install_key()), os.fsencode(compatibility())]:
+            conn.sendall(b"other\n")
+            return None
+        if self._stale():
+            conn.sendall(b"stale\n")
+            return "stale"
+        request = RunRequest.parse(fields[2:])
+        caller = peer_credentials(conn)[0]
+        if confinement(caller) != self.own or mirrored_env(request.env) != self.own_env:
+            conn.sendall(b"confined\n")  # its run would escape what confines it
+            return None
+        ignored = ignored_signals(caller)
         self.runs += 1
+        self.last_run = time.monotonic()
         sys.stdout.flush()
         sys.stderr.flush()
-        if os.fork() == 0:
-            self.listener.close()
-            run_forked(conn, request, fds)
+        pid = os.fork()
+        if pid == 0:
+            self._close_in_child(conn)
+            run_forked(conn, request, fds, ignored)
+        self.running[pid] = conn
+        return None
+
+    def _close_in_child(self, conn: socket.socket) -> None:
+        """The fork keeps only its own connection: not the listener, the lock (which would outlive
+        the server while the run goes on), the wake-up pipe or other clients' connections."""
+        signal.set_wakeup_fd(-1)
+        for other in [*self.pending, *self.running.values()]:
+            other.close()
+        self.selector.close()
+        self.listener.close()
+        for fd in (self.lock_fd, self.wakeup_read, self.wakeup_write):
+            os.close(fd)
+
+    def _reap(self) -> None:
+        """Runs that ended: one killed by a signal has its caller told which, as a shell would be."""
+        while self.running:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            conn = self.running.pop(pid, None)
+            if conn is None:
+                continue
+            self.last_run = time.monotonic()
+            if os.WIFSIGNALED(status):
+                try:
+                    conn.sendall(b"signal %d\n" % os.WTERMSIG(status))
+                except OSError:
+                    pass
+            conn.close()
+
+    def _forget(self, conn: socket.socket) -> None:
+        self.selector.unregister(conn)
+        self.pending.pop(conn).reader.discard()
+        conn.close()
+
+    def _drop_late(self, now: float) -> None:
+        for conn in [c for c, p in self.pending.items() if p.deadline <= now]:
+            self._forget(conn)
 
     def _stale(self) -> bool:
         """Whether a module this process imported changed on disk since (an upgrade, an edit)."""
@@ -165,12 +301,15 @@ def preload() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m once.warm.server")
-    parser.add_argument("--idle", type=float, default=DEFAULT_IDLE_SECONDS, help="seconds idle before it stops")
+    parser.add_argument("--idle", type=float, default=DEFAULT_IDLE_SECONDS, help="seconds without a run before it stops")
     args = parser.parse_args(argv)
     preload()
     server = Server(socket_path(), args.idle)
-    server.listen()
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # runs are reaped by the kernel
+    try:
+        server.listen()
+    except AlreadyServing:
+        print("busy", flush=True)  # `agent warm start` then reports the one that runs
+        return
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     print(f"ready {os.getpid()}", flush=True)
     _quiet()
@@ -179,7 +318,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         server.close()
     if ended == "stale":  # the same command line, with the code now on disk
-        os.execv(sys.executable, [sys.executable, "-P", "-m", "once.warm.server", "--idle", str(args.idle)])
+        os.execv(sys.executable, [sys.executable, "-P", "-m", "once.warm.server", "--idle", repr(args.idle)])
 
 
 def _quiet() -> None:

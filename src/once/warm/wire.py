@@ -26,39 +26,59 @@ def send_request(sock: _socket.socket, kind: bytes, fields: list[bytes], fds: tu
     sock.sendall(payload)
 
 
-def receive_request(sock: _socket.socket) -> tuple[bytes, list[bytes], list[int]]:
-    """Kind, fields and the descriptors that came with the header. ValueError for anything that
-    is not a request of this version (the descriptors received are closed first)."""
-    size = _struct.calcsize(HEADER)
-    header, ancillary, _flags, _address = sock.recvmsg(size, _socket.CMSG_SPACE(FD_COUNT * 4))
-    fds: list[int] = []
-    for level, kind, data in ancillary:
-        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
-            count = len(data) // 4
-            fds += list(_struct.unpack(f"{count}i", data[:count * 4]))
-    try:
-        header += _exactly(sock, size - len(header))
-        kind, length = _struct.unpack(HEADER, header)
-        if length > MAX_PAYLOAD:
-            raise ValueError("request too large")
-        fields = _exactly(sock, length).split(b"\0")
-        if fields[0] != VERSION:
-            raise ValueError("another version's request")
-    except (ValueError, OSError, _struct.error):
-        close_all(fds)
-        raise ValueError("not a warm-process request") from None
-    return kind.rstrip(), fields[1:], fds
+HEADER_SIZE = _struct.calcsize(HEADER)
 
 
-def _exactly(sock: _socket.socket, count: int) -> bytes:
-    parts, left = [], count
-    while left:
-        part = sock.recv(min(left, 1 << 16))
-        if not part:
+class RequestReader:
+    """A request read as its bytes arrive (the server reads many at once, none blocking)."""
+
+    def __init__(self) -> None:
+        self.data, self.fds = b"", []  # type: tuple[bytes, list[int]]
+
+    def feed(self, sock: _socket.socket) -> bool:
+        """Read what has arrived: True once the request is whole. ValueError when it cannot be one
+        (its descriptors are closed); BlockingIOError when nothing was there."""
+        data, ancillary, _flags, _address = sock.recvmsg(1 << 16, _socket.CMSG_SPACE(FD_COUNT * 4))
+        for level, kind, payload in ancillary:
+            if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+                count = len(payload) // 4
+                self.fds += list(_struct.unpack(f"{count}i", payload[:count * 4]))
+        if not data:
+            self.discard()
             raise ValueError("the request ended early")
-        parts.append(part)
-        left -= len(part)
-    return b"".join(parts)
+        self.data += data
+        if len(self.data) < HEADER_SIZE:
+            return False
+        length = _struct.unpack(HEADER, self.data[:HEADER_SIZE])[1]
+        if length > MAX_PAYLOAD or len(self.data) > HEADER_SIZE + length:
+            self.discard()
+            raise ValueError("not a warm-process request")
+        return len(self.data) == HEADER_SIZE + length
+
+    def request(self) -> tuple[bytes, list[bytes], list[int]]:
+        """Kind, fields and descriptors of the whole request; ValueError for another version's."""
+        kind = _struct.unpack(HEADER, self.data[:HEADER_SIZE])[0]
+        fields = self.data[HEADER_SIZE:].split(b"\0")
+        if fields[0] != VERSION:
+            self.discard()
+            raise ValueError("not a warm-process request")
+        return kind.rstrip(), fields[1:], self.fds
+
+    def discard(self) -> None:
+        close_all(self.fds)
+        self.fds = []
+
+
+def receive_request(sock: _socket.socket) -> tuple[bytes, list[bytes], list[int]]:
+    """A whole request from a blocking socket (see RequestReader)."""
+    reader = RequestReader()
+    try:
+        while not reader.feed(sock):
+            pass
+    except OSError:
+        reader.discard()
+        raise ValueError("the request did not arrive") from None
+    return reader.request()
 
 
 def close_all(fds: list[int]) -> None:
@@ -71,10 +91,10 @@ def close_all(fds: list[int]) -> None:
             pass
 
 
-def peer_uid(sock: _socket.socket) -> int:
-    """The user id of the process at the other end (SO_PEERCRED: pid, uid, gid)."""
+def peer_credentials(sock: _socket.socket) -> tuple[int, int, int]:
+    """Pid, uid and gid of the process at the other end (SO_PEERCRED)."""
     data = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, _struct.calcsize("3i"))
-    return _struct.unpack("3i", data)[1]
+    return _struct.unpack("3i", data)  # type: ignore[return-value]
 
 
 class Lines:
