@@ -30,7 +30,10 @@ def main(argv: list[str] | None = None, *, warm: bool = True) -> None:
     if args[:1] == ["run"] and warm:
         from once.warm.client import run_warm
 
-        code = run_warm(args)
+        try:
+            code = run_warm(args)
+        except KeyboardInterrupt as exc:  # Ctrl-C before the run was handed over: nothing ran
+            _exit_as_the_parser_does(exc)
         if code is not None:
             sys.exit(code)
     if args[:1] == ["run"] and _ran_without_parser(args[1:]):

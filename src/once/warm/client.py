@@ -124,8 +124,9 @@ class Relay:
             if line is None:
                 if self.fatal:  # the run ended of the signal passed to it, as this process would have
                     die_of(self.fatal)
-                sys.stderr.write("error: the warm process ended this run without an exit code\n"
-                                 "hint: Run it again with ONCE_WARM=0 to run it in this process.\n")
+                sys.stderr.write("error: the run's process ended without an exit code\n"
+                                 "hint: `agent log` shows what the run did; ONCE_WARM=0 runs the next one in "
+                                 "its own process.\n")
                 return 1
             kind, _, value = line.partition(b" ")
             if kind == b"exit" and value.isdigit():
