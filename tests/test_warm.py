@@ -490,3 +490,20 @@ def test_a_background_job_of_a_terminal_is_not_handed_over(tmp_path: Path) -> No
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                           stdin=subprocess.DEVNULL)
     assert done.stdout.strip() == "11", done.stderr
+
+
+def test_a_process_that_took_over_a_callers_pid_is_told_apart_by_its_start() -> None:
+    """The caller's pid is read from the connection; if the caller died and its pid went to
+    another process before /proc was read, that process started after the connection."""
+    from once.warm.peer import boot_ticks, started_at
+
+    assert started_at(os.getpid()) <= boot_ticks()
+    accepted = boot_ticks()
+    time.sleep(0.1)
+    later = subprocess.Popen(["sleep", "5"])
+    try:
+        assert started_at(later.pid) > accepted
+    finally:
+        later.kill()
+        later.wait()
+    assert started_at(later.pid) > accepted  # gone: never taken for the caller

@@ -9,6 +9,7 @@ otherwise a sandboxed command could have an unsandboxed run done for it.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 
 _STATUS_KEYS = ("Uid", "Gid", "Groups", "NoNewPrivs", "Seccomp", "Seccomp_filters", "CapInh", "CapPrm", "CapEff",
@@ -59,3 +60,17 @@ def ignored_signals(pid: int | str) -> list[int]:
 
 def mirrored_env(env: dict[str, str]) -> dict[str, str]:
     return {key: value for key, value in env.items() if key.startswith(MIRRORED_ENV)}
+
+
+def started_at(pid: int) -> int:
+    """When process `pid` started, in clock ticks since boot; a huge number when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as file:
+            return int(file.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return 1 << 62
+
+
+def boot_ticks() -> int:
+    """Now, in the clock ticks since boot that /proc counts process start times in."""
+    return int(time.clock_gettime(time.CLOCK_BOOTTIME) * os.sysconf("SC_CLK_TCK")) + 1

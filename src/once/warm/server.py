@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from once.warm.address import compatibility, install_key, make_private_folder, package_dir, socket_path
 from once.warm.child import RunRequest, run_forked
-from once.warm.peer import confinement, ignored_signals, mirrored_env
+from once.warm.peer import boot_ticks, confinement, ignored_signals, mirrored_env, started_at
 from once.warm.wire import RequestReader, close_all, peer_credentials
 
 PRELOAD = (
@@ -52,6 +52,9 @@ class Pending:
 
     reader: RequestReader
     deadline: float
+    accepted: int
+    """Clock ticks since boot when it was accepted: a caller started later is another process
+    that got the caller's pid."""
 
 
 class Server:
@@ -143,7 +146,7 @@ class Server:
             conn.close()
             return
         conn.setblocking(False)
-        self.pending[conn] = Pending(RequestReader(), time.monotonic() + REQUEST_SECONDS)
+        self.pending[conn] = Pending(RequestReader(), time.monotonic() + REQUEST_SECONDS, boot_ticks())
         self.selector.register(conn, selectors.EVENT_READ)
 
     def _read(self, conn: socket.socket) -> str | None:
@@ -162,7 +165,7 @@ class Server:
         fds: list[int] = []
         try:
             kind, fields, fds = pending.reader.request()
-            return self._answer(conn, kind, fields, fds)
+            return self._answer(conn, kind, fields, fds, pending.accepted)
         except Exception:  # whatever a client sends, the server goes on
             return None
         finally:
@@ -170,7 +173,8 @@ class Server:
             if conn not in self.running.values():
                 conn.close()
 
-    def _answer(self, conn: socket.socket, kind: bytes, fields: list[bytes], fds: list[int]) -> str | None:
+    def _answer(self, conn: socket.socket, kind: bytes, fields: list[bytes], fds: list[int],
+                accepted: int) -> str | None:
         conn.setblocking(True)
         conn.settimeout(REQUEST_SECONDS)
         if kind == b"ping":
@@ -180,10 +184,10 @@ class Server:
             conn.sendall(b"stopping\n")
             return "stopped"
         elif kind == b"run":
-            return self._run(conn, fields, fds)
+            return self._run(conn, fields, fds, accepted)
         return None
 
-    def _run(self, conn: socket.socket, fields: list[bytes], fds: list[int]) -> str | None:
+    def _run(self, conn: socket.socket, fields: list[bytes], fds: list[int], accepted: int) -> str | None:
         if fields[:2] != [os.fsencode(install_key()), os.fsencode(compatibility())]:
             conn.sendall(b"other\n")
             return None
@@ -192,7 +196,8 @@ class Server:
             return "stale"
         request = RunRequest.parse(fields[2:])
         caller = peer_credentials(conn)[0]
-        if confinement(caller) != self.own or mirrored_env(request.env) != self.own_env:
+        same = confinement(caller) == self.own and mirrored_env(request.env) == self.own_env
+        if not same or started_at(caller) > accepted:  # read after: a reused pid shows a later start
             conn.sendall(b"confined\n")  # its run would escape what confines it
             return None
         ignored = ignored_signals(caller)
