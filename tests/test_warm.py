@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -114,19 +115,24 @@ def test_exit_codes_and_errors_come_back_as_they_are(started: dict, tmp_path: Pa
     assert status(tmp_path)["runs"] == 2
 
 
+def sleep_command(cassette: Path) -> str:
+    """A command to wait in, told apart from every other test's (`pgrep -f` finds it)."""
+    return f"sleep 47.{zlib.crc32(str(cassette).encode()) % 10**6:06d}"
+
+
 def sleeping_cassette(path: Path) -> Path:
     usage = {"input_tokens": 10, "output_tokens": 5}
     return write_cassette(path, [
         {"id": "m0", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6", "stop_reason": "tool_use",
          "stop_sequence": None, "usage": usage,
-         "content": [{"type": "tool_use", "id": "t0", "name": "run_command", "input": {"command": "sleep 47"}}]},
+         "content": [{"type": "tool_use", "id": "t0", "name": "run_command", "input": {"command": sleep_command(path)}}]},
         {"id": "m1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6", "stop_reason": "end_turn",
          "stop_sequence": None, "usage": usage, "content": [{"type": "text", "text": "done"}]},
     ])
 
 
-def sleep_running() -> bool:
-    return subprocess.run(["pgrep", "-f", "sleep 47"], capture_output=True).returncode == 0
+def sleep_running(cassette: Path) -> bool:
+    return subprocess.run(["pgrep", "-f", sleep_command(cassette)], capture_output=True).returncode == 0
 
 
 def wait_for(condition, seconds: float = 20.0) -> bool:  # type: ignore[no-untyped-def]
@@ -139,10 +145,13 @@ def wait_for(condition, seconds: float = 20.0) -> bool:  # type: ignore[no-untyp
 
 
 def start_sleeping_run(repo: Path, cassette: Path, database: Path, warm: str) -> subprocess.Popen[str]:
+    """The run, as started from a terminal: Ctrl-Z not ignored (a script's background job may
+    have these tests' own process ignore it)."""
     return subprocess.Popen([sys.executable, "-m", "once", "run", "--permission-mode", "full-auto", "--replay",
                              str(cassette), "--db", str(database), "wait"], cwd=repo, text=True,
                             env={**os.environ, "ONCE_WARM": warm, "ONCE_SANDBOX": "off"},
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGTSTP, signal.SIG_DFL))
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -153,13 +162,13 @@ def test_ctrl_c_and_sigterm_stop_a_warm_run_as_they_stop_any_run(started: dict, 
     for warm in ("0", "1"):
         process = start_sleeping_run(first, cassette, tmp_path / f"{warm}.db", warm)
         try:
-            assert wait_for(sleep_running), "the command did not start"
+            assert wait_for(lambda: sleep_running(cassette)), "the command did not start"
             process.send_signal(sig)
             process.communicate(timeout=30)
         finally:
             process.kill()
         codes[warm] = process.returncode
-        assert wait_for(lambda: not sleep_running(), 10)
+        assert wait_for(lambda: not sleep_running(cassette), 10)
         assert sqlite3.connect(tmp_path / f"{warm}.db").execute("SELECT status FROM runs").fetchone() == (
             "interrupted",)
     assert codes["1"] == codes["0"] != 0
@@ -168,13 +177,14 @@ def test_ctrl_c_and_sigterm_stop_a_warm_run_as_they_stop_any_run(started: dict, 
 
 def test_a_killed_caller_stops_its_run(started: dict, tmp_path: Path) -> None:
     first, _, _ = two_repos(tmp_path)
-    process = start_sleeping_run(first, sleeping_cassette(tmp_path / "sleep.json"), tmp_path / "k.db", "1")
+    cassette = sleeping_cassette(tmp_path / "sleep.json")
+    process = start_sleeping_run(first, cassette, tmp_path / "k.db", "1")
     try:
-        assert wait_for(sleep_running), "the command did not start"
+        assert wait_for(lambda: sleep_running(cassette)), "the command did not start"
     finally:
         process.kill()
         process.communicate()
-    assert wait_for(lambda: not sleep_running(), 10), "the run went on without its caller"
+    assert wait_for(lambda: not sleep_running(cassette), 10), "the run went on without its caller"
     database = sqlite3.connect(tmp_path / "k.db")
     assert wait_for(lambda: database.execute("SELECT status FROM runs").fetchone() == ("interrupted",), 10)
 
@@ -301,9 +311,10 @@ def process_state(pid: int) -> str:
 def test_ctrl_z_stops_the_run_with_its_caller_and_fg_continues_both(started: dict, tmp_path: Path) -> None:
     first, _, _ = two_repos(tmp_path)
     database = tmp_path / "z.db"
-    process = start_sleeping_run(first, sleeping_cassette(tmp_path / "sleep.json"), database, "1")
+    cassette = sleeping_cassette(tmp_path / "sleep.json")
+    process = start_sleeping_run(first, cassette, database, "1")
     try:
-        assert wait_for(sleep_running), "the command did not start"
+        assert wait_for(lambda: sleep_running(cassette)), "the command did not start"
         [run_pid] = sqlite3.connect(database).execute("SELECT pid FROM runs").fetchone()
         assert run_pid != process.pid
         process.send_signal(signal.SIGTSTP)
@@ -409,15 +420,16 @@ def test_a_command_in_the_sandbox_never_gets_a_run_outside_it(warm_dir: Path, tm
 def test_a_run_killed_by_a_signal_ends_its_caller_by_it(started: dict, tmp_path: Path) -> None:
     first, _, _ = two_repos(tmp_path)
     database = tmp_path / "k.db"
-    process = start_sleeping_run(first, sleeping_cassette(tmp_path / "sleep.json"), database, "1")
+    cassette = sleeping_cassette(tmp_path / "sleep.json")
+    process = start_sleeping_run(first, cassette, database, "1")
     try:
-        assert wait_for(sleep_running), "the command did not start"
+        assert wait_for(lambda: sleep_running(cassette)), "the command did not start"
         [run_pid] = sqlite3.connect(database).execute("SELECT pid FROM runs").fetchone()
         os.kill(run_pid, signal.SIGKILL)
         process.communicate(timeout=30)
     finally:
         process.kill()
-        subprocess.run(["pkill", "-f", "sleep 47"], check=False)
+        subprocess.run(["pkill", "-f", sleep_command(cassette)], check=False)
     assert process.returncode == -signal.SIGKILL
 
 
