@@ -309,24 +309,59 @@ def process_state(pid: int) -> str:
 
 
 def test_ctrl_z_stops_the_run_with_its_caller_and_fg_continues_both(started: dict, tmp_path: Path) -> None:
+    """As from a terminal's shell: the caller in a job (a process group) of a session whose shell
+    stays, so the group is not orphaned and SIGTSTP stops it."""
     first, _, _ = two_repos(tmp_path)
     database = tmp_path / "z.db"
     cassette = sleeping_cassette(tmp_path / "sleep.json")
-    process = start_sleeping_run(first, cassette, database, "1")
+    command = " ".join(f"'{part}'" for part in (sys.executable, "-m", "once", "run", "--permission-mode", "full-auto",
+                                                "--replay", str(cassette), "--db", str(database), "wait"))
+    shell = subprocess.Popen(["bash", "-c", f"set -m; {command} & echo $!; sleep 60"], cwd=first, text=True,
+                             start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, env={**os.environ, "ONCE_WARM": "1", "ONCE_SANDBOX": "off"},
+                             preexec_fn=lambda: signal.signal(signal.SIGTSTP, signal.SIG_DFL))
+    try:
+        assert shell.stdout is not None
+        caller = int(shell.stdout.readline())
+        assert wait_for(lambda: sleep_running(cassette)), "the command did not start"
+        [run_pid] = sqlite3.connect(database).execute("SELECT pid FROM runs").fetchone()
+        assert run_pid != caller
+        os.kill(caller, signal.SIGTSTP)
+        assert wait_for(lambda: process_state(caller) == "T" and process_state(run_pid) == "T", 10)
+        os.kill(caller, signal.SIGCONT)
+        assert wait_for(lambda: process_state(run_pid) != "T" and process_state(caller) != "T", 10)
+        os.kill(caller, signal.SIGINT)
+        assert wait_for(lambda: sqlite3.connect(database).execute("SELECT status FROM runs").fetchone() == (
+            "interrupted",), 30)
+    finally:
+        os.killpg(shell.pid, signal.SIGKILL)
+        shell.communicate()
+        subprocess.run(["pkill", "-f", sleep_command(cassette)], check=False)
+
+
+def test_ctrl_z_in_an_orphaned_group_stops_neither(started: dict, tmp_path: Path) -> None:
+    """The kernel drops SIGTSTP for a process group no shell controls: a run of its own goes on,
+    and so must a warm run, not stay stopped with no one to continue it."""
+    first, _, _ = two_repos(tmp_path)
+    database = tmp_path / "o.db"
+    cassette = sleeping_cassette(tmp_path / "sleep.json")
+    process = subprocess.Popen([sys.executable, "-m", "once", "run", "--permission-mode", "full-auto", "--replay",
+                                str(cassette), "--db", str(database), "wait"], cwd=first, text=True,
+                               start_new_session=True, env={**os.environ, "ONCE_WARM": "1", "ONCE_SANDBOX": "off"},
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=lambda: signal.signal(signal.SIGTSTP, signal.SIG_DFL))
     try:
         assert wait_for(lambda: sleep_running(cassette)), "the command did not start"
         [run_pid] = sqlite3.connect(database).execute("SELECT pid FROM runs").fetchone()
-        assert run_pid != process.pid
         process.send_signal(signal.SIGTSTP)
-        assert wait_for(lambda: process_state(process.pid) == "T" and process_state(run_pid) == "T", 10)
-        process.send_signal(signal.SIGCONT)
-        assert wait_for(lambda: process_state(run_pid) != "T", 10), "the run stayed stopped"
+        time.sleep(0.5)
+        assert wait_for(lambda: process_state(run_pid) != "T" and process_state(process.pid) != "T", 10)
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=30)
     finally:
         process.kill()
+        subprocess.run(["pkill", "-f", sleep_command(cassette)], check=False)
     assert process.returncode == 1
-    assert sqlite3.connect(database).execute("SELECT status FROM runs").fetchone() == ("interrupted",)
 
 
 def test_concurrent_starts_leave_one_warm_process(warm_dir: Path, tmp_path: Path) -> None:

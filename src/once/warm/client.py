@@ -140,14 +140,12 @@ class Relay:
         self._send(signum)
 
     def _stop(self, signum: int, frame: object) -> None:
-        """Ctrl-Z stops the run with this process; `fg` continues both. Sent to the run's process
-        itself: stopped, it could not read a request to continue."""
+        """Ctrl-Z stops the run with this process; `fg` continues both. Signalled by pid: a
+        stopped run could not read a request to continue. Past the kill this process runs again:
+        continued, or never stopped (the kernel drops the stop in an orphaned process group)."""
         self._kill(_signal.SIGSTOP)
-        _signal.signal(_signal.SIGCONT, self._continue)
         _signal.signal(_signal.SIGTSTP, _signal.SIG_DFL)
         os.kill(os.getpid(), _signal.SIGTSTP)
-
-    def _continue(self, signum: int, frame: object) -> None:
         _signal.signal(_signal.SIGTSTP, self._stop)
         self._kill(_signal.SIGCONT)
 
