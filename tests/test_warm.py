@@ -25,7 +25,7 @@ import pytest
 from once.safety.sandbox import bwrap_path, sandbox_options, wrap
 from once.warm import wire
 from once.warm.address import folder_is_private
-from tests.conftest import make_repo, write_cassette
+from tests.conftest import git, make_repo, write_cassette
 from tests.test_cli_startup import two_file_cassette, two_file_edit
 
 TIMEOUT = 120
@@ -555,3 +555,45 @@ def test_a_process_that_took_over_a_callers_pid_is_told_apart_by_its_start() -> 
         later.kill()
         later.wait()
     assert started_at(later.pid) > accepted  # gone: never taken for the caller
+
+
+def test_scheduling_settings_and_start_up_variables_decide_as_the_first_audit_asked(started: dict,
+                                                                                    tmp_path: Path) -> None:
+    """A caller pinned to one core (`taskset`) runs on its own; one whose PYTHONUNBUFFERED or
+    PYTHONDONTWRITEBYTECODE differ is still handed over (the fork takes them on); one whose
+    PYTHONWARNINGS differ is not."""
+    first, second, cassette = two_repos(tmp_path)
+    third = make_repo(tmp_path / "three", {"a.py": "A = 1\n", "b.py": "B = 1\n"})
+    pinned = subprocess.run([sys.executable, "-m", "once", "run", "--replay", str(cassette), "--db",
+                             str(tmp_path / "t.db"), "edit"], cwd=first, capture_output=True, text=True,
+                            timeout=TIMEOUT, stdin=subprocess.DEVNULL,
+                            preexec_fn=lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}))
+    assert pinned.returncode == 0 and status(tmp_path)["runs"] == 0
+    flipped = {key: "" if os.environ.get(key) else "1" for key in ("PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE")}
+    applied = agent("run", "--replay", str(cassette), "--db", str(tmp_path / "u.db"), "edit", cwd=second,
+                    env={**os.environ, **flipped})
+    assert applied.returncode == 0 and status(tmp_path)["runs"] == 1
+    warned = agent("run", "--replay", str(cassette), "--db", str(tmp_path / "w.db"), "edit", cwd=third,
+                   env={**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"})
+    assert warned.returncode == 0 and status(tmp_path)["runs"] == 1
+
+
+def test_closed_streams_and_a_full_disk_end_as_in_a_process_of_its_own(started: dict, tmp_path: Path) -> None:
+    first, second, cassette = two_repos(tmp_path)
+    closed = subprocess.run(f"{sys.executable} -m once run --replay {cassette} --db {tmp_path}/c.db - <&-",
+                            shell=True, cwd=first, capture_output=True, text=True, timeout=TIMEOUT)
+    cold = subprocess.run(f"{sys.executable} -m once run --replay {cassette} --db {tmp_path}/d.db - <&-",
+                          shell=True, cwd=second, capture_output=True, text=True, timeout=TIMEOUT,
+                          env={**os.environ, "ONCE_WARM": "0"})
+    assert closed.returncode == cold.returncode != 0 and status(tmp_path)["runs"] == 0
+    codes = {}
+    for warm, repo in (("0", first), ("1", second)):
+        with open("/dev/full", "w") as full:
+            done = subprocess.run([sys.executable, "-m", "once", "run", "--replay", str(cassette), "--db",
+                                   str(tmp_path / f"f{warm}.db"), "-o", "json", "edit"], cwd=repo, stdout=full,
+                                  stderr=subprocess.PIPE, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL,
+                                  env={**os.environ, "ONCE_WARM": warm, "PYTHONUNBUFFERED": ""})
+        codes[warm] = done.returncode
+        git(repo, "reset", "-q", "--hard", "HEAD~1")
+    assert codes["1"] == codes["0"] != 0
+    assert status(tmp_path)["runs"] == 1

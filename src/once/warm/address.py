@@ -26,8 +26,13 @@ def install_key() -> str:
 
 def compatibility() -> str:
     """What a run's process takes from how Python started, which a fork of the warm process
-    cannot take on: file-name encoding and UTF-8 mode (the locale's)."""
-    return f"{sys.getfilesystemencoding()} {sys.flags.utf8_mode}"
+    cannot take on: the encodings of file names and of files opened without one (the locale's,
+    or UTF-8 mode's), by their codec names (LANG=C.UTF-8 and UTF-8 mode agree)."""
+    import _locale
+    import codecs
+
+    preferred = "utf-8" if sys.flags.utf8_mode else _locale.nl_langinfo(_locale.CODESET)
+    return f"{codecs.lookup(sys.getfilesystemencoding()).name} {codecs.lookup(preferred or 'ascii').name}"
 
 
 def socket_folder() -> str:

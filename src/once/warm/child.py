@@ -62,7 +62,7 @@ def run_forked(sock, request: RunRequest, fds: list[int], ignored: list[int]) ->
         threading.Thread(target=_relay_signals, args=(lines, ended), daemon=True).start()
         code, killed_by = _run(request.args)
         ended.set()
-        _finish()
+        code = _finish(code)
         sock.sendall(b"signal %d\n" % killed_by if killed_by else b"exit %d\n" % code)
     except BaseException:  # the client is told nothing: it says the run ended without a code
         pass
@@ -95,19 +95,23 @@ def _take_on(request: RunRequest, fds: list[int]) -> None:
     os.environ.update(request.env)
     time.tzset()
     sys.argv = ["agent", *request.args]
-    streams = [_stream(fd, *pair) for fd, pair in enumerate(request.encodings)]
+    # What Python reads from these at start, taken on here (peer.py lets the rest differ in nothing).
+    sys.dont_write_bytecode = bool(request.env.get("PYTHONDONTWRITEBYTECODE"))
+    sys.pycache_prefix = request.env.get("PYTHONPYCACHEPREFIX") or None
+    unbuffered = bool(request.env.get("PYTHONUNBUFFERED"))
+    streams = [_stream(fd, *pair, unbuffered=unbuffered) for fd, pair in enumerate(request.encodings)]
     sys.stdin, sys.stdout, sys.stderr = streams
     sys.__stdin__, sys.__stdout__, sys.__stderr__ = streams
 
 
-def _stream(fd: int, encoding: str, errors: str) -> io.TextIOWrapper:
+def _stream(fd: int, encoding: str, errors: str, unbuffered: bool = False) -> io.TextIOWrapper:
     """A standard stream on `fd` as the client's Python set it up (line-buffered on a terminal;
-    stderr always, and written through)."""
+    stderr always, and written through; both written through under PYTHONUNBUFFERED)."""
     terminal = os.isatty(fd)
     raw = io.FileIO(fd, "r" if fd == 0 else "w", closefd=False)
     buffered = io.BufferedReader(raw) if fd == 0 else io.BufferedWriter(raw)
     return io.TextIOWrapper(buffered, encoding=encoding or "utf-8", errors=errors or "strict",
-                            line_buffering=terminal or fd == 2, write_through=fd == 2)
+                            line_buffering=terminal or fd == 2, write_through=fd == 2 or (unbuffered and fd == 1))
 
 
 def _relay_signals(lines: Lines, ended: threading.Event) -> None:
@@ -152,8 +156,9 @@ def _exit_code(code: object) -> int:
     return 1
 
 
-def _finish() -> None:
-    """What the interpreter does at exit: wait for non-daemon threads, run atexit, flush."""
+def _finish(code: int) -> int:
+    """What the interpreter does at exit: wait for non-daemon threads, run atexit, flush. Output
+    that could not be written (a full disk, a closed pipe) makes the exit code 120, as there."""
     for thread in threading.enumerate():
         if thread is not threading.current_thread() and not thread.daemon:
             thread.join()
@@ -161,5 +166,16 @@ def _finish() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):
-            pass
+        except (OSError, ValueError) as exc:
+            if stream is sys.stdout:
+                _say(f"Exception ignored in: {stream!r}\n{type(exc).__name__}: {exc}\n")
+                code = code or 120
+    return code
+
+
+def _say(text: str) -> None:
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass

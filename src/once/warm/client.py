@@ -23,7 +23,7 @@ RELAYED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT)
 def run_warm(args: list[str]) -> int | None:
     """Run `agent ARGS` in a fork of the warm process: its exit code, or None when there is no
     warm process for this install (or it cannot take the run) and the caller should run it."""
-    if os.environ.get(OFF_ENV) == "0" or _in_background():
+    if os.environ.get(OFF_ENV) == "0" or _in_background() or not _streams_open():
         return None
     sock = connect()
     if sock is None:
@@ -94,16 +94,19 @@ def request_fields(args: list[str]) -> list[bytes]:
     return encoded + [os.fsencode(key) + b"=" + os.fsencode(value) for key, value in os.environ.items()]
 
 
-def _standard_fds() -> tuple[int, ...]:
-    """Descriptors 0, 1 and 2; /dev/null in place of one that is closed."""
-    fds = []
+def _streams_open() -> bool:
+    """Whether descriptors 0, 1 and 2 are open. A closed one would be the socket's once connected
+    (`agent run - <&-` would hand the run its own connection as stdin): run in this process."""
     for fd in (0, 1, 2):
         try:
             os.fstat(fd)
-            fds.append(fd)
         except OSError:
-            fds.append(os.open(os.devnull, os.O_RDWR))
-    return tuple(fds)
+            return False
+    return True
+
+
+def _standard_fds() -> tuple[int, ...]:
+    return (0, 1, 2)
 
 
 class Relay:

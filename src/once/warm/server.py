@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 from once.warm.address import compatibility, install_key, make_private_folder, package_dir, socket_path
 from once.warm.child import RunRequest, run_forked
-from once.warm.peer import boot_ticks, confinement, ignored_signals, mirrored_env, started_at
-from once.warm.wire import RequestReader, close_all, peer_credentials
+from once.warm.peer import boot_ticks, confinement, ignored_signals, mirrored_env, started_at, still_the_caller
+from once.warm.wire import RequestReader, close_all, peer_credentials, peer_pidfd
 
 PRELOAD = (
     "once.cli.launch", "once.cli.run_args", "once.cli.executor", "once.cli.common", "once.cli.render",
@@ -40,6 +40,9 @@ no module of once to these)."""
 DEFAULT_IDLE_SECONDS = 30 * 60
 REQUEST_SECONDS = 5.0
 """How long a request may take to arrive, and a reply to leave."""
+MAX_PENDING = 256
+"""Requests read at once; past that the oldest waiting client is dropped (a run's client sends
+its request at once, so only clients that say nothing wait)."""
 
 
 class AlreadyServing(Exception):
@@ -55,6 +58,8 @@ class Pending:
     accepted: int
     """Clock ticks since boot when it was accepted: a caller started later is another process
     that got the caller's pid."""
+    pidfd: int | None
+    """The connecting process itself, where the kernel gives one (see peer.still_the_caller)."""
 
 
 class Server:
@@ -138,6 +143,14 @@ class Server:
             conn, _ = self.listener.accept()
         except (BlockingIOError, InterruptedError):
             return
+        except OSError:  # out of descriptors: the oldest waiting client makes room
+            if self.pending:
+                self._forget(next(iter(self.pending)))
+            else:
+                time.sleep(0.05)
+            return
+        if len(self.pending) >= MAX_PENDING:
+            self._forget(next(iter(self.pending)))
         try:
             if peer_credentials(conn)[1] != os.geteuid():
                 conn.close()
@@ -146,7 +159,8 @@ class Server:
             conn.close()
             return
         conn.setblocking(False)
-        self.pending[conn] = Pending(RequestReader(), time.monotonic() + REQUEST_SECONDS, boot_ticks())
+        self.pending[conn] = Pending(RequestReader(), time.monotonic() + REQUEST_SECONDS, boot_ticks(),
+                                     peer_pidfd(conn))
         self.selector.register(conn, selectors.EVENT_READ)
 
     def _read(self, conn: socket.socket) -> str | None:
@@ -165,16 +179,18 @@ class Server:
         fds: list[int] = []
         try:
             kind, fields, fds = pending.reader.request()
-            return self._answer(conn, kind, fields, fds, pending.accepted)
+            return self._answer(conn, kind, fields, fds, pending)
         except Exception:  # whatever a client sends, the server goes on
             return None
         finally:
             close_all(fds)
+            if pending.pidfd is not None:
+                os.close(pending.pidfd)
             if conn not in self.running.values():
                 conn.close()
 
     def _answer(self, conn: socket.socket, kind: bytes, fields: list[bytes], fds: list[int],
-                accepted: int) -> str | None:
+                pending: Pending) -> str | None:
         conn.setblocking(True)
         conn.settimeout(REQUEST_SECONDS)
         if kind == b"ping":
@@ -184,10 +200,10 @@ class Server:
             conn.sendall(b"stopping\n")
             return "stopped"
         elif kind == b"run":
-            return self._run(conn, fields, fds, accepted)
+            return self._run(conn, fields, fds, pending)
         return None
 
-    def _run(self, conn: socket.socket, fields: list[bytes], fds: list[int], accepted: int) -> str | None:
+    def _run(self, conn: socket.socket, fields: list[bytes], fds: list[int], pending: Pending) -> str | None:
         if fields[:2] != [os.fsencode(install_key()), os.fsencode(compatibility())]:
             conn.sendall(b"other\n")
             return None
@@ -197,7 +213,8 @@ class Server:
         request = RunRequest.parse(fields[2:])
         caller = peer_credentials(conn)[0]
         same = confinement(caller) == self.own and mirrored_env(request.env) == self.own_env
-        if not same or started_at(caller) > accepted:  # read after: a reused pid shows a later start
+        # Checked after /proc was read: a pid the caller no longer holds is another process's.
+        if not same or started_at(caller) > pending.accepted or not still_the_caller(pending.pidfd):
             conn.sendall(b"confined\n")  # its run would escape what confines it
             return None
         ignored = ignored_signals(caller)
@@ -224,8 +241,9 @@ class Server:
             os.close(fd)
 
     def _reap(self) -> None:
-        """Runs that ended: one killed by a signal has its caller told which, as a shell would be."""
-        while self.running:
+        """Runs that ended: one killed by a signal has its caller told which, as a shell would be.
+        Children from before a restart are reaped too, though their callers are no longer known."""
+        while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
@@ -245,7 +263,10 @@ class Server:
 
     def _forget(self, conn: socket.socket) -> None:
         self.selector.unregister(conn)
-        self.pending.pop(conn).reader.discard()
+        pending = self.pending.pop(conn)
+        pending.reader.discard()
+        if pending.pidfd is not None:
+            os.close(pending.pidfd)
         conn.close()
 
     def _drop_late(self, now: float) -> None:

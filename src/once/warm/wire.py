@@ -33,7 +33,8 @@ class RequestReader:
     """A request read as its bytes arrive (the server reads many at once, none blocking)."""
 
     def __init__(self) -> None:
-        self.data, self.fds = b"", []  # type: tuple[bytes, list[int]]
+        self.data = bytearray()
+        self.fds: list[int] = []
 
     def feed(self, sock: _socket.socket) -> bool:
         """Read what has arrived: True once the request is whole. ValueError when it cannot be one
@@ -42,14 +43,17 @@ class RequestReader:
         for level, kind, payload in ancillary:
             if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
                 count = len(payload) // 4
-                self.fds += list(_struct.unpack(f"{count}i", payload[:count * 4]))
+                received = list(_struct.unpack(f"{count}i", payload[:count * 4]))
+                room = FD_COUNT - len(self.fds)  # more would only hold the server's descriptors
+                self.fds += received[:max(room, 0)]
+                close_all(received[max(room, 0):])
         if not data:
             self.discard()
             raise ValueError("the request ended early")
         self.data += data
         if len(self.data) < HEADER_SIZE:
             return False
-        length = _struct.unpack(HEADER, self.data[:HEADER_SIZE])[1]
+        length = _struct.unpack(HEADER, bytes(self.data[:HEADER_SIZE]))[1]
         if length > MAX_PAYLOAD or len(self.data) > HEADER_SIZE + length:
             self.discard()
             raise ValueError("not a warm-process request")
@@ -57,8 +61,8 @@ class RequestReader:
 
     def request(self) -> tuple[bytes, list[bytes], list[int]]:
         """Kind, fields and descriptors of the whole request; ValueError for another version's."""
-        kind = _struct.unpack(HEADER, self.data[:HEADER_SIZE])[0]
-        fields = self.data[HEADER_SIZE:].split(b"\0")
+        kind = _struct.unpack(HEADER, bytes(self.data[:HEADER_SIZE]))[0]
+        fields = bytes(self.data[HEADER_SIZE:]).split(b"\0")
         if fields[0] != VERSION:
             self.discard()
             raise ValueError("not a warm-process request")
@@ -89,6 +93,18 @@ def close_all(fds: list[int]) -> None:
             os.close(fd)
         except OSError:
             pass
+
+
+SO_PEERPIDFD = 77  # Linux 6.5
+
+
+def peer_pidfd(sock: _socket.socket) -> int | None:
+    """A pidfd of the process that connected (it names that process, never a later one with its
+    pid), or None where the kernel has none."""
+    try:
+        return int(sock.getsockopt(_socket.SOL_SOCKET, SO_PEERPIDFD))
+    except OSError:
+        return None
 
 
 def peer_credentials(sock: _socket.socket) -> tuple[int, int, int]:
