@@ -46,7 +46,7 @@ Through `agent warm` (15 rounds, 2 cores, load ~0.9; the run now starts 4 git pr
     python -c pass                   12.3 ms
     agent --help                     19.9 ms
     agent run --replay              186.1 ms    9.36x help
-    agent run --replay, warm         77.3 ms    3.89x help (3.34x in a quieter round)
+    agent run --replay, warm         77.3 ms    3.89x help (3.34x and 3.69x in quieter rounds)
     a run asking the Anthropic API 1918.1 ms -> 178.6 ms warm (0.09x)
     the same run again in one process 36.2 ms (floor: 2.44x help with Python's start)
 Where the warm run's 77 ms go: Python's start and the client (~15 ms), the hand-over and the
