@@ -42,7 +42,7 @@ def _handshake(sock: _socket.socket, lines: Lines, args: list[str]) -> int | Non
     """Hand the run over: the pid of the fork about to run it, or None when none will."""
     try:
         sock.settimeout(HANDSHAKE_SECONDS)
-        send_request(sock, b"run", request_fields(args), _standard_fds())
+        send_request(sock, b"run", request_fields(args), (0, 1, 2))
         kind, _, pid = (lines.next() or b"").partition(b" ")
         if kind != b"ready" or not pid.isdigit():
             return None
@@ -104,9 +104,6 @@ def _streams_open() -> bool:
             return False
     return True
 
-
-def _standard_fds() -> tuple[int, ...]:
-    return (0, 1, 2)
 
 
 class Relay:

@@ -109,7 +109,9 @@ class Server:
             idle_at = self.last_run + self.idle_seconds
             if now >= idle_at and not self.running and not self.pending:
                 return "idle"
-            deadlines = [p.deadline for p in self.pending.values()] + ([idle_at] if not self.running else [])
+            # Past idle time, only the waiting clients' deadlines count (0 would spin the loop).
+            deadlines = [p.deadline for p in self.pending.values()] + (
+                [idle_at] if not self.running and idle_at > now else [])
             timeout = max(min(deadlines) - now, 0.0) if deadlines else None
             for key, _ in self.selector.select(timeout):
                 ended = self._event(key.fileobj)
@@ -118,7 +120,9 @@ class Server:
             self._drop_late(time.monotonic())
 
     def close(self) -> None:
-        for conn in [*self.pending, *self.running.values()]:
+        for conn in list(self.pending):
+            self._forget(conn)
+        for conn in self.running.values():
             conn.close()
         self.selector.close()
         try:
@@ -224,21 +228,26 @@ class Server:
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            self._close_in_child(conn)
+            self._close_in_child(pending.pidfd)
             run_forked(conn, request, fds, ignored)
         self.running[pid] = conn
         return None
 
-    def _close_in_child(self, conn: socket.socket) -> None:
+    def _close_in_child(self, caller_pidfd: int | None) -> None:
         """The fork keeps only its own connection: not the listener, the lock (which would outlive
-        the server while the run goes on), the wake-up pipe or other clients' connections."""
+        the server while the run goes on), the wake-up pipe, pidfds or other clients' connections."""
         signal.set_wakeup_fd(-1)
-        for other in [*self.pending, *self.running.values()]:
+        for other, waiting in self.pending.items():
             other.close()
+            if waiting.pidfd is not None:
+                os.close(waiting.pidfd)
+        for running in self.running.values():
+            running.close()
         self.selector.close()
         self.listener.close()
-        for fd in (self.lock_fd, self.wakeup_read, self.wakeup_write):
-            os.close(fd)
+        for fd in (self.lock_fd, self.wakeup_read, self.wakeup_write, caller_pidfd):
+            if fd is not None:
+                os.close(fd)
 
     def _reap(self) -> None:
         """Runs that ended: one killed by a signal has its caller told which, as a shell would be.

@@ -73,18 +73,6 @@ class RequestReader:
         self.fds = []
 
 
-def receive_request(sock: _socket.socket) -> tuple[bytes, list[bytes], list[int]]:
-    """A whole request from a blocking socket (see RequestReader)."""
-    reader = RequestReader()
-    try:
-        while not reader.feed(sock):
-            pass
-    except OSError:
-        reader.discard()
-        raise ValueError("the request did not arrive") from None
-    return reader.request()
-
-
 def close_all(fds: list[int]) -> None:
     import os
 
