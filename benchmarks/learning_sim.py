@@ -15,6 +15,11 @@ simulated with the same random draws as the real sessions, not assumed.
 
     python benchmarks/learning_sim.py --sessions 5000 --effect-help 0.15 --effect-harm 0.10 --json
 
+`harmful_prune_bound` is the ceiling no valid pruning can beat in expectation on the run's
+own sessions (`prune_bound.py`): seeds 1-10 at the defaults allow 0.8-2.1 of 19-30 harmful
+entries to be pruned, seen as the pipeline reads sessions, even by an oracle that knows every
+chance; the pipeline prunes none.
+
 Besides the realized share of the oracle's reduction, `reduction_share_of_oracle_expected` counts
 it from the sessions' chances of getting stuck (the coin flips alone move a 500-session share by
 about 0.1), and the `last_*` keys say where the rest went: the right lesson known (in the bank),
@@ -70,6 +75,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import learning_team  # noqa: E402
+import prune_bound  # noqa: E402
 from learning_world import (  # noqa: E402
     SUCCESS, Told, World, complaint_for, fix_phrasings, fix_said, make_types, neutral, prompt_for, real_turns,
 )
@@ -105,6 +111,10 @@ class Outcome:
     """What the retrieved lessons were for this session (`slot_kind`)."""
     chances: tuple[float, float, float] = (0.0, 0.0, 0.0)
     """The chances of getting stuck behind `stuck`, `no_learning` and `oracle`."""
+    shown: tuple[tuple[str, Told | None], ...] = ()
+    """The entries injected (id, truth when shown), for the oracle's bound (prune_bound.py)."""
+    at: float = 0.0
+    session: str = ""
 
 
 @dataclass
@@ -197,7 +207,8 @@ def simulate_session(user: User, world: World, i: int, t: int, now: float, model
         harmful_injected=any(world.is_harmful(e, t) for e in injected),
         right_known=i >= total_sessions(args) - args.window and _right_known(user, world, t, model),
         retrieved=tuple(slot_kind(truth, t, model, world) for truth, _ in truths),
-        chances=(chance, kind.base, world.oracle_chance(t))))
+        chances=(chance, kind.base, world.oracle_chance(t)),
+        shown=tuple((e.entry_id, truth) for e, (truth, shown) in zip(exposures, truths) if shown), at=now, session=sid))
     late = rng.random() < args.late
     turns: list[tuple[str, list[tuple[str, str]]]]
     if not stuck:
@@ -454,6 +465,8 @@ def summarize(users: list[User], world: World, args: argparse.Namespace, clock: 
         "helpful_demoted_fraction": _share(moved, truth, "helpful", ("demoted", "pruned")),
         "null_pruned_fraction": _share(moved, truth, "null", ("pruned",)),
         "stale_active_at_end": moved[("stale", "active")],
+        # The most any e-value fed to e-BH could prune of the harmful entries (prune_bound.py).
+        "harmful_prune_bound": oracle_bound(users, world, outcomes, len(entries), args.seed).as_dict(),
         "sessions_to_first_prune": _per_user(prunes[0].ts if prunes else None),
         "sessions_to_first_harmful_prune": _per_user(min(harmful, default=None)),
         "sessions_to_first_harmful_demote": _per_user(min((m.ts for m in moves if m.kind == "harmful"
@@ -463,6 +476,43 @@ def summarize(users: list[User], world: World, args: argparse.Namespace, clock: 
         "sessions_after_change_to_stale_retired": _per_user(min(retired, default=None), clock.change_ts or T0),
         "change_at": _per_user(clock.change_ts),
     }
+
+
+def oracle_bound(users: list[User], world: World, outcomes: list[Outcome], bank_size: int,
+                 seed: int) -> prune_bound.Bound:
+    """Each harmful entry's sessions of its type after it was written: (chance of getting stuck
+    without it, with it), all of them and those that injected it, for prune_bound's oracle."""
+    as_exposed: dict[str, list[tuple[float, float]]] = {}
+    every: dict[str, list[tuple[float, float]]] = {}
+    for user in users:
+        for entry_id, created in user.store.conn.execute(
+                "SELECT id, created_at FROM knowledge WHERE status != 'candidate' AND author = ''"):
+            truth = entry_truth(user, entry_id)
+            if truth is None or _kind(truth, world) != "harmful":
+                continue
+            as_exposed[entry_id], every[entry_id] = [], []
+            for o in outcomes:
+                if o.type != truth.type or o.at < created:
+                    continue
+                others = [told for shown_id, told in o.shown if shown_id != entry_id]
+                pair = (world.stuck_chance(o.type, o.model, others),
+                        world.stuck_chance(o.type, o.model, [*others, truth]))
+                every[entry_id].append(pair)
+                if any(shown_id == entry_id for shown_id, _ in o.shown):
+                    as_exposed[entry_id].append(pair)
+    return prune_bound.bound(as_exposed, every, bank_size, Policy().alpha, seed, reading(users, outcomes))
+
+
+def reading(users: list[User], outcomes: list[Outcome]) -> prune_bound.Reading:
+    """How the pipeline read the sessions it measured: P(failure read | stuck), P(failure read | not)."""
+    stuck = {o.session: o.stuck for o in outcomes}
+    counts: Counter[tuple[bool, int]] = Counter()
+    for user in users:
+        for session_id, outcome, _ in user.store.conn.execute(
+                "SELECT session_id, outcome, MIN(ts) FROM exposures WHERE outcome IS NOT NULL GROUP BY session_id"):
+            if session_id in stuck:
+                counts[(stuck[session_id], int(outcome))] += 1
+    return prune_bound.Reading.from_counts(counts)
 
 
 def expected_share(window: list[Outcome]) -> float | None:

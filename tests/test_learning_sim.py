@@ -31,6 +31,9 @@ def test_the_same_seed_reproduces_the_same_figures_exactly() -> None:
     other = learning_sim.run(_args("--seed", "4"))
     assert _figures(other) != _figures(first)
     assert first["sessions"] == 240 and sum(first["entries"].values()) > 0, "entries were learned"
+    bound = first["harmful_prune_bound"]  # the oracle's ceiling, from the run's own exposures
+    assert bound["harmful"] == first["entries"].get("harmful", 0)
+    assert 0 <= bound.get("recall_as_exposed", 0) <= 1 and 0 <= bound.get("recall_every_session", 0) <= 1
 
 
 def test_counterfactual_rates_are_simulated_and_ordered() -> None:
