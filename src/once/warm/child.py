@@ -63,6 +63,7 @@ def run_forked(sock, request: RunRequest, fds: list[int], ignored: list[int]) ->
         code, killed_by = _run(request.args)
         ended.set()
         code = _finish(code)
+        _let_go_of_streams()
         sock.sendall(b"signal %d\n" % killed_by if killed_by else b"exit %d\n" % code)
     except BaseException:  # the client is told nothing: it says the run ended without a code
         pass
@@ -171,6 +172,17 @@ def _finish(code: int) -> int:
                 _say(f"Exception ignored in: {stream!r}\n{type(exc).__name__}: {exc}\n")
                 code = code or 120
     return code
+
+
+def _let_go_of_streams() -> None:
+    """Close the caller's streams before telling it the run ended: a caller reading our output
+    (`out=$(agent run ...)`) sees its end as soon as the client exits, not once this large
+    process has been torn down."""
+    for fd in (0, 1, 2):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 
 def _say(text: str) -> None:

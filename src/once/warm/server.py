@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import gc
 import importlib
 import os
 import selectors
@@ -226,6 +227,7 @@ class Server:
         self.last_run = time.monotonic()
         sys.stdout.flush()
         sys.stderr.flush()
+        gc.freeze()  # the fork's collections leave this process's objects (and their pages) alone
         pid = os.fork()
         if pid == 0:
             self._close_in_child(pending.pidfd)
