@@ -195,6 +195,27 @@ def test_an_include_edited_with_its_size_and_time_put_back_is_read_again(hostile
     assert ("core.pager", "cat") in repository_overrides(repo)
 
 
+def test_settings_included_only_on_another_branch_are_read_again_after_a_checkout(tmp_path: Path) -> None:
+    """`includeIf "onbranch:..."` takes a file in only while that branch is checked out: a command
+    that switches to it (no config file changes) must not leave the agent's git with the settings
+    read on the branch before, or `git add` would run the filter the file names."""
+    from once.vcs.safe_env import repository_overrides
+
+    repo = make_repo(tmp_path / "repo", {"notes.txt": "one\n"})
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    _script(tmp_path / "filter", markers / "filter")
+    (repo / "evil.gitconfig").write_text(f"[filter \"evil\"]\n\tclean = {tmp_path / 'filter'}\n")
+    git(repo, "config", "includeIf.onbranch:evil.path", "../evil.gitconfig")
+    (repo / ".gitattributes").write_text("*.txt filter=evil\n")
+    assert not any(key.startswith("filter.") for key, _ in repository_overrides(repo))
+    git(repo, "checkout", "-q", "-b", "evil")
+    assert ("filter.evil.clean", "") in repository_overrides(repo)
+    (repo / "notes.txt").write_text("two\n")
+    GitRepo(repo).run("add", "--", "notes.txt")
+    assert list(markers.iterdir()) == []
+
+
 @pytest.mark.parametrize(("key", "value", "expected"), [
     ("core.fsmonitor", "/x", "false"),
     ("core.hooksPath", ".husky", os.devnull),

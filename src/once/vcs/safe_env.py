@@ -102,14 +102,16 @@ def _config_entries(env: dict[str, str], pairs: list[tuple[str, str]]) -> dict[s
 def repository_overrides(root: Path) -> list[tuple[str, str]]:
     """The program-naming settings of the repository's own config (`.git/config`, the worktree's,
     and every file they include, which may be a tracked file anyone can edit), each overridden
-    with a value that runs nothing. Cached until one of those files changes."""
+    with a value that runs nothing. Cached until one of those files, or HEAD, changes."""
     cached = _cache.get(str(root))
     if cached is not None and cached[1] == _stamps(cached[0]) and any(stamp != _MISSING for stamp in cached[1]):
         return cached[2]
     listed = _local_settings(root)
     overrides = program_overrides(listed)
     git_dir = Path(root) / ".git"
-    sources = frozenset({str(git_dir / "config"), str(git_dir / "config.worktree"),
+    # HEAD too: `includeIf "onbranch:..."` takes a file in or out when another branch is checked
+    # out, with no config file changed.
+    sources = frozenset({str(git_dir / "config"), str(git_dir / "config.worktree"), str(git_dir / "HEAD"),
                          *(_include_path(git_dir, value) for key, value in listed
                            if key.lower().startswith(("include.", "includeif.")))})
     _cache[str(root)] = (sources, _stamps(sources), overrides)
