@@ -59,8 +59,10 @@ def test_learn_scans_corrections_and_lists_memory_conflicts(cli, repo: Path, tmp
     assert not [c for c in again["conflicts"] if c.startswith("memory")]  # reported once
 
 
-def _proven_entry(db: Path, repo: Path, entry_id: str = "k-good") -> None:
-    """An active entry with 200 sessions where injecting it clearly helped (0.9 vs 0.3)."""
+def _proven_entry(db: Path, repo: Path, entry_id: str = "k-good", sessions: int = 200,
+                  rates: tuple[float, float] = (0.9, 0.3)) -> None:
+    """An active entry with `sessions` sessions where injecting it helped (success `rates`:
+    injected, held out; by default clearly)."""
     from once.learn.bank import Bank, KnowledgeEntry
 
     rng = random.Random(3)
@@ -70,9 +72,9 @@ def _proven_entry(db: Path, repo: Path, entry_id: str = "k-good") -> None:
             knowledge=GOOD, scope="project", repo=str(repo), status="active", model="m1", tool_version="",
             holdout=0.5, weight=1.0, last_retrieved_at=time.time()))
         rows = []
-        for i in range(200):
+        for i in range(sessions):
             arm = "holdout" if rng.random() < 0.5 else "injected"
-            ok = rng.random() < (0.9 if arm == "injected" else 0.3)
+            ok = rng.random() < (rates[0] if arm == "injected" else rates[1])
             sid, runs = _record(store, str(repo), [(f"task {i}", [("pass" if ok else "fail", "E")])], T0 + i * 1000)
             rows.append((entry_id, sid, runs[0], arm, 0.5, T0 + i * 1000 + 1, 0.5))
         with store.conn:
@@ -106,6 +108,33 @@ def test_a_skill_ready_entry_becomes_one_skill_proposal(cli, repo: Path, tmp_pat
     path = root / ".once" / "skills" / pending[0]["location"] / "SKILL.md"
     skill = load_skill(path, "project")
     assert skill.name == pending[0]["location"] and "make fixtures" in path.read_text()
+
+
+def test_a_skill_is_proposed_by_e_bh_across_the_whole_bank_not_the_active_entries_alone(
+        cli, repo: Path, tmp_path: Path) -> None:
+    """Active entries are selected by their own evidence: e-BH over them alone would ask an entry
+    that is the only active one for an e-value of 20. The bank's other entries are hypotheses too."""
+    from once.learn.bank import Bank, KnowledgeEntry
+    from once.learn.pipe_evaluate import entry_figures
+
+    def bank_of(name: str, others: int) -> Path:
+        db = tmp_path / name
+        _proven_entry(db, repo.resolve(), sessions=80, rates=(0.75, 0.35))
+        with Store(db) as store:
+            bank = Bank(store.conn, clock=lambda: T0)
+            for i in range(others):
+                bank.add(KnowledgeEntry(title=f"other lesson {i}", description=f"another problem {i}",
+                                        knowledge=f"do thing {i} first", scope="project", repo=str(repo.resolve()),
+                                        status="probation", model="m1", last_retrieved_at=time.time()))
+        return db
+
+    alone, crowded = bank_of("alone.db", 0), bank_of("crowded.db", 40)
+    assert [line["entry_id"] for line in cli("learn", "--db", str(alone), "--json", "--model", "m1",
+                                             cwd=repo).json()["skill_ready"]] == ["k-good"]
+    assert cli("learn", "--db", str(crowded), "--json", "--model", "m1", cwd=repo).json()["skill_ready"] == []
+    with Store(crowded) as store:  # the outcomes are known now
+        e_help = entry_figures(store.conn, "k-good")["here"].e_help  # type: ignore[union-attr]
+    assert 20 <= e_help < 41 / 0.05, e_help  # past a family of one, short of a family of 41
 
 
 def test_a_rejected_skill_is_not_proposed_again(cli, repo: Path, tmp_path: Path) -> None:

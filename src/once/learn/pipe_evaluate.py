@@ -149,8 +149,12 @@ def evaluate_and_apply(conn: sqlite3.Connection, bank: Any, options: Any, now: f
     table = exposure_table(conn, evaluated, fresh, windows, now)
     evals = evaluate_entries([e.id for e in evaluated], table, policy, options.model)
     pruned = _rejected(conn, evaluated, evals, policy, "prune", lambda e, ev: ev.e_harm)
-    skills = _rejected(conn, [e for e in evaluated if e.status == "active"], evals, policy, "skill_ready",
-                       lambda e, ev: ev.e_help)
+    # The whole bank is the family, as for prunes: only active entries can be proposed, so the
+    # others count with e-value 0 (an e-value times an indicator is still one). A family of the
+    # active entries alone, which their own evidence selected, let a bar of 20-60 propose
+    # entries without effect, and harmful ones, in the simulator.
+    skills = _rejected(conn, evaluated, evals, policy, "skill_ready",
+                       lambda e, ev: ev.e_help if e.status == "active" else 0.0)
     decayed = {d.entry_id: d for d in decay_decisions(evaluated, now, policy)}
     e_values: dict[str, float] = {}
     for entry, ev in zip(evaluated, evals):
