@@ -9,14 +9,15 @@ draw, and `agent learn`'s pipeline (signals -> episodes -> extraction -> admissi
 the next `agent learn` (`--late`). Models alternate (`--models`); at `--change-at` the first is
 replaced by a new one under which a third of the helpful fixes stop working.
 
-Whether an entry helps is ground truth: the problem and the fix its source sessions had,
-never its text. The no-learning and oracle (the right entry always injected) stuck rates are
+Whether an entry helps is ground truth: the problem and the fix the sessions it was written
+from had (episodes merged into it later leave its text as it was), never its text. Each status
+decision is counted as what its entry was when it was made. The no-learning and oracle (the right entry always injected) stuck rates are
 simulated with the same random draws as the real sessions, not assumed.
 
     python benchmarks/learning_sim.py --sessions 5000 --effect-help 0.15 --effect-harm 0.10 --json
 
 `harmful_prune_bound` is the ceiling no valid pruning can beat in expectation on the run's
-own sessions (`prune_bound.py`): seeds 1-10 at the defaults allow 0.8-2.1 of 19-30 harmful
+own sessions (`prune_bound.py`): seeds 1-10 at the defaults allow 0.8-1.4 of 20-26 harmful
 entries to be pruned, seen as the pipeline reads sessions, even by an oracle that knows every
 chance; the pipeline prunes none.
 
@@ -133,15 +134,29 @@ class User:
     outcomes: list[Outcome] = field(default_factory=list)
     pending: list[Callable[[float], None]] = field(default_factory=list)
     truth_cache: dict[tuple[str, str], Told | None] = field(default_factory=dict)
+    written_from: dict[str, Told | None] = field(default_factory=dict)
+    """Entry -> the truth of the sessions it was written from (see entry_truth)."""
+    move_kinds: dict[int, str] = field(default_factory=dict)
+    """Status decision (its knowledge_log id) -> what the entry was when it was decided."""
+    log_seen: int = 0
 
 
 def entry_truth(user: User, entry_id: str) -> Told | None:
-    """What an entry really is: the majority of its source sessions' truth, in the store of the
-    user who wrote it (a teammate's entry arrives without sources). None: no episode source."""
+    """What an entry really is: the majority of the truth of the sessions it was written from, in
+    the store of the user who wrote it (a teammate's entry arrives without sources). Episodes
+    merged into it later leave its text, and so what it tells the model, as it was. None: no
+    episode source."""
     row = user.store.conn.execute("SELECT author FROM knowledge WHERE id = ?", (entry_id,)).fetchone()
     origin = user.peers.get(row[0]) if row and row[0] else user
     if origin is None:
         return None
+    if entry_id in origin.written_from:
+        return origin.written_from[entry_id]
+    return sources_truth(origin, entry_id)
+
+
+def sources_truth(origin: User, entry_id: str) -> Told | None:
+    """The majority of the truth of the sessions an entry's sources come from, as they are now."""
     row = origin.store.conn.execute("SELECT sources FROM knowledge WHERE id = ?", (entry_id,)).fetchone()
     sources = row[0] if row else "[]"
     key = (entry_id, sources)
@@ -329,6 +344,7 @@ def _simulate(args: argparse.Namespace, inspect: Callable[[list[User]], None] | 
                              models[hour % len(models)], args, real)
             if (hour + 1) % args.learn_every == 0:  # each user's own `agent learn`, staggered like the sessions
                 learn(user, models[hour % len(models)], now + GAP / 2, policy, clock)
+                after_learn(user, world)
         if inspect is not None:
             inspect(users)
         elapsed = time.perf_counter() - started
@@ -375,6 +391,19 @@ def learn(user: User, model: str, at: float, policy: Policy, clock: Clock) -> No
     user.pending.clear()
 
 
+def after_learn(user: User, world: World) -> None:
+    """What the last `agent learn` did, seen as it was then: the truth of each entry it wrote
+    (from the sessions it was written from) and of each entry whose status it changed."""
+    rows = user.store.conn.execute("SELECT id, entry_id, action FROM knowledge_log WHERE id > ? ORDER BY id",
+                                   (user.log_seen,)).fetchall()
+    for log_id, entry_id, action in rows:
+        user.log_seen = log_id
+        if action == "created":
+            user.written_from.setdefault(entry_id, sources_truth(user, entry_id))
+        elif action not in ("merged", "team"):
+            user.move_kinds[log_id] = _kind(entry_truth(user, entry_id), world)
+
+
 def _rate(items: list[bool]) -> float | None:
     return round(statistics.fmean(items), 4) if items else None
 
@@ -398,12 +427,14 @@ def team_entries(users: list[User], world: World) -> dict[str, tuple[str, str]]:
 
 
 def decisions(users: list[User], world: World) -> list[Move]:
-    """Every user's own status decisions (not the creation, merges or moves pulled from the team)."""
+    """Every user's own status decisions (not the creation, merges or moves pulled from the team),
+    each with what its entry was when it was decided."""
     moves = []
     for user in users:
-        for ts, entry_id, action in user.store.conn.execute(
-                "SELECT ts, entry_id, action FROM knowledge_log WHERE action NOT IN ('created', 'merged', 'team')"):
-            moves.append(Move(float(ts), entry_id, action, _kind(entry_truth(user, entry_id), world)))
+        for log_id, ts, entry_id, action in user.store.conn.execute(
+                "SELECT id, ts, entry_id, action FROM knowledge_log WHERE action NOT IN ('created', 'merged', 'team')"):
+            kind = user.move_kinds.get(log_id) or _kind(entry_truth(user, entry_id), world)
+            moves.append(Move(float(ts), entry_id, action, kind))
     return sorted(moves, key=lambda m: (m.ts, m.entry_id, m.action))
 
 
