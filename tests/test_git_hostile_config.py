@@ -216,6 +216,148 @@ def test_settings_included_only_on_another_branch_are_read_again_after_a_checkou
     assert list(markers.iterdir()) == []
 
 
+def _trapped(tmp_path: Path, files: dict[str, str] | None = None) -> tuple[Path, Path, Path]:
+    """A repository whose .txt files go through the filter "evil", a trap leaving a marker if it runs."""
+    repo = make_repo(tmp_path / "repo", {"notes.txt": "one\n", **(files or {})})
+    (repo / ".gitattributes").write_text("*.txt filter=evil\n")
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    _script(tmp_path / "trap", markers / "filter")
+    return repo, markers, tmp_path / "trap"
+
+
+def _commit_notes(repo: Path) -> None:
+    """What the agent does after an edit: its status of the file, then its commit."""
+    (repo / "notes.txt").write_text("two\n")
+    opened = GitRepo.open(repo)
+    known = opened.paths_status(["notes.txt"])
+    opened.commit_committable(known.committable, "agent: edit", known)
+
+
+def test_an_include_inside_an_include_is_followed_where_git_finds_it(tmp_path: Path) -> None:
+    """git reads a relative include against the folder of the file that holds it."""
+    from once.vcs.safe_env import repository_overrides
+
+    repo, markers, trap = _trapped(tmp_path, {"conf/team.gitconfig": "[include]\n\tpath = extra.gitconfig\n",
+                                               "conf/extra.gitconfig": "[user]\n\tname = x\n"})
+    git(repo, "config", "include.path", "../conf/team.gitconfig")
+    assert repository_overrides(repo) == []
+    (repo / "conf" / "extra.gitconfig").write_text(f"[filter \"evil\"]\n\tclean = {trap}\n")
+    assert ("filter.evil.clean", "") in repository_overrides(repo)
+    _commit_notes(repo)
+    assert list(markers.iterdir()) == []
+
+
+def test_a_config_git_could_not_read_is_read_again(tmp_path: Path) -> None:
+    """A malformed include fails git's reading: nothing is cached, so fixing it to name a filter
+    is seen."""
+    from once.vcs.safe_env import repository_overrides
+
+    repo, markers, trap = _trapped(tmp_path, {"team.gitconfig": "[broken\n"})
+    git(repo, "config", "include.path", "../team.gitconfig")
+    assert repository_overrides(repo) == []
+    (repo / "team.gitconfig").write_text(f"[filter \"evil\"]\n\tclean = {trap}\n")
+    _commit_notes(repo)
+    assert list(markers.iterdir()) == []
+
+
+def test_a_reading_whose_files_changed_while_git_read_them_is_not_kept(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process rewriting an include right after git read it must not get the harmless reading
+    cached under the new file's stamps."""
+    from once.vcs import repo_config
+
+    repo, markers, trap = _trapped(tmp_path, {"team.gitconfig": "[user]\n\tname = team\n"})
+    git(repo, "config", "include.path", "../team.gitconfig")
+    real = repo_config.local_settings
+    readings = []
+
+    def then_rewritten(root: Path):  # type: ignore[no-untyped-def]
+        settings = real(root)
+        readings.append(settings)
+        if len(readings) == 1:
+            (repo / "team.gitconfig").write_text(f"[filter \"evil\"]\n\tclean = {trap}\n")
+        return settings
+
+    monkeypatch.setattr(repo_config, "local_settings", then_rewritten)
+    reading = repo_config.read(repo)
+    assert len(readings) >= 2, "read again"
+    assert ("filter.evil.clean", str(trap)) in [(s.key, s.value) for s in reading.settings]
+
+
+def test_a_promisor_remote_in_a_tracked_include_fetches_nothing(tmp_path: Path) -> None:
+    """A promisor remote over `ext::` (a command) and a missing mailmap blob: git would fetch the
+    blob lazily, running the command, when the agent's git log reads the mailmap."""
+    repo, markers, _ = _trapped(tmp_path, {"team.gitconfig": "[user]\n\tname = team\n"})
+    git(repo, "config", "include.path", "../team.gitconfig")
+    ext = tmp_path / "ext.sh"
+    ext.write_text(f"#!/bin/sh\necho ran >> '{markers / 'ext'}'\n")
+    ext.chmod(0o755)
+    (repo / "team.gitconfig").write_text(
+        f"[remote \"evil\"]\n\tpromisor = true\n\turl = ext::{ext}\n[protocol \"ext\"]\n\tallow = always\n"
+        "[mailmap]\n\tblob = 1111111111111111111111111111111111111111\n")
+    GitRepo.open(repo).commit_message()
+    assert list(markers.iterdir()) == []
+
+
+def test_a_work_tree_moved_elsewhere_by_the_config_is_not_where_the_agent_commits_from(tmp_path: Path) -> None:
+    """`core.worktree` (which only the environment overrides) would have the agent's git commit
+    another folder's copy of a file, one the sandbox hides."""
+    repo = make_repo(tmp_path / "repo", {"notes.txt": "one\n"})
+    opened = GitRepo.open(repo)  # as a run opens it at its start
+    opened.run("status")
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_rsa").write_text("PRIVATE KEY\n")
+    git(repo, "config", "core.worktree", str(home))
+    (repo / ".ssh").mkdir()
+    (repo / ".ssh" / "id_rsa").write_text("placeholder\n")
+    known = opened.paths_status([".ssh/id_rsa"])
+    opened.commit_committable(known.committable, "agent: add", known)
+    assert opened.run("show", "HEAD:.ssh/id_rsa").stdout == b"placeholder\n"
+
+
+def test_a_repository_found_through_git_whose_work_tree_is_elsewhere_is_refused(tmp_path: Path) -> None:
+    from once.errors import VcsError
+
+    repo = make_repo(tmp_path / "repo", {"notes.txt": "one\n"})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    git(repo, "config", "core.worktree", str(elsewhere))
+    (repo / ".git").rename(tmp_path / "gitdir")  # not the plain layout: git finds it
+    (repo / ".git").write_text(f"gitdir: {tmp_path / 'gitdir'}\n")
+    with pytest.raises(VcsError, match="work tree to another folder"):
+        GitRepo.open(repo)
+
+
+def test_a_linked_worktree_follows_its_own_head_and_the_common_config(tmp_path: Path) -> None:
+    repo, markers, trap = _trapped(tmp_path)
+    (tmp_path / "evil.gitconfig").write_text(f"[filter \"evil\"]\n\tclean = {trap}\n")
+    git(repo, "config", "includeIf.onbranch:evil.path", str(tmp_path / "evil.gitconfig"))
+    git(repo, "add", ".gitattributes")
+    git(repo, "commit", "-qm", "attributes")
+    linked = tmp_path / "linked"
+    git(repo, "worktree", "add", "-q", "-b", "work", str(linked))
+    GitRepo.open(linked).run("status")
+    git(linked, "-c", "filter.evil.clean=cat", "checkout", "-q", "-b", "evil")
+    _commit_notes(linked)
+    assert list(markers.iterdir()) == []
+
+
+def test_a_commondir_written_into_the_git_directory_is_followed(tmp_path: Path) -> None:
+    import shutil
+
+    repo, markers, trap = _trapped(tmp_path)
+    GitRepo.open(repo).run("status")
+    other = tmp_path / "other-common"
+    shutil.copytree(repo / ".git", other)
+    with open(other / "config", "a") as config:
+        config.write(f"[filter \"evil\"]\n\tclean = {trap}\n")
+    (repo / ".git" / "commondir").write_text(f"{other}\n")
+    _commit_notes(repo)
+    assert list(markers.iterdir()) == []
+
+
 @pytest.mark.parametrize(("key", "value", "expected"), [
     ("core.fsmonitor", "/x", "false"),
     ("core.hooksPath", ".husky", os.devnull),

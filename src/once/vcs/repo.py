@@ -101,7 +101,11 @@ class GitRepo:
             raise NotARepoError(f"not inside a git repository: {path}", hint=NOT_A_REPO_HINT)
         found, answers = _rev_parse_top(start)
         if found:
-            return cls(Path(answers[1]))
+            top = Path(answers[1])
+            if not start.resolve().is_relative_to(top.resolve()):  # `core.worktree` names another folder
+                raise VcsError(f"the repository at {path} sets its work tree to another folder ({top})",
+                               hint="Remove `core.worktree` from its config (`git config --unset core.worktree`).")
+            return cls(top)
         if answers[:1] == ["true"]:
             raise NotARepoError(
                 f"{start} is in a bare git repository, which has no working tree to edit",

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from pathlib import Path
 
 from once.lazyre import LazyPattern
+from once.vcs import repo_config
 
 # Settings that would make the agent's git run a program: a model that obeys a prompt
 # injection can write .git/config, and git honours it even in plan mode (fsmonitor) and despite
@@ -57,7 +57,7 @@ _PROGRAM_KEYS: tuple[tuple[LazyPattern, str], ...] = tuple(
 _SHELL_VALUED = LazyPattern(r"alias\..+|submodule\..+\.update", re.IGNORECASE)
 """Keys that run a shell command when their value starts with `!`."""
 _SHELL_SAFE = {"alias": "", "submodule": "checkout"}
-_cache: dict[str, tuple[frozenset[str], tuple[tuple[int, int, int, int], ...], list[tuple[str, str]]]] = {}
+_overrides: dict[str, tuple[repo_config.Reading, list[tuple[str, str]]]] = {}
 
 
 def git_env(extra: dict[str, str] | None = None, root: Path | None = None) -> dict[str, str]:
@@ -65,8 +65,14 @@ def git_env(extra: dict[str, str] | None = None, root: Path | None = None) -> di
     # Paths are file names, never patterns: `star*.py` must not match `star-1.py`.
     env["GIT_LITERAL_PATHSPECS"] = "1"
     env["GIT_TERMINAL_PROMPT"] = "0"
+    # The agent's git fetches nothing: a promisor remote the config names (a tracked include can
+    # name one, with an `ext::` URL that is a command) would otherwise be fetched from whenever
+    # an object is missing, `git log` reading a mailmap blob, say.
+    env["GIT_NO_LAZY_FETCH"] = "1"
+    env["GIT_ALLOW_PROTOCOL"] = "file"
     env.pop("GIT_INDEX_FILE", None)
     env.update(safe_config_env(env, root))
+    env.update(worktree_env(root))
     if extra:
         env.update(extra)
     return env
@@ -84,8 +90,8 @@ def command_git_env(env: dict[str, str], root: Path) -> dict[str, str]:
     The user's global settings (git-lfs, credential helpers, hooks in `.git/hooks`) stay theirs."""
     # A folder of plain files the model wrote (HEAD, objects/, refs/, a config naming programs) is
     # a bare repository to git, found as it would find ours: only one named explicitly counts.
-    overrides = [("safe.bareRepository", "explicit"), *repository_overrides(root)]
-    return {**env, **_config_entries(env, overrides)}
+    overrides = [("safe.bareRepository", "explicit"), ("protocol.ext.allow", "never"), *repository_overrides(root)]
+    return {**env, **_config_entries(env, overrides), **worktree_env(root)}
 
 
 def _config_entries(env: dict[str, str], pairs: list[tuple[str, str]]) -> dict[str, str]:
@@ -102,20 +108,22 @@ def _config_entries(env: dict[str, str], pairs: list[tuple[str, str]]) -> dict[s
 def repository_overrides(root: Path) -> list[tuple[str, str]]:
     """The program-naming settings of the repository's own config (`.git/config`, the worktree's,
     and every file they include, which may be a tracked file anyone can edit), each overridden
-    with a value that runs nothing. Cached until one of those files, or HEAD, changes."""
-    cached = _cache.get(str(root))
-    if cached is not None and cached[1] == _stamps(cached[0]) and any(stamp != _MISSING for stamp in cached[1]):
-        return cached[2]
-    listed = _local_settings(root)
-    overrides = program_overrides(listed)
-    git_dir = Path(root) / ".git"
-    # HEAD too: `includeIf "onbranch:..."` takes a file in or out when another branch is checked
-    # out, with no config file changed.
-    sources = frozenset({str(git_dir / "config"), str(git_dir / "config.worktree"), str(git_dir / "HEAD"),
-                         *(_include_path(git_dir, value) for key, value in listed
-                           if key.lower().startswith(("include.", "includeif.")))})
-    _cache[str(root)] = (sources, _stamps(sources), overrides)
+    with a value that runs nothing (see `once.vcs.repo_config` for what the reading follows)."""
+    reading = repo_config.read(Path(root))
+    known = _overrides.get(str(root))
+    if known is not None and known[0] is reading:
+        return known[1]
+    overrides = program_overrides([(setting.key, setting.value) for setting in reading.settings])
+    _overrides[str(root)] = (reading, overrides)
     return overrides
+
+
+def worktree_env(root: Path | None) -> dict[str, str]:
+    """GIT_WORK_TREE when the repository's config moves its work tree elsewhere (`core.worktree`,
+    which only the environment overrides): git would read and commit another folder's files."""
+    if root is None or not repo_config.read(Path(root)).worktree_moved:
+        return {}
+    return {"GIT_WORK_TREE": str(root)}
 
 
 def program_overrides(settings: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -134,48 +142,6 @@ def program_overrides(settings: list[tuple[str, str]]) -> list[tuple[str, str]]:
                     out[f"{key.rsplit('.', 1)[0]}.required"] = "false"
                 break
     return sorted(out.items())
-
-
-def _local_settings(root: Path) -> list[tuple[str, str]]:
-    """(key, value) of the repository's own config and what it includes, in git's own reading."""
-    try:
-        done = subprocess.run(["git", "config", "--list", "--null", "--show-scope", "--includes"],
-                              cwd=root, capture_output=True, check=False, timeout=30,
-                              env={**{k: v for k, v in os.environ.items() if not k.startswith("GIT_CONFIG")},
-                                   "GIT_CONFIG_NOSYSTEM": "1"})
-    except (OSError, subprocess.SubprocessError):
-        return []
-    if done.returncode != 0:
-        return []
-    fields = os.fsdecode(done.stdout).split("\0")
-    settings = []
-    for scope, entry in zip(fields[0::2], fields[1::2]):
-        if scope in ("local", "worktree"):
-            key, _, value = entry.partition("\n")
-            settings.append((key, value))
-    return settings
-
-
-def _include_path(git_dir: Path, value: str) -> str:
-    path = Path(os.path.expanduser(value))
-    return str(path if path.is_absolute() else git_dir / path)
-
-
-_MISSING = (0, 0, 0, 0)
-
-
-def _stamps(sources: frozenset[str]) -> tuple[tuple[int, int, int, int], ...]:
-    """What the cached reading depends on, per file (`_MISSING` when absent). The change time is
-    in: a command can put a file's size and modification time back (`touch -r`) after editing an
-    included file the repository tracks, but not its change time."""
-    stamps = []
-    for name in sorted(sources):
-        try:
-            stat = os.stat(name)
-            stamps.append((stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size, stat.st_ino))
-        except OSError:
-            stamps.append(_MISSING)
-    return tuple(stamps)
 
 
 def without_external_diff(argv: list[str]) -> list[str]:
