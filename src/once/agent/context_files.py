@@ -36,9 +36,14 @@ def read_prefix(path: Path, max_chars: int) -> FileText:
     Bounded so a runaway knowledge file of gigabytes cannot stall a run. Raises
     ContextFileError for unreadable or non-UTF-8 files.
     """
+    from once.safety.regular import open_regular
+
     max_bytes = (max_chars + 1) * 4  # UTF-8 needs at most 4 bytes per character
+    fd = open_regular(path)  # a FIFO a command left under this name would block the run for good
+    if fd is None:
+        raise ContextFileError("could not be read (not a regular file)")
     try:
-        with open(path, "rb") as handle:
+        with os.fdopen(fd, "rb") as handle:
             data = handle.read(max_bytes + 1)
             size = os.fstat(handle.fileno()).st_size
     except OSError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator
@@ -17,6 +18,7 @@ from once.agent.prompt import EXAMPLE_PATH, PLACEHOLDER_FOLDER
 from once.agent.snippet_merge import merge_definitions, top_definitions
 from once.agent.text_edits import ParsedEdits, TextEdit
 from once.safety.paths import Refused
+from once.safety.regular import read_regular
 from once.tools.base import ToolContext, ToolOutput
 from once.tools.edit import DESTRUCTIVE_PREFIX, edit_file, write_file
 from once.tools.read import decode_text, read_text
@@ -99,7 +101,10 @@ def _repo_files(root: Path) -> Iterator[str]:
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__pycache__", "node_modules")))
         for name in sorted(files):
             path = Path(folder) / name
-            if path.is_symlink():
+            try:
+                if not stat.S_ISREG(os.lstat(path).st_mode):  # a link may point outside; a FIFO blocks
+                    continue
+            except OSError:
                 continue
             if count >= MAX_SCANNED_FILES:
                 return
@@ -112,10 +117,8 @@ def _repo_texts(root: Path, suffix: str = "") -> Iterator[tuple[str, str]]:
     for rel in _repo_files(root):
         if not rel.endswith(suffix):
             continue
-        path = root / rel
-        try:
-            data = path.read_bytes() if path.stat().st_size <= MAX_SCANNED_BYTES else b""
-        except OSError:
+        data = read_regular(root / rel, follow=False, limit=MAX_SCANNED_BYTES + 1)
+        if data is None or len(data) > MAX_SCANNED_BYTES:
             continue
         text = decode_text(data) if data else None
         if text is not None:

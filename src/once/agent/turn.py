@@ -234,9 +234,10 @@ class TurnRunner:
         Every size is scanned: a file too big to scan would be a way past the check."""
         from once.safety.secrets import find_secrets, new_secret_kinds
 
-        try:
-            new = (self.context.workspace.root / path).read_bytes()
-        except OSError:
+        from once.safety.regular import committed_bytes
+
+        new = committed_bytes(self.context.workspace.root / path)  # a FIFO or a device is never read
+        if new is None:
             return []
         # Most files hold no secret at all: then git is not asked about HEAD's version.
         if not find_secrets(new.decode("utf-8", "replace")) or self.repo.ignored_paths([path]):
@@ -268,6 +269,10 @@ class TurnRunner:
         # One status answers what to commit, HEAD and the index entries a failed commit restores.
         known = self.repo.paths_status([c.path for c in changes])
         files = sorted(known.committable)
+        if known.refused:
+            outcome.results.append({"type": "text", "text": (
+                f"{', '.join(sorted(known.refused)[:5])} left out of the commit: reached through a link, a link over "
+                "a folder, or not a regular file, which the agent never commits from.")})
         nested = sorted(e.path for e in known.entries if e.nested_repository and not e.ignored)
         if nested:
             outcome.results.append({"type": "text", "text": (

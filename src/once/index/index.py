@@ -28,6 +28,7 @@ from once.index.filerow import FileRow, Touched
 from once.index.pool import batches, cpu_count, map_batches, pool_size
 from once.index.worker import MAX_FILE_BYTES, Job, Outcome, look_batch
 from once.safety.paths import PathRefused, confine
+from once.safety.regular import link_on_the_way
 from once.store.db import transaction
 from once.tools.listing import repo_files
 
@@ -73,7 +74,8 @@ def refresh_index(conn: sqlite3.Connection, repo_root: Path, progress: Progress 
     repo = str(root)
     known: Known = {row[1]: (row[0], row[2], row[3], row[4]) for row in conn.execute(
         "SELECT id, path, size, mtime_ns, hash FROM file_index WHERE repo = ?", (repo,))}
-    listed = [rel for rel in repo_files(root) if _inside(root, rel)]
+    folders: dict[str, bool] = {}
+    listed = [rel for rel in repo_files(root) if _inside(root, rel, folders)]
     stats = IndexStats(0, 0, 0, 0.0)
     jobs = _changed(root, listed, known, stats)
     report = _reporter(progress, len(listed), len(listed) - len(jobs))
@@ -100,8 +102,15 @@ def _forced(workers: int | None) -> int | None:
     return int(value)
 
 
-def _inside(root: Path, rel: str) -> bool:
-    """False for a symlink that leads out of the repository: its target is not ours to index."""
+def _inside(root: Path, rel: str, folders: dict[str, bool]) -> bool:
+    """False for a file reached through a linked folder (git lists a tracked file beyond a link
+    a command made), and for a link that leads out of the repository: not ours to index.
+    `folders` remembers each folder's answer."""
+    parent = os.path.dirname(rel)
+    if parent not in folders:
+        folders[parent] = not link_on_the_way(root, rel)
+    if not folders[parent]:
+        return False
     if not os.path.islink(root / rel):
         return True
     try:

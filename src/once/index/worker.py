@@ -7,6 +7,7 @@ from pathlib import Path
 
 from once.index.filerow import FileRow, Touched, content_hash, file_row, skipped_row
 from once.index.symbols import is_binary
+from once.safety.regular import read_regular
 
 MAX_FILE_BYTES = 1_000_000
 
@@ -26,9 +27,8 @@ def look(root: Path, job: Job) -> Outcome:
     path, size, mtime_ns, old_hash = job
     if size > MAX_FILE_BYTES:
         return skipped_row(path, size, mtime_ns, "", "large")
-    try:
-        data = (root / path).read_bytes()
-    except OSError:
+    data = read_regular(root / path, limit=MAX_FILE_BYTES + 1)  # a FIFO swapped in would block
+    if data is None:
         return None
     digest = content_hash(data)
     if old_hash and old_hash == digest:

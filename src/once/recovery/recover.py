@@ -15,6 +15,7 @@ from once.process import process_alive
 from once.recovery.journal import journaled_paths, unsettled_edits
 from once.recovery.killed import KilledRun, close_killed_run, killed_runs
 from once.recovery.worktree import disk_blobs, remove_temps, reset_index, staged_blobs, wait_for_index_lock
+from once.safety.regular import committed_bytes
 from once.store import Store
 from once.vcs import GitRepo
 from once.vcs.messages import format_recovery_message, run_of
@@ -96,9 +97,8 @@ def _holding_secrets(repo: GitRepo, paths: list[str]) -> list[str]:
 
     held = []
     for path in paths:
-        try:
-            data = (repo.root / path).read_bytes()
-        except OSError:
+        data = committed_bytes(repo.root / path)
+        if data is None:
             continue
         if new_secret_kinds(repo.head_bytes(path), data):
             held.append(path)

@@ -17,13 +17,12 @@ _MTIME_SLACK = 2.0
 def disk_blobs(root: Path, paths: list[str]) -> dict[str, str | None]:
     """The blob id of each file as it is on disk now (None: no file there)."""
     found: dict[str, str | None] = {}
+    from once.safety.regular import committed_bytes, link_on_the_way
+
     for path in paths:
-        target = root / path
-        try:
-            # git stores a symlink as a blob of its target
-            data = os.fsencode(os.readlink(target)) if target.is_symlink() else target.read_bytes()
-        except OSError:  # no file (or a directory) there
-            data = None
+        # A link's blob is its target; a FIFO or a device is not read (it would block or never
+        # end), nor a file reached through a link: neither is what the run wrote.
+        data = None if link_on_the_way(root, path) else committed_bytes(root / path)
         found[path] = blob_id(data)
     return found
 
@@ -56,19 +55,25 @@ def reset_index(repo: GitRepo, paths: list[str]) -> None:
 def remove_temps(repo: GitRepo, paths: list[str], since: float) -> list[str]:
     """Delete the atomic writer's temp files beside `paths` and in `.once/` that the killed run made
     (untracked, written after it started); returns them, repo-relative."""
+    from once.safety.regular import link_on_the_way
+
     found = []
     for rel in paths:
+        if link_on_the_way(repo.root, rel):  # listing it would list wherever the link points
+            continue
         parent = PurePosixPath(rel).parent
         found += [str(parent / name) for name in _entries(repo.root / parent, since)
                   if is_temp_of(name, PurePosixPath(rel).name)]
-    found += [f".once/{name}" for name in _entries(repo.root / ".once", since) if temp_target(name)]
+    if not link_on_the_way(repo.root, ".once/x"):
+        found += [f".once/{name}" for name in _entries(repo.root / ".once", since) if temp_target(name)]
     candidates = sorted({os.path.normpath(path) for path in found})
     if not candidates:
         return []
     tracked = {os.fsdecode(name) for name in repo.run("ls-files", "-z", "--", *candidates).stdout.split(b"\0")}
     removed = [path for path in candidates if path not in tracked]
     for path in removed:
-        (repo.root / path).unlink(missing_ok=True)
+        if not link_on_the_way(repo.root, path):
+            (repo.root / path).unlink(missing_ok=True)
     return removed
 
 

@@ -231,10 +231,12 @@ _PROC_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus",
 def _submodule_git_dirs(root: Path) -> list[Path]:
     """`sub/.git` of each submodule `.gitmodules` lists: a command that pointed one at a folder of
     its own would have the user's next `git status` honour that folder's config."""
-    try:
-        text = (root / ".gitmodules").read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    from once.safety.regular import read_regular
+
+    data = read_regular(root / ".gitmodules", follow=False, limit=1 << 20)  # a FIFO there would block
+    if data is None:
         return []
+    text = data.decode("utf-8", "replace")
     paths = (line.split("=", 1)[1].strip() for line in text.splitlines() if line.strip().startswith("path"))
     return [root / path / ".git" for path in paths if path and ".." not in path.split("/")]
 

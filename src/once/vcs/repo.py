@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -205,7 +206,9 @@ class GitRepo:
         a commit of them needs to know (see `commit_committable`)."""
         args = ["status", "--porcelain=v2", "-z", "--branch", "--no-ahead-behind", "--no-renames",
                 "--untracked-files=all", "--ignored=matching"]
-        return parse_status_v2(self.run(*args, "--", *_unique(paths)).stdout)
+        known = parse_status_v2(self.run(*args, "--", *_unique(paths)).stdout)
+        refused = _not_storable(self.root, [entry.path for entry in known.entries if entry.committable])
+        return dataclasses.replace(known, refused=refused) if refused else known
 
     def dirty_paths(self, paths: list[str]) -> list[str]:
         """Which of `paths` differ from HEAD (staged or not) or are untracked, not ignored."""
@@ -440,6 +443,20 @@ def _rev_parse_top(start: Path) -> tuple[bool, list[str]]:
         raise VcsError("git is not installed or not on PATH", hint="Install git and try again.") from exc
     answers = os.fsdecode(done.stdout).splitlines()
     return done.returncode == 0 and len(answers) == 2, answers
+
+
+def _not_storable(root: Path, paths: list[str]) -> frozenset[str]:
+    """Of changed `paths`, those a commit must not take from disk: reached through a link (git
+    reads a tracked file beyond one: a folder a command swapped for a link to ~/.ssh would be
+    committed), a link that replaced a folder holding other changed paths, or neither a file
+    nor a link (a FIFO git cannot store)."""
+    from once.safety.regular import storable
+
+    refused = {path for path in paths if not storable(root, path)}
+    links = {path for path in paths if path not in refused and os.path.islink(root / path)}
+    refused |= {link for link in links if any(other.startswith(link + "/") for other in paths)}
+    refused |= {path for path in paths if any(path.startswith(link + "/") for link in refused)}
+    return frozenset(refused)
 
 
 def _subcommand(argv: list[str]) -> str:

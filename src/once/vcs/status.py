@@ -77,10 +77,13 @@ class PathsStatus:
     untracked: frozenset[str]
     exact: bool
     """False when an entry (a conflict, an intent-to-add) is more than `index` can restore."""
+    refused: frozenset[str] = frozenset()
+    """Changed paths a commit must not take from disk: reached through a link, a link over a
+    tracked folder, or neither a file nor a link (see once.safety.regular)."""
 
     @property
     def committable(self) -> list[str]:
-        return [entry.path for entry in self.entries if entry.committable]
+        return [entry.path for entry in self.entries if entry.committable and entry.path not in self.refused]
 
     def ignores(self, path: str) -> bool:
         """`path` is untracked and ignored (itself, or a directory holding it)."""
