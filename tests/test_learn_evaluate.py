@@ -213,6 +213,13 @@ def test_each_model_keeps_its_own_evidence() -> None:
     assert on_a_decision is None or on_a_decision.to_status == "active"
     no_benefit = decide(_entry(status="active", holdout=0.1), replace(on_b, p_beats_model=0.4), Policy(), NOW)
     assert no_benefit is not None and no_benefit.to_status == "probation"
+    # Back on probation, the other model's evidence does not promote it again at the next look
+    # (the simulator saw entries go back and forth 22 times).
+    again = decide(_entry(status="probation", holdout=0.2), replace(on_b, p_beats_model=0.4), Policy(), NOW)
+    assert again is None or again.to_status == "probation"
+    new_model = decide(_entry(status="probation", holdout=0.2), replace(on_b, n_model=5, p_beats_model=0.4),
+                       Policy(), NOW)
+    assert new_model is not None and new_model.to_status == "active"  # too few of its own sessions to say
 
 
 def test_decay() -> None:

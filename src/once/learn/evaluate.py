@@ -311,7 +311,10 @@ def _evidence_holdout(entry: KnowledgeEntry, ev: EntryEval, policy: Policy, chan
 def _move(status: str, ev: EntryEval, policy: Policy, changed: bool) -> tuple[str, str, str] | None:
     """(action, new status, why) of a reversible move, or None."""
     both_arms = ev.n_injected >= policy.min_per_arm and ev.n_holdout >= policy.min_per_arm
-    helps = both_arms and ev.e_help >= 1.0 / policy.promote_alpha
+    # Not on the model in use once its own sessions say otherwise: the pooled evidence of another
+    # model would promote the entry, and its own send it back, at every look.
+    unshown_here = ev.n_model >= policy.change_budget and ev.p_beats_model < policy.keep_active_prob
+    helps = both_arms and ev.e_help >= 1.0 / policy.promote_alpha and not unshown_here
     if status in ("probation", "active") and ev.e_harm >= 1.0 / policy.doubt_alpha:
         return "demote", "demoted", (f"evidence of harm: {_fmt(ev)}, harm e-value {ev.e_harm:.1f}"
                                      f" >= {1.0 / policy.doubt_alpha:g}")
