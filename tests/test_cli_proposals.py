@@ -43,6 +43,22 @@ def test_undo_reason_is_stored_and_becomes_memory(cli, repo, tmp_path):
     assert again["proposed"] == [] and again["already_seen"] == 1
 
 
+def test_an_approval_note_is_stored_redacted(cli, repo, tmp_path):
+    token = "ghp_" + "Zq8vR2mN4tY7wB1xK9pL3sD6fG0hJ5cVbN8m"
+    run = edit_run(cli, repo, tmp_path)
+    db = str(tmp_path / "db")
+    add_note(tmp_path, run["run_id"], STEPS)
+    cli("proposals", "scan", "--db", db, cwd=repo)
+    [pending] = cli("proposals", "list", "--status", "pending", "--json", "--db", db, cwd=repo).json()
+    approved = cli("proposals", "approve", pending["id"], "--note", f"ok, it uses {token}", "--db", db, cwd=repo)
+    assert approved.code == 0, approved.stderr
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        dump = "\n".join(conn.iterdump())
+    assert token not in dump and "[REDACTED:" in dump
+
+
 def test_skill_proposal_round_trip(cli, repo, tmp_path):
     run = edit_run(cli, repo, tmp_path)
     db = str(tmp_path / "db")

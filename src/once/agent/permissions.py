@@ -167,8 +167,9 @@ class PermissionGate:
                 f"repository); {why}.")
 
     def _refuse_new_secrets(self, path: str, old: bytes | None, new: bytes) -> None:
-        before = {f.secret for f in find_secrets(old.decode("utf-8", "replace"))} if old else set()
-        added = [f for f in find_secrets(new.decode("utf-8", "replace")) if f.secret not in before]
+        # Allowlist comments count for nothing: the model could write one beside its secret.
+        before = {f.secret for f in find_secrets(old.decode("utf-8", "replace"), honor_markers=False)} if old else set()
+        added = [f for f in find_secrets(new.decode("utf-8", "replace"), honor_markers=False) if f.secret not in before]
         if not added or self.repo.ignored_paths([path]):
             return
         kinds = sorted({f.kind for f in added})

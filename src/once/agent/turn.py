@@ -64,7 +64,10 @@ def call_key(name: str, tool_input: Any, output: Any) -> str:
 def _trim_for_log(text: str) -> str:
     if len(text) <= EVENT_OUTPUT_CHARS:
         return text
-    return text[:EVENT_OUTPUT_CHARS] + f"\n[... {len(text) - EVENT_OUTPUT_CHARS} more characters the model saw ...]"
+    from once.safety.redact import cut_before_secret
+
+    cut = cut_before_secret(text, EVENT_OUTPUT_CHARS)  # a secret cut short would be stored as it is
+    return text[:cut] + f"\n[... {len(text) - cut} more characters the model saw ...]"
 
 
 @dataclass
@@ -240,7 +243,7 @@ class TurnRunner:
         if new is None:
             return []
         # Most files hold no secret at all: then git is not asked about HEAD's version.
-        if not find_secrets(new.decode("utf-8", "replace")) or self.repo.ignored_paths([path]):
+        if not find_secrets(new.decode("utf-8", "replace"), honor_markers=False) or self.repo.ignored_paths([path]):
             return []
         return new_secret_kinds(self.repo.head_bytes(path), new)
 

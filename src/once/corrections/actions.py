@@ -20,6 +20,7 @@ from once.corrections.signals import detect_corrections
 from once.corrections.wording import near_duplicate
 from once.errors import UsageError
 from once.ids import new_id
+from once.safety.redact import redact
 from once.store.db import transaction
 
 CORRECTION_EVENT_TYPES = ("run_started", "note", "plan_decision", "undo", "feedback")
@@ -151,7 +152,7 @@ def approve(conn: sqlite3.Connection, repo_root: Path, id_or_prefix: str, *, not
     carry_out(conn, repo_root, proposal, now=now, make_id=make_id)
     if note:
         with transaction(conn):
-            conn.execute("UPDATE proposals SET note = ? WHERE id = ?", (note, proposal.id))
+            conn.execute("UPDATE proposals SET note = ? WHERE id = ?", (redact(note), proposal.id))
     return repository.get_proposal(conn, proposal.id)
 
 

@@ -28,6 +28,7 @@ from once.index.filerow import FileRow, Touched
 from once.index.pool import batches, cpu_count, map_batches, pool_size
 from once.index.worker import MAX_FILE_BYTES, Job, Outcome, look_batch
 from once.safety.paths import PathRefused, confine
+from once.safety.redact import redact
 from once.safety.regular import link_on_the_way
 from once.store.db import transaction
 from once.tools.listing import repo_files
@@ -76,6 +77,8 @@ def refresh_index(conn: sqlite3.Connection, repo_root: Path, progress: Progress 
         "SELECT id, path, size, mtime_ns, hash FROM file_index WHERE repo = ?", (repo,))}
     folders: dict[str, bool] = {}
     listed = [rel for rel in repo_files(root) if _inside(root, rel, folders)]
+    # A name that holds a secret is not stored: asked only of names not indexed yet.
+    listed = [rel for rel in listed if rel in known or redact(rel) == rel]
     stats = IndexStats(0, 0, 0, 0.0)
     jobs = _changed(root, listed, known, stats)
     report = _reporter(progress, len(listed), len(listed) - len(jobs))

@@ -78,7 +78,7 @@ class KnowledgeEntry:
 
 
 _COLUMNS = tuple(f.name for f in fields(KnowledgeEntry))
-_TEXT_FIELDS = ("title", "description", "knowledge", "status_reason")
+_TEXT_FIELDS = ("title", "description", "knowledge", "status_reason", "model", "tool_version", "author")
 
 
 def validate(entry: KnowledgeEntry) -> None:

@@ -120,6 +120,24 @@ def export_entries(entries: list[KnowledgeEntry], directory: Path) -> list[Path]
     return written
 
 
+_IMPORTED_ID = re.compile(r"k-[a-z0-9-]{1,64}")
+"""As once makes them (lowercase base 36): a key or token put there has capitals or underscores."""
+
+
+def _checked(entry: KnowledgeEntry, path: Path) -> KnowledgeEntry:
+    """An imported entry's id and kind are names, never text: anything else (a secret put there,
+    which redaction of text would not see) is refused."""
+    from once.learn.bank import KINDS
+    from once.safety.redact import redact
+
+    if entry.kind not in KINDS:
+        raise UsageError(f"{path}: unknown kind '{redact(entry.kind)}'", hint=f"Use one of: {', '.join(KINDS)}.")
+    if entry.id and (not _IMPORTED_ID.fullmatch(entry.id) or redact(entry.id) != entry.id):
+        raise UsageError(f"{path}: '{redact(entry.id)}' is not an entry id",
+                         hint="Ids are k- followed by lowercase letters and digits, as `agent knowledge export` writes them.")
+    return entry
+
+
 def import_files(bank: Bank, paths: list[Path], repo: str) -> dict[str, list[str]]:
     """Add new entries, update changed ones, skip identical ones (idempotent by id).
 
@@ -131,7 +149,7 @@ def import_files(bank: Bank, paths: list[Path], repo: str) -> dict[str, list[str
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"{path}: cannot read it ({exc})") from None
         # Redacted now, so a file holding a secret compares equal to its stored (redacted) self.
-        parsed.append(_redacted(entry_from_fields(parse_markdown(text, str(path)), repo)))
+        parsed.append(_redacted(_checked(entry_from_fields(parse_markdown(text, str(path)), repo), path)))
     result: dict[str, list[str]] = {"added": [], "updated": [], "unchanged": []}
     for entry in parsed:
         old = bank.get(entry.id) if _exact(bank, entry.id) else None

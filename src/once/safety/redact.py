@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from once.lazyre import LazyPattern
 from once.safety.secrets import KINDS, find_secrets, is_placeholder, is_secret_name
+
+_BASE64 = LazyPattern(r"[A-Za-z0-9+/=\s]*")
 
 _MARK = "[REDACTED"
 _MAX_PASSES = 4
@@ -62,21 +65,47 @@ def _redact_value_under(key: str, value: str) -> str:
     return redact(value)
 
 
+_CUT_WINDOW = 8192
+"""How far around a cut secrets are looked for: a private key block is a few thousand characters."""
+
+
+def cut_before_secret(text: str, at: int) -> int:
+    """`at`, or earlier: where a kept head of `text` may end without cutting a secret in two
+    (a secret cut short is no longer recognised, so it would be kept, and stored, as it is)."""
+    base = max(0, at - _CUT_WINDOW)
+    for finding in find_secrets(text[base:at + _CUT_WINDOW], honor_markers=False):
+        if base + finding.start < at < base + finding.end:
+            at = base + finding.start
+    return at
+
+
+def start_after_secret(text: str, at: int) -> int:
+    """`at`, or later: where a kept tail of `text` may start without cutting a secret in two."""
+    base = max(0, at - _CUT_WINDOW)
+    for finding in find_secrets(text[base:at + _CUT_WINDOW], honor_markers=False):
+        if base + finding.start < at < base + finding.end:
+            at = base + finding.end
+    return at
+
+
 def redact_obj(obj: Any) -> Any:
-    """Redact every string inside dicts, lists and tuples; keys and non-strings are kept."""
+    """Redact every string inside dicts, lists and tuples, keys too; non-strings are kept."""
     if isinstance(obj, str):
         return redact(obj)
     if isinstance(obj, dict):
-        # Base64 payloads (images, documents) are binary data, not text: leave them intact.
-        binary = obj.get("type") == "base64"
+        # Base64 payloads (an image or a document block's source) are binary data, not text: left
+        # intact, but only when they are one (a model's tool input can say "base64" too).
+        binary = obj.get("type") == "base64" and isinstance(obj.get("media_type"), str) \
+            and isinstance(obj.get("data"), str) and _BASE64.fullmatch(obj["data"]) is not None
         out: dict[Any, Any] = {}
         for key, value in obj.items():
+            name = redact(key) if isinstance(key, str) else key
             if binary and key == "data":
-                out[key] = value
+                out[name] = value
             elif isinstance(value, str) and isinstance(key, str):
-                out[key] = _redact_value_under(key, value)
+                out[name] = _redact_value_under(key, value)
             else:
-                out[key] = redact_obj(value)
+                out[name] = redact_obj(value)
         return out
     if isinstance(obj, list):
         return [redact_obj(item) for item in obj]

@@ -283,15 +283,25 @@ def trim_output(text: str) -> str:
     lines = [_last_redraw(line) for line in text.split("\n")]
     if lines and lines[-1] == "":
         lines.pop()
+    joined = "\n".join(lines)
     if len(lines) > HEAD_LINES + TAIL_LINES:
         cut = len(lines) - HEAD_LINES - TAIL_LINES
-        lines = lines[:HEAD_LINES] + [f"[... {cut} lines trimmed ...]"] + lines[-TAIL_LINES:]
-    joined = "\n".join(lines)
+        tail = len("\n".join(lines[-TAIL_LINES:]))
+        joined = _keep_ends(joined, len("\n".join(lines[:HEAD_LINES])), len(joined) - tail,
+                            f"[... {cut} lines trimmed ...]")
     if len(joined) > MAX_OUTPUT_CHARS:
         half = MAX_OUTPUT_CHARS // 2
-        cut = len(joined) - 2 * half
-        joined = f"{joined[:half]}\n[... {cut} characters trimmed ...]\n{joined[-half:]}"
+        joined = _keep_ends(joined, half, len(joined) - half, "[... {} characters trimmed ...]")
     return joined
+
+
+def _keep_ends(text: str, head_end: int, tail_start: int, note: str) -> str:
+    """The head and tail of `text`, cut where no secret is cut in two (one cut short would not be
+    recognised, and so be stored as it is), and a note between them ({} gets the count cut)."""
+    from once.safety.redact import cut_before_secret, start_after_secret
+
+    head_end, tail_start = cut_before_secret(text, head_end), start_after_secret(text, tail_start)
+    return f"{text[:head_end]}\n{note.format(tail_start - head_end)}\n{text[tail_start:]}"
 
 
 def _last_redraw(line: str) -> str:

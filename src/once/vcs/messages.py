@@ -145,7 +145,9 @@ def _message(subject: str, body: str, trailers: list[tuple[str, str]]) -> str:
 
 def format_commit_message(summary: str, files: list[str], run_id: str, model: str) -> str:
     """`agent: <summary>` (<= 72 chars), the file list, then the run and model trailers."""
-    summary = _one_line(summary) or _files_summary(files)
+    from once.safety.redact import redact
+
+    summary = redact(_one_line(summary)) or _files_summary(files)  # git history is never redacted later
     subject = truncate_subject(AGENT_PREFIX + summary)
     body = _file_list(files) if files else ""
     return _message(subject, body, [(RUN_TRAILER, run_id), (MODEL_TRAILER, model)])
