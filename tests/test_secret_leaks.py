@@ -50,6 +50,10 @@ def test_output_is_never_cut_through_a_secret() -> None:
     assert head_end == text.index("Tr0ub") and "Tr0ub" not in text[:head_end]
     tail_start = start_after_secret(text, inside)
     assert text[tail_start:].startswith('"\n')
+    # Cut from its closing quote, or from its name, the rest would not be recognised either.
+    closing = text.index('"\n', inside)
+    assert cut_before_secret(text, closing) == text.index("Tr0ub")
+    assert start_after_secret(text, text.index("password") + 3) == closing
 
 
 def test_trimmed_command_output_and_logged_results_keep_no_piece_of_a_secret() -> None:

@@ -67,23 +67,27 @@ def _redact_value_under(key: str, value: str) -> str:
 
 _CUT_WINDOW = 8192
 """How far around a cut secrets are looked for: a private key block is a few thousand characters."""
+_CONTEXT = 64
+"""What a rule may need beside a secret to recognise it: the name before it, the quote after it."""
 
 
 def cut_before_secret(text: str, at: int) -> int:
-    """`at`, or earlier: where a kept head of `text` may end without cutting a secret in two
-    (a secret cut short is no longer recognised, so it would be kept, and stored, as it is)."""
+    """`at`, or earlier: where a kept head of `text` may end without cutting a secret, or what
+    after it its rule needs, in two (a secret cut short, or cut from its closing quote, is no
+    longer recognised, so it would be kept, and stored, as it is)."""
     base = max(0, at - _CUT_WINDOW)
     for finding in find_secrets(text[base:at + _CUT_WINDOW], honor_markers=False):
-        if base + finding.start < at < base + finding.end:
+        if base + finding.start < at < base + finding.end + _CONTEXT:
             at = base + finding.start
     return at
 
 
 def start_after_secret(text: str, at: int) -> int:
-    """`at`, or later: where a kept tail of `text` may start without cutting a secret in two."""
+    """`at`, or later: where a kept tail of `text` may start without cutting a secret, or the
+    name before it, in two."""
     base = max(0, at - _CUT_WINDOW)
     for finding in find_secrets(text[base:at + _CUT_WINDOW], honor_markers=False):
-        if base + finding.start < at < base + finding.end:
+        if base + finding.start - _CONTEXT < at < base + finding.end:
             at = base + finding.end
     return at
 
