@@ -235,9 +235,8 @@ class TurnRunner:
     def _new_secrets(self, path: str) -> list[str]:
         """Kinds of secrets in the file that HEAD's version does not hold (none for ignored files).
         Every size is scanned: a file too big to scan would be a way past the check."""
-        from once.safety.secrets import find_secrets, new_secret_kinds
-
         from once.safety.regular import committed_bytes
+        from once.safety.secrets import find_secrets, new_secret_kinds
 
         new = committed_bytes(self.context.workspace.root / path)  # a FIFO or a device is never read
         if new is None:
