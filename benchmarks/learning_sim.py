@@ -11,8 +11,9 @@ replaced by a new one under which a third of the helpful fixes stop working.
 
 Whether an entry helps is ground truth: the problem and the fix the sessions it was written
 from had (episodes merged into it later leave its text as it was), never its text. Each status
-decision is counted as what its entry was when it was made. The no-learning and oracle (the right entry always injected) stuck rates are
-simulated with the same random draws as the real sessions, not assumed.
+decision is counted as what its entry was when it was made. The no-learning and oracle (the
+right entry always injected) stuck rates are simulated with the same random draws as the real
+sessions, not assumed.
 
     python benchmarks/learning_sim.py --sessions 5000 --effect-help 0.15 --effect-harm 0.10 --json
 

@@ -158,7 +158,8 @@ def test_a_secret_is_never_written_into_a_tracked_file(cli, repo, tmp_path):
 
 def test_an_allowlist_comment_the_model_writes_does_not_let_its_secret_in(cli, repo, tmp_path):
     for n, marker in enumerate(("  # pragma: allowlist secret", "  # gitleaks:allow")):
-        write = tool_use_block("w1", "write_file", {"path": "settings.py", "content": f'API_KEY = "{FAKE_KEY}"{marker}\n'})
+        content = f'API_KEY = "{FAKE_KEY}"{marker}\n'
+        write = tool_use_block("w1", "write_file", {"path": "settings.py", "content": content})
         (tmp_path / str(n)).mkdir()
         _, events = run(cli, repo, tmp_path / str(n), [message([write]), message("ok")])
         assert results(events)["w1"]["is_error"] and not (repo / "settings.py").exists()

@@ -29,7 +29,8 @@ from typing import Any
 
 from once.atomic import atomic_write_text
 from once.errors import UsageError
-from once.learn.bank import SCOPES, STATUSES, Bank, KnowledgeEntry, _redacted
+from once.learn.bank import KINDS, SCOPES, STATUSES, Bank, KnowledgeEntry, _redacted
+from once.safety.redact import redact
 
 _FIELDS = ("id", "title", "scope", "kind", "status", "status_reason", "sources", "merged_count", "model",
            "tool_version", "holdout", "weight", "created_at", "updated_at")
@@ -127,14 +128,12 @@ _IMPORTED_ID = re.compile(r"k-[a-z0-9-]{1,64}")
 def _checked(entry: KnowledgeEntry, path: Path) -> KnowledgeEntry:
     """An imported entry's id and kind are names, never text: anything else (a secret put there,
     which redaction of text would not see) is refused."""
-    from once.learn.bank import KINDS
-    from once.safety.redact import redact
-
     if entry.kind not in KINDS:
         raise UsageError(f"{path}: unknown kind '{redact(entry.kind)}'", hint=f"Use one of: {', '.join(KINDS)}.")
     if entry.id and (not _IMPORTED_ID.fullmatch(entry.id) or redact(entry.id) != entry.id):
         raise UsageError(f"{path}: '{redact(entry.id)}' is not an entry id",
-                         hint="Ids are k- followed by lowercase letters and digits, as `agent knowledge export` writes them.")
+                         hint="Ids are k- followed by lowercase letters and digits, as "
+                              "`agent knowledge export` writes them.")
     return entry
 
 

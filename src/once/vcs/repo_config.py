@@ -49,7 +49,7 @@ def read(root: Path) -> Reading:
     if cached is not None and cached.stamps == stamps(cached.sources):
         return cached
     reading = Reading((), (), (), False)
-    for attempt in range(_READS):
+    for _ in range(_READS):
         started = time.time_ns()
         settings = local_settings(root)
         if settings is None:  # git could not read its config: its next command fails the same way
