@@ -13,7 +13,8 @@ app = typer.Typer(
         "A warm process that makes `agent run` start at once.\n\n"
         "Most of a short run's time is Python importing once and its SDKs. `agent warm start` "
         "leaves a process that has imported them; while it runs, each `agent run` of yours is "
-        "done by a fork of it, in your folder, with your environment and your terminal, and exits "
+        "done by a fork of it (one made and warmed up ahead, by a run of its own in a scratch "
+        "repository), in your folder, with your environment and your terminal, and exits "
         "with the run's code. It listens on a socket only you can reach, stops after --idle minutes "
         "without a run, and restarts itself when once's code changes on disk. ONCE_WARM=0 runs one "
         "command without it.\n\n"
@@ -66,6 +67,8 @@ def status(json_out: bool = typer.Option(False, "--json", help="Print it as JSON
         since = time.strftime("%Y-%m-%d %H:%M", time.localtime(running.started))
         print(f"warm process running: pid {running.pid}, since {since}, {_runs(running.runs)}, stops after "
               f"{_minutes(running.idle_seconds)} without a run")
+        if running.spare:
+            print(f"a fork warmed up for the next run is waiting (pid {running.spare})")
         if running.stale:
             print("once's code changed on disk since it started: it restarts at the next run")
     if running is None:

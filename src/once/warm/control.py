@@ -30,10 +30,13 @@ class WarmStatus:
     idle_seconds: float
     stale: bool
     socket: str
+    spare: int | None = None
+    """The pid of the fork warmed up for the next run, when one is ready."""
 
     def as_dict(self) -> dict[str, object]:
         return {"running": True, "pid": self.pid, "runs": self.runs, "started": self.started,
-                "idle_minutes": self.idle_seconds / 60, "stale": self.stale, "socket": self.socket}
+                "idle_minutes": self.idle_seconds / 60, "stale": self.stale, "socket": self.socket,
+                "spare": self.spare}
 
 
 def status() -> WarmStatus | None:
@@ -41,8 +44,9 @@ def status() -> WarmStatus | None:
     reply = _ask(b"ping")
     if reply is None or not reply.startswith(b"pong "):
         return None
-    pid, runs, started, idle, stale = reply.split()[1:6]
-    return WarmStatus(int(pid), int(runs), float(started), float(idle), stale == b"1", socket_path())
+    pid, runs, started, idle, stale, spare = (reply.split() + [b"0"])[1:7]  # a server from before spares: none
+    return WarmStatus(int(pid), int(runs), float(started), float(idle), stale == b"1", socket_path(),
+                      int(spare) or None)
 
 
 def stop() -> WarmStatus | None:

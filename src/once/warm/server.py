@@ -1,4 +1,5 @@
-"""The warm process: imports what `agent run` needs, then forks once per run (see once.warm).
+"""The warm process: imports what `agent run` needs, then hands each run to a fork (see once.warm):
+the spare warmed up ahead when one is ready, else one made there and then.
 
 Started by `agent warm start` as `python -P -m once.warm.server --idle SECONDS` (-P: the folder
 it starts in is not on sys.path). It stops when idle that long, on `agent warm stop`, and
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 
 from once.warm.address import compatibility, install_key, make_private_folder, package_dir, socket_path
 from once.warm.child import RunRequest, run_forked
+from once.warm.spare import READY, Spare, hand_over, make_spare
 from once.warm.peer import boot_ticks, confinement, ignored_signals, mirrored_env, started_at, still_the_caller
 from once.warm.wire import RequestReader, close_all, peer_credentials, peer_pidfd
 
@@ -41,6 +43,8 @@ no module of once to these)."""
 DEFAULT_IDLE_SECONDS = 30 * 60
 REQUEST_SECONDS = 5.0
 """How long a request may take to arrive, and a reply to leave."""
+MAX_SPARE_FAILURES = 3
+"""Spares that died before being handed a run, after which runs are forked as they come."""
 MAX_PENDING = 256
 """Requests read at once; past that the oldest waiting client is dropped (a run's client sends
 its request at once, so only clients that say nothing wait)."""
@@ -77,6 +81,9 @@ class Server:
         """The connection of each run under way: a run killed by a signal cannot say so itself."""
         self.wakeup_read, self.wakeup_write = os.pipe()
         self.lock_fd = -1
+        self.spare: Spare | None = None
+        """A fork warmed up ahead of the next run (see once.warm.spare)."""
+        self.spare_failures = 0
 
     def listen(self) -> None:
         """Take this install's lock, then its socket (a socket left by a killed server is replaced;
@@ -105,6 +112,7 @@ class Server:
         """Answer clients until idle, stopped or stale: which of the three ended it. Requests are
         read as they arrive, so a client that says nothing holds up no other. Idle is counted
         from the end of the last run; pings do not count."""
+        self._refill()
         while True:
             now = time.monotonic()
             idle_at = self.last_run + self.idle_seconds
@@ -121,6 +129,8 @@ class Server:
             self._drop_late(time.monotonic())
 
     def close(self) -> None:
+        """Stop listening. A spare still warming up sees its socket closed and ends by itself."""
+        self._drop_spare()
         for conn in list(self.pending):
             self._forget(conn)
         for conn in self.running.values():
@@ -139,6 +149,8 @@ class Server:
         elif source == self.wakeup_read:
             os.read(self.wakeup_read, 512)
             self._reap()
+        elif self.spare is not None and source is self.spare.sock:
+            self._spare_said()
         else:
             return self._read(source)  # type: ignore[arg-type]
         return None
@@ -200,7 +212,9 @@ class Server:
         conn.settimeout(REQUEST_SECONDS)
         if kind == b"ping":
             stale = int(self._stale())
-            conn.sendall(f"pong {os.getpid()} {self.runs} {self.started:.0f} {self.idle_seconds!r} {stale}\n".encode())
+            spare = self.spare.pid if self.spare is not None and self.spare.ready else 0
+            conn.sendall(f"pong {os.getpid()} {self.runs} {self.started:.0f} {self.idle_seconds!r} {stale} {spare}\n"
+                         .encode())
         elif kind == b"stop":
             conn.sendall(b"stopping\n")
             return "stopped"
@@ -225,6 +239,8 @@ class Server:
         ignored = ignored_signals(caller)
         self.runs += 1
         self.last_run = time.monotonic()
+        if self._hand_to_spare(conn, fields[2:], fds, ignored):
+            return None
         sys.stdout.flush()
         sys.stderr.flush()
         gc.freeze()  # the fork's collections leave this process's objects (and their pages) alone
@@ -234,6 +250,50 @@ class Server:
             run_forked(conn, request, fds, ignored)
         self.running[pid] = conn
         return None
+
+    def _hand_to_spare(self, conn: socket.socket, fields: list[bytes], fds: list[int], ignored: list[int]) -> bool:
+        """The run handed to the spare, if one is ready: whether it was."""
+        spare = self.spare
+        if spare is None or not spare.ready:
+            return False
+        self.spare = None
+        self.selector.unregister(spare.sock)
+        try:
+            hand_over(spare, conn, fields, fds, ignored)
+        except OSError:  # it died since it said it was ready
+            return False
+        finally:
+            spare.sock.close()
+        self.running[spare.pid] = conn
+        return True
+
+    def _refill(self) -> None:
+        """A new spare, unless one is there or spares keep dying."""
+        if self.spare is not None or self.spare_failures >= MAX_SPARE_FAILURES:
+            return
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.spare = make_spare(os.path.dirname(self.path), lambda: self._close_in_child(None))
+        self.selector.register(self.spare.sock, selectors.EVENT_READ)
+
+    def _spare_said(self) -> None:
+        spare = self.spare
+        assert spare is not None
+        try:
+            said = spare.sock.recv(1)
+        except OSError:
+            said = b""
+        if said == READY:
+            spare.ready = True
+        else:  # it died warming up: runs are forked as they come until the next refill
+            self.spare_failures += 1
+            self._drop_spare()
+
+    def _drop_spare(self) -> None:
+        if self.spare is not None:
+            self.selector.unregister(self.spare.sock)
+            self.spare.sock.close()
+            self.spare = None
 
     def _close_in_child(self, caller_pidfd: int | None) -> None:
         """The fork keeps only its own connection: not the listener, the lock (which would outlive
@@ -245,6 +305,8 @@ class Server:
                 os.close(waiting.pidfd)
         for running in self.running.values():
             running.close()
+        if self.spare is not None:
+            self.spare.sock.close()
         self.selector.close()
         self.listener.close()
         for fd in (self.lock_fd, self.wakeup_read, self.wakeup_write, caller_pidfd):
@@ -265,6 +327,7 @@ class Server:
             if conn is None:
                 continue
             self.last_run = time.monotonic()
+            self._refill()  # after the run, not beside it: on two cores the warm-up would slow it
             if os.WIFSIGNALED(status):
                 try:
                     conn.sendall(b"signal %d\n" % os.WTERMSIG(status))

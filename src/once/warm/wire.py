@@ -32,19 +32,20 @@ HEADER_SIZE = _struct.calcsize(HEADER)
 class RequestReader:
     """A request read as its bytes arrive (the server reads many at once, none blocking)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_fds: int = FD_COUNT) -> None:
         self.data = bytearray()
         self.fds: list[int] = []
+        self.max_fds = max_fds
 
     def feed(self, sock: _socket.socket) -> bool:
         """Read what has arrived: True once the request is whole. ValueError when it cannot be one
         (its descriptors are closed); BlockingIOError when nothing was there."""
-        data, ancillary, _flags, _address = sock.recvmsg(1 << 16, _socket.CMSG_SPACE(FD_COUNT * 4))
+        data, ancillary, _flags, _address = sock.recvmsg(1 << 16, _socket.CMSG_SPACE(self.max_fds * 4))
         for level, kind, payload in ancillary:
             if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
                 count = len(payload) // 4
                 received = list(_struct.unpack(f"{count}i", payload[:count * 4]))
-                room = FD_COUNT - len(self.fds)  # more would only hold the server's descriptors
+                room = self.max_fds - len(self.fds)  # more would only hold the server's descriptors
                 self.fds += received[:max(room, 0)]
                 close_all(received[max(room, 0):])
         if not data:
