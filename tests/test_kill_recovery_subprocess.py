@@ -124,12 +124,16 @@ def test_runs_killed_at_random_points_leave_nothing_behind(cli, repo: Path, tmp_
     assert killed >= KILLS - 2
 
 
-def fake_git(bin_dir: Path, step: str, after: bool) -> Path:
-    """A `git` that SIGKILLs the agent at the second `git <step>` it runs (after running it, if `after`)."""
+def fake_git(bin_dir: Path, step: str, when: str) -> Path:
+    """A `git` that SIGKILLs the agent at the second `git <step>` it runs: instead of running it
+    ("instead"), after running it ("after"), or before running it, which it then does half a
+    second later, as a git the agent started would go on without it ("late")."""
     real = shutil.which("git")
     counter = bin_dir / "count"
     script = bin_dir / "git"
     bin_dir.mkdir()
+    action = {"instead": "kill -9 $PPID; exit 1", "after": f'"{real}" "$@"; kill -9 $PPID; exit 1',
+              "late": f'kill -9 $PPID; sleep 0.5; exec "{real}" "$@"'}[when]
     script.write_text(f"""#!/bin/sh
 sub=""; skip=0
 for arg in "$@"; do
@@ -139,9 +143,7 @@ done
 if [ "$sub" = "{step}" ]; then
   n=$(cat "{counter}" 2>/dev/null || echo 0); n=$((n + 1)); echo $n > "{counter}"
   if [ $n = 2 ]; then
-    {'"' + real + '" "$@"' if after else ':'}
-    kill -9 $PPID
-    exit 1
+    {action}
   fi
 fi
 exec "{real}" "$@"
@@ -150,16 +152,17 @@ exec "{real}" "$@"
     return bin_dir
 
 
-@pytest.mark.parametrize("step, after", [("add", False), ("add", True), ("commit", True)],
-                         ids=["landed-not-staged", "staged-not-committed", "committed-not-recorded"])
-def test_a_run_killed_at_each_step_of_its_commit(cli, repo: Path, tmp_path: Path, step: str, after: bool) -> None:
+@pytest.mark.parametrize("step, when", [("add", "instead"), ("add", "after"), ("commit", "after"), ("commit", "late")],
+                         ids=["landed-not-staged", "staged-not-committed", "committed-not-recorded",
+                              "committed-after-the-kill"])
+def test_a_run_killed_at_each_step_of_its_commit(cli, repo: Path, tmp_path: Path, step: str, when: str) -> None:
     db = tmp_path / "once.db"
     cassette = write_cassette(tmp_path / "c.json", [
         turn(1, {"first.txt": "one\n"}),
         turn(2, {"util.py": "def helper():\n    return 2\n", "second.txt": "two\n"}),
         message("never reached"),
     ])
-    bin_dir = fake_git(tmp_path / "bin", step, after)
+    bin_dir = fake_git(tmp_path / "bin", step, when)
     proc = start_run(repo, db, cassette, env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
     assert proc.wait(timeout=90) == -signal.SIGKILL
     listed = cli("log", "--db", str(db), "--json", cwd=repo)
@@ -167,7 +170,8 @@ def test_a_run_killed_at_each_step_of_its_commit(cli, repo: Path, tmp_path: Path
     assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
     assert (repo / "util.py").read_text() == "def helper():\n    return 2\n" and (repo / "second.txt").exists()
     subjects = git(repo, "log", "--format=%s").splitlines()
-    if step == "commit":  # git finished the commit after the kill: nothing to recover, but it counts
+    if step == "commit":  # git finished the commit after the kill (even after the next command started):
+        # nothing to recover, but it counts
         assert f"agent: recover edits of killed run {run['id']}" not in subjects
     else:
         assert subjects[0] == f"agent: recover edits of killed run {run['id']}"

@@ -15,6 +15,7 @@ class KilledRun:
     id: str
     model: str
     started_at: float
+    pid: int | None
 
 
 def killed_runs(conn: sqlite3.Connection, repo: str, alive: Callable[[int], bool]) -> list[KilledRun]:
@@ -25,7 +26,7 @@ def killed_runs(conn: sqlite3.Connection, repo: str, alive: Callable[[int], bool
         " AND ((status = 'running' AND pid IS NOT NULL) OR (status = 'killed' AND EXISTS"
         " (SELECT 1 FROM run_edits e WHERE e.run_id = runs.id AND e.state = 'landing')))"
         " ORDER BY started_at, id", (repo,)).fetchall()
-    return [KilledRun(row["id"], row["model"], row["started_at"]) for row in rows
+    return [KilledRun(row["id"], row["model"], row["started_at"], row["pid"]) for row in rows
             if row["status"] == "killed" or not alive(row["pid"])]
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from once.errors import DirtyWorktreeError, VcsError
 from once.events import CommitMade
-from once.process import process_alive
+from once.process import process_alive, wait_for_marked
 from once.recovery.journal import journaled_paths, unsettled_edits
 from once.recovery.killed import KilledRun, close_killed_run, killed_runs
 from once.recovery.worktree import disk_blobs, remove_temps, reset_index, staged_blobs, wait_for_index_lock
@@ -30,6 +30,8 @@ def recover_killed_runs(repo: GitRepo, store: Store, *, dirty: str) -> list[Reco
     killed = killed_runs(store.conn, str(repo.root), process_alive)
     if not killed:
         return []
+    # A git the killed run started goes on without it: a commit it finishes now is not made twice.
+    wait_for_marked({run.pid for run in killed if run.pid is not None})
     wait_for_index_lock(repo)
     return [_recover(repo, store, run, refuse=dirty == "refuse") for run in killed]
 

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from once.lazyre import LazyPattern
+from once.process import AGENT_PID_ENV
 from once.vcs import repo_config
 
 # Settings that would make the agent's git run a program: a model that obeys a prompt
@@ -71,6 +72,7 @@ def git_env(extra: dict[str, str] | None = None, root: Path | None = None) -> di
     env["GIT_NO_LAZY_FETCH"] = "1"
     env["GIT_ALLOW_PROTOCOL"] = "file"
     env.pop("GIT_INDEX_FILE", None)
+    env[AGENT_PID_ENV] = str(os.getpid())  # recovery waits for a killed run's git (once.process)
     env.update(safe_config_env(env, root))
     env.update(worktree_env(root))
     if extra:
