@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,64 @@ def test_a_child_of_a_killed_holder_does_not_keep_the_lock(repo: GitRepo) -> Non
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(child, signal.SIGKILL)
+
+
+LEFTOVER = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.pwrite(fd, (sys.argv[2] + "\\nr-killed\\n").encode(), 0)
+print("held", flush=True)
+time.sleep(float(sys.argv[3]))
+"""
+
+
+def hold_as_leftover(repo: GitRepo, pid: int, seconds: float) -> subprocess.Popen[str]:
+    """The lock held by a process that is not the one the file names, as a killed run's child
+    does until it starts its program."""
+    proc = subprocess.Popen([sys.executable, "-c", LEFTOVER, str(lock_file(repo)), str(pid), str(seconds)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "held\n"
+    return proc
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    proc.kill()
+    proc.wait()
+    assert proc.stdout is not None
+    proc.stdout.close()
+
+
+def test_a_lock_a_gone_run_still_holds_for_a_moment_is_waited_for(repo: GitRepo) -> None:
+    gone = 2 ** 22 + 17  # above the default pid_max: no process has it
+    proc = hold_as_leftover(repo, gone, 0.5)
+    try:
+        started = time.monotonic()
+        with repo.lock("r-after"):
+            assert lock_file(repo).read_text() == f"{os.getpid()}\nr-after\n"
+        assert time.monotonic() - started > 0.2  # it waited for the leftover holder
+    finally:
+        stop(proc)
+
+
+def test_a_lock_held_under_a_live_pid_or_for_long_is_refused(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    proc = hold_as_leftover(repo, os.getppid(), 30)  # a live process: refused at once
+    try:
+        started = time.monotonic()
+        with pytest.raises(VcsError, match=rf"pid {os.getppid()}\)"):
+            with repo.lock("r-after"):
+                pass
+        assert time.monotonic() - started < 1
+    finally:
+        stop(proc)
+    monkeypatch.setattr("once.vcs.lock.DEAD_HOLDER_SECONDS", 0.3)
+    proc = hold_as_leftover(repo, 2 ** 22 + 17, 30)  # a gone pid, but held on: refused in the end
+    try:
+        with pytest.raises(VcsError, match="another agent run"):
+            with repo.lock("r-after"):
+                pass
+    finally:
+        stop(proc)
 
 
 def test_released_on_exception(repo: GitRepo) -> None:

@@ -9,12 +9,15 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from once.errors import VcsError
+from once.process import process_alive
 
+DEAD_HOLDER_SECONDS = 3.0
 _BUSY_HINT = (
     "Wait for it to finish, or run in a separate worktree (`git worktree add ../other-dir`)."
 )
@@ -53,10 +56,8 @@ def hold_run_lock(path: Path, run_id: str) -> Iterator[None]:
         raise VcsError(f"could not open the run lock {path}: {exc.strerror or exc}") from exc
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _lock(fd, time.monotonic() + DEAD_HOLDER_SECONDS)
         except OSError as exc:
-            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise busy_error(_read(fd)) from None
             raise VcsError(f"could not lock {path}: {exc.strerror or exc}") from exc
         try:
             os.ftruncate(fd, 0)
@@ -69,6 +70,24 @@ def hold_run_lock(path: Path, run_id: str) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _lock(fd: int, deadline: float) -> None:
+    """Take the lock. Held under the pid of a process that is gone, it is waited for until
+    `deadline`: a run killed a moment ago can still hold it through a child that has not yet
+    started its program (the descriptor is closed only then)."""
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise
+        text = _read(fd)
+        _, pid = describe_holder(text)
+        if time.monotonic() >= deadline or not pid.isdigit() or process_alive(int(pid)):
+            raise busy_error(text)
+        time.sleep(0.02)
 
 
 def _truncate_quietly(fd: int) -> None:
