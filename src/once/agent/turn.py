@@ -22,6 +22,7 @@ from once.tools import EDIT_TOOL_NAMES, READ_ONLY_TOOL_NAMES
 from once.tools.base import ToolContext, ToolOutput, ToolRegistry
 from once.tools.workspace import FileChange
 from once.tools.write_through import LandingFailed
+from once.vcs.commit_secrets import Refs
 from once.vcs.messages import format_commit_message, summary_from_text
 from once.vcs.status import PathsStatus
 
@@ -45,6 +46,8 @@ class Repo(Protocol):
     def head_bytes(self, path: str) -> bytes | None: ...
 
     def changed_paths(self) -> set[str]: ...
+
+    def refs(self) -> Refs: ...
 
     def commit_committable(self, targets: list[str], message: str, known: PathsStatus | None = None) -> str: ...
 
@@ -186,11 +189,13 @@ class TurnRunner:
                                input=tool_input if isinstance(tool_input, dict) else {"_raw": tool_input}))
         started = self._clock()
         before = self.repo.changed_paths() if name == "run_command" else None
+        refs_before = self.repo.refs() if before is not None else None
         output = self.registry.call(name, tool_input, self.context)
-        if before is not None:
-            held = self._note_command_changes(before, recorder)
-            if held:
-                output = ToolOutput(f"{output.text}\n\n{held}", output.is_error)
+        if before is not None and refs_before is not None:
+            undone = self._check_command_commits(refs_before, recorder)
+            notes = [undone, self._note_command_changes(before, recorder, skip=set(self._held) if undone else set())]
+            if any(notes):
+                output = ToolOutput("\n\n".join([output.text, *filter(None, notes)]), output.is_error)
         if self.nested is not None and not output.is_error:
             note = self.nested.note_for(name, tool_input, recorder)
             if note:
@@ -209,18 +214,32 @@ class TurnRunner:
         at, waited = started
         return max(0.0, time.perf_counter() - at - (self.approval_wait() - waited)) * 1000
 
-    def _note_command_changes(self, before: set[str], recorder: Recorder) -> str:
+    def _note_command_changes(self, before: set[str], recorder: Recorder, skip: set[str]) -> str:
         """Files a command changed (a formatter, `sed -i`, codegen) belong to this turn's commit,
-        except those it wrote a secret into: they stay on disk, uncommitted, and the model is told."""
+        except those it wrote a secret into: they stay on disk, uncommitted, and the model is told
+        (`skip`: held already, the model told)."""
         root = self.context.workspace.root
         changes = [
             FileChange(path, "modified" if (root / path).exists() else "deleted")
-            for path in sorted(self.repo.changed_paths() - before) if not _JUNK.search(path)
+            for path in sorted(self.repo.changed_paths() - before) if not _JUNK.search(path) and path not in skip
         ]
         held = self._secrets_in([c.path for c in changes if c.action == "modified"])
         self._block(held, recorder)
         self.context.workspace.note_changes([c for c in changes if c.path not in held])
         return _held_message("the command wrote a secret into", held) if held else ""
+
+    def _check_command_commits(self, before: Refs, recorder: Recorder) -> str:
+        """Commits the command made itself (the model's own `git commit`) holding a secret: undone
+        where they only moved the branch forward, and the files with the secret held."""
+        from once.agent.command_commits import check_command_commits
+
+        found = check_command_commits(self.repo, before)  # type: ignore[arg-type]
+        if found is None:
+            return ""
+        self._block(found.secrets, recorder)
+        note = found.message()
+        recorder.emit(WarningEvent(run_id=self.run_id, message=note))
+        return note
 
     def _secrets_in(self, paths: list[str]) -> dict[str, list[str]]:
         """The files holding a secret HEAD's version does not, with its kinds."""

@@ -89,17 +89,13 @@ def _staged_texts(root: Path) -> Iterator[tuple[str, str]]:
         mode, sha, _stage = meta.split()
         if path in staged and mode.startswith("100"):  # files; not symlinks (120000) or submodules
             blobs.append((path, sha))
-    batch = _git(root, "cat-file", "--batch", stdin="".join(f"{sha}\n" for _, sha in blobs).encode()).stdout
-    offset = 0
-    for path, _sha in blobs:
-        header_end = batch.index(b"\n", offset)
-        header = batch[offset:header_end].split()
-        offset = header_end + 1
-        if len(header) != 3:  # "<sha> missing"
-            continue
-        size = int(header[2])
-        data, offset = batch[offset: offset + size], offset + size + 1
-        text = _decode(data) if size <= MAX_BYTES else None
+    from once.vcs.commit_secrets import parse_batch
+
+    asked = "".join(f"{sha}\n" for _, sha in blobs).encode()
+    batch = parse_batch(_git(root, "cat-file", "--batch", stdin=asked).stdout)
+    for path, sha in blobs:
+        data = batch.get(sha)
+        text = _decode(data) if data is not None and len(data) <= MAX_BYTES else None
         if text is not None:
             yield path.encode("utf-8", "surrogateescape").decode("utf-8", "replace"), text
 

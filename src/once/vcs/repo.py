@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from once.errors import NotARepoError, VcsError
+from once.vcs.commit_secrets import Refs, refs
 from once.vcs.head_file import read_head
 from once.vcs.lock import hold_run_lock
 from once.vcs.messages import format_wip_message
@@ -178,6 +179,10 @@ class GitRepo:
         done = self.run("symbolic-ref", "-q", "--short", "HEAD", ok_codes=(0, 1))
         name = os.fsdecode(done.stdout).strip()
         return name if done.returncode == 0 and name else None
+
+    def refs(self) -> Refs:
+        """Where HEAD, the branches and the tags point (see once.vcs.commit_secrets)."""
+        return refs(self)
 
     def head_sha(self) -> str | None:
         """The commit HEAD points to, or None on an unborn branch."""

@@ -1,0 +1,70 @@
+"""Commits a command made itself (the model's own `git commit`, outside the sandbox) that hold a
+secret: undone where they only moved the current branch forward, reported where they did not.
+
+Undone means the branch goes back to where it was before the command, with every change kept in
+the work tree and staged as the commit had it, except the files holding the secret, which stay
+unstaged: the turn's own commit check then keeps them out, as it keeps out any file a command
+wrote a secret into.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from once.vcs.commit_secrets import Refs, added_secrets, new_commits, refs
+from once.vcs.repo import GitRepo
+
+
+@dataclass(frozen=True)
+class SecretCommits:
+    commits: list[str]
+    secrets: dict[str, list[str]]
+    """Path -> kinds of the secrets the commits added."""
+    undone: bool
+
+    def message(self) -> str:
+        """What the model is told."""
+        shas = ", ".join(sha[:8] for sha in self.commits[:5]) + (" ..." if len(self.commits) > 5 else "")
+        kinds = ", ".join(sorted({kind for found in self.secrets.values() for kind in found}))
+        paths = ", ".join(list(self.secrets)[:5])
+        if self.undone:
+            return (f"The command's commit ({shas}) put a secret ({kinds}) into {paths}. The agent undid it: the "
+                    f"branch is back where it was, every change is kept in the work tree, and {paths} stay "
+                    "uncommitted. Never commit a secret: read it from an environment variable or a gitignored file.")
+        return (f"The command made commits ({shas}) that hold a secret ({kinds}) in {paths}, which the agent "
+                "does not undo (they are not only the current branch moving forward). Tell the user: they must "
+                "be taken out of history before they are pushed anywhere.")
+
+
+def check_command_commits(repo: GitRepo, before: Refs) -> SecretCommits | None:
+    """The commits made since `before` that hold a new secret, undone when they can be; None when
+    there are none (or the command made no commit)."""
+    after = refs(repo)
+    if after.tips == before.tips:
+        return None
+    commits = new_commits(repo, before, after)
+    secrets = added_secrets(repo, commits)
+    if not secrets:
+        return None
+    undone = _only_moved_forward(repo, before, after, commits)
+    if undone:
+        _undo(repo, before, list(secrets))
+    return SecretCommits(commits, secrets, undone)
+
+
+def _only_moved_forward(repo: GitRepo, before: Refs, after: Refs, commits: list[str]) -> bool:
+    """The new commits are all on the current branch, which moved forward from where it was."""
+    if after.branch != before.branch or after.head is None or after.head == before.head:
+        return False
+    on_branch = {sha.decode() for sha in repo.run(
+        "rev-list", after.head, *(["--not", before.head] if before.head else [])).stdout.split()}
+    return on_branch == set(commits)
+
+
+def _undo(repo: GitRepo, before: Refs, paths: list[str]) -> None:
+    if before.head is None:  # the branch had no commit yet: it has none again
+        repo.run("update-ref", "-d", "HEAD")
+        repo.run("rm", "--cached", "-q", "--ignore-unmatch", "--", *paths)
+        return
+    repo.run("reset", "-q", "--soft", before.head)
+    repo.run("reset", "-q", before.head, "--", *paths)
