@@ -88,3 +88,22 @@ def test_on_a_branch_with_no_commit_yet_the_commit_is_undone_too(cli, tmp_path) 
     assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == ["other.py"]  # the turn's commit
     assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"
     assert "?? settings.py" in git(repo, "status", "--porcelain")
+
+
+def test_a_check_that_commits_a_secret_has_its_commit_undone(cli, repo, tmp_path) -> None:
+    import os
+    from pathlib import Path
+
+    script = tmp_path / "check.sh"
+    script.write_text(f"{WRITE}\ngit add settings.py\n{COMMIT} -m 'from a check'\n")
+    user_config = Path(os.environ["XDG_CONFIG_HOME"]) / "once" / "config.toml"
+    user_config.parent.mkdir(parents=True, exist_ok=True)
+    user_config.write_text(f'[verify]\ntest_command = "sh {script}"\n')
+    write = tool_use_block("t1", "write_file", {"path": "notes.txt", "content": "n\n"})
+    result = run(cli, repo, tmp_path, message([write]), message("done"))
+    assert result.code == 0, result.stderr
+    assert SECRET not in git(repo, "log", "--all", "-p")
+    assert "settings.py" in git(repo, "status", "--porcelain") and SECRET in (repo / "settings.py").read_text()
+    events = _events(tmp_path, result)
+    assert any(e["type"] == "test_result" for e in events)
+    assert any("undid" in e["message"] for e in events if e["type"] == "warning")

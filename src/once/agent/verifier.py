@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from once.agent.recorder import Recorder
-from once.events import TestResult
+from once.errors import VcsError
+from once.events import SecretBlocked, TestResult, WarningEvent
+from once.vcs.commit_secrets import Refs
+from once.vcs.repo import GitRepo
 from once.words import plural
 
 if TYPE_CHECKING:
@@ -108,14 +111,38 @@ class Verifier:
     def _run(self, check: Check, turn: int) -> CheckOutcome:
         from once.verify.run import run_check  # only a run that has checks to run needs it
 
+        before = self._refs()
         outcome = run_check(check, self.repo_root, timeout=float(self.settings.timeout), env=self.env,
                             cancel=self.cancel, sandbox=self.sandbox)
+        if before is not None:
+            self._check_commits(before)
         self.recorder.emit(TestResult(
             run_id=self.recorder.run_id, turn=turn, check=check.name, command=check.command, passed=outcome.passed,
             passed_count=outcome.passed_count, failed_count=outcome.failed_count, duration_ms=outcome.duration_ms,
             signature=outcome.signature, summary=outcome.summary,
         ))
         return outcome
+
+    def _refs(self) -> Refs | None:
+        try:
+            return GitRepo(self.repo_root).refs()
+        except VcsError:
+            return None
+
+    def _check_commits(self, before: Refs) -> None:
+        """A check is a command: a commit it made itself that adds a secret (a conftest.py the model
+        wrote, outside the sandbox) is undone or reported, as a command's is."""
+        from once.agent.command_commits import check_command_commits
+
+        try:
+            found = check_command_commits(GitRepo(self.repo_root), before)
+        except VcsError:
+            return
+        if found is None:
+            return
+        for path, kinds in found.secrets.items():
+            self.recorder.emit(SecretBlocked(run_id=self.recorder.run_id, path=path, kinds=kinds, lines=[]))
+        self.recorder.emit(WarningEvent(run_id=self.recorder.run_id, message=found.message()))
 
     def report(self) -> str:
         """The verification status for the final report, from real check results only."""
