@@ -107,3 +107,17 @@ def test_a_check_that_commits_a_secret_has_its_commit_undone(cli, repo, tmp_path
     events = _events(tmp_path, result)
     assert any(e["type"] == "test_result" for e in events)
     assert any("undid" in e["message"] for e in events if e["type"] == "warning")
+
+
+def test_an_amended_commit_is_undone_and_a_stash_reported(cli, repo, tmp_path) -> None:
+    head = git(repo, "rev-parse", "HEAD").strip()
+    amend = f"{WRITE} && git add settings.py && {COMMIT} --amend -m amended"
+    result = run(cli, repo, tmp_path, message([tool_use_block("t1", "run_command", {"command": amend})]),
+                 message("done"))
+    assert result.code == 0, result.stderr
+    assert SECRET not in git(repo, "log", "--all", "-p") and git(repo, "rev-parse", "HEAD").strip() == head
+    stash = f"{WRITE} && git add settings.py && git stash -q"
+    result = run(cli, repo, tmp_path, message([tool_use_block("t2", "run_command", {"command": stash})]),
+                 message("done"))
+    assert result.code == 0, result.stderr
+    assert any("does not undo" in e["message"] for e in _events(tmp_path, result) if e["type"] == "warning")

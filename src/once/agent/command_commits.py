@@ -1,5 +1,6 @@
 """Commits a command made itself (the model's own `git commit`, outside the sandbox) that hold a
-secret: undone where they only moved the current branch forward, reported where they did not.
+secret: undone where they are all the current branch's own (moved forward, amended, rebased),
+reported where they are not (another branch, the stash, a tag).
 
 Undone means the branch goes back to where it was before the command, with every change kept in
 the work tree and staged as the commit had it, except the files holding the secret, which stay
@@ -32,7 +33,7 @@ class SecretCommits:
                     f"branch is back where it was, every change is kept in the work tree, and {paths} stay "
                     "uncommitted. Never commit a secret: read it from an environment variable or a gitignored file.")
         return (f"The command made commits ({shas}) that hold a secret ({kinds}) in {paths}, which the agent "
-                "does not undo (they are not only the current branch moving forward). Tell the user: they must "
+                "does not undo (not all of them are the current branch's own). Tell the user: they must "
                 "be taken out of history before they are pushed anywhere.")
 
 
@@ -46,18 +47,18 @@ def check_command_commits(repo: GitRepo, before: Refs) -> SecretCommits | None:
     secrets = added_secrets(repo, commits)
     if not secrets:
         return None
-    undone = _only_moved_forward(repo, before, after, commits)
+    undone = _only_this_branch(repo, before, after, commits)
     if undone:
         _undo(repo, before, list(secrets))
     return SecretCommits(commits, secrets, undone)
 
 
-def _only_moved_forward(repo: GitRepo, before: Refs, after: Refs, commits: list[str]) -> bool:
-    """The new commits are all on the current branch, which moved forward from where it was."""
+def _only_this_branch(repo: GitRepo, before: Refs, after: Refs, commits: list[str]) -> bool:
+    """The new commits are all the current branch's own (moved forward, amended or rebased), so
+    putting the branch back where it was drops them all and touches nothing else."""
     if after.branch != before.branch or after.head is None or after.head == before.head:
         return False
-    on_branch = {sha.decode() for sha in repo.run(
-        "rev-list", after.head, *(["--not", before.head] if before.head else [])).stdout.split()}
+    on_branch = {sha.decode() for sha in repo.run("rev-list", after.head, "--not", *sorted(before.tips)).stdout.split()}
     return on_branch == set(commits)
 
 

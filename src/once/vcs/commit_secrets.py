@@ -12,7 +12,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Refs:
-    """Where HEAD and every branch and tag point: what a command's commits are told apart by."""
+    """Where HEAD and every ref point (branches, tags, the stash, any made-up `refs/x/y`; not the
+    remote-tracking ones a fetch moves): what a command's commits are told apart by."""
 
     head: str | None
     branch: str | None
@@ -20,9 +21,10 @@ class Refs:
 
 
 def refs(repo: GitRepo) -> Refs:
-    listed = repo.run("for-each-ref", "--format=%(objectname)", "refs/heads", "refs/tags").stdout.split()
+    listed = repo.run("for-each-ref", "--format=%(objectname) %(refname)").stdout.decode("utf-8", "replace")
+    tips = {line.split(" ", 1)[0] for line in listed.splitlines() if not line.partition(" ")[2].startswith("refs/remotes/")}
     head = repo.head_sha()
-    return Refs(head, repo.branch(), frozenset(tip.decode() for tip in listed) | ({head} if head else set()))
+    return Refs(head, repo.branch(), frozenset(tips | ({head} if head else set())))
 
 
 def new_commits(repo: GitRepo, before: Refs, after: Refs) -> list[str]:
