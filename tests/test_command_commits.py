@@ -20,6 +20,14 @@ def no_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ONCE_SANDBOX", "off")  # in the sandbox `.git` is read-only: no such commit
 
 
+def run_command(cli, repo, tmp_path, command: str, use_id: str = "t1"):
+    """A run whose one turn runs `command`, then says done."""
+    result = run(cli, repo, tmp_path, message([tool_use_block(use_id, "run_command", {"command": command})]),
+                 message("done"))
+    assert result.code == 0, result.stderr
+    return result
+
+
 def _events(tmp_path, result) -> list[dict]:
     with Store(tmp_path / "db") as store:
         return store.run_events(result.json()["run_id"])
@@ -28,9 +36,7 @@ def _events(tmp_path, result) -> list[dict]:
 def test_a_commit_of_the_models_own_that_adds_a_secret_is_undone_and_the_file_held(cli, repo, tmp_path) -> None:
     head = git(repo, "rev-parse", "HEAD").strip()
     command = f"{WRITE} && sed -i 's/return 1/return 9/' util.py && git add -A && {COMMIT} -m 'add settings'"
-    result = run(cli, repo, tmp_path, message([tool_use_block("t1", "run_command", {"command": command})]),
-                 message("done"))
-    assert result.code == 0, result.stderr
+    result = run_command(cli, repo, tmp_path, command)
     assert SECRET not in git(repo, "log", "--all", "-p")  # in no commit of any branch
     assert SECRET in (repo / "settings.py").read_text()  # kept on disk for the user
     assert "?? settings.py" in git(repo, "status", "--porcelain")  # neither committed nor staged
@@ -48,18 +54,14 @@ def test_a_commit_of_the_models_own_that_adds_a_secret_is_undone_and_the_file_he
 def test_a_secret_one_commit_adds_and_the_next_removes_is_still_caught(cli, repo, tmp_path) -> None:
     command = (f"{WRITE} && git add settings.py && {COMMIT} -m one && echo 'X = 1' > settings.py && "
                f"{COMMIT} -am two")
-    result = run(cli, repo, tmp_path, message([tool_use_block("t1", "run_command", {"command": command})]),
-                 message("done"))
-    assert result.code == 0, result.stderr
+    run_command(cli, repo, tmp_path, command)
     assert SECRET not in git(repo, "log", "--all", "-p")
     assert (repo / "settings.py").read_text() == "X = 1\n"
 
 
 def test_a_commit_on_another_branch_is_reported_not_rewritten(cli, repo, tmp_path) -> None:
     command = f"git checkout -q -b side && {WRITE} && git add settings.py && {COMMIT} -m side && git checkout -q -"
-    result = run(cli, repo, tmp_path, message([tool_use_block("t1", "run_command", {"command": command})]),
-                 message("done"))
-    assert result.code == 0, result.stderr
+    result = run_command(cli, repo, tmp_path, command)
     assert SECRET in git(repo, "log", "side", "-p")  # not the agent's to rewrite
     events = _events(tmp_path, result)
     warned = [e["message"] for e in events if e["type"] == "warning"]
@@ -69,9 +71,7 @@ def test_a_commit_on_another_branch_is_reported_not_rewritten(cli, repo, tmp_pat
 
 def test_a_commit_of_the_models_own_without_a_secret_stays(cli, repo, tmp_path) -> None:
     command = f"sed -i 's/return 1/return 9/' util.py && {COMMIT} -qam 'nine'"
-    result = run(cli, repo, tmp_path, message([tool_use_block("t1", "run_command", {"command": command})]),
-                 message("done"))
-    assert result.code == 0, result.stderr
+    result = run_command(cli, repo, tmp_path, command)
     assert git(repo, "log", "-1", "--format=%s").strip() == "nine"
     assert not [e for e in _events(tmp_path, result) if e["type"] in ("warning", "secret_blocked")]
 
@@ -81,9 +81,7 @@ def test_on_a_branch_with_no_commit_yet_the_commit_is_undone_too(cli, tmp_path) 
 
     repo = init_repo(tmp_path / "fresh")
     command = f"{WRITE} && echo 'X = 1' > other.py && git add -A && {COMMIT} -m first"
-    result = run(cli, repo, tmp_path, message([tool_use_block("t1", "run_command", {"command": command})]),
-                 message("done"))
-    assert result.code == 0, result.stderr
+    run_command(cli, repo, tmp_path, command)
     assert SECRET not in git(repo, "log", "--all", "-p")
     assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == ["other.py"]  # the turn's commit
     assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"
@@ -112,12 +110,8 @@ def test_a_check_that_commits_a_secret_has_its_commit_undone(cli, repo, tmp_path
 def test_an_amended_commit_is_undone_and_a_stash_reported(cli, repo, tmp_path) -> None:
     head = git(repo, "rev-parse", "HEAD").strip()
     amend = f"{WRITE} && git add settings.py && {COMMIT} --amend -m amended"
-    result = run(cli, repo, tmp_path, message([tool_use_block("t1", "run_command", {"command": amend})]),
-                 message("done"))
-    assert result.code == 0, result.stderr
+    result = run_command(cli, repo, tmp_path, amend)
     assert SECRET not in git(repo, "log", "--all", "-p") and git(repo, "rev-parse", "HEAD").strip() == head
     stash = f"{WRITE} && git add settings.py && git stash -q"
-    result = run(cli, repo, tmp_path, message([tool_use_block("t2", "run_command", {"command": stash})]),
-                 message("done"))
-    assert result.code == 0, result.stderr
+    result = run_command(cli, repo, tmp_path, stash, "t2")
     assert any("does not undo" in e["message"] for e in _events(tmp_path, result) if e["type"] == "warning")
