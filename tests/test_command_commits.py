@@ -115,3 +115,14 @@ def test_an_amended_commit_is_undone_and_a_stash_reported(cli, repo, tmp_path) -
     stash = f"{WRITE} && git add settings.py && git stash -q"
     result = run_command(cli, repo, tmp_path, stash, "t2")
     assert any("does not undo" in e["message"] for e in _events(tmp_path, result) if e["type"] == "warning")
+
+
+def test_a_secret_in_the_message_of_a_commit_of_the_models_own_is_caught_too(cli, repo, tmp_path) -> None:
+    head = git(repo, "rev-parse", "HEAD").strip()
+    command = f"sed -i 's/return 1/return 9/' util.py && {COMMIT} -qam 'key AWS_SECRET_ACCESS_KEY={SECRET}'"
+    result = run_command(cli, repo, tmp_path, command)
+    assert SECRET not in git(repo, "log", "--all", "--format=%B")
+    assert git(repo, "rev-parse", "HEAD~1").strip() == head  # the change itself is the turn's commit
+    assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == ["util.py"]
+    blocked = [e for e in _events(tmp_path, result) if e["type"] == "secret_blocked"]
+    assert [e["path"] for e in blocked] == [""] and blocked[0]["kinds"]

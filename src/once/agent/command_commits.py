@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from once.vcs.commit_secrets import Refs, added_secrets, new_commits, refs
+from once.vcs.commit_secrets import Refs, added_secrets, message_secrets, new_commits, refs
 from once.vcs.repo import GitRepo
 
 
@@ -20,19 +20,23 @@ from once.vcs.repo import GitRepo
 class SecretCommits:
     commits: list[str]
     secrets: dict[str, list[str]]
-    """Path -> kinds of the secrets the commits added."""
+    """Path -> kinds of the secrets the commits added to files."""
+    in_messages: list[str]
+    """Kinds of the secrets in the commits' messages."""
     undone: bool
 
     def message(self) -> str:
         """What the model is told."""
         shas = ", ".join(sha[:8] for sha in self.commits[:5]) + (" ..." if len(self.commits) > 5 else "")
-        kinds = ", ".join(sorted({kind for found in self.secrets.values() for kind in found}))
+        kinds = ", ".join(sorted({kind for found in self.secrets.values() for kind in found} | set(self.in_messages)))
         paths = ", ".join(list(self.secrets)[:5])
+        where = " and ".join(filter(None, [paths, "the commit message" if self.in_messages else ""]))
         if self.undone:
-            return (f"The command's commit ({shas}) put a secret ({kinds}) into {paths}. The agent undid it: the "
-                    f"branch is back where it was, every change is kept in the work tree, and {paths} stay "
-                    "uncommitted. Never commit a secret: read it from an environment variable or a gitignored file.")
-        return (f"The command made commits ({shas}) that hold a secret ({kinds}) in {paths}, which the agent "
+            kept = f", and {paths} stay uncommitted" if paths else ""
+            return (f"The command's commit ({shas}) put a secret ({kinds}) into {where}. The agent undid it: the "
+                    f"branch is back where it was, every change is kept in the work tree{kept}. Never commit a "
+                    "secret: read it from an environment variable or a gitignored file.")
+        return (f"The command made commits ({shas}) that hold a secret ({kinds}) in {where}, which the agent "
                 "does not undo (not all of them are the current branch's own). Tell the user: they must "
                 "be taken out of history before they are pushed anywhere.")
 
@@ -44,13 +48,13 @@ def check_command_commits(repo: GitRepo, before: Refs) -> SecretCommits | None:
     if after.tips == before.tips:
         return None
     commits = new_commits(repo, before, after)
-    secrets = added_secrets(repo, commits)
-    if not secrets:
+    secrets, in_messages = added_secrets(repo, commits), message_secrets(repo, commits)
+    if not secrets and not in_messages:
         return None
     undone = _only_this_branch(repo, before, after, commits)
     if undone:
         _undo(repo, before, list(secrets))
-    return SecretCommits(commits, secrets, undone)
+    return SecretCommits(commits, secrets, in_messages, undone)
 
 
 def _only_this_branch(repo: GitRepo, before: Refs, after: Refs, commits: list[str]) -> bool:
@@ -65,7 +69,9 @@ def _only_this_branch(repo: GitRepo, before: Refs, after: Refs, commits: list[st
 def _undo(repo: GitRepo, before: Refs, paths: list[str]) -> None:
     if before.head is None:  # the branch had no commit yet: it has none again
         repo.run("update-ref", "-d", "HEAD")
-        repo.run("rm", "--cached", "-q", "--ignore-unmatch", "--", *paths)
+        if paths:
+            repo.run("rm", "--cached", "-q", "--ignore-unmatch", "--", *paths)
         return
     repo.run("reset", "-q", "--soft", before.head)
-    repo.run("reset", "-q", before.head, "--", *paths)
+    if paths:  # without paths, reset would unstage everything
+        repo.run("reset", "-q", before.head, "--", *paths)

@@ -237,6 +237,8 @@ class TurnRunner:
         if found is None:
             return ""
         self._block(found.secrets, recorder)
+        if found.in_messages:
+            recorder.emit(SecretBlocked(run_id=self.run_id, path="", kinds=found.in_messages, lines=[]))
         note = found.message()
         recorder.emit(WarningEvent(run_id=self.run_id, message=note))
         return note

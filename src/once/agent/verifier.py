@@ -140,7 +140,7 @@ class Verifier:
             return
         if found is None:
             return
-        for path, kinds in found.secrets.items():
+        for path, kinds in [*found.secrets.items(), *([("", found.in_messages)] if found.in_messages else [])]:
             self.recorder.emit(SecretBlocked(run_id=self.recorder.run_id, path=path, kinds=kinds, lines=[]))
         self.recorder.emit(WarningEvent(run_id=self.recorder.run_id, message=found.message()))
 

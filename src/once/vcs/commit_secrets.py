@@ -58,6 +58,18 @@ def added_secrets(repo: GitRepo, commits: list[str]) -> dict[str, list[str]]:
     return {path: sorted(kinds) for path, kinds in sorted(found.items())}
 
 
+def message_secrets(repo: GitRepo, commits: list[str]) -> list[str]:
+    """Kinds of secrets in the messages of `commits` (a message is history too)."""
+    from once.safety.secrets import find_secrets
+
+    if not commits:
+        return []
+    out = repo.run("log", "--stdin", "--no-walk=unsorted", "--no-show-signature", "--format=%B%x00",
+                   input="".join(f"{sha}\n" for sha in commits).encode()).stdout
+    texts = out.decode("utf-8", "replace").split("\0")
+    return sorted({found.kind for text in texts for found in find_secrets(text, honor_markers=False)})
+
+
 def file_changes(raw: bytes) -> list[tuple[str, str | None, str]]:
     """(path, old blob or None, new blob) of each regular file added or changed in `git diff-tree
     -r -z` output (commit ids between the entries are skipped)."""
