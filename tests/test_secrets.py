@@ -144,6 +144,9 @@ CASES: list[tuple[str, str, str]] = [
     (f'    api_key: str = "{(s := fake(20))}"', s, "secret"),
     (f'<add key="ApiKey" value="{(s := fake(20))}" />', s, "secret"),
     (f"Server=db;Database=app;User Id=sa;Password={(s := fake(12))};", s, "secret"),
+    (f"PGPASSWORD={(s := fake(16))} psql -h db app", s, "secret"),
+    (f"mysql -u root -p{(s := fake(14))} app < dump.sql", s, "secret"),
+    (f"mysqldump -h db -P 3306 -p'{(s := fake(14))}' app", s, "secret"),
 ]
 
 
@@ -195,6 +198,11 @@ def test_findings_are_ordered_with_lines_and_rules() -> None:
     "stripe = 'sk_live_000000000000000000000000'",
     "password = 'password123'",
     "cloudant_password = 'a-fake-tooshort-key'",
+    "mysql -u root -p app",
+    "mysqldump -h db -P 3306 -p app > dump.sql",
+    "mysql -u root -p$MYSQL_PWD app",
+    "mysql --protocol=tcp -u app",
+    "PGPASSWORD=$PGPASS psql",
 ])
 def test_placeholders_are_not_findings(text: str) -> None:
     assert find_secrets(text) == []

@@ -175,7 +175,8 @@ _HUMAN_CHOSEN = frozenset({"password", "passwd", "pwd", "passphrase", "pass", "s
 _QUALIFIERS = frozenset(
     "api access secret private auth client app refresh bearer bot master db admin user root session signing "
     "encryption webhook service account consumer shared aws github gitlab slack stripe openai anthropic npm "
-    "pypi docker hf sas storage license subscription id oauth jwt hmac mail smtp ftp redis mongo mysql".split()
+    "pypi docker hf sas storage license subscription id oauth jwt hmac mail smtp ftp redis mongo mysql pg postgres "
+    "pgsql ldap".split()
 )
 _NOT_SECRET_QUALIFIERS = frozenset(
     "page next prev previous continuation cursor sync pagination eos bos pad unk mask sep cls special start end "

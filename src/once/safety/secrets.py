@@ -253,6 +253,18 @@ def _curl_header_span(m: re.Match[str], text: str) -> Span | None:
     return (start, start + len(value)) if start >= 0 else None
 
 
+# `mysql -pPASSWORD`: the password glued to `-p` (`-p` alone asks for it; `-P` is the port).
+_MYSQL_PASSWORD = LazyPattern(
+    r"(?<![\w.-])(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlshow|mysqlcheck|mariadb|mariadb-dump)(?![\w.-])"
+    r"[^\n|;&]*?(?<!\S)-p(?P<q>[\"']?)(?P<secret>[^\s\"']{4,})(?P=q)(?!\S)"
+)
+
+
+def _mysql_span(m: re.Match[str], text: str) -> Span | None:
+    value = m.group("secret")
+    return None if is_placeholder(value) or value.startswith("$") else m.span("secret")
+
+
 @dataclass(frozen=True)
 class _Context:
     name: str
@@ -275,6 +287,7 @@ _CONTEXT_RULES: tuple[_Context, ...] = (
              ("key", "token", "pass", "auth", "secret", "cred", "pwd"), True, _generic_span),
     _Context("config-key-value", "secret", _KEY_VALUE, ("value",), True, _named_span),
     _Context("dockerfile-env", "secret", _DOCKER_ENV, ("ENV",), False, _docker_env_span),
+    _Context("mysql-password", "secret", _MYSQL_PASSWORD, ("mysql", "mariadb"), False, _mysql_span),
 )
 
 KINDS: tuple[str, ...] = tuple(dict.fromkeys(
