@@ -22,7 +22,8 @@ class Refs:
 
 def refs(repo: GitRepo) -> Refs:
     listed = repo.run("for-each-ref", "--format=%(objectname) %(refname)").stdout.decode("utf-8", "replace")
-    tips = {line.split(" ", 1)[0] for line in listed.splitlines() if not line.partition(" ")[2].startswith("refs/remotes/")}
+    tips = {sha for sha, _, name in (line.partition(" ") for line in listed.splitlines())
+            if not name.startswith("refs/remotes/")}
     head = repo.head_sha()
     return Refs(head, repo.branch(), frozenset(tips | ({head} if head else set())))
 

@@ -147,7 +147,8 @@ def _scratch_repo(scratch: str) -> str:
 def _cassette() -> dict[str, object]:
     usage = {"input_tokens": 10, "output_tokens": 5}
     edits = [{"type": "tool_use", "id": f"t{name}", "name": "edit_file",
-              "input": {"path": f"{name}.py", "old_string": f"{name.upper()} = 1\n", "new_string": f"{name.upper()} = 2\n"}}
+              "input": {"path": f"{name}.py", "old_string": f"{name.upper()} = 1\n",
+                        "new_string": f"{name.upper()} = 2\n"}}
              for name in ("a", "b")]
 
     def message(index: int, content: list[dict[str, object]], stop: str) -> dict[str, object]:
