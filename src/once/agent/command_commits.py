@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from once.vcs.commit_secrets import Refs, added_secrets, message_secrets, new_commits, refs
+from once.vcs.commit_secrets import Refs, added_secrets, message_secrets, new_commits, reachable, refs
 from once.vcs.repo import GitRepo
 
 
@@ -62,8 +62,7 @@ def _only_this_branch(repo: GitRepo, before: Refs, after: Refs, commits: list[st
     putting the branch back where it was drops them all and touches nothing else."""
     if after.branch != before.branch or after.head is None or after.head == before.head:
         return False
-    on_branch = {sha.decode() for sha in repo.run("rev-list", after.head, "--not", *sorted(before.tips)).stdout.split()}
-    return on_branch == set(commits)
+    return set(reachable(repo, [after.head], before.tips)) == set(commits)
 
 
 def _undo(repo: GitRepo, before: Refs, paths: list[str]) -> None:

@@ -33,7 +33,14 @@ def new_commits(repo: GitRepo, before: Refs, after: Refs) -> list[str]:
     added = sorted(after.tips - before.tips)
     if not added:
         return []
-    listed = repo.run("rev-list", "--reverse", *added, "--not", *sorted(before.tips)).stdout.split()
+    return reachable(repo, added, before.tips)
+
+
+def reachable(repo: GitRepo, tips: list[str], excluded: frozenset[str]) -> list[str]:
+    """Commits reachable from `tips` but from none of `excluded`, oldest first (the ids go on
+    standard input: a repository can have more refs than a command line holds)."""
+    asked = "".join(f"{sha}\n" for sha in tips) + "".join(f"^{sha}\n" for sha in sorted(excluded))
+    listed = repo.run("rev-list", "--reverse", "--stdin", input=asked.encode()).stdout.split()
     return [sha.decode() for sha in listed]
 
 
