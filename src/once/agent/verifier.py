@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from once.agent.recorder import Recorder
-from once.errors import VcsError
+from once.errors import NotARepoError, VcsError
 from once.events import SecretBlocked, TestResult, WarningEvent
 from once.vcs.commit_secrets import Refs
 from once.vcs.repo import GitRepo
@@ -41,6 +41,7 @@ class Verifier:
         self.failed_runs: list[CheckOutcome] = []
         self.last: list[CheckOutcome] = []
         self.changed_since_check = False
+        self._git: GitRepo | None = None
         self.initial: list[CheckOutcome] = []
         """The checks before any edit, when they were run (`baseline`)."""
 
@@ -125,9 +126,14 @@ class Verifier:
 
     def _refs(self) -> Refs | None:
         try:
-            return GitRepo(self.repo_root).refs()
-        except VcsError:
+            return self._repo().refs()
+        except (VcsError, NotARepoError):
             return None
+
+    def _repo(self) -> GitRepo:
+        if self._git is None:
+            self._git = GitRepo.open(self.repo_root)  # finds `.git` itself: HEAD is read without git
+        return self._git
 
     def _check_commits(self, before: Refs) -> None:
         """A check is a command: a commit it made itself that adds a secret (a conftest.py the model
@@ -135,8 +141,8 @@ class Verifier:
         from once.agent.command_commits import check_command_commits
 
         try:
-            found = check_command_commits(GitRepo(self.repo_root), before)
-        except VcsError:
+            found = check_command_commits(self._repo(), before)
+        except (VcsError, NotARepoError):
             return
         if found is None:
             return
