@@ -47,7 +47,7 @@ def test_a_commit_of_the_models_own_that_adds_a_secret_is_undone_and_the_file_he
     events = _events(tmp_path, result)
     assert [e["path"] for e in events if e["type"] == "secret_blocked"] == ["settings.py"]
     told = next(e for e in events if e["type"] == "tool_result")["output"]
-    assert "The agent undid it" in told and "settings.py" in told and SECRET not in told
+    assert "The agent undid them" in told and "settings.py" in told and SECRET not in told
     assert any("undid" in e["message"] for e in events if e["type"] == "warning")
 
 
@@ -125,4 +125,84 @@ def test_a_secret_in_the_message_of_a_commit_of_the_models_own_is_caught_too(cli
     assert git(repo, "rev-parse", "HEAD~1").strip() == head  # the change itself is the turn's commit
     assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == ["util.py"]
     blocked = [e for e in _events(tmp_path, result) if e["type"] == "secret_blocked"]
-    assert [e["path"] for e in blocked] == [""] and blocked[0]["kinds"]
+    assert [e["path"] for e in blocked] == ["(a commit's message, author or headers)"] and blocked[0]["kinds"]
+
+
+TOKEN = "ghp_Xk3v9QmZ2pL8rT4wY7nB1cD5fH6jK0sA2eR9"
+
+
+def _warnings(tmp_path, result) -> list[str]:
+    return [e["message"] for e in _events(tmp_path, result) if e["type"] == "warning"]
+
+
+@pytest.mark.parametrize("command", [
+    f"git commit -q --allow-empty -m x --author='{TOKEN} <a@example.com>'",  # the author
+    f"ln -s {TOKEN} link && git add link && {COMMIT} -m l",  # a symlink's target
+    f"echo hi > '{TOKEN}.txt' && git add -A && {COMMIT} -m f",  # a file's name
+])
+def test_a_secret_anywhere_in_a_new_commit_is_caught(cli, repo, tmp_path, command: str) -> None:
+    head = git(repo, "rev-parse", "HEAD").strip()
+    result = run_command(cli, repo, tmp_path, command)
+    assert git(repo, "rev-parse", "HEAD").strip() == head  # undone
+    assert TOKEN not in git(repo, "log", "--all", "--format=%an %B", "--name-only", "-p")
+    assert any("undid" in w for w in _warnings(tmp_path, result))
+
+
+@pytest.mark.parametrize("command", [
+    f"{WRITE} && git add settings.py && {COMMIT} -m s && git tag keep",  # another ref to the same commit
+    f"git tag -a v1 -m 'key {TOKEN}'",  # a tag's message
+    f"git tag blob $(printf '{TOKEN}' | git hash-object -w --stdin)",  # a ref to a blob
+    f"{WRITE} && git add settings.py && c=$(git commit-tree $(git write-tree) -p HEAD -m s) && "
+    "git update-ref refs/remotes/origin/feature $c && git reset -q settings.py",  # a remote-tracking ref
+])
+def test_a_secret_other_refs_hold_is_reported_not_undone(cli, repo, tmp_path, command: str) -> None:
+    result = run_command(cli, repo, tmp_path, command)
+    assert any("does not undo" in w for w in _warnings(tmp_path, result)), _warnings(tmp_path, result)
+
+
+def test_a_replace_ref_hides_nothing_from_the_check_or_the_turns_commit(cli, repo, tmp_path) -> None:
+    command = (f"{WRITE} && git add settings.py && {COMMIT} -m 'add s' && "
+               "clean=$(git commit-tree HEAD~1^{tree} -p HEAD~1 -m 'add s') && git replace HEAD $clean && "
+               "git rm -q --cached settings.py && rm settings.py && sed -i 's/return 1/return 9/' util.py")
+    result = run_command(cli, repo, tmp_path, command)
+    assert SECRET not in git(repo, "--no-replace-objects", "log", "--all", "-p")  # undone, stand-in dropped
+    assert git(repo, "replace", "-l") == ""
+    assert any("undid" in w and "settings.py" in w for w in _warnings(tmp_path, result))
+
+
+def test_merging_a_branch_that_already_held_a_secret_is_left_alone(cli, repo, tmp_path) -> None:
+    git(repo, "checkout", "-q", "-b", "feature")
+    (repo / "fixture.py").write_text(f'TOKEN = "{TOKEN}"\n')
+    git(repo, "add", "fixture.py")
+    git(repo, "commit", "-qm", "fixture")
+    git(repo, "checkout", "-q", "-")
+    (repo / "README.md").write_text("more\n")
+    git(repo, "add", "README.md")
+    git(repo, "commit", "-qm", "readme")
+    result = run_command(cli, repo, tmp_path, "git merge -q --no-edit feature")
+    assert git(repo, "log", "-1", "--format=%P").count(" ") == 1  # the merge stands
+    assert not _warnings(tmp_path, result)
+
+
+def test_a_git_error_while_checking_is_reported_not_a_crash(cli, repo, tmp_path) -> None:
+    command = (f"{WRITE} && git add settings.py && {COMMIT} -m s && "
+               "t=$(printf 'x' | git hash-object -w --stdin) && "
+               "c=$(printf 'tree %s\\nauthor a <a@b> 0 +0000\\ncommitter a <a@b> 0 +0000\\n\\nbad\\n' $t | "
+               "git hash-object -t commit -w --stdin --literally) && git update-ref refs/broken $c")
+    result = run_command(cli, repo, tmp_path, command)
+    assert result.json()["status"] == "done"
+    assert any("could not check" in w or "does not undo" in w for w in _warnings(tmp_path, result))
+
+
+def test_a_secret_a_command_only_stages_is_unstaged(cli, repo, tmp_path) -> None:
+    result = run_command(cli, repo, tmp_path, f"{WRITE} && git add settings.py")
+    assert git(repo, "diff", "--cached", "--name-only") == ""  # the user's next commit does not take it
+    assert SECRET in (repo / "settings.py").read_text()
+    assert [e["path"] for e in _events(tmp_path, result) if e["type"] == "secret_blocked"] == ["settings.py"]
+
+
+def test_a_file_name_that_is_not_utf8_is_no_crash(cli, repo, tmp_path) -> None:
+    command = f"printf 'AWS_SECRET_ACCESS_KEY = \"{SECRET}\"\\n' > \"$(printf 's\\377.py')\" && git add -A && {COMMIT} -m s"
+    result = run_command(cli, repo, tmp_path, command)
+    assert result.json()["status"] == "done"
+    assert SECRET not in git(repo, "log", "--all", "-p")

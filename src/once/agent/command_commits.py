@@ -1,6 +1,7 @@
 """Commits a command made itself (the model's own `git commit`, outside the sandbox) that hold a
-secret: undone where they are all the current branch's own (moved forward, amended, rebased),
-reported where they are not (another branch, the stash, a tag).
+secret: undone where the current branch (or a detached HEAD) is the only ref that moved, so
+putting it back drops them all; reported where other refs hold them (another branch, a tag, the
+stash, a worktree, a remote-tracking ref).
 
 Undone means the branch goes back to where it was before the command, with every change kept in
 the work tree and staged as the commit had it, except the files holding the secret, which stay
@@ -12,57 +13,70 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from once.vcs.commit_secrets import Refs, added_secrets, message_secrets, new_commits, reachable, refs
+from once.vcs.commit_secrets import NOT_FILES, Refs, added_secrets, new_commits, refs
 from once.vcs.repo import GitRepo
 
 
 @dataclass(frozen=True)
 class SecretCommits:
     commits: list[str]
-    secrets: dict[str, list[str]]
-    """Path -> kinds of the secrets the commits added to files."""
-    in_messages: list[str]
-    """Kinds of the secrets in the commits' messages."""
+    files: dict[str, list[str]]
+    """Path -> kinds of the secrets the commits added to files (content, name or link target)."""
+    other: dict[str, list[str]]
+    """Where else (a commit's text, a tag's, a blob a ref points at) -> kinds."""
     undone: bool
 
     def message(self) -> str:
         """What the model is told."""
         shas = ", ".join(sha[:8] for sha in self.commits[:5]) + (" ..." if len(self.commits) > 5 else "")
-        kinds = ", ".join(sorted({kind for found in self.secrets.values() for kind in found} | set(self.in_messages)))
-        paths = ", ".join(list(self.secrets)[:5])
-        where = " and ".join(filter(None, [paths, "the commit message" if self.in_messages else ""]))
+        kinds = ", ".join(sorted({kind for found in [*self.files.values(), *self.other.values()] for kind in found}))
+        paths = ", ".join(path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                          for path in list(self.files)[:5])
+        where = ", ".join(filter(None, [paths, *self.other]))
+        made = f"The command's commits ({shas})" if self.commits else "The command's refs"
         if self.undone:
             kept = f", and {paths} stay uncommitted" if paths else ""
-            return (f"The command's commit ({shas}) put a secret ({kinds}) into {where}. The agent undid it: the "
-                    f"branch is back where it was, every change is kept in the work tree{kept}. Never commit a "
-                    "secret: read it from an environment variable or a gitignored file.")
-        return (f"The command made commits ({shas}) that hold a secret ({kinds}) in {where}, which the agent "
-                "does not undo (not all of them are the current branch's own). Tell the user: they must "
-                "be taken out of history before they are pushed anywhere.")
+            return (f"{made} put a secret ({kinds}) into {where}. The agent undid them: the branch is back "
+                    f"where it was, every change is kept in the work tree{kept}. Never commit a secret: read it "
+                    "from an environment variable or a gitignored file.")
+        return (f"{made} hold a secret ({kinds}) in {where}, which the agent does not undo (refs other than "
+                "the current branch hold them). Tell the user: they must be taken out of history before "
+                "they are pushed anywhere.")
 
 
 def check_command_commits(repo: GitRepo, before: Refs) -> SecretCommits | None:
-    """The commits made since `before` that hold a new secret, undone when they can be; None when
-    there are none (or the command made no commit)."""
+    """The commits and refs made since `before` that hold a new secret, undone when they can be;
+    None when there are none (or the command made nothing)."""
     after = refs(repo)
-    if after.tips == before.tips:
+    if after == before:
         return None
     commits = new_commits(repo, before, after)
-    secrets, in_messages = added_secrets(repo, commits), message_secrets(repo, commits)
-    if not secrets and not in_messages:
+    found = added_secrets(repo, commits, before, after)
+    if not found:
         return None
-    undone = _only_this_branch(repo, before, after, commits)
+    files = {key: kinds for key, kinds in found.items() if key not in NOT_FILES}
+    undone = _only_this_branch(before, after)
     if undone:
-        _undo(repo, before, list(secrets))
-    return SecretCommits(commits, secrets, in_messages, undone)
+        _undo(repo, before, list(files))
+        for name in sorted(n for n, _, _ in after.named - before.named if n.startswith(_REPLACE)):
+            repo.run("update-ref", "-d", name)
+    return SecretCommits([c.sha for c in commits], files,
+                         {key: kinds for key, kinds in found.items() if key in NOT_FILES}, undone)
 
 
-def _only_this_branch(repo: GitRepo, before: Refs, after: Refs, commits: list[str]) -> bool:
-    """The new commits are all the current branch's own (moved forward, amended or rebased), so
-    putting the branch back where it was drops them all and touches nothing else."""
+def _only_this_branch(before: Refs, after: Refs) -> bool:
+    """HEAD moved on the same branch (or stayed detached), and no other ref or worktree moved:
+    putting HEAD back drops every new commit and touches nothing else."""
     if after.branch != before.branch or after.head is None or after.head == before.head:
         return False
-    return set(reachable(repo, [after.head], before.tips)) == set(commits)
+    if after.worktree_heads != before.worktree_heads:
+        return False
+    own = {f"refs/heads/{after.branch}"} if after.branch else set()
+    return {name for name in after.changed(before) if not name.startswith(_REPLACE)} <= own
+
+
+_REPLACE = "refs/replace/"
+"""Replace refs the command made are dropped with its commits: a stand-in is what hid them."""
 
 
 def _undo(repo: GitRepo, before: Refs, paths: list[str]) -> None:

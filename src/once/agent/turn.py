@@ -49,6 +49,8 @@ class Repo(Protocol):
 
     def refs(self) -> Refs: ...
 
+    def unstage(self, paths: list[str]) -> None: ...
+
     def commit_committable(self, targets: list[str], message: str, known: PathsStatus | None = None) -> str: ...
 
 
@@ -225,20 +227,28 @@ class TurnRunner:
         ]
         held = self._secrets_in([c.path for c in changes if c.action == "modified"])
         self._block(held, recorder)
+        if held:  # staged by the command (`git add`): the user's next commit would take the secret
+            self.repo.unstage(sorted(held))
         self.context.workspace.note_changes([c for c in changes if c.path not in held])
         return _held_message("the command wrote a secret into", held) if held else ""
 
     def _check_command_commits(self, before: Refs, recorder: Recorder) -> str:
-        """Commits the command made itself (the model's own `git commit`) holding a secret: undone
-        where they only moved the branch forward, and the files with the secret held."""
+        """Commits and refs the command made itself (the model's own `git commit`, a tag) holding a
+        secret: undone where only the current branch moved, and the files with the secret held."""
         from once.agent.command_commits import check_command_commits
 
-        found = check_command_commits(self.repo, before)  # type: ignore[arg-type]
+        try:
+            found = check_command_commits(self.repo, before)  # type: ignore[arg-type]
+        except VcsError as exc:  # a ref locked or an object broken on purpose: said, never passed over
+            note = (f"The agent could not check the commits the command may have made ({exc.message}): if one "
+                    "holds a secret it is still there. Tell the user to check `git log` before pushing.")
+            recorder.emit(WarningEvent(run_id=self.run_id, message=note))
+            return note
         if found is None:
             return ""
-        self._block(found.secrets, recorder)
-        if found.in_messages:
-            recorder.emit(SecretBlocked(run_id=self.run_id, path="", kinds=found.in_messages, lines=[]))
+        self._block(found.files, recorder)
+        for where, kinds in found.other.items():
+            recorder.emit(SecretBlocked(run_id=self.run_id, path=where, kinds=kinds, lines=[]))
         note = found.message()
         recorder.emit(WarningEvent(run_id=self.run_id, message=note))
         return note
@@ -250,8 +260,9 @@ class TurnRunner:
 
     def _block(self, held: dict[str, list[str]], recorder: Recorder) -> None:
         self._held.update(held)
-        for path, kinds in held.items():
-            recorder.emit(SecretBlocked(run_id=self.run_id, path=path, kinds=kinds, lines=[]))
+        for path, kinds in held.items():  # a name git gave as bytes that are not UTF-8 is logged readable
+            shown = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            recorder.emit(SecretBlocked(run_id=self.run_id, path=shown, kinds=kinds, lines=[]))
 
     def _new_secrets(self, path: str) -> list[str]:
         """Kinds of secrets in the file that HEAD's version does not hold (none for ignored files).

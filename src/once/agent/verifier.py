@@ -142,12 +142,15 @@ class Verifier:
 
         try:
             found = check_command_commits(self._repo(), before)
-        except (VcsError, NotARepoError):
+        except (VcsError, NotARepoError) as exc:
+            self.recorder.emit(WarningEvent(run_id=self.recorder.run_id, message=(
+                f"could not check the commits a check may have made ({exc.message}): check `git log` before pushing")))
             return
         if found is None:
             return
-        for path, kinds in [*found.secrets.items(), *([("", found.in_messages)] if found.in_messages else [])]:
-            self.recorder.emit(SecretBlocked(run_id=self.recorder.run_id, path=path, kinds=kinds, lines=[]))
+        for path, kinds in [*found.files.items(), *found.other.items()]:
+            shown = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            self.recorder.emit(SecretBlocked(run_id=self.recorder.run_id, path=shown, kinds=kinds, lines=[]))
         self.recorder.emit(WarningEvent(run_id=self.recorder.run_id, message=found.message()))
 
     def report(self) -> str:

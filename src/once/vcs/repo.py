@@ -215,6 +215,15 @@ class GitRepo:
         refused = _not_storable(self.root, [entry.path for entry in known.entries if entry.committable])
         return dataclasses.replace(known, refused=refused) if refused else known
 
+    def unstage(self, paths: list[str]) -> None:
+        """Put the index entries of `paths` back as HEAD has them (the work tree is untouched)."""
+        if not paths:
+            return
+        if self.head_sha() is None:
+            self.run("rm", "--cached", "-q", "--ignore-unmatch", "--", *paths)
+        else:
+            self.run("reset", "-q", "HEAD", "--", *paths)
+
     def dirty_paths(self, paths: list[str]) -> list[str]:
         """Which of `paths` differ from HEAD (staged or not) or are untracked, not ignored."""
         changed = [entry.path for entry in self.status(paths)]

@@ -73,6 +73,9 @@ def git_env(extra: dict[str, str] | None = None, root: Path | None = None) -> di
     env["GIT_ALLOW_PROTOCOL"] = "file"
     env.pop("GIT_INDEX_FILE", None)
     env[AGENT_PID_ENV] = str(os.getpid())  # recovery waits for a killed run's git (once.process)
+    # Objects as they are: a replace ref a command made would show a clean stand-in for a commit
+    # or tree holding a secret, to the agent's checks and to the commits built on them.
+    env["GIT_NO_REPLACE_OBJECTS"] = "1"
     env.update(safe_config_env(env, root))
     env.update(worktree_env(root))
     if extra:
