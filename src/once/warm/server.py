@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from once.warm.address import compatibility, install_key, make_private_folder, package_dir, socket_path
 from once.warm.child import RunRequest, run_forked
-from once.warm.spare import READY, Spare, hand_over, make_spare
+from once.warm.spare import READY, Spare, hand_over, make_spare, sweep_warm_ups
 from once.warm.peer import boot_ticks, confinement, ignored_signals, mirrored_env, started_at, still_the_caller
 from once.warm.wire import RequestReader, close_all, peer_credentials, peer_pidfd
 
@@ -44,7 +44,9 @@ DEFAULT_IDLE_SECONDS = 30 * 60
 REQUEST_SECONDS = 5.0
 """How long a request may take to arrive, and a reply to leave."""
 MAX_SPARE_FAILURES = 3
-"""Spares that died before being handed a run, after which runs are forked as they come."""
+"""Spares that died warming up, in a row, after which runs are forked as they come."""
+HAND_OVER_SECONDS = 2.0
+"""How long handing a run to the spare may take (a stopped spare reads nothing)."""
 MAX_PENDING = 256
 """Requests read at once; past that the oldest waiting client is dropped (a run's client sends
 its request at once, so only clients that say nothing wait)."""
@@ -112,6 +114,7 @@ class Server:
         """Answer clients until idle, stopped or stale: which of the three ended it. Requests are
         read as they arrive, so a client that says nothing holds up no other. Idle is counted
         from the end of the last run; pings do not count."""
+        self._reap()  # a spare of the process this one replaced (exec) may have ended already
         self._refill()
         while True:
             now = time.monotonic()
@@ -259,8 +262,9 @@ class Server:
         self.spare = None
         self.selector.unregister(spare.sock)
         try:
+            spare.sock.settimeout(HAND_OVER_SECONDS)
             hand_over(spare, conn, fields, fds, ignored)
-        except OSError:  # it died since it said it was ready
+        except OSError:  # it died (or stopped reading) since it said it was ready: a fork does the run
             return False
         finally:
             spare.sock.close()
@@ -273,6 +277,7 @@ class Server:
             return
         sys.stdout.flush()
         sys.stderr.flush()
+        sweep_warm_ups(os.path.dirname(self.path))  # no spare is warming up now: what is left is a killed one's
         self.spare = make_spare(os.path.dirname(self.path), lambda: self._close_in_child(None))
         self.selector.register(self.spare.sock, selectors.EVENT_READ)
 
@@ -285,9 +290,11 @@ class Server:
             said = b""
         if said == READY:
             spare.ready = True
-        else:  # it died warming up: runs are forked as they come until the next refill
+            self.spare_failures = 0
+            return
+        if not spare.ready:  # it died warming up; after MAX_SPARE_FAILURES in a row no more are made
             self.spare_failures += 1
-            self._drop_spare()
+        self._drop_spare()  # the next is made when a run ends
 
     def _drop_spare(self) -> None:
         if self.spare is not None:
@@ -301,6 +308,7 @@ class Server:
         signal.set_wakeup_fd(-1)
         for other, waiting in self.pending.items():
             other.close()
+            close_all(waiting.reader.fds)  # a caller's streams, sent before the rest of its request
             if waiting.pidfd is not None:
                 os.close(waiting.pidfd)
         for running in self.running.values():
@@ -316,24 +324,27 @@ class Server:
     def _reap(self) -> None:
         """Runs that ended: one killed by a signal has its caller told which, as a shell would be.
         Children from before a restart are reaped too, though their callers are no longer known."""
+        ended = False
         while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
-                return
+                break
             if pid == 0:
-                return
+                break
             conn = self.running.pop(pid, None)
             if conn is None:
                 continue
+            ended = True
             self.last_run = time.monotonic()
-            self._refill()  # after the run, not beside it: on two cores the warm-up would slow it
             if os.WIFSIGNALED(status):
                 try:
                     conn.sendall(b"signal %d\n" % os.WTERMSIG(status))
                 except OSError:
                     pass
             conn.close()
+        if ended:  # after the run, not beside it (on two cores the warm-up would slow it), and once its
+            self._refill()  # connection is closed: a spare must not hold a caller's end open
 
     def _forget(self, conn: socket.socket) -> None:
         self.selector.unregister(conn)

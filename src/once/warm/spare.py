@@ -27,6 +27,7 @@ from once.warm.wire import RequestReader, send_request
 HAND_OVER = b"hand"
 READY = b"r"
 _FDS = 4  # the caller's connection, then its three standard streams
+_WARM_UP_PREFIX = "warm-up-"
 
 
 @dataclass
@@ -63,9 +64,10 @@ def _spare_life(sock: socket.socket, folder: str) -> None:
     the server gone (its end closed) ends it."""
     try:
         signal.set_wakeup_fd(-1)
-        for sig in (signal.SIGCHLD, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, _exit_cleanly)  # a warm-up stopped removes its folder
         warm_up(folder)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         sock.sendall(READY)
         handed = _receive(sock)
     except BaseException:
@@ -74,6 +76,21 @@ def _spare_life(sock: socket.socket, folder: str) -> None:
         os._exit(0)
     conn, request, fds, ignored = handed
     run_forked(conn, request, fds, ignored)
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(1)
+
+
+def sweep_warm_ups(folder: str) -> None:
+    """Remove scratch folders that killed spares left (SIGKILL leaves no time to clean)."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(_WARM_UP_PREFIX):
+            shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
 
 
 def _receive(sock: socket.socket) -> tuple[socket.socket, RunRequest, list[int], list[int]] | None:
@@ -97,7 +114,7 @@ def warm_up(folder: str) -> None:
     touches what a run touches, and nothing of the user's. Its output goes nowhere."""
     from once.cli.launch import main
 
-    scratch = tempfile.mkdtemp(prefix="warm-up-", dir=folder)
+    scratch = tempfile.mkdtemp(prefix=_WARM_UP_PREFIX, dir=folder)
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
     saved_streams = (sys.stdin, sys.stdout, sys.stderr)
     try:
