@@ -206,3 +206,15 @@ def test_a_file_name_that_is_not_utf8_is_no_crash(cli, repo, tmp_path) -> None:
     result = run_command(cli, repo, tmp_path, command)
     assert result.json()["status"] == "done"
     assert SECRET not in git(repo, "log", "--all", "-p")
+
+
+def test_a_fast_forward_to_an_upstream_fetched_before_is_left_alone(cli, repo, tmp_path) -> None:
+    head = git(repo, "rev-parse", "HEAD").strip()
+    (repo / "fixture.py").write_text(f'TOKEN = "{TOKEN}"\n')  # upstream's own fixture, fetched earlier
+    git(repo, "add", "fixture.py")
+    git(repo, "commit", "-qm", "upstream")
+    git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")
+    git(repo, "reset", "-q", "--hard", head)
+    result = run_command(cli, repo, tmp_path, "git merge -q --ff-only origin/main")
+    assert git(repo, "rev-parse", "HEAD").strip() == git(repo, "rev-parse", "origin/main").strip()
+    assert not _warnings(tmp_path, result)
