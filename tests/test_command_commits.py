@@ -218,3 +218,10 @@ def test_a_fast_forward_to_an_upstream_fetched_before_is_left_alone(cli, repo, t
     result = run_command(cli, repo, tmp_path, "git merge -q --ff-only origin/main")
     assert git(repo, "rev-parse", "HEAD").strip() == git(repo, "rev-parse", "origin/main").strip()
     assert not _warnings(tmp_path, result)
+
+
+def test_more_new_commits_than_are_read_are_said_not_passed_over(cli, repo, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr("once.agent.command_commits.MAX_SCANNED_COMMITS", 2)
+    command = " && ".join(f"{COMMIT} --allow-empty -m c{n}" for n in range(3))
+    result = run_command(cli, repo, tmp_path, command)
+    assert any("could not check" in w and "3 new commits" in w for w in _warnings(tmp_path, result))

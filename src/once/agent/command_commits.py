@@ -13,8 +13,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from once.errors import VcsError
 from once.vcs.commit_secrets import NOT_FILES, Refs, added_secrets, new_commits, refs
 from once.vcs.repo import GitRepo
+
+
+MAX_SCANNED_COMMITS = 2_000
+"""More new commits than this (a fetch, say) are not read one by one: the model and user are told."""
+
+
+class TooManyCommits(VcsError):
+    def __init__(self, count: int) -> None:
+        super().__init__(f"{count:,} new commits appeared, more than the {MAX_SCANNED_COMMITS:,} the agent reads")
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,8 @@ def check_command_commits(repo: GitRepo, before: Refs) -> SecretCommits | None:
     if after == before:
         return None
     commits = new_commits(repo, before, after)
+    if len(commits) > MAX_SCANNED_COMMITS:  # a fetch of a project's history: not read whole
+        raise TooManyCommits(len(commits))
     found = added_secrets(repo, commits, before, after)
     if not found:
         return None
