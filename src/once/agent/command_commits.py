@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from once.errors import VcsError
-from once.vcs.commit_secrets import NOT_FILES, Refs, added_secrets, new_commits, refs
+from once.vcs.commit_secrets import NOT_FILES, Refs, added_secrets, new_commits, readable, refs
 from once.vcs.repo import GitRepo
 
 
@@ -40,8 +40,7 @@ class SecretCommits:
         """What the model is told."""
         shas = ", ".join(sha[:8] for sha in self.commits[:5]) + (" ..." if len(self.commits) > 5 else "")
         kinds = ", ".join(sorted({kind for found in [*self.files.values(), *self.other.values()] for kind in found}))
-        paths = ", ".join(path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-                          for path in list(self.files)[:5])
+        paths = ", ".join(readable(path) for path in list(self.files)[:5])
         where = ", ".join(filter(None, [paths, *self.other]))
         made = f"The command's commits ({shas})" if self.commits else "The command's refs"
         if self.undone:

@@ -22,7 +22,7 @@ from once.tools import EDIT_TOOL_NAMES, READ_ONLY_TOOL_NAMES
 from once.tools.base import ToolContext, ToolOutput, ToolRegistry
 from once.tools.workspace import FileChange
 from once.tools.write_through import LandingFailed
-from once.vcs.commit_secrets import Refs
+from once.vcs.commit_secrets import Refs, readable
 from once.vcs.messages import format_commit_message, summary_from_text
 from once.vcs.status import PathsStatus
 
@@ -261,8 +261,7 @@ class TurnRunner:
     def _block(self, held: dict[str, list[str]], recorder: Recorder) -> None:
         self._held.update(held)
         for path, kinds in held.items():  # a name git gave as bytes that are not UTF-8 is logged readable
-            shown = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-            recorder.emit(SecretBlocked(run_id=self.run_id, path=shown, kinds=kinds, lines=[]))
+            recorder.emit(SecretBlocked(run_id=self.run_id, path=readable(path), kinds=kinds, lines=[]))
 
     def _new_secrets(self, path: str) -> list[str]:
         """Kinds of secrets in the file that HEAD's version does not hold (none for ignored files).

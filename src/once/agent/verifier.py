@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 from once.agent.recorder import Recorder
 from once.errors import NotARepoError, VcsError
 from once.events import SecretBlocked, TestResult, WarningEvent
-from once.vcs.commit_secrets import Refs
+from once.vcs.commit_secrets import Refs, readable
 from once.vcs.repo import GitRepo
 from once.words import plural
 
@@ -149,8 +149,7 @@ class Verifier:
         if found is None:
             return
         for path, kinds in [*found.files.items(), *found.other.items()]:
-            shown = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-            self.recorder.emit(SecretBlocked(run_id=self.recorder.run_id, path=shown, kinds=kinds, lines=[]))
+            self.recorder.emit(SecretBlocked(run_id=self.recorder.run_id, path=readable(path), kinds=kinds, lines=[]))
         self.recorder.emit(WarningEvent(run_id=self.recorder.run_id, message=found.message()))
 
     def report(self) -> str:

@@ -89,7 +89,7 @@ def _staged_texts(root: Path) -> Iterator[tuple[str, str]]:
         mode, sha, _stage = meta.split()
         if path in staged and mode.startswith("100"):  # files; not symlinks (120000) or submodules
             blobs.append((path, sha))
-    from once.vcs.commit_secrets import parse_batch
+    from once.vcs.commit_secrets import parse_batch, readable
 
     asked = "".join(f"{sha}\n" for _, sha in blobs).encode()
     batch = parse_batch(_git(root, "cat-file", "--batch", stdin=asked).stdout)
@@ -97,7 +97,7 @@ def _staged_texts(root: Path) -> Iterator[tuple[str, str]]:
         data = batch.get(sha)
         text = _decode(data) if data is not None and len(data) <= MAX_BYTES else None
         if text is not None:
-            yield path.encode("utf-8", "surrogateescape").decode("utf-8", "replace"), text
+            yield readable(path), text
 
 
 def _scan_texts(texts: Iterator[tuple[str, str]]) -> tuple[list[Reported], int]:

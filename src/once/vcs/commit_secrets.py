@@ -120,7 +120,7 @@ def added_secrets(repo: GitRepo, commits: list[NewCommit], before: Refs, after: 
         wanted |= {c.sha for c in commits} | {p for c in commits for p in c.parents}
         objects = read_blobs(repo, sorted(wanted))
         for sha, changes in sections.items():
-            for path, kinds in _merged(changes, len(parents.get(sha, ())) or 1, objects, new_secret_kinds).items():
+            for path, kinds in _merged(changes, len(parents.get(sha, ())) or 1, objects).items():
                 found.add(path, kinds)
         for commit in commits:
             before_text = b"\n".join(objects.get(p, b"") for p in commit.parents)
@@ -137,10 +137,10 @@ Change = tuple[str, "str | None", str]
 """(path, old blob or None, new blob)."""
 
 
-def _merged(changes: list[list[Change]], parents: int, objects: dict[str, bytes], new_kinds) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+def _merged(changes: list[list[Change]], parents: int, objects: dict[str, bytes]) -> dict[str, list[str]]:
     """Path -> kinds new against every parent: one diff section per parent (a parent the commit
     does not differ from has no section, and then nothing is new)."""
-    from once.safety.secrets import find_secrets
+    from once.safety.secrets import find_secrets, new_secret_kinds
 
     if len(changes) < parents:
         return {}
@@ -148,7 +148,7 @@ def _merged(changes: list[list[Change]], parents: int, objects: dict[str, bytes]
     for section in changes:
         kinds: dict[str, set[str]] = {}
         for path, old, new in section:
-            found = set(new_kinds(objects.get(old) if old else None, objects.get(new, b"")))
+            found = set(new_secret_kinds(objects.get(old) if old else None, objects.get(new, b"")))
             if old is None:  # a new name: the name itself may be the secret
                 found |= {f.kind for f in find_secrets(path, honor_markers=False)}
             if found:
@@ -183,6 +183,11 @@ def diff_sections(raw: bytes) -> dict[str, list[list[Change]]]:
             continue
         current.append((path, old if old_mode.startswith(("100", "120")) and not _none(old) else None, new))
     return sections
+
+
+def readable(path: str) -> str:
+    """A path git gave as bytes that are not UTF-8, as text that can be logged and shown."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _none(blob: str) -> bool:
